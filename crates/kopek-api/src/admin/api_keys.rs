@@ -1,0 +1,149 @@
+//! API keys: issue (the token is shown once, here), list, revoke.
+
+use super::Admin;
+use crate::AppState;
+use crate::auth::Caller;
+use crate::body::JsonBody;
+use crate::error::ApiError;
+use crate::mutation::{Begun, Mutation};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use kopek_domain::Error;
+use kopek_domain::auth::{KeySpec, Role};
+use kopek_domain::time::Timestamp;
+use kopek_store::api_keys::{self, ApiKey};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateApiKey {
+    /// `admin`, `reseller`, `organization` or `integration`.
+    pub role: Option<String>,
+    /// A reseller billing account id for `reseller`, an organization guid for
+    /// `organization`; absent for the others.
+    pub scope: Option<String>,
+    /// A label for people, at most 200 characters.
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedApiKey {
+    pub id: String,
+    /// The bearer token. It is shown only in this response; Kopek keeps its hash.
+    pub token: String,
+    pub role: String,
+    pub scope: Option<String>,
+    pub name: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyView {
+    pub id: String,
+    pub role: String,
+    pub scope: Option<String>,
+    pub name: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+impl From<ApiKey> for ApiKeyView {
+    fn from(k: ApiKey) -> ApiKeyView {
+        ApiKeyView {
+            id: k.id,
+            role: k.role.to_string(),
+            scope: k.scope,
+            name: k.name,
+            created_at: k.created_at.rfc3339(),
+            revoked_at: k.revoked_at.map(Timestamp::rfc3339),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyList {
+    pub api_keys: Vec<ApiKeyView>,
+}
+
+/// Issues an API key.
+#[utoipa::path(post, path = "/admin/v1/api-keys", tag = "admin", request_body = CreateApiKey,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    responses((status = 201, body = IssuedApiKey), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create(
+    caller: Caller<Admin>,
+    mutation: Mutation<Admin>,
+    body: JsonBody<CreateApiKey, Admin>,
+) -> Result<Response, ApiError<Admin>> {
+    let principal = caller.require(Role::Admin)?;
+    let b = body.value;
+    let spec = KeySpec::parse(b.role.as_deref(), b.scope, b.name)?;
+    let mut work = match mutation.begin(principal, &body.raw).await? {
+        Begun::Replay(response) => return Ok(response),
+        Begun::Work(work) => work,
+    };
+    let (key, token) = api_keys::issue(work.conn(), spec, Timestamp::now()).await?;
+    let issued = IssuedApiKey {
+        id: key.id,
+        token: token.expose().to_owned(),
+        role: key.role.to_string(),
+        scope: key.scope,
+        name: key.name,
+        created_at: key.created_at.rfc3339(),
+    };
+    Ok(work.commit(StatusCode::CREATED, &issued).await?)
+}
+
+/// Lists API keys, newest first; revoked keys show `revokedAt`.
+#[utoipa::path(get, path = "/admin/v1/api-keys", tag = "admin",
+    responses((status = 200, body = ApiKeyList), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller<Admin>,
+) -> Result<Json<ApiKeyList>, ApiError<Admin>> {
+    caller.require(Role::Admin)?;
+    let mut conn = state
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(Error::internal)?;
+    let keys = api_keys::list(&mut conn).await?;
+    Ok(Json(ApiKeyList {
+        api_keys: keys.into_iter().map(ApiKeyView::from).collect(),
+    }))
+}
+
+/// Revokes an API key at once; revoking again changes nothing.
+#[utoipa::path(delete, path = "/admin/v1/api-keys/{id}", tag = "admin",
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    responses((status = 200, body = ApiKeyView), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn revoke(
+    caller: Caller<Admin>,
+    mutation: Mutation<Admin>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError<Admin>> {
+    let principal = caller.require(Role::Admin)?;
+    let mut work = match mutation.begin(principal, b"").await? {
+        Begun::Replay(response) => return Ok(response),
+        Begun::Work(work) => work,
+    };
+    if !api_keys::revoke(work.conn(), &id, Timestamp::now()).await? {
+        return Err(Error::NotFound {
+            what: "api key",
+            id,
+        }
+        .into());
+    }
+    let key = api_keys::get(work.conn(), &id)
+        .await?
+        .ok_or_else(|| Error::internal("revoked key vanished"))?;
+    Ok(work.commit(StatusCode::OK, &ApiKeyView::from(key)).await?)
+}

@@ -1,0 +1,25 @@
+//! The operator API under `/admin/v1`: admin keys only.
+
+pub mod api_keys;
+pub mod error;
+pub mod resellers;
+
+use crate::AppState;
+use axum::Router;
+use axum::routing::{delete, get};
+
+pub use error::Admin;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/admin/v1/resellers",
+            get(resellers::list).post(resellers::create),
+        )
+        .route("/admin/v1/resellers/{id}", get(resellers::get))
+        .route(
+            "/admin/v1/api-keys",
+            get(api_keys::list).post(api_keys::create),
+        )
+        .route("/admin/v1/api-keys/{id}", delete(api_keys::revoke))
+}

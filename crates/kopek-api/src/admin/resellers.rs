@@ -1,0 +1,182 @@
+//! Resellers: billing accounts of kind reseller.
+
+use super::Admin;
+use crate::AppState;
+use crate::auth::Caller;
+use crate::body::JsonBody;
+use crate::error::ApiError;
+use crate::mutation::{Begun, Mutation};
+use crate::paging::{Page, PageFields};
+use crate::query::Params;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use kopek_domain::Error;
+use kopek_domain::auth::Role;
+use kopek_domain::ids::{prefix, yc_id};
+use kopek_domain::reseller::NewReseller;
+use kopek_domain::time::Timestamp;
+use kopek_store::billing_accounts::{self, AccountKind, BillingAccount};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateReseller {
+    /// Display name, 1 to 1000 characters.
+    pub name: Option<String>,
+    /// ISO 3166-1 alpha-2; `RU` when absent.
+    pub country_code: Option<String>,
+    /// ISO 4217 (RUB, KZT, USD, EUR, GBP); `RUB` when absent.
+    pub currency: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Reseller {
+    /// 20 lowercase letters and digits, starting with a letter.
+    pub id: String,
+    pub name: String,
+    pub country_code: String,
+    pub currency: String,
+    pub active: bool,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl From<BillingAccount> for Reseller {
+    fn from(a: BillingAccount) -> Reseller {
+        Reseller {
+            id: a.id,
+            name: a.name,
+            country_code: a.country_code,
+            currency: a.currency,
+            active: a.active,
+            created_at: a.created_at.rfc3339(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResellerList {
+    pub resellers: Vec<Reseller>,
+    /// Pass as `pageToken` for the next page; empty on the last page.
+    pub next_page_token: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    /// 1 to 1000; 100 when absent or 0.
+    pub page_size: Option<i64>,
+    pub page_token: Option<String>,
+}
+
+/// Creates a reseller.
+#[utoipa::path(post, path = "/admin/v1/resellers", tag = "admin",
+    request_body = CreateReseller,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    responses(
+        (status = 201, body = Reseller),
+        (status = "4XX", body = super::error::ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn create(
+    caller: Caller<Admin>,
+    mutation: Mutation<Admin>,
+    body: JsonBody<CreateReseller, Admin>,
+) -> Result<Response, ApiError<Admin>> {
+    let principal = caller.require(Role::Admin)?;
+    let b = body.value;
+    let new = NewReseller::parse(b.name, b.country_code, b.currency)?;
+    let mut work = match mutation.begin(principal, &body.raw).await? {
+        Begun::Replay(response) => return Ok(response),
+        Begun::Work(work) => work,
+    };
+    let account = BillingAccount {
+        id: yc_id(prefix::BILLING_ACCOUNT),
+        kind: AccountKind::Reseller,
+        name: new.name,
+        country_code: new.country_code,
+        currency: new.currency.code().to_owned(),
+        active: true,
+        balance: 0,
+        reseller_id: None,
+        created_at: Timestamp::now(),
+    };
+    billing_accounts::insert(work.conn(), &account).await?;
+    Ok(work
+        .commit(StatusCode::CREATED, &Reseller::from(account))
+        .await?)
+}
+
+/// Gets a reseller.
+#[utoipa::path(get, path = "/admin/v1/resellers/{id}", tag = "admin",
+    params(("id" = String, Path, description = "Reseller billing account id")),
+    responses((status = 200, body = Reseller), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller<Admin>,
+    Path(id): Path<String>,
+) -> Result<Json<Reseller>, ApiError<Admin>> {
+    caller.require(Role::Admin)?;
+    let mut conn = state
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(Error::internal)?;
+    let account = billing_accounts::get(&mut conn, AccountKind::Reseller, &id)
+        .await?
+        .ok_or(Error::NotFound {
+            what: "reseller",
+            id,
+        })?;
+    Ok(Json(account.into()))
+}
+
+/// Lists resellers in id order.
+#[utoipa::path(get, path = "/admin/v1/resellers", tag = "admin", params(ListQuery),
+    responses((status = 200, body = ResellerList), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller<Admin>,
+    query: Params<ListQuery, Admin>,
+) -> Result<Json<ResellerList>, ApiError<Admin>> {
+    caller.require(Role::Admin)?;
+    let key = state.store.page_key();
+    let q = query.value;
+    let fields = PageFields {
+        size: "pageSize",
+        token: "pageToken",
+    };
+    let page = Page::parse(
+        key,
+        "resellers".to_owned(),
+        q.page_size,
+        q.page_token.as_deref(),
+        &fields,
+    )?;
+    let mut conn = state
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(Error::internal)?;
+    let mut rows = billing_accounts::list(
+        &mut conn,
+        AccountKind::Reseller,
+        page.after.as_deref(),
+        page.fetch_limit(),
+    )
+    .await?;
+    let next_page_token = page.finish(key, &mut rows, |a| a.id.as_str());
+    Ok(Json(ResellerList {
+        resellers: rows.into_iter().map(Reseller::from).collect(),
+        next_page_token,
+    }))
+}

@@ -1,0 +1,70 @@
+//! `Authorization: Bearer <token>`: the bootstrap admin token from configuration, or
+//! an API key looked up by the hash of its token.
+
+use crate::AppState;
+use crate::error::{ApiError, Dialect};
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use kopek_domain::Error;
+use kopek_domain::auth::{Principal, Role, hash_token};
+use kopek_store::api_keys;
+use std::marker::PhantomData;
+
+/// The authenticated caller; rejects in dialect `D` with 401 when there is none.
+pub struct Caller<D> {
+    pub principal: Principal,
+    dialect: PhantomData<D>,
+}
+
+impl<D> Caller<D> {
+    /// Refuses (403) a caller that is neither admin nor of `role`.
+    pub fn require(&self, role: Role) -> Result<&Principal, Error> {
+        if self.principal.has_role(role) {
+            Ok(&self.principal)
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+pub async fn authenticate(state: &AppState, parts: &Parts) -> Result<Principal, Error> {
+    let token = bearer(parts).ok_or(Error::Unauthenticated)?;
+    let hash = hash_token(token);
+    if state.config.admin_token_hash.as_deref() == Some(hash.as_str()) {
+        return Ok(Principal::bootstrap_admin());
+    }
+    let mut conn = state
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(Error::internal)?;
+    api_keys::find_live_by_hash(&mut conn, &hash)
+        .await?
+        .map(|key| key.principal())
+        .ok_or(Error::Unauthenticated)
+}
+
+impl<D: Dialect> FromRequestParts<AppState> for Caller<D> {
+    type Rejection = ApiError<D>;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let principal = authenticate(state, parts).await?;
+        tracing::Span::current().record("caller", principal.id.as_str());
+        Ok(Caller {
+            principal,
+            dialect: PhantomData,
+        })
+    }
+}

@@ -1,0 +1,156 @@
+//! JSON request bodies: content type, size limit and parsing, each failure an error
+//! in the family's dialect. The raw bytes stay available for idempotency hashing.
+
+use crate::error::{ApiError, Dialect};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+use kopek_domain::{Error, FieldError, Reason};
+use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
+
+/// The largest body any endpoint reads.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub struct JsonBody<T, D> {
+    pub value: T,
+    pub raw: Bytes,
+    dialect: PhantomData<D>,
+}
+
+/// `application/json`, `text/json` and any `application/*+json` (LIFE POS clients
+/// send `application/json-patch+json`), parameters such as charset ignored.
+pub fn is_json_content_type(value: &str) -> bool {
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence == "text/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+impl<S, T, D> FromRequest<S> for JsonBody<T, D>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+    D: Dialect,
+{
+    type Rejection = ApiError<D>;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or("(not text)").to_owned());
+        match content_type {
+            Some(ct) if is_json_content_type(&ct) => {}
+            Some(ct) => return Err(Error::UnsupportedMediaType(ct).into()),
+            None => return Err(Error::UnsupportedMediaType(String::new()).into()),
+        }
+        let raw = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+            .await
+            .map_err(|_| Error::PayloadTooLarge {
+                limit: MAX_BODY_BYTES,
+            })?;
+        let value = parse(&raw)?;
+        Ok(JsonBody {
+            value,
+            raw,
+            dialect: PhantomData,
+        })
+    }
+}
+
+/// Parses JSON, naming the field whose value has the wrong type.
+pub fn parse<T: DeserializeOwned>(raw: &[u8]) -> Result<T, Error> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::MalformedBody("the body is empty".to_owned()));
+    }
+    let mut de = serde_json::Deserializer::from_slice(raw);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let text = without_position(&inner.to_string());
+        match inner.classify() {
+            serde_json::error::Category::Data if path != "." => {
+                Error::Validation(vec![FieldError::new(path, Reason::Type(text))])
+            }
+            _ => Error::MalformedBody(text),
+        }
+    })?;
+    de.end()
+        .map_err(|e| Error::MalformedBody(without_position(&e.to_string())))?;
+    Ok(value)
+}
+
+/// serde_json appends " at line L column C"; the field path says more to a client.
+fn without_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Body {
+        name: Option<String>,
+        person: Option<Person>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Person {
+        phone: Option<String>,
+    }
+
+    #[test]
+    fn content_types() {
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "text/json",
+            "application/json-patch+json",
+            "Application/JSON",
+        ] {
+            assert!(is_json_content_type(ok), "{ok}");
+        }
+        for bad in ["text/plain", "application/xml", "multipart/form-data", ""] {
+            assert!(!is_json_content_type(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_the_field_with_the_wrong_type() {
+        let err = parse::<Body>(br#"{"person":{"phone":5}}"#).unwrap_err();
+        let Error::Validation(fields) = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(fields[0].field, "person.phone");
+        assert!(matches!(
+            parse::<Body>(b"{\"name\":").unwrap_err(),
+            Error::MalformedBody(_)
+        ));
+        assert!(matches!(
+            parse::<Body>(b"[]").unwrap_err(),
+            Error::MalformedBody(_)
+        ));
+        assert!(matches!(
+            parse::<Body>(b"  ").unwrap_err(),
+            Error::MalformedBody(_)
+        ));
+        assert!(matches!(
+            parse::<Body>(b"{} x").unwrap_err(),
+            Error::MalformedBody(_)
+        ));
+        assert!(parse::<Body>(br#"{"unknown":1}"#).is_ok());
+    }
+}

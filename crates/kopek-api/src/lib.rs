@@ -1,0 +1,108 @@
+//! Kopek's HTTP surface. Each API family has its folder and its error dialect; what
+//! they share (auth, bodies, idempotency, paging, metrics) lives beside them.
+
+pub mod admin;
+pub mod aipix;
+pub mod auth;
+pub mod body;
+pub mod context;
+pub mod error;
+pub mod health;
+pub mod lifepos;
+pub mod metrics;
+pub mod mutation;
+pub mod openapi;
+pub mod paging;
+pub mod query;
+pub mod yandex;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::Method;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::Response;
+use axum::routing::get;
+use kopek_domain::Error;
+use kopek_store::Store;
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
+
+/// What handlers need from the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct ApiConfig {
+    /// SHA-256 of `KOPEK_ADMIN_TOKEN`, when one is configured.
+    pub admin_token_hash: Option<String>,
+    /// The absolute base of links Kopek hands out (`KOPEK_PUBLIC_URL`).
+    pub public_url: String,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<ApiConfig>,
+    pub metrics: metrics::Metrics,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: ApiConfig) -> Result<AppState, Error> {
+        Ok(AppState {
+            store,
+            config: Arc::new(config),
+            metrics: metrics::Metrics::new().map_err(Error::internal)?,
+        })
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::render))
+        .route("/openapi.json", get(openapi::document))
+        .merge(admin::router())
+        .route_layer(from_fn(metrics::mark_route))
+        .fallback(unmatched)
+        .method_not_allowed_fallback(method_not_allowed)
+        // Bodies are read by our own extractor with its own limit and error; this
+        // only keeps axum's default limit out of the way.
+        .layer(DefaultBodyLimit::disable())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let request_id = request
+                .headers()
+                .get(&context::REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id, caller = tracing::field::Empty)
+        }))
+        .layer(from_fn_with_state(state.clone(), metrics::track))
+        .layer(from_fn(context::middleware))
+        .with_state(state)
+}
+
+/// The family a path belongs to decides the dialect of errors outside any handler.
+fn render_for_path(path: &str, error: Error) -> Response {
+    if path.starts_with("/billing/") || path.starts_with("/operations") {
+        error::render::<yandex::Yandex>(&error)
+    } else if path.starts_with("/orgs/") || path.starts_with("/auth/") {
+        error::render::<lifepos::LifePos>(&error)
+    } else if path.starts_with("/api/v1/billing/") {
+        error::render::<aipix::Aipix>(&error)
+    } else {
+        error::render::<admin::Admin>(&error)
+    }
+}
+
+async fn unmatched(method: Method, request: Request) -> Response {
+    let path = request.uri().path().to_owned();
+    render_for_path(
+        &path,
+        Error::NotFound {
+            what: "route",
+            id: format!("{method} {path}"),
+        },
+    )
+}
+
+async fn method_not_allowed(request: Request) -> Response {
+    render_for_path(request.uri().path(), Error::MethodNotAllowed)
+}

@@ -1,0 +1,153 @@
+//! Every POST, PATCH and DELETE runs its work through a [`Mutation`]: it opens the
+//! write transaction and, when the request carries an `Idempotency-Key`, claims the
+//! key in that transaction and stores the response there before committing.
+
+use crate::AppState;
+use crate::error::{ApiError, Dialect};
+use axum::extract::FromRequestParts;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use kopek_domain::auth::Principal;
+use kopek_domain::time::Timestamp;
+use kopek_domain::{Error, Reason};
+use kopek_store::idempotency::{self, Claim, StoredResponse};
+use kopek_store::{Conn, Store, Tx};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::marker::PhantomData;
+
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+const MAX_KEY_LEN: usize = 255;
+
+pub struct Mutation<D> {
+    store: Store,
+    method: Method,
+    target: String,
+    key: Option<String>,
+    dialect: PhantomData<D>,
+}
+
+impl<D: Dialect> FromRequestParts<AppState> for Mutation<D> {
+    type Rejection = ApiError<D>;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let key = match parts.headers.get(IDEMPOTENCY_KEY) {
+            None => None,
+            Some(value) => Some(
+                value
+                    .to_str()
+                    .ok()
+                    .filter(|k| {
+                        !k.is_empty()
+                            && k.len() <= MAX_KEY_LEN
+                            && k.bytes().all(|b| b.is_ascii_graphic())
+                    })
+                    .ok_or_else(|| {
+                        Error::field(
+                            "Idempotency-Key",
+                            Reason::Format {
+                                en: "1 to 255 printable ASCII characters, such as a UUID",
+                                ru: "строкой из 1–255 печатных символов ASCII, например UUID",
+                            },
+                        )
+                    })?
+                    .to_owned(),
+            ),
+        };
+        Ok(Mutation {
+            store: state.store.clone(),
+            method: parts.method.clone(),
+            target: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default(),
+            key,
+            dialect: PhantomData,
+        })
+    }
+}
+
+pub enum Begun {
+    /// The key was used before for this very request: send this again.
+    Replay(Response),
+    /// Do the work on `conn()`, then [`Work::commit`].
+    Work(Work),
+}
+
+impl<D> Mutation<D> {
+    /// Opens the transaction and claims the key (if any) for `caller`. `body` is the
+    /// raw request body: together with method and path it must match on a repeat.
+    pub async fn begin(self, caller: &Principal, body: &[u8]) -> Result<Begun, Error> {
+        let mut tx = self.store.begin().await?;
+        let Some(key) = self.key else {
+            return Ok(Begun::Work(Work { tx, claim: None }));
+        };
+        let hash = request_hash(&self.method, &self.target, body);
+        match idempotency::claim(&mut tx, &caller.id, &key, &hash, Timestamp::now()).await? {
+            Claim::Fresh => Ok(Begun::Work(Work {
+                tx,
+                claim: Some((caller.id.clone(), key)),
+            })),
+            Claim::Replay(stored) => Ok(Begun::Replay(replay(stored))),
+            Claim::Mismatch => Err(Error::IdempotencyKeyReused),
+        }
+    }
+}
+
+pub struct Work {
+    tx: Tx,
+    claim: Option<(String, String)>,
+}
+
+impl Work {
+    pub fn conn(&mut self) -> &mut Conn {
+        &mut self.tx
+    }
+
+    /// Stores the response with the key (if any) and commits the work with it.
+    pub async fn commit<T: Serialize>(
+        mut self,
+        status: StatusCode,
+        body: &T,
+    ) -> Result<Response, Error> {
+        let body = serde_json::to_string(body).map_err(Error::internal)?;
+        let stored = StoredResponse {
+            status: status.as_u16(),
+            content_type: Some("application/json".to_owned()),
+            body,
+        };
+        if let Some((caller, key)) = &self.claim {
+            idempotency::save(&mut self.tx, caller, key, &stored).await?;
+        }
+        self.tx.commit().await.map_err(Error::internal)?;
+        Ok(replay(stored))
+    }
+}
+
+fn request_hash(method: &Method, target: &str, body: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(method.as_str().as_bytes());
+    h.update(b"\n");
+    h.update(target.as_bytes());
+    h.update(b"\n");
+    h.update(body);
+    hex::encode(h.finalize())
+}
+
+fn replay(stored: StoredResponse) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, stored.body).into_response();
+    if let Some(ct) = stored
+        .content_type
+        .and_then(|ct| HeaderValue::from_str(&ct).ok())
+    {
+        response.headers_mut().insert(CONTENT_TYPE, ct);
+    }
+    response
+}

@@ -1,0 +1,47 @@
+//! The OpenAPI 3.1 document, generated from the handlers' own types.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Kopek", description = "Billing platform server: Yandex Cloud Billing, LIFE POS and AIPIX VMS Billing compatible APIs, and the operator API."),
+    paths(
+        crate::health::healthz,
+        crate::health::readyz,
+        crate::admin::resellers::create,
+        crate::admin::resellers::get,
+        crate::admin::resellers::list,
+        crate::admin::api_keys::create,
+        crate::admin::api_keys::list,
+        crate::admin::api_keys::revoke,
+    ),
+    components(schemas(
+        crate::yandex::status::Status,
+        crate::lifepos::error::ErrorBody,
+        crate::aipix::error::ErrorBody,
+    )),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub fn document_value() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(document_value())
+}

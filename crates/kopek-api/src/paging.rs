@@ -1,0 +1,88 @@
+//! Keyset paging with opaque, signed page tokens.
+
+use kopek_domain::{Error, Reason, paging};
+
+pub const DEFAULT_PAGE_SIZE: i64 = 100;
+pub const MAX_PAGE_SIZE: i64 = 1000;
+pub const MAX_PAGE_TOKEN_LEN: usize = 100;
+
+/// A page asked for: how many items, after which cursor.
+pub struct Page {
+    pub size: i64,
+    pub after: Option<String>,
+    context: String,
+}
+
+/// Field names as the family spells them (`pageSize` or `items_per_page`, ...).
+pub struct PageFields {
+    pub size: &'static str,
+    pub token: &'static str,
+}
+
+impl Page {
+    /// `context` names the listing, so a token from one listing is refused by another.
+    pub fn parse(
+        key: &[u8],
+        context: String,
+        size: Option<i64>,
+        token: Option<&str>,
+        fields: &PageFields,
+    ) -> Result<Page, Error> {
+        let size = match size {
+            None | Some(0) => DEFAULT_PAGE_SIZE,
+            Some(n) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
+            Some(_) => {
+                return Err(Error::field(
+                    fields.size,
+                    Reason::Format {
+                        en: "between 0 and 1000",
+                        ru: "числом от 0 до 1000",
+                    },
+                ));
+            }
+        };
+        let after = match token.filter(|t| !t.is_empty()) {
+            None => None,
+            Some(t) if t.len() > MAX_PAGE_TOKEN_LEN => {
+                return Err(Error::field(
+                    fields.token,
+                    Reason::TooLong {
+                        max: MAX_PAGE_TOKEN_LEN,
+                    },
+                ));
+            }
+            Some(t) => Some(paging::decode(key, &context, t).ok_or_else(|| {
+                Error::field(
+                    fields.token,
+                    Reason::Format {
+                        en: "a token returned by the previous page",
+                        ru: "токеном, полученным с предыдущей страницей",
+                    },
+                )
+            })?),
+        };
+        Ok(Page {
+            size,
+            after,
+            context,
+        })
+    }
+
+    /// How many rows to fetch: one more than the page, to learn whether more follow.
+    pub fn fetch_limit(&self) -> i64 {
+        self.size + 1
+    }
+
+    /// Cuts the fetched rows to the page and returns the next token (empty on the
+    /// last page).
+    pub fn finish<T>(&self, key: &[u8], rows: &mut Vec<T>, cursor: impl Fn(&T) -> &str) -> String {
+        let size = usize::try_from(self.size).unwrap_or(usize::MAX);
+        if rows.len() <= size {
+            return String::new();
+        }
+        rows.truncate(size);
+        rows.last()
+            .map(|last| paging::encode(key, &self.context, cursor(last)))
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,6 @@
+//! Family A: Yandex Cloud Billing (lowerCamelCase JSON, long-running Operations,
+//! `google.rpc.Status` errors).
+
+pub mod status;
+
+pub use status::Yandex;

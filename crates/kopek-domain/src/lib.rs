@@ -1,0 +1,13 @@
+//! Kopek's rules, free of I/O: identifiers, roles and tokens, time, money codes,
+//! validated newtypes and the one error enum that every API family renders.
+
+pub mod auth;
+pub mod error;
+pub mod ids;
+pub mod lang;
+pub mod money;
+pub mod paging;
+pub mod reseller;
+pub mod time;
+
+pub use error::{Error, FieldError, Reason};

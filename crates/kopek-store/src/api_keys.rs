@@ -1,0 +1,137 @@
+//! API keys: only the hash of a token is stored.
+
+use crate::billing_accounts::{self, AccountKind};
+use crate::db::{Conn, DbResult};
+use kopek_domain::auth::{ApiToken, KeySpec, Principal, Role};
+use kopek_domain::ids::{prefix, yc_id};
+use kopek_domain::time::Timestamp;
+use kopek_domain::{Error, Reason};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: String,
+    pub role: Role,
+    pub scope: Option<String>,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl ApiKey {
+    pub fn principal(&self) -> Principal {
+        Principal {
+            id: self.id.clone(),
+            role: self.role,
+            scope: self.scope.clone(),
+        }
+    }
+}
+
+const COLUMNS: &str = "id, role, scope, name, created_at, revoked_at";
+
+fn from_row(row: &AnyRow) -> Result<ApiKey, Error> {
+    let role: String = row.try_get("role").db()?;
+    Ok(ApiKey {
+        id: row.try_get("id").db()?,
+        role: role.parse().map_err(Error::internal)?,
+        scope: row.try_get("scope").db()?,
+        name: row.try_get("name").db()?,
+        created_at: Timestamp::from_micros(row.try_get("created_at").db()?),
+        revoked_at: row
+            .try_get::<Option<i64>, _>("revoked_at")
+            .db()?
+            .map(Timestamp::from_micros),
+    })
+}
+
+/// Issues a key: checks that a reseller scope names a reseller, stores the token's
+/// hash and hands back the token, which nothing can show again.
+pub async fn issue(
+    conn: &mut Conn,
+    spec: KeySpec,
+    now: Timestamp,
+) -> Result<(ApiKey, ApiToken), Error> {
+    if let (Role::Reseller, Some(scope)) = (spec.role, &spec.scope)
+        && billing_accounts::get(&mut *conn, AccountKind::Reseller, scope)
+            .await?
+            .is_none()
+    {
+        return Err(Error::field("scope", Reason::UnknownReference));
+    }
+    let key = ApiKey {
+        id: yc_id(prefix::API_KEY),
+        role: spec.role,
+        scope: spec.scope,
+        name: spec.name,
+        created_at: now,
+        revoked_at: None,
+    };
+    let token = ApiToken::generate();
+    insert(conn, &key, &token.hash()).await?;
+    Ok((key, token))
+}
+
+async fn insert(conn: &mut Conn, key: &ApiKey, token_hash: &str) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO api_keys (id, token_hash, role, scope, name, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&key.id)
+    .bind(token_hash)
+    .bind(key.role.as_str())
+    .bind(key.scope.as_deref())
+    .bind(&key.name)
+    .bind(key.created_at.micros())
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(())
+}
+
+/// The live (not revoked) key with this token hash.
+pub async fn find_live_by_hash(conn: &mut Conn, token_hash: &str) -> Result<Option<ApiKey>, Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM api_keys WHERE token_hash = $1 AND revoked_at IS NULL"
+    )))
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await
+    .db()?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<ApiKey>, Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM api_keys WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .db()?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Every key, newest first, revoked ones included (they show `revoked_at`).
+pub async fn list(conn: &mut Conn) -> Result<Vec<ApiKey>, Error> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM api_keys ORDER BY created_at DESC, id"
+    )))
+    .fetch_all(conn)
+    .await
+    .db()?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Revokes a key; revoking twice keeps the first time. Returns false for an unknown id.
+pub async fn revoke(conn: &mut Conn, id: &str, now: Timestamp) -> Result<bool, Error> {
+    let done =
+        sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
+            .bind(now.micros())
+            .bind(id)
+            .execute(conn)
+            .await
+            .db()?;
+    Ok(done.rows_affected() == 1)
+}

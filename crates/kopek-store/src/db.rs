@@ -1,0 +1,213 @@
+use kopek_domain::Error;
+use rand::RngCore;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, SqlSafeStr};
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A write transaction. On SQLite it holds the write lock from its first statement.
+pub type Tx = sqlx::Transaction<'static, Any>;
+/// What queries run on: a pooled connection or a transaction (`&mut *tx`).
+pub type Conn = AnyConnection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    page_key: Arc<[u8]>,
+}
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "foundation",
+    include_str!("../migrations/0001_foundation.sql"),
+)];
+
+impl Store {
+    /// Connects, migrates and loads the server secrets: everything `serve` needs.
+    pub async fn open(options: &StoreOptions) -> Result<Store, Error> {
+        let mut store = Store::connect(options).await?;
+        store.migrate().await?;
+        store.page_key = store.secret("page_token_key").await?.into();
+        Ok(store)
+    }
+
+    /// Connects without touching the schema.
+    pub async fn connect(options: &StoreOptions) -> Result<Store, Error> {
+        sqlx::any::install_default_drivers();
+        let backend = if options.url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if options.url.starts_with("postgres:") || options.url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(Error::internal(format!(
+                "unsupported database URL scheme in {:?}: use sqlite: or postgres:",
+                redact_url(&options.url)
+            )));
+        };
+        let connect = AnyConnectOptions::from_str(&options.url).db()?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+                        // WAL lets readers run beside the one writer; the busy timeout
+                        // makes writers queue instead of failing.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(connect)
+            .await
+            .db()?;
+        Ok(Store {
+            pool,
+            backend,
+            page_key: Arc::from(Vec::new()),
+        })
+    }
+
+    pub async fn migrate(&self) -> Result<(), Error> {
+        let migrations = MIGRATIONS
+            .iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*description),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect::<Vec<_>>();
+        let migrator = Migrator {
+            migrations: Cow::Owned(migrations),
+            ..Migrator::DEFAULT
+        };
+        migrator.run(&self.pool).await.map_err(Error::internal)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The key that signs page tokens; the same for every process on one database.
+    pub fn page_key(&self) -> &[u8] {
+        &self.page_key
+    }
+
+    /// Opens a write transaction. SQLite takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so a transaction that reads before it writes cannot fail
+    /// half-way with SQLITE_BUSY.
+    pub async fn begin(&self) -> Result<Tx, Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await.db(),
+            Backend::Postgres => self.pool.begin().await.db(),
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.db()?;
+        Ok(())
+    }
+
+    /// Open connections and idle ones.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A random secret made once per database and shared by every process on it.
+    async fn secret(&self, name: &str) -> Result<Vec<u8>, Error> {
+        let mut fresh = [0u8; 32];
+        rand::rng().fill_bytes(&mut fresh);
+        sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(hex::encode(fresh))
+        .execute(&self.pool)
+        .await
+        .db()?;
+        let row = sqlx::query("SELECT value FROM settings WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .db()?;
+        let value: String = row.try_get("value").db()?;
+        hex::decode(value).map_err(Error::internal)
+    }
+}
+
+/// The URL without its password, for messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Turns driver errors into the domain's internal error; the text reaches the log
+/// only, never a client.
+pub trait DbResult<T> {
+    fn db(self) -> Result<T, Error>;
+}
+
+impl<T> DbResult<T> for Result<T, sqlx::Error> {
+    fn db(self) -> Result<T, Error> {
+        self.map_err(Error::internal)
+    }
+}
+
+pub(crate) fn flag(value: bool) -> i64 {
+    i64::from(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://kopek:secret@db:5432/kopek"),
+            "postgres://kopek:***@db:5432/kopek"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/kopek.db"),
+            "sqlite://data/kopek.db"
+        );
+    }
+}

@@ -1,0 +1,11 @@
+//! Kopek's storage: one [`Store`] over sqlx's `Any` driver, so the same portable SQL
+//! runs on SQLite (the embedded default) and PostgreSQL (for scale-out). Where the
+//! backends need different statements, the branch stays small and lives here.
+
+pub mod api_keys;
+pub mod billing_accounts;
+mod db;
+pub mod idempotency;
+pub mod outbox;
+
+pub use db::{Backend, Conn, DbResult, Store, StoreOptions, Tx};

@@ -1,0 +1,316 @@
+//! The outbox: side effects (emails, webhooks) written as rows in the same
+//! transaction as the change that causes them, then carried out by workers.
+//!
+//! A worker claims due rows with a lease. While the lease holds no other worker,
+//! in this process or another on the same database, can claim the row; a worker
+//! that dies simply lets its lease run out. Finishing a row checks that the lease
+//! is still the worker's own, so a late worker cannot overwrite a newer attempt.
+
+use crate::db::{Backend, Conn, DbResult, Store};
+use kopek_domain::Error;
+use kopek_domain::time::Timestamp;
+use sqlx::Row;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// After this many failed attempts a row is given up (state `dead`).
+pub const MAX_ATTEMPTS: i64 = 10;
+
+/// Seconds to wait after failed attempt number `attempt` (1-based): 5 s doubling up to
+/// one hour; `None` once the attempts are spent.
+pub fn backoff_seconds(attempt: i64) -> Option<i64> {
+    if attempt >= MAX_ATTEMPTS {
+        return None;
+    }
+    let exp = u32::try_from(attempt.clamp(1, 30) - 1).unwrap_or(0);
+    Some(5i64.saturating_mul(1i64 << exp).min(3600))
+}
+
+/// Adds a row to the outbox, in the caller's transaction.
+pub async fn enqueue(
+    conn: &mut Conn,
+    kind: &str,
+    payload: &serde_json::Value,
+    now: Timestamp,
+) -> Result<String, Error> {
+    let id = uuid::Uuid::now_v7().to_string();
+    sqlx::query(
+        "INSERT INTO outbox (id, kind, payload, state, attempts, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, 'pending', 0, $4, $4)",
+    )
+    .bind(&id)
+    .bind(kind)
+    .bind(payload.to_string())
+    .bind(now.micros())
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(id)
+}
+
+/// A row claimed by a worker for one attempt.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: String,
+    pub kind: String,
+    pub payload: String,
+    /// The attempt number this claim is; also the fencing token of the lease.
+    pub attempt: i64,
+}
+
+/// What the outbox holds about one row (for operators and tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowState {
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+const CLAIM_SQLITE: &str = "UPDATE outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+     WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $3 \
+     AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_attempt_at, id LIMIT $4) \
+     RETURNING id, kind, payload, attempts";
+// SKIP LOCKED lets concurrent workers take different rows instead of queueing on
+// the same ones; the repeated lease test guards rows re-read after a wait.
+const CLAIM_POSTGRES: &str = "UPDATE outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+     WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $3 \
+     AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_attempt_at, id LIMIT $4 \
+     FOR UPDATE SKIP LOCKED) AND (lease_until IS NULL OR lease_until < $3) \
+     RETURNING id, kind, payload, attempts";
+
+impl Store {
+    /// Claims up to `limit` due rows for `worker` until `now + lease`.
+    pub async fn outbox_claim(
+        &self,
+        worker: &str,
+        lease: Duration,
+        limit: i64,
+        now: Timestamp,
+    ) -> Result<Vec<Claimed>, Error> {
+        let sql = match self.backend() {
+            Backend::Sqlite => CLAIM_SQLITE,
+            Backend::Postgres => CLAIM_POSTGRES,
+        };
+        let lease_until = now.plus_seconds(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX));
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query(sql)
+            .bind(worker)
+            .bind(lease_until.micros())
+            .bind(now.micros())
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await
+            .db()?;
+        tx.commit().await.db()?;
+        let mut claimed = rows
+            .iter()
+            .map(|row| {
+                Ok(Claimed {
+                    id: row.try_get("id").db()?,
+                    kind: row.try_get("kind").db()?,
+                    payload: row.try_get("payload").db()?,
+                    attempt: row.try_get("attempts").db()?,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        claimed.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(claimed)
+    }
+
+    /// Records the attempt and its outcome: `Ok` finishes the row, `Err` schedules a
+    /// retry with backoff or gives up. Returns false when the lease was lost.
+    pub async fn outbox_finish(
+        &self,
+        claimed: &Claimed,
+        worker: &str,
+        started: Timestamp,
+        outcome: Result<(), String>,
+        now: Timestamp,
+    ) -> Result<bool, Error> {
+        let mut tx = self.begin().await?;
+        let (state, next_attempt_at, error) = match &outcome {
+            Ok(()) => ("done", now, None),
+            Err(e) => match backoff_seconds(claimed.attempt) {
+                Some(wait) => ("pending", now.plus_seconds(wait), Some(e.as_str())),
+                None => ("dead", now, Some(e.as_str())),
+            },
+        };
+        let finished_at = (state != "pending").then_some(now.micros());
+        let updated = sqlx::query(
+            "UPDATE outbox SET state = $1, next_attempt_at = $2, last_error = $3, finished_at = $4, \
+             lease_owner = NULL, lease_until = NULL \
+             WHERE id = $5 AND lease_owner = $6 AND attempts = $7 AND state = 'pending'",
+        )
+        .bind(state)
+        .bind(next_attempt_at.micros())
+        .bind(error)
+        .bind(finished_at)
+        .bind(&claimed.id)
+        .bind(worker)
+        .bind(claimed.attempt)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+        if updated.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO outbox_attempts (outbox_id, attempt, worker, started_at, finished_at, error) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&claimed.id)
+        .bind(claimed.attempt)
+        .bind(worker)
+        .bind(started.micros())
+        .bind(now.micros())
+        .bind(error)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+        tx.commit().await.db()?;
+        Ok(true)
+    }
+
+    pub async fn outbox_row(&self, id: &str) -> Result<Option<RowState>, Error> {
+        let row = sqlx::query("SELECT state, attempts, last_error FROM outbox WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .db()?;
+        row.map(|row| {
+            Ok(RowState {
+                state: row.try_get("state").db()?,
+                attempts: row.try_get("attempts").db()?,
+                last_error: row.try_get("last_error").db()?,
+            })
+        })
+        .transpose()
+    }
+
+    /// How many attempts were recorded for a row.
+    pub async fn outbox_attempt_count(&self, id: &str) -> Result<i64, Error> {
+        let row = sqlx::query(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM outbox_attempts WHERE outbox_id = $1",
+        )
+        .bind(id)
+        .fetch_one(self.pool())
+        .await
+        .db()?;
+        row.try_get("n").db()
+    }
+}
+
+/// Carries out one kind of outbox row. `Err` is retried with backoff.
+#[async_trait::async_trait]
+pub trait Handler: Send + Sync {
+    async fn handle(&self, payload: &str) -> Result<(), String>;
+}
+
+#[derive(Clone)]
+pub struct Worker {
+    store: Store,
+    id: String,
+    handlers: HashMap<String, Arc<dyn Handler>>,
+    lease: Duration,
+    batch: i64,
+    poll: Duration,
+}
+
+impl Worker {
+    pub fn new(store: Store) -> Worker {
+        Worker {
+            store,
+            id: format!("worker-{}", uuid::Uuid::new_v4()),
+            handlers: HashMap::new(),
+            lease: Duration::from_secs(60),
+            batch: 16,
+            poll: Duration::from_millis(500),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn with_handler(mut self, kind: &str, handler: Arc<dyn Handler>) -> Worker {
+        self.handlers.insert(kind.to_owned(), handler);
+        self
+    }
+
+    pub fn with_poll_interval(mut self, poll: Duration) -> Worker {
+        self.poll = poll;
+        self
+    }
+
+    /// Claims one batch and works through it; returns how many rows it attempted.
+    pub async fn run_once(&self) -> Result<usize, Error> {
+        let claimed = self
+            .store
+            .outbox_claim(&self.id, self.lease, self.batch, Timestamp::now())
+            .await?;
+        for row in &claimed {
+            let started = Timestamp::now();
+            let outcome = match self.handlers.get(&row.kind) {
+                // The handler must finish well inside the lease, or another worker
+                // could take the row while it still runs.
+                Some(handler) => {
+                    match tokio::time::timeout(self.lease / 2, handler.handle(&row.payload)).await {
+                        Ok(outcome) => outcome,
+                        Err(_) => Err("timed out".to_owned()),
+                    }
+                }
+                None => Err(format!("no handler for outbox kind {:?}", row.kind)),
+            };
+            if let Err(e) = &outcome {
+                tracing::warn!(outbox_id = %row.id, kind = %row.kind, attempt = row.attempt, error = %e, "outbox attempt failed");
+            }
+            if !self
+                .store
+                .outbox_finish(row, &self.id, started, outcome, Timestamp::now())
+                .await?
+            {
+                tracing::warn!(outbox_id = %row.id, "outbox lease lost before the attempt was recorded");
+            }
+        }
+        Ok(claimed.len())
+    }
+
+    /// Works until `shutdown`, polling when idle. A batch in progress is finished.
+    pub async fn run(self, shutdown: CancellationToken) {
+        tracing::info!(worker = %self.id, "outbox worker started");
+        loop {
+            let worked = match self.run_once().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(error = %e, "outbox worker failed to claim");
+                    0
+                }
+            };
+            if worked > 0 && !shutdown.is_cancelled() {
+                continue;
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(self.poll) => {}
+            }
+        }
+        tracing::info!(worker = %self.id, "outbox worker stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_a_cap_then_gives_up() {
+        assert_eq!(backoff_seconds(1), Some(5));
+        assert_eq!(backoff_seconds(2), Some(10));
+        assert_eq!(backoff_seconds(5), Some(80));
+        assert_eq!(backoff_seconds(9), Some(1280));
+        assert_eq!(backoff_seconds(MAX_ATTEMPTS), None);
+        assert_eq!(backoff_seconds(0), Some(5));
+    }
+}

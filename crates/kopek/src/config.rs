@@ -1,0 +1,138 @@
+//! Configuration: defaults, then `kopek.toml` (or the file `KOPEK_CONFIG` names),
+//! then `KOPEK_*` environment variables.
+
+use anyhow::Context;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Settings whose environment values are taken as text, never parsed.
+const TEXT_KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "database_url",
+    "admin_token",
+    "public_url",
+    "log",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// Address of the HTTP listener.
+    pub listen: String,
+    /// Where the embedded SQLite database (and mail files) live.
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`; the SQLite file in `data_dir` when unset.
+    pub database_url: Option<String>,
+    /// Size of the database connection pool.
+    pub db_max_connections: u32,
+    /// A token accepted as admin, for bootstrap and scripts.
+    pub admin_token: Option<String>,
+    /// Absolute base of the links Kopek hands out; `http://<listen>` when unset.
+    pub public_url: Option<String>,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// A tracing filter such as `info` or `kopek=debug,sqlx=warn`.
+    pub log: String,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_ref().map(|_| "***"))
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "***"))
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: "127.0.0.1:8080".to_owned(),
+            data_dir: PathBuf::from("./kopek-data"),
+            database_url: None,
+            db_max_connections: 16,
+            admin_token: None,
+            public_url: None,
+            log_format: LogFormat::Text,
+            log: "info,sqlx=warn".to_owned(),
+        }
+    }
+}
+
+impl Config {
+    pub fn load(file: Option<PathBuf>) -> anyhow::Result<Config> {
+        let file = file
+            .or_else(|| std::env::var_os("KOPEK_CONFIG").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("kopek.toml"));
+        // figment reads `12345` in a variable as a number; text settings such as a
+        // token must stay text whatever they look like.
+        let text: BTreeMap<String, String> = std::env::vars()
+            .filter_map(|(k, v)| Some((k.strip_prefix("KOPEK_")?.to_ascii_lowercase(), v)))
+            .filter(|(k, _)| TEXT_KEYS.contains(&k.as_str()))
+            .collect();
+        let mut ignored = TEXT_KEYS.to_vec();
+        ignored.push("config");
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(&file))
+            .merge(Env::prefixed("KOPEK_").ignore(&ignored))
+            .merge(Serialized::defaults(text))
+            .extract()
+            .with_context(|| {
+                format!(
+                    "reading configuration ({} and KOPEK_* variables)",
+                    file.display()
+                )
+            })
+    }
+
+    /// The database to open: the configured URL, or an SQLite file in the data
+    /// directory, which is created on first start.
+    pub fn database_url(&self) -> anyhow::Result<String> {
+        if let Some(url) = &self.database_url {
+            return Ok(url.clone());
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("creating data directory {}", self.data_dir.display()))?;
+        Ok(format!(
+            "sqlite://{}?mode=rwc",
+            self.data_dir.join("kopek.db").display()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail fixes the closure's error type
+    fn environment_overrides_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "kopek.toml",
+                "listen = \"0.0.0.0:9000\"\nlog_format = \"json\"\n",
+            )?;
+            jail.set_env("KOPEK_LISTEN", "127.0.0.1:9999");
+            jail.set_env("KOPEK_ADMIN_TOKEN", "12345");
+            let config = Config::load(None).map_err(|e| format!("{e:#}"))?;
+            assert_eq!(config.listen, "127.0.0.1:9999");
+            assert_eq!(config.log_format, LogFormat::Json);
+            assert_eq!(config.admin_token.as_deref(), Some("12345"));
+            assert!(!format!("{config:?}").contains("12345"));
+            Ok(())
+        });
+    }
+}
