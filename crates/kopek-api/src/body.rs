@@ -64,10 +64,15 @@ where
     }
 }
 
-/// Parses JSON, naming the field whose value has the wrong type.
+/// Parses a JSON object, naming the field whose value has the wrong type.
 pub fn parse<T: DeserializeOwned>(raw: &[u8]) -> Result<T, Error> {
-    if raw.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::MalformedBody("the body is empty".to_owned()));
+    match raw.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Err(Error::MalformedBody("the body is empty".to_owned())),
+        // serde would happily read a struct from an array; no client means that.
+        Some(b) if *b != b'{' => {
+            return Err(Error::MalformedBody("expected a JSON object".to_owned()));
+        }
+        Some(_) => {}
     }
     let mut de = serde_json::Deserializer::from_slice(raw);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {

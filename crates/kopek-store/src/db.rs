@@ -38,6 +38,18 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
     include_str!("../migrations/0001_foundation.sql"),
 )];
 
+/// A fingerprint of the schema the migrations build, so a cached copy of a migrated
+/// database (the tests' PostgreSQL template) is rebuilt when they change.
+pub fn schema_fingerprint() -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (version, _, sql) in MIGRATIONS {
+        h.update(version.to_le_bytes());
+        h.update(sql.as_bytes());
+    }
+    hex::encode(&h.finalize()[..8])
+}
+
 impl Store {
     /// Connects, migrates and loads the server secrets: everything `serve` needs.
     pub async fn open(options: &StoreOptions) -> Result<Store, Error> {

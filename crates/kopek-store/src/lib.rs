@@ -8,4 +8,4 @@ mod db;
 pub mod idempotency;
 pub mod outbox;
 
-pub use db::{Backend, Conn, DbResult, Store, StoreOptions, Tx};
+pub use db::{Backend, Conn, DbResult, Store, StoreOptions, Tx, schema_fingerprint};

@@ -1,0 +1,338 @@
+//! One harness for every integration test: a fresh database per test (a temporary
+//! SQLite file, or a PostgreSQL database cloned from a migrated template) and the
+//! app spawned on 127.0.0.1:0, talked to over HTTP.
+
+use kopek::Server;
+use kopek::config::Config;
+use kopek_store::outbox::Worker;
+use kopek_store::{Store, StoreOptions};
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::Value;
+use sqlx::{Connection, Executor};
+use std::time::Duration;
+use tempfile::TempDir;
+use tokio::sync::OnceCell;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs `async fn NAME(app: TestApp)` once per backend, as `NAME::sqlite` and
+/// `NAME::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::harness::TestApp::spawn($crate::harness::Backend::Sqlite).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::harness::postgres_available().await {
+                    super::$name($crate::harness::TestApp::spawn($crate::harness::Backend::Postgres).await).await
+                }
+            }
+        }
+    )+};
+}
+
+/// Same, for tests that work on the store directly: `async fn NAME(db: TestDb)`.
+#[macro_export]
+macro_rules! both_stores {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::harness::TestDb::new($crate::harness::Backend::Sqlite).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::harness::postgres_available().await {
+                    super::$name($crate::harness::TestDb::new($crate::harness::Backend::Postgres).await).await
+                }
+            }
+        }
+    )+};
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("KOPEK_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// PostgreSQL tests skip on a machine without PostgreSQL, but fail under CI.
+pub async fn postgres_available() -> bool {
+    static AVAILABLE: OnceCell<bool> = OnceCell::const_new();
+    let available = *AVAILABLE
+        .get_or_init(|| async {
+            matches!(
+                tokio::time::timeout(
+                    Duration::from_secs(5),
+                    sqlx::PgConnection::connect(&postgres_admin_url())
+                )
+                .await,
+                Ok(Ok(_))
+            )
+        })
+        .await;
+    if !available {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but PostgreSQL at KOPEK_TEST_POSTGRES_URL is unreachable"
+        );
+        eprintln!("PostgreSQL unreachable: skipping (set KOPEK_TEST_POSTGRES_URL)");
+    }
+    available
+}
+
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let cut = base
+        .rfind('/')
+        .filter(|i| *i > "postgres://".len())
+        .unwrap_or(base.len());
+    format!("{}/{}{}", &base[..cut], database, query)
+}
+
+/// Migrates a template database once per schema; each test clones it, which is far
+/// quicker than migrating a database per test.
+async fn postgres_template() -> String {
+    static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+    TEMPLATE
+        .get_or_init(|| async {
+            let name = format!("kopek_tpl_{}", kopek_store::schema_fingerprint());
+            let mut admin = sqlx::PgConnection::connect(&postgres_admin_url())
+                .await
+                .expect("connect to PostgreSQL");
+            admin
+                .execute("SELECT pg_advisory_lock(7270001)")
+                .await
+                .expect("lock");
+            let exists: Option<(i32,)> =
+                sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+                    .bind(&name)
+                    .fetch_optional(&mut admin)
+                    .await
+                    .expect("look up template");
+            if exists.is_none() {
+                let building = format!("{name}_building");
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {building} WITH (FORCE)"
+                    )))
+                    .await
+                    .expect("drop half-built template");
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {building}")))
+                    .await
+                    .expect("create template");
+                let store = Store::connect(&StoreOptions {
+                    url: with_database(&postgres_admin_url(), &building),
+                    max_connections: 1,
+                })
+                .await
+                .expect("connect template");
+                store.migrate().await.expect("migrate template");
+                store.close().await;
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!(
+                        "ALTER DATABASE {building} RENAME TO {name}"
+                    )))
+                    .await
+                    .expect("publish template");
+            }
+            admin
+                .execute("SELECT pg_advisory_unlock(7270001)")
+                .await
+                .expect("unlock");
+            name
+        })
+        .await
+        .clone()
+}
+
+/// A fresh, migrated database for one test, dropped when the test ends.
+pub struct TestDb {
+    pub url: String,
+    dir: TempDir,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match backend {
+            Backend::Sqlite => TestDb {
+                url: format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("kopek.db").display()
+                ),
+                dir,
+                pg_name: None,
+            },
+            Backend::Postgres => {
+                let template = postgres_template().await;
+                let name = format!("kopek_t_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = sqlx::PgConnection::connect(&postgres_admin_url())
+                    .await
+                    .expect("connect");
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!(
+                        "CREATE DATABASE {name} TEMPLATE {template}"
+                    )))
+                    .await
+                    .expect("clone template");
+                TestDb {
+                    url: with_database(&postgres_admin_url(), &name),
+                    dir,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+
+    pub async fn store(&self) -> Store {
+        Store::open(&StoreOptions {
+            url: self.url.clone(),
+            max_connections: 8,
+        })
+        .await
+        .expect("open store")
+    }
+
+    pub fn config(&self) -> Config {
+        Config {
+            listen: "127.0.0.1:0".to_owned(),
+            data_dir: self.dir.path().to_owned(),
+            database_url: Some(self.url.clone()),
+            db_max_connections: 8,
+            admin_token: Some(format!("admin-{}", uuid::Uuid::new_v4())),
+            ..Config::default()
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
+        // Drop runs outside async code; a small thread of its own does the cleanup.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let mut admin = sqlx::PgConnection::connect(&postgres_admin_url())
+                    .await
+                    .ok()?;
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub admin_token: String,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+    server: Option<Server>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        TestApp::spawn_with(backend, |w| w).await
+    }
+
+    pub async fn spawn_with(backend: Backend, worker: impl FnOnce(Worker) -> Worker) -> TestApp {
+        let db = TestDb::new(backend).await;
+        let config = db.config();
+        let server = Server::start(&config, worker).await.expect("start server");
+        TestApp {
+            base: format!("http://{}", server.addr),
+            admin_token: config.admin_token.clone().unwrap_or_default(),
+            client: reqwest::Client::new(),
+            db,
+            server: Some(server),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.server.as_ref().expect("running").store
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let builder = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        match token {
+            Some(t) => builder.bearer_auth(t),
+            None => builder,
+        }
+    }
+
+    /// An admin call with a JSON body (or none), answered with status and JSON.
+    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.request(method, path, Some(&self.admin_token));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        read(req.send().await.expect("send")).await
+    }
+
+    /// Creates a reseller and returns its id.
+    pub async fn reseller(&self, name: &str) -> String {
+        let (status, body) = self
+            .admin(
+                Method::POST,
+                "/admin/v1/resellers",
+                Some(serde_json::json!({"name": name})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Issues a key and returns (id, token).
+    pub async fn key(&self, role: &str, scope: Option<&str>) -> (String, String) {
+        let (status, body) = self
+            .admin(
+                Method::POST,
+                "/admin/v1/api-keys",
+                Some(serde_json::json!({"role": role, "scope": scope, "name": "test"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        (
+            body["id"].as_str().unwrap().to_owned(),
+            body["token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+    }
+}
+
+/// Status and JSON body (Null when the body is not JSON).
+pub async fn read(response: Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}

@@ -1,0 +1,14 @@
+//! Kopek's integration tests: one binary, every test against a spawned server on
+//! both SQLite and PostgreSQL.
+
+mod harness;
+
+mod admin;
+mod auth;
+mod cli;
+mod errors;
+mod idempotency;
+mod observability;
+mod openapi;
+mod outbox;
+mod shutdown;
