@@ -96,19 +96,22 @@ impl Principal {
     }
 }
 
-/// A secret bearer token. Only its hash is ever stored; the plain text exists once,
-/// in the response that creates it.
-pub struct ApiToken(String);
+/// A secret bearer token (API keys, invitation links). Only its hash is ever
+/// stored; the plain text exists once, in the response or mail that hands it out.
+pub struct SecretToken(String);
 
-impl ApiToken {
-    const PREFIX: &'static str = "kpk_";
-
+impl SecretToken {
     /// 256 random bits, hex-encoded behind a recognisable prefix (so secret scanners
-    /// can spot leaked keys).
-    pub fn generate() -> ApiToken {
+    /// and people can tell what a leaked token is).
+    pub fn generate(prefix: &str) -> SecretToken {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
-        ApiToken(format!("{}{}", Self::PREFIX, hex::encode(bytes)))
+        SecretToken(format!("{prefix}{}", hex::encode(bytes)))
+    }
+
+    /// A token for an API key.
+    pub fn api_key() -> SecretToken {
+        SecretToken::generate("kpk_")
     }
 
     pub fn expose(&self) -> &str {
@@ -120,9 +123,9 @@ impl ApiToken {
     }
 }
 
-impl fmt::Debug for ApiToken {
+impl fmt::Debug for SecretToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiToken(***)")
+        f.write_str("SecretToken(***)")
     }
 }
 
@@ -138,13 +141,13 @@ mod tests {
 
     #[test]
     fn tokens_are_long_unique_and_hash_stably() {
-        let a = ApiToken::generate();
-        let b = ApiToken::generate();
+        let a = SecretToken::api_key();
+        let b = SecretToken::api_key();
         assert_ne!(a.expose(), b.expose());
         assert_eq!(a.expose().len(), 4 + 64);
         assert_eq!(a.hash(), hash_token(a.expose()));
         assert_ne!(a.hash(), a.expose());
-        assert_eq!(format!("{a:?}"), "ApiToken(***)");
+        assert_eq!(format!("{a:?}"), "SecretToken(***)");
     }
 
     #[test]

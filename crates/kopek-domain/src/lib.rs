@@ -2,6 +2,8 @@
 //! validated newtypes and the one error enum that every API family renders.
 
 pub mod auth;
+pub mod contact;
+pub mod customer;
 pub mod error;
 pub mod ids;
 pub mod lang;

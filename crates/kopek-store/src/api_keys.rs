@@ -2,7 +2,7 @@
 
 use crate::billing_accounts::{self, AccountKind};
 use crate::db::{Conn, DbResult};
-use kopek_domain::auth::{ApiToken, KeySpec, Principal, Role};
+use kopek_domain::auth::{KeySpec, Principal, Role, SecretToken};
 use kopek_domain::ids::{prefix, yc_id};
 use kopek_domain::time::Timestamp;
 use kopek_domain::{Error, Reason};
@@ -52,7 +52,7 @@ pub async fn issue(
     conn: &mut Conn,
     spec: KeySpec,
     now: Timestamp,
-) -> Result<(ApiKey, ApiToken), Error> {
+) -> Result<(ApiKey, SecretToken), Error> {
     if let (Role::Reseller, Some(scope)) = (spec.role, &spec.scope)
         && billing_accounts::get(&mut *conn, AccountKind::Reseller, scope)
             .await?
@@ -68,7 +68,7 @@ pub async fn issue(
         created_at: now,
         revoked_at: None,
     };
-    let token = ApiToken::generate();
+    let token = SecretToken::api_key();
     insert(conn, &key, &token.hash()).await?;
     Ok((key, token))
 }

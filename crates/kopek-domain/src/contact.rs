@@ -1,0 +1,109 @@
+//! Email addresses and telephone numbers.
+
+/// An email address as the WHATWG HTML standard defines a valid one (what browsers
+/// accept in `<input type=email>`), at most 254 characters.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    const LOCAL_SPECIALS: &str = ".!#$%&'*+/=?^_`{|}~-";
+    s.len() <= 254
+        && !local.is_empty()
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || LOCAL_SPECIALS.contains(c))
+        && !domain.is_empty()
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+/// The keypad digit of a letter (ITU E.161): ABC 2, DEF 3, ... WXYZ 9.
+fn keypad_digit(c: char) -> Option<char> {
+    let digit = match c.to_ascii_uppercase() {
+        'A'..='C' => '2',
+        'D'..='F' => '3',
+        'G'..='I' => '4',
+        'J'..='L' => '5',
+        'M'..='O' => '6',
+        'P'..='S' => '7',
+        'T'..='V' => '8',
+        'W'..='Z' => '9',
+        _ => return None,
+    };
+    Some(digit)
+}
+
+/// Whether `s` is a valid telephone number, in E.164 form (`+7 495 739-70-00`) or
+/// national form read in `region` (an ISO 3166-1 alpha-2 code), or a valid
+/// phoneword whose letters map to keypad digits (`1-800-FLOWERS`).
+pub fn is_phone(s: &str, region: &str) -> bool {
+    const PUNCTUATION: &str = " -().+/";
+    if s.trim().is_empty()
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || PUNCTUATION.contains(c))
+    {
+        return false;
+    }
+    let digits: String = s.chars().map(|c| keypad_digit(c).unwrap_or(c)).collect();
+    // A number in international form carries its country; passing a region too
+    // makes the parser strip that region's national prefix from it (`+1 800` read
+    // in KZ loses its 8).
+    let region = if digits.trim_start().starts_with('+') {
+        None
+    } else {
+        region.parse::<phonenumber::country::Id>().ok()
+    };
+    phonenumber::parse(region, &digits).is_ok_and(|n| phonenumber::is_valid(&n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        for ok in [
+            "a@b.c",
+            "first.last+tag@example.co.uk",
+            "x@localhost",
+            "o'neil@example.com",
+        ] {
+            assert!(is_email(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "a",
+            "a@",
+            "@b.c",
+            "a@b..c",
+            "a b@c.d",
+            "Name <a@b.c>",
+            "a@-b.c",
+            "a@b.c-",
+            "a@b@c",
+        ] {
+            assert!(!is_email(bad), "{bad}");
+        }
+        assert!(!is_email(&format!("{}@example.com", "a".repeat(250))));
+    }
+
+    #[test]
+    fn phones_and_phonewords() {
+        assert!(is_phone("+7 495 739-70-00", "RU"));
+        assert!(is_phone("+74957397000", "US"));
+        assert!(is_phone("8 (495) 739-70-00", "RU"));
+        assert!(is_phone("1-800-FLOWERS", "US"));
+        assert!(is_phone("+1 800 FLOWERS", "KZ"));
+        assert!(!is_phone("12", "RU"));
+        assert!(!is_phone("+7 495", "RU"));
+        assert!(!is_phone("call me", "RU"));
+        assert!(!is_phone("+7 495 739-70-00 ext; drop", "RU"));
+        assert!(!is_phone("", "RU"));
+    }
+}
