@@ -12,7 +12,9 @@ pub mod lifepos;
 pub mod metrics;
 pub mod mutation;
 pub mod openapi;
+pub mod pages;
 pub mod paging;
+pub mod path;
 pub mod query;
 pub mod yandex;
 
@@ -28,12 +30,14 @@ use std::sync::Arc;
 use tower_http::trace::TraceLayer;
 
 /// What handlers need from the configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ApiConfig {
     /// SHA-256 of `KOPEK_ADMIN_TOKEN`, when one is configured.
     pub admin_token_hash: Option<String>,
     /// The absolute base of links Kopek hands out (`KOPEK_PUBLIC_URL`).
     pub public_url: String,
+    /// How long an invitation link works.
+    pub invitation_ttl_seconds: i64,
 }
 
 #[derive(Clone)]
@@ -60,6 +64,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::render))
         .route("/openapi.json", get(openapi::document))
         .merge(admin::router())
+        .merge(yandex::router())
+        .merge(pages::router())
         .route_layer(from_fn(metrics::mark_route))
         .fallback(unmatched)
         .method_not_allowed_fallback(method_not_allowed)

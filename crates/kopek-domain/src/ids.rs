@@ -37,6 +37,9 @@ pub fn is_guid(s: &str) -> bool {
 pub mod prefix {
     pub const BILLING_ACCOUNT: &str = "dn2";
     pub const API_KEY: &str = "aje";
+    pub const CUSTOMER: &str = "bcu";
+    pub const INVITATION: &str = "bin";
+    pub const OPERATION: &str = "bop";
 }
 
 #[cfg(test)]

@@ -48,9 +48,33 @@ impl Currency {
     }
 }
 
+/// An amount of minor units as a decimal string in major units (`-12.05`).
+pub fn format_minor(amount: i64, currency: Currency) -> String {
+    let scale = 10u64.pow(currency.exponent());
+    let sign = if amount < 0 { "-" } else { "" };
+    let abs = amount.unsigned_abs();
+    format!(
+        "{sign}{}.{:0width$}",
+        abs / scale,
+        abs % scale,
+        width = currency.exponent() as usize
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_minor_units() {
+        assert_eq!(format_minor(0, Currency::Rub), "0.00");
+        assert_eq!(format_minor(12345, Currency::Rub), "123.45");
+        assert_eq!(format_minor(-5, Currency::Rub), "-0.05");
+        assert_eq!(
+            format_minor(i64::MIN, Currency::Rub),
+            "-92233720368547758.08"
+        );
+    }
 
     #[test]
     fn parses_known_codes_only() {

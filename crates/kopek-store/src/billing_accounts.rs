@@ -113,3 +113,59 @@ pub async fn list(
     .db()?;
     rows.iter().map(from_row).collect()
 }
+
+pub async fn set_active(conn: &mut Conn, id: &str, active: bool) -> Result<(), Error> {
+    sqlx::query("UPDATE billing_accounts SET active = $1 WHERE id = $2")
+        .bind(flag(active))
+        .bind(id)
+        .execute(conn)
+        .await
+        .db()?;
+    Ok(())
+}
+
+/// Any account by id, whatever its kind.
+pub async fn find(conn: &mut Conn, id: &str) -> Result<Option<BillingAccount>, Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM billing_accounts WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .db()?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// One page of the accounts a caller may see, in id order: every account
+/// (`reseller` None) or a reseller's own account and its customers' accounts.
+pub async fn list_visible(
+    conn: &mut Conn,
+    reseller: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<BillingAccount>, Error> {
+    let rows = match reseller {
+        None => {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM billing_accounts WHERE id > $1 ORDER BY id LIMIT $2"
+            )))
+            .bind(after.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(conn)
+            .await
+        }
+        Some(reseller) => {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM billing_accounts WHERE (id = $1 OR reseller_id = $1) AND id > $2 \
+                 ORDER BY id LIMIT $3"
+            )))
+            .bind(reseller)
+            .bind(after.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(conn)
+            .await
+        }
+    }
+    .db()?;
+    rows.iter().map(from_row).collect()
+}

@@ -32,11 +32,18 @@ pub struct Store {
     page_key: Arc<[u8]>,
 }
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "customers",
+        include_str!("../migrations/0002_customers.sql"),
+    ),
+];
 
 /// A fingerprint of the schema the migrations build, so a cached copy of a migrated
 /// database (the tests' PostgreSQL template) is rebuilt when they change.

@@ -4,8 +4,12 @@
 
 pub mod api_keys;
 pub mod billing_accounts;
+pub mod customers;
 mod db;
+pub mod events;
 pub mod idempotency;
+pub mod invitations;
+pub mod operations;
 pub mod outbox;
 
 pub use db::{Backend, Conn, DbResult, Store, StoreOptions, Tx, schema_fingerprint};

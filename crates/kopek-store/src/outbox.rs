@@ -120,13 +120,15 @@ impl Store {
     }
 
     /// Records the attempt and its outcome: `Ok` finishes the row, `Err` schedules a
-    /// retry with backoff or gives up. Returns false when the lease was lost.
+    /// retry with backoff or gives up. A finished row's payload is blanked when it
+    /// held a secret (`redact`). Returns false when the lease was lost.
     pub async fn outbox_finish(
         &self,
         claimed: &Claimed,
         worker: &str,
         started: Timestamp,
         outcome: Result<(), String>,
+        redact: bool,
         now: Timestamp,
     ) -> Result<bool, Error> {
         let mut tx = self.begin().await?;
@@ -140,7 +142,8 @@ impl Store {
         let finished_at = (state != "pending").then_some(now.micros());
         let updated = sqlx::query(
             "UPDATE outbox SET state = $1, next_attempt_at = $2, last_error = $3, finished_at = $4, \
-             lease_owner = NULL, lease_until = NULL \
+             lease_owner = NULL, lease_until = NULL, \
+             payload = CASE WHEN $8 = 1 AND $1 <> 'pending' THEN '{}' ELSE payload END \
              WHERE id = $5 AND lease_owner = $6 AND attempts = $7 AND state = 'pending'",
         )
         .bind(state)
@@ -150,6 +153,7 @@ impl Store {
         .bind(&claimed.id)
         .bind(worker)
         .bind(claimed.attempt)
+        .bind(i64::from(redact))
         .execute(&mut *tx)
         .await
         .db()?;
@@ -206,6 +210,11 @@ impl Store {
 #[async_trait::async_trait]
 pub trait Handler: Send + Sync {
     async fn handle(&self, payload: &str) -> Result<(), String>;
+
+    /// Whether payloads hold secrets (a link with a token) to blank once handled.
+    fn sensitive(&self) -> bool {
+        false
+    }
 }
 
 #[derive(Clone)]
@@ -252,7 +261,8 @@ impl Worker {
             .await?;
         for row in &claimed {
             let started = Timestamp::now();
-            let outcome = match self.handlers.get(&row.kind) {
+            let handler = self.handlers.get(&row.kind);
+            let outcome = match handler {
                 // The handler must finish well inside the lease, or another worker
                 // could take the row while it still runs.
                 Some(handler) => {
@@ -268,7 +278,14 @@ impl Worker {
             }
             if !self
                 .store
-                .outbox_finish(row, &self.id, started, outcome, Timestamp::now())
+                .outbox_finish(
+                    row,
+                    &self.id,
+                    started,
+                    outcome,
+                    handler.is_some_and(|h| h.sensitive()),
+                    Timestamp::now(),
+                )
                 .await?
             {
                 tracing::warn!(outbox_id = %row.id, "outbox lease lost before the attempt was recorded");

@@ -39,6 +39,13 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Absolute base of the links Kopek hands out; `http://<listen>` when unset.
     pub public_url: Option<String>,
+    /// How many days an invitation link works.
+    pub invitation_ttl_days: u32,
+    /// `smtp://user:pass@host:587?tls=required` or `smtps://...`; when unset, mails
+    /// are written as `.eml` files under `<data_dir>/mail`.
+    pub smtp_url: Option<String>,
+    /// The sender of Kopek's mails.
+    pub mail_from: String,
     /// `text` or `json`.
     pub log_format: LogFormat,
     /// A tracing filter such as `info` or `kopek=debug,sqlx=warn`.
@@ -53,6 +60,7 @@ impl std::fmt::Debug for Config {
             .field("database_url", &self.database_url.as_ref().map(|_| "***"))
             .field("admin_token", &self.admin_token.as_ref().map(|_| "***"))
             .field("public_url", &self.public_url)
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "***"))
             .finish_non_exhaustive()
     }
 }
@@ -66,6 +74,9 @@ impl Default for Config {
             db_max_connections: 16,
             admin_token: None,
             public_url: None,
+            invitation_ttl_days: 7,
+            smtp_url: None,
+            mail_from: "Kopek <noreply@localhost>".to_owned(),
             log_format: LogFormat::Text,
             log: "info,sqlx=warn".to_owned(),
         }

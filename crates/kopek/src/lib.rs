@@ -2,6 +2,7 @@
 //! the same way.
 
 pub mod config;
+pub mod mail;
 pub mod telemetry;
 
 use anyhow::Context;
@@ -10,8 +11,9 @@ use kopek_api::{ApiConfig, AppState};
 use kopek_domain::auth::hash_token;
 use kopek_domain::time::Timestamp;
 use kopek_store::outbox::Worker;
-use kopek_store::{Store, StoreOptions, idempotency};
+use kopek_store::{Store, StoreOptions, idempotency, invitations};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -52,6 +54,7 @@ impl Server {
                 .public_url
                 .clone()
                 .unwrap_or_else(|| format!("http://{addr}")),
+            invitation_ttl_seconds: i64::from(config.invitation_ttl_days) * 24 * 60 * 60,
         };
         let state = AppState::new(store.clone(), api_config).map_err(|e| anyhow::anyhow!("{e}"))?;
         let app = kopek_api::router(state);
@@ -68,7 +71,18 @@ impl Server {
                 }
             })
         };
-        let worker = tokio::spawn(worker(Worker::new(store.clone())).run(shutdown.clone()));
+        let mailer = mail::Mailer::new(
+            config.smtp_url.as_deref(),
+            config.data_dir.join("mail"),
+            &config.mail_from,
+        )?;
+        let invitation_mailer = mail::InvitationMailer {
+            store: store.clone(),
+            mailer,
+        };
+        let built_in = Worker::new(store.clone())
+            .with_handler(invitations::MAIL_KIND, Arc::new(invitation_mailer));
+        let worker = tokio::spawn(worker(built_in).run(shutdown.clone()));
         let janitor = tokio::spawn(janitor(store.clone(), shutdown.clone()));
         tracing::info!(%addr, backend = ?store.backend(), "kopek listening");
         Ok(Server {

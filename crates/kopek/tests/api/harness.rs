@@ -255,12 +255,18 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
-        TestApp::spawn_with(backend, |w| w).await
+        TestApp::spawn_with(backend, |_| {}, |w| w).await
     }
 
-    pub async fn spawn_with(backend: Backend, worker: impl FnOnce(Worker) -> Worker) -> TestApp {
+    /// Spawns with changes to the configuration and the outbox worker.
+    pub async fn spawn_with(
+        backend: Backend,
+        configure: impl FnOnce(&mut Config),
+        worker: impl FnOnce(Worker) -> Worker,
+    ) -> TestApp {
         let db = TestDb::new(backend).await;
-        let config = db.config();
+        let mut config = db.config();
+        configure(&mut config);
         let server = Server::start(&config, worker).await.expect("start server");
         TestApp {
             base: format!("http://{}", server.addr),
@@ -269,6 +275,10 @@ impl TestApp {
             db,
             server: Some(server),
         }
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.db.dir.path()
     }
 
     pub fn store(&self) -> &Store {

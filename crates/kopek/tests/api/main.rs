@@ -2,10 +2,12 @@
 //! both SQLite and PostgreSQL.
 
 mod harness;
+mod smtp;
 
 mod admin;
 mod auth;
 mod cli;
+mod customers;
 mod errors;
 mod idempotency;
 mod observability;

@@ -139,13 +139,13 @@ async fn a_live_lease_keeps_other_workers_off(db: TestDb) {
     assert_eq!(second[0].attempt, 2);
     assert!(
         !store
-            .outbox_finish(&first[0], "a", now, Ok(()), later)
+            .outbox_finish(&first[0], "a", now, Ok(()), false, later)
             .await
             .unwrap()
     );
     assert!(
         store
-            .outbox_finish(&second[0], "b", later, Ok(()), later)
+            .outbox_finish(&second[0], "b", later, Ok(()), false, later)
             .await
             .unwrap()
     );

@@ -1,0 +1,205 @@
+//! The invitation link: a page showing who invites whom, with an Accept button.
+//!
+//! The form needs no separate anti-forgery token: it posts to the secret link
+//! itself, so a forged request would have to know the secret already.
+
+use super::{escape, page};
+use crate::AppState;
+use crate::context::RequestContext;
+use crate::path::split_custom_method;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use kopek_domain::Error;
+use kopek_domain::auth::hash_token;
+use kopek_domain::customer::CustomerState;
+use kopek_domain::lang::Lang;
+use kopek_domain::time::Timestamp;
+use kopek_store::billing_accounts::{self, AccountKind};
+use kopek_store::customers::{self, Customer};
+use kopek_store::invitations::{self, Invitation, Unusable};
+use kopek_store::{Conn, events};
+use serde_json::json;
+
+/// Why the page cannot offer an acceptance.
+enum Refusal {
+    Unknown,
+    Unusable(Unusable),
+    NotInvited,
+    Internal(Error),
+}
+
+impl From<Error> for Refusal {
+    fn from(e: Error) -> Refusal {
+        Refusal::Internal(e)
+    }
+}
+
+fn refusal_page(refusal: Refusal) -> Response {
+    let lang = RequestContext::current().lang;
+    let (status, title, text) = match refusal {
+        Refusal::Unknown => (
+            StatusCode::NOT_FOUND,
+            lang.pick("Invitation not found", "Приглашение не найдено"),
+            lang.pick(
+                "This invitation link is not valid. Check that you opened the whole link from the email.",
+                "Ссылка приглашения недействительна. Проверьте, что открыли ссылку из письма целиком.",
+            ),
+        ),
+        Refusal::Unusable(Unusable::Used) => (
+            StatusCode::GONE,
+            lang.pick("Invitation already accepted", "Приглашение уже принято"),
+            lang.pick("This invitation has already been used.", "Это приглашение уже использовано."),
+        ),
+        Refusal::Unusable(Unusable::Superseded) => (
+            StatusCode::GONE,
+            lang.pick("Invitation replaced", "Приглашение заменено"),
+            lang.pick(
+                "A newer invitation was sent; use the link from the latest email.",
+                "Было отправлено новое приглашение; используйте ссылку из последнего письма.",
+            ),
+        ),
+        Refusal::Unusable(Unusable::Expired) => (
+            StatusCode::GONE,
+            lang.pick("Invitation expired", "Срок приглашения истёк"),
+            lang.pick(
+                "This invitation has expired. Ask the reseller to send a new one.",
+                "Срок действия приглашения истёк. Попросите отправить новое.",
+            ),
+        ),
+        Refusal::NotInvited => (
+            StatusCode::CONFLICT,
+            lang.pick("Invitation no longer open", "Приглашение больше не действует"),
+            lang.pick(
+                "The customer of this invitation is no longer waiting for acceptance.",
+                "Клиент этого приглашения больше не ожидает подтверждения.",
+            ),
+        ),
+        Refusal::Internal(e) => {
+            tracing::error!(error = %e, "invitation page failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                lang.pick("Something went wrong", "Что-то пошло не так"),
+                lang.pick("Please try again later.", "Попробуйте позже."),
+            )
+        }
+    };
+    page(
+        status,
+        title,
+        &format!("<h1>{}</h1><p>{}</p>", escape(title), escape(text)),
+    )
+}
+
+/// The invitation of a token with its customer, if the link may still be used.
+async fn open_invitation(
+    conn: &mut Conn,
+    token: &str,
+    now: Timestamp,
+) -> Result<(Invitation, Customer), Refusal> {
+    let invitation = invitations::find_by_token_hash(&mut *conn, &hash_token(token))
+        .await?
+        .ok_or(Refusal::Unknown)?;
+    invitation.usable(now).map_err(Refusal::Unusable)?;
+    let customer = customers::get(conn, &invitation.customer_id)
+        .await?
+        .ok_or_else(|| Refusal::Internal(Error::internal("invitation without customer")))?;
+    if customer.state != CustomerState::Invited {
+        return Err(Refusal::NotInvited);
+    }
+    Ok((invitation, customer))
+}
+
+pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let lang = RequestContext::current().lang;
+    let shown = async {
+        let mut conn = state
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(Error::internal)?;
+        let (_, customer) = open_invitation(&mut conn, &token, Timestamp::now()).await?;
+        let reseller =
+            billing_accounts::get(&mut conn, AccountKind::Reseller, &customer.reseller_id)
+                .await?
+                .ok_or_else(|| Refusal::Internal(Error::internal("customer without reseller")))?;
+        Ok::<_, Refusal>((customer, reseller))
+    }
+    .await;
+    match shown {
+        Err(refusal) => refusal_page(refusal),
+        Ok((customer, reseller)) => {
+            let title = lang.pick("Accept the invitation", "Принять приглашение");
+            let intro = match lang {
+                Lang::En => format!(
+                    "<strong>{}</strong> invites <strong>{}</strong> to its billing.",
+                    escape(&reseller.name),
+                    escape(&customer.name)
+                ),
+                Lang::Ru => format!(
+                    "<strong>{}</strong> приглашает <strong>{}</strong> подключиться к биллингу.",
+                    escape(&reseller.name),
+                    escape(&customer.name)
+                ),
+            };
+            let body = format!(
+                "<h1>{title}</h1><p>{intro}</p>\
+                 <form method=\"post\" action=\"/invitations/{token}:accept\">\
+                 <button type=\"submit\">{button}</button></form>",
+                title = escape(title),
+                token = escape(&token),
+                button = escape(lang.pick("Accept", "Принять")),
+            );
+            page(StatusCode::OK, title, &body)
+        }
+    }
+}
+
+pub async fn accept(State(state): State<AppState>, Path(segment): Path<String>) -> Response {
+    let lang = RequestContext::current().lang;
+    let (token, method) = split_custom_method(&segment);
+    if method != Some("accept") {
+        return refusal_page(Refusal::Unknown);
+    }
+    let accepted = async {
+        let mut tx = state.store.begin().await?;
+        let now = Timestamp::now();
+        let (invitation, mut customer) = open_invitation(&mut tx, token, now).await?;
+        let next = customer.state.accept().map_err(|_| Refusal::NotInvited)?;
+        // Both guards hold only for the first of two racing accepts.
+        if !invitations::mark_used(&mut tx, &invitation.id, now).await?
+            || !customers::transition(&mut tx, &customer, customer.state, next, now).await?
+        {
+            return Err(Refusal::Unusable(Unusable::Used));
+        }
+        customer.state = next;
+        let payload = json!({
+            "customerId": customer.id,
+            "resellerId": customer.reseller_id,
+            "billingAccountId": customer.billing_account_id,
+            "state": next.as_str(),
+            "previousState": CustomerState::Invited.as_str(),
+            "invitationId": invitation.id,
+        });
+        events::record(&mut tx, "customer.accepted", &customer.id, &payload, now).await?;
+        tx.commit().await.map_err(Error::internal)?;
+        Ok::<_, Refusal>(customer)
+    }
+    .await;
+    match accepted {
+        Err(refusal) => refusal_page(refusal),
+        Ok(customer) => {
+            let title = lang.pick("Invitation accepted", "Приглашение принято");
+            let text = match lang {
+                Lang::En => format!("{} is now an active customer.", escape(&customer.name)),
+                Lang::Ru => format!("{} теперь активный клиент.", escape(&customer.name)),
+            };
+            page(
+                StatusCode::OK,
+                title,
+                &format!("<h1>{}</h1><p>{text}</p>", escape(title)),
+            )
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! BillingAccountService over REST: Get and List. A reseller sees its own account
+//! and its customers' accounts; an admin sees every account.
+
+use super::Yandex;
+use super::wire::{BillingAccountView, ListBillingAccountsResponse};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::paging::{Page, PageFields};
+use crate::query::Params;
+use axum::Json;
+use axum::extract::{Path, State};
+use kopek_domain::Error;
+use kopek_domain::auth::{Principal, Role};
+use kopek_domain::customer::id_rule;
+use kopek_store::billing_accounts::{self, BillingAccount};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+/// The reseller whose accounts a caller sees; None for admin (all of them).
+fn reseller_scope(caller: &Principal) -> Result<Option<&str>, Error> {
+    match caller.role {
+        Role::Admin => Ok(None),
+        Role::Reseller => caller.scope.as_deref().map(Some).ok_or(Error::Forbidden),
+        _ => Err(Error::Forbidden),
+    }
+}
+
+fn visible(account: &BillingAccount, scope: Option<&str>) -> bool {
+    match scope {
+        None => true,
+        Some(r) => account.id == r || account.reseller_id.as_deref() == Some(r),
+    }
+}
+
+/// Returns the specified billing account.
+#[utoipa::path(get, path = "/billing/v1/billingAccounts/{billingAccountId}", tag = "yandex-billing",
+    params(("billingAccountId" = String, Path)),
+    responses((status = 200, body = BillingAccountView), (status = "4XX", body = super::status::Status)),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller<Yandex>,
+    Path(id): Path<String>,
+) -> Result<Json<BillingAccountView>, ApiError<Yandex>> {
+    id_rule("billingAccountId", &id).map_err(|e| Error::Validation(vec![e]))?;
+    let scope = reseller_scope(&caller.principal)?;
+    let mut conn = state
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(Error::internal)?;
+    match billing_accounts::find(&mut conn, &id).await? {
+        Some(a) if visible(&a, scope) => Ok(Json(a.into())),
+        _ if scope.is_some() => Err(Error::Forbidden.into()),
+        _ => Err(Error::NotFound {
+            what: "billing account",
+            id,
+        }
+        .into()),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+pub struct ListBillingAccountsQuery {
+    /// 1 to 1000; 100 when absent or 0.
+    #[serde(alias = "page_size")]
+    pub page_size: Option<i64>,
+    #[serde(alias = "page_token")]
+    pub page_token: Option<String>,
+}
+
+/// Retrieves the billing accounts the caller may see, in id order.
+#[utoipa::path(get, path = "/billing/v1/billingAccounts", tag = "yandex-billing", params(ListBillingAccountsQuery),
+    responses((status = 200, body = ListBillingAccountsResponse), (status = "4XX", body = super::status::Status)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller<Yandex>,
+    query: Params<ListBillingAccountsQuery, Yandex>,
+) -> Result<Json<ListBillingAccountsResponse>, ApiError<Yandex>> {
+    let scope = reseller_scope(&caller.principal)?;
+    let q = query.value;
+    let key = state.store.page_key();
+    let fields = PageFields {
+        size: "pageSize",
+        token: "pageToken",
+    };
+    let context = format!("billingAccounts:{}", scope.unwrap_or("*"));
+    let page = Page::parse(key, context, q.page_size, q.page_token.as_deref(), &fields)?;
+    let mut conn = state
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(Error::internal)?;
+    let mut rows =
+        billing_accounts::list_visible(&mut conn, scope, page.after.as_deref(), page.fetch_limit())
+            .await?;
+    let next_page_token = page.finish(key, &mut rows, |a| a.id.as_str());
+    Ok(Json(ListBillingAccountsResponse {
+        billing_accounts: rows.into_iter().map(BillingAccountView::from).collect(),
+        next_page_token,
+    }))
+}

@@ -1,0 +1,111 @@
+//! OperationService over REST: Get and Cancel.
+//!
+//! Kopek's customer operations complete inside the request that starts them, so
+//! every operation a client can see is already `done`. Cancel therefore has nothing
+//! to stop: it returns the operation unchanged, as a finished operation does under
+//! google.longrunning's "best effort" cancellation.
+
+use super::Yandex;
+use super::wire::OperationView;
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::path::split_custom_method;
+use axum::Json;
+use axum::extract::{Path, State};
+use kopek_domain::Error;
+use kopek_domain::auth::{Principal, Role};
+use kopek_domain::customer::id_rule;
+use kopek_store::operations;
+
+async fn visible_operation(
+    state: &AppState,
+    caller: &Principal,
+    id: &str,
+) -> Result<OperationView, Error> {
+    id_rule("operationId", id).map_err(|e| Error::Validation(vec![e]))?;
+    let mut conn = state
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(Error::internal)?;
+    let op = operations::get(&mut conn, id).await?;
+    match op {
+        Some(op)
+            if caller.is_admin()
+                || op
+                    .reseller_id
+                    .as_deref()
+                    .is_some_and(|r| caller.may_act_for(Role::Reseller, r)) =>
+        {
+            Ok(op.into())
+        }
+        _ if !caller.is_admin() => Err(Error::Forbidden),
+        _ => Err(Error::NotFound {
+            what: "operation",
+            id: id.to_owned(),
+        }),
+    }
+}
+
+/// `GET /operations/{segment}`: Get, or Cancel when the segment ends in `:cancel`
+/// (the service definition maps Cancel to GET; REST clients also POST it).
+pub async fn get_or_cancel(
+    state: State<AppState>,
+    caller: Caller<Yandex>,
+    Path(segment): Path<String>,
+) -> Result<Json<OperationView>, ApiError<Yandex>> {
+    match split_custom_method(&segment) {
+        (id, None) => get(state, caller, Path(id.to_owned())).await,
+        (id, Some("cancel")) => cancel(state, caller, Path(id.to_owned())).await,
+        _ => Err(Error::NotFound {
+            what: "method",
+            id: format!("/operations/{segment}"),
+        }
+        .into()),
+    }
+}
+
+/// `POST /operations/{segment}`: only `{operationId}:cancel`.
+pub async fn post_cancel(
+    state: State<AppState>,
+    caller: Caller<Yandex>,
+    Path(segment): Path<String>,
+) -> Result<Json<OperationView>, ApiError<Yandex>> {
+    match split_custom_method(&segment) {
+        (id, Some("cancel")) => cancel(state, caller, Path(id.to_owned())).await,
+        _ => Err(Error::MethodNotAllowed.into()),
+    }
+}
+
+/// Returns the specified Operation resource.
+#[utoipa::path(get, path = "/operations/{operationId}", tag = "yandex-operation",
+    params(("operationId" = String, Path)),
+    responses((status = 200, body = OperationView), (status = "4XX", body = super::status::Status)),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller<Yandex>,
+    Path(id): Path<String>,
+) -> Result<Json<OperationView>, ApiError<Yandex>> {
+    Ok(Json(
+        visible_operation(&state, &caller.principal, &id).await?,
+    ))
+}
+
+/// Cancels the specified operation. Kopek's operations are done when they are
+/// returned, so this returns the operation unchanged. Also served as GET.
+#[utoipa::path(post, path = "/operations/{operationId}:cancel", tag = "yandex-operation",
+    params(("operationId" = String, Path)),
+    responses((status = 200, body = OperationView), (status = "4XX", body = super::status::Status)),
+    security(("bearer" = [])))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller<Yandex>,
+    Path(id): Path<String>,
+) -> Result<Json<OperationView>, ApiError<Yandex>> {
+    Ok(Json(
+        visible_operation(&state, &caller.principal, &id).await?,
+    ))
+}

@@ -1,0 +1,187 @@
+//! Family A's JSON: lowerCamelCase as protobuf JSON prints it; request field names
+//! are also accepted in their original snake_case, as protobuf JSON parsers do.
+
+use kopek_domain::customer::Person;
+use kopek_domain::money::{Currency, format_minor};
+use kopek_store::billing_accounts::BillingAccount;
+use kopek_store::customers::Customer;
+use kopek_store::operations::Operation;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+pub const CUSTOMER_METADATA: &str = "type.googleapis.com/yandex.cloud.billing.v1.CustomerMetadata";
+pub const CUSTOMER: &str = "type.googleapis.com/yandex.cloud.billing.v1.Customer";
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerPerson {
+    pub name: Option<String>,
+    pub longname: Option<String>,
+    /// A valid telephone number (E.164, or national in the reseller's country) or phoneword.
+    pub phone: Option<String>,
+    /// A valid email address.
+    pub email: Option<String>,
+    #[serde(alias = "post_code")]
+    pub post_code: Option<String>,
+    #[serde(alias = "post_address")]
+    pub post_address: Option<String>,
+    #[serde(alias = "legal_address")]
+    pub legal_address: Option<String>,
+    pub tin: Option<String>,
+}
+
+impl From<CustomerPerson> for Person {
+    fn from(p: CustomerPerson) -> Person {
+        Person {
+            name: p.name.unwrap_or_default(),
+            longname: p.longname.unwrap_or_default(),
+            phone: p.phone.unwrap_or_default(),
+            email: p.email.unwrap_or_default(),
+            post_code: p.post_code.unwrap_or_default(),
+            post_address: p.post_address.unwrap_or_default(),
+            legal_address: p.legal_address.unwrap_or_default(),
+            tin: p.tin.unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteCustomerRequest {
+    /// Required. Billing account id of the reseller; at most 50 characters.
+    #[serde(alias = "reseller_id")]
+    pub reseller_id: Option<String>,
+    /// Required. Name of the customer.
+    pub name: Option<String>,
+    /// Required. Customer email to send the invitation to.
+    #[serde(alias = "invitation_email")]
+    pub invitation_email: Option<String>,
+    /// Required. Person of the customer.
+    pub person: Option<CustomerPerson>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateResellerServedCustomerRequest {
+    /// Required. Id of the reseller, matching one of the three documented patterns.
+    #[serde(alias = "reseller_id")]
+    pub reseller_id: Option<String>,
+    /// Required. Name of the customer.
+    pub name: Option<String>,
+    /// Required. Person of the customer.
+    pub person: Option<CustomerPerson>,
+}
+
+/// A Customer resource.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerView {
+    pub id: String,
+    pub billing_account_id: String,
+}
+
+impl From<&Customer> for CustomerView {
+    fn from(c: &Customer) -> CustomerView {
+        CustomerView {
+            id: c.id.clone(),
+            billing_account_id: c.billing_account_id.clone(),
+        }
+    }
+}
+
+pub fn customer_any(c: &Customer) -> Value {
+    json!({"@type": CUSTOMER, "id": c.id, "billingAccountId": c.billing_account_id})
+}
+
+pub fn customer_metadata(c: &Customer) -> Value {
+    json!({"@type": CUSTOMER_METADATA, "resellerId": c.reseller_id, "customerId": c.id})
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListCustomersResponse {
+    pub customers: Vec<CustomerView>,
+    /// Empty on the last page.
+    pub next_page_token: String,
+}
+
+/// An Operation resource.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationView {
+    pub id: String,
+    /// 0-256 characters.
+    pub description: String,
+    /// RFC 3339 with fractional seconds.
+    pub created_at: String,
+    /// Id of the API key (or `bootstrap-admin`) that started the operation.
+    pub created_by: String,
+    pub modified_at: String,
+    pub done: bool,
+    /// `CustomerMetadata` with its `@type`.
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+    /// `google.rpc.Status`, when the operation failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub error: Option<Value>,
+    /// `Customer` with its `@type`, when the operation succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub response: Option<Value>,
+}
+
+impl From<Operation> for OperationView {
+    fn from(op: Operation) -> OperationView {
+        OperationView {
+            id: op.id,
+            description: op.description,
+            created_at: op.created_at.rfc3339(),
+            created_by: op.created_by,
+            modified_at: op.modified_at.rfc3339(),
+            done: op.done,
+            metadata: op.metadata,
+            error: op.error,
+            response: op.response,
+        }
+    }
+}
+
+/// A BillingAccount resource.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BillingAccountView {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub country_code: String,
+    pub currency: String,
+    pub active: bool,
+    /// Decimal amount in `currency`, e.g. `0.00`.
+    pub balance: String,
+}
+
+impl From<BillingAccount> for BillingAccountView {
+    fn from(a: BillingAccount) -> BillingAccountView {
+        let balance = Currency::parse("currency", &a.currency)
+            .map(|c| format_minor(a.balance, c))
+            .unwrap_or_else(|_| a.balance.to_string());
+        BillingAccountView {
+            id: a.id,
+            name: a.name,
+            created_at: a.created_at.rfc3339(),
+            country_code: a.country_code,
+            currency: a.currency,
+            active: a.active,
+            balance,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListBillingAccountsResponse {
+    pub billing_accounts: Vec<BillingAccountView>,
+    pub next_page_token: String,
+}
