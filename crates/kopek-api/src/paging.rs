@@ -19,6 +19,14 @@ pub struct PageFields {
     pub token: &'static str,
 }
 
+impl PageFields {
+    /// `pageSize` and `pageToken`, as Yandex Cloud and the operator API name them.
+    pub const CAMEL: PageFields = PageFields {
+        size: "pageSize",
+        token: "pageToken",
+    };
+}
+
 impl Page {
     /// `context` names the listing, so a token from one listing is refused by another.
     pub fn parse(

@@ -150,16 +150,12 @@ pub async fn list(
     caller.require(Role::Admin)?;
     let key = state.store.page_key();
     let q = query.value;
-    let fields = PageFields {
-        size: "pageSize",
-        token: "pageToken",
-    };
     let page = Page::parse(
         key,
         "resellers".to_owned(),
         q.page_size,
         q.page_token.as_deref(),
-        &fields,
+        &PageFields::CAMEL,
     )?;
     let mut conn = state
         .store

@@ -84,12 +84,14 @@ pub async fn list(
     let scope = reseller_scope(&caller.principal)?;
     let q = query.value;
     let key = state.store.page_key();
-    let fields = PageFields {
-        size: "pageSize",
-        token: "pageToken",
-    };
     let context = format!("billingAccounts:{}", scope.unwrap_or("*"));
-    let page = Page::parse(key, context, q.page_size, q.page_token.as_deref(), &fields)?;
+    let page = Page::parse(
+        key,
+        context,
+        q.page_size,
+        q.page_token.as_deref(),
+        &PageFields::CAMEL,
+    )?;
     let mut conn = state
         .store
         .pool()

@@ -421,16 +421,12 @@ pub async fn list(
     let reseller_id = q.reseller_id.unwrap_or_default();
     id_rule("resellerId", &reseller_id).map_err(|e| Error::Validation(vec![e]))?;
     let key = state.store.page_key();
-    let fields = PageFields {
-        size: "pageSize",
-        token: "pageToken",
-    };
     let page = Page::parse(
         key,
         format!("customers:{reseller_id}"),
         q.page_size,
         q.page_token.as_deref(),
-        &fields,
+        &PageFields::CAMEL,
     )?;
     let mut conn = state
         .store

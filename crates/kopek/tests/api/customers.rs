@@ -673,10 +673,10 @@ fn find_link(raw: &str) -> String {
         .collect()
 }
 
-async fn invitation_mail_over_smtp_and_accepting_it(app_backend: Backend) {
+async fn invitation_mail_over_smtp_and_accepting_it(backend: Backend) {
     let sink = SmtpSink::start().await;
     let app = TestApp::spawn_with(
-        app_backend,
+        backend,
         |c| c.smtp_url = Some(sink.url()),
         |w| w.with_poll_interval(Duration::from_millis(20)),
     )
@@ -788,22 +788,6 @@ async fn invitation_mail_over_smtp_and_accepting_it(app_backend: Backend) {
         .unwrap();
     assert_eq!(unknown.status(), 404);
     assert!(unknown.text().await.unwrap().contains("not valid"));
-}
-
-mod invitation_mail_over_smtp {
-    use super::*;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        invitation_mail_over_smtp_and_accepting_it(Backend::Sqlite).await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        if crate::harness::postgres_available().await {
-            invitation_mail_over_smtp_and_accepting_it(Backend::Postgres).await
-        }
-    }
 }
 
 async fn wait_for_eml(app: &TestApp, n: usize) -> Vec<String> {
@@ -925,22 +909,6 @@ async fn expired_links_are_refused(backend: Backend) {
             .status(),
         410
     );
-}
-
-mod expired_links {
-    use super::*;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        expired_links_are_refused(Backend::Sqlite).await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        if crate::harness::postgres_available().await {
-            expired_links_are_refused(Backend::Postgres).await
-        }
-    }
 }
 
 async fn every_state_transition(app: TestApp) {
@@ -1233,4 +1201,6 @@ both_backends!(
     a_repeat_with_the_same_key_returns_the_same_operation,
     operations_get_and_cancel,
     billing_accounts_get_and_list,
+    invitation_mail_over_smtp_and_accepting_it,
+    expired_links_are_refused,
 );

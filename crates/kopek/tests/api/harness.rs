@@ -19,43 +19,56 @@ pub enum Backend {
     Postgres,
 }
 
-/// Runs `async fn NAME(app: TestApp)` once per backend, as `NAME::sqlite` and
-/// `NAME::postgres`.
+/// Runs `async fn NAME(fixture)` once per backend, as `NAME::sqlite` and
+/// `NAME::postgres`; the fixture (a [`TestApp`], a [`TestDb`] or just the
+/// [`Backend`]) is whatever NAME takes.
 #[macro_export]
 macro_rules! both_backends {
     ($($name:ident),+ $(,)?) => {$(
         mod $name {
+            use $crate::harness::{Backend, run};
+
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$name($crate::harness::TestApp::spawn($crate::harness::Backend::Sqlite).await).await
+                run(Backend::Sqlite, super::$name).await
             }
+
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 if $crate::harness::postgres_available().await {
-                    super::$name($crate::harness::TestApp::spawn($crate::harness::Backend::Postgres).await).await
+                    run(Backend::Postgres, super::$name).await
                 }
             }
         }
     )+};
 }
 
-/// Same, for tests that work on the store directly: `async fn NAME(db: TestDb)`.
-#[macro_export]
-macro_rules! both_stores {
-    ($($name:ident),+ $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name($crate::harness::TestDb::new($crate::harness::Backend::Sqlite).await).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if $crate::harness::postgres_available().await {
-                    super::$name($crate::harness::TestDb::new($crate::harness::Backend::Postgres).await).await
-                }
-            }
-        }
-    )+};
+/// Makes the fixture `test` takes for `backend` and runs it.
+pub async fn run<F: Fixture, T: Future<Output = ()>>(backend: Backend, test: impl FnOnce(F) -> T) {
+    test(F::make(backend).await).await
+}
+
+/// What a test runs against, made for one backend.
+pub trait Fixture: Sized {
+    async fn make(backend: Backend) -> Self;
+}
+
+impl Fixture for Backend {
+    async fn make(backend: Backend) -> Backend {
+        backend
+    }
+}
+
+impl Fixture for TestDb {
+    async fn make(backend: Backend) -> TestDb {
+        TestDb::new(backend).await
+    }
+}
+
+impl Fixture for TestApp {
+    async fn make(backend: Backend) -> TestApp {
+        TestApp::spawn(backend).await
+    }
 }
 
 fn postgres_admin_url() -> String {

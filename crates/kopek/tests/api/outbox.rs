@@ -1,6 +1,6 @@
 //! The outbox on the store directly: two workers over the same rows.
 
-use crate::both_stores;
+use crate::both_backends;
 use crate::harness::TestDb;
 use kopek_domain::time::Timestamp;
 use kopek_store::outbox::{self, Handler, Worker};
@@ -151,7 +151,7 @@ async fn a_live_lease_keeps_other_workers_off(db: TestDb) {
     );
 }
 
-both_stores!(
+both_backends!(
     two_workers_process_each_row_exactly_once,
     failures_are_recorded_and_retried_later,
     a_live_lease_keeps_other_workers_off,
