@@ -194,101 +194,71 @@ async fn every_validation_rule_names_its_field(app: TestApp) {
         .unwrap()
         .to_owned();
     let (reseller, _, token) = reseller_with_key(&app, "Validating").await;
-    let with = |path: &str, edit: &dyn Fn(&mut Value)| {
-        let mut body = if path.ends_with("invite") {
+    const INVITE: &str = "/billing/v1/customers:invite";
+    const SERVED: &str = "/billing/v1/customers:createResellerServedCustomer";
+    // (endpoint, member to change, its new value or None to drop it, field named)
+    let cases: Vec<(&str, &str, Option<Value>, &str)> = vec![
+        (INVITE, "resellerId", None, "resellerId"),
+        (INVITE, "resellerId", Some(json!("")), "resellerId"),
+        (
+            INVITE,
+            "resellerId",
+            Some(json!("r".repeat(51))),
+            "resellerId",
+        ),
+        (INVITE, "name", None, "name"),
+        (INVITE, "name", Some(json!(["x"])), "name"),
+        (INVITE, "invitationEmail", None, "invitationEmail"),
+        (
+            INVITE,
+            "invitationEmail",
+            Some(json!("not an email")),
+            "invitationEmail",
+        ),
+        (INVITE, "person", None, "person"),
+        (INVITE, "person.email", Some(json!("ivan@")), "person.email"),
+        (INVITE, "person.phone", Some(json!("12")), "person.phone"),
+        (
+            INVITE,
+            "person.phone",
+            Some(json!("1-800-FLOWERS")),
+            "person.phone",
+        ),
+        (
+            INVITE,
+            "person.phone",
+            Some(json!(79991234567u64)),
+            "person.phone",
+        ),
+        (
+            SERVED,
+            "resellerId",
+            Some(json!("Not_A_Valid_Id")),
+            "resellerId",
+        ),
+        (SERVED, "resellerId", None, "resellerId"),
+        (SERVED, "name", None, "name"),
+        (SERVED, "person", None, "person"),
+        (SERVED, "person.email", Some(json!("@x")), "person.email"),
+        (SERVED, "person.phone", Some(json!("phone")), "person.phone"),
+    ];
+    for (path, member, value, field) in cases {
+        let mut body = if path == INVITE {
             invite_body(&reseller)
         } else {
             served_body(&reseller)
         };
-        edit(&mut body);
-        (path.to_owned(), body)
-    };
-    const INVITE: &str = "/billing/v1/customers:invite";
-    const SERVED: &str = "/billing/v1/customers:createResellerServedCustomer";
-    let cases: Vec<((String, Value), &str)> = vec![
-        (
-            with(INVITE, &|b| {
-                b.as_object_mut().unwrap().remove("resellerId");
-            }),
-            "resellerId",
-        ),
-        (with(INVITE, &|b| b["resellerId"] = json!("")), "resellerId"),
-        (
-            with(INVITE, &|b| b["resellerId"] = json!("r".repeat(51))),
-            "resellerId",
-        ),
-        (
-            with(INVITE, &|b| {
-                b.as_object_mut().unwrap().remove("name");
-            }),
-            "name",
-        ),
-        (
-            with(INVITE, &|b| {
-                b.as_object_mut().unwrap().remove("invitationEmail");
-            }),
-            "invitationEmail",
-        ),
-        (
-            with(INVITE, &|b| b["invitationEmail"] = json!("not an email")),
-            "invitationEmail",
-        ),
-        (
-            with(INVITE, &|b| {
-                b.as_object_mut().unwrap().remove("person");
-            }),
-            "person",
-        ),
-        (
-            with(INVITE, &|b| b["person"]["email"] = json!("ivan@")),
-            "person.email",
-        ),
-        (
-            with(INVITE, &|b| b["person"]["phone"] = json!("12")),
-            "person.phone",
-        ),
-        (
-            with(INVITE, &|b| b["person"]["phone"] = json!("1-800-FLOWERS")),
-            "person.phone",
-        ),
-        (
-            with(INVITE, &|b| b["person"]["phone"] = json!(79991234567u64)),
-            "person.phone",
-        ),
-        (with(INVITE, &|b| b["name"] = json!(["x"])), "name"),
-        (
-            with(SERVED, &|b| b["resellerId"] = json!("Not_A_Valid_Id")),
-            "resellerId",
-        ),
-        (
-            with(SERVED, &|b| {
-                b.as_object_mut().unwrap().remove("resellerId");
-            }),
-            "resellerId",
-        ),
-        (
-            with(SERVED, &|b| {
-                b.as_object_mut().unwrap().remove("name");
-            }),
-            "name",
-        ),
-        (
-            with(SERVED, &|b| {
-                b.as_object_mut().unwrap().remove("person");
-            }),
-            "person",
-        ),
-        (
-            with(SERVED, &|b| b["person"]["email"] = json!("@x")),
-            "person.email",
-        ),
-        (
-            with(SERVED, &|b| b["person"]["phone"] = json!("phone")),
-            "person.phone",
-        ),
-    ];
-    for ((path, body), field) in cases {
-        let (status, error) = call(&app, Method::POST, &path, &token, Some(body.clone())).await;
+        let (parent, key) = match member.split_once('.') {
+            Some((parent, key)) => (&mut body[parent], key),
+            None => (&mut body, member),
+        };
+        match value {
+            Some(v) => parent[key] = v,
+            None => {
+                parent.as_object_mut().unwrap().remove(key);
+            }
+        }
+        let (status, error) = call(&app, Method::POST, path, &token, Some(body.clone())).await;
         assert_eq!(status, 400, "{path} {body} -> {error}");
         assert_eq!(error["code"], 3, "{error}");
         let details = error["details"].as_array().unwrap();
