@@ -679,18 +679,27 @@ async fn invitation_mail_over_smtp_and_accepting_it(backend: Backend) {
     // Delivery is tracked on the invitation; the token is stored only as a hash,
     // and the outbox forgot the link once it was sent.
     let token_in_link = link.rsplit('/').next().unwrap().to_owned();
-    let mut delivered = String::new();
+    // The worker records the delivery, then finishes the outbox row.
+    let mut delivered = (String::new(), String::new());
     for _ in 0..100 {
-        delivered = sqlx::query_scalar("SELECT delivery_state FROM invitations")
+        let delivery: String = sqlx::query_scalar("SELECT delivery_state FROM invitations")
             .fetch_one(app.store().pool())
             .await
             .unwrap();
-        if delivered == "sent" {
+        let outbox: String = sqlx::query_scalar("SELECT state FROM outbox")
+            .fetch_one(app.store().pool())
+            .await
+            .unwrap();
+        delivered = (delivery, outbox);
+        if delivered.1 == "done" {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(delivered, "sent");
+    assert_eq!(
+        (delivered.0.as_str(), delivered.1.as_str()),
+        ("sent", "done")
+    );
     let hashes: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM invitations")
         .fetch_all(app.store().pool())
         .await
