@@ -26,6 +26,8 @@ use utoipa::{Modify, OpenApi};
         crate::yandex::operations::cancel,
         crate::yandex::billing_accounts::get,
         crate::yandex::billing_accounts::list,
+        crate::pages::invitations::show,
+        crate::pages::invitations::accept,
     ),
     components(schemas(
         crate::yandex::status::Status,

@@ -110,6 +110,15 @@ async fn open_invitation(
     Ok((invitation, customer))
 }
 
+/// The invitation page: who invites whom, and an Accept button.
+#[utoipa::path(get, path = "/invitations/{token}", tag = "pages",
+    params(("token" = String, Path, description = "The secret from the invitation mail")),
+    responses(
+        (status = 200, description = "The invitation", content_type = "text/html", body = String),
+        (status = 404, description = "Unknown link", content_type = "text/html", body = String),
+        (status = 409, description = "The customer is no longer INVITED", content_type = "text/html", body = String),
+        (status = 410, description = "Used, replaced or expired", content_type = "text/html", body = String),
+    ))]
 pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let lang = RequestContext::current().lang;
     let shown = async {
@@ -156,6 +165,15 @@ pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> R
     }
 }
 
+/// Accepts the invitation: the customer becomes ACTIVE. Works once.
+#[utoipa::path(post, path = "/invitations/{token}:accept", tag = "pages",
+    params(("token" = String, Path, description = "The secret from the invitation mail")),
+    responses(
+        (status = 200, description = "Accepted", content_type = "text/html", body = String),
+        (status = 404, description = "Unknown link", content_type = "text/html", body = String),
+        (status = 409, description = "The customer is no longer INVITED", content_type = "text/html", body = String),
+        (status = 410, description = "Used, replaced or expired", content_type = "text/html", body = String),
+    ))]
 pub async fn accept(State(state): State<AppState>, Path(segment): Path<String>) -> Response {
     let lang = RequestContext::current().lang;
     let (token, method) = split_custom_method(&segment);

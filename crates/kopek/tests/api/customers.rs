@@ -740,6 +740,13 @@ async fn invitation_mail_over_smtp_and_accepting_it(backend: Backend) {
         .unwrap();
     assert_eq!(accepted.status(), 200);
     assert_eq!(account(&app, &token, &account_id).await["active"], true);
+    let events: Vec<String> =
+        sqlx::query_scalar("SELECT type FROM events WHERE subject = $1 ORDER BY id")
+            .bind(&customer)
+            .fetch_all(app.store().pool())
+            .await
+            .unwrap();
+    assert_eq!(events, ["customer.invited", "customer.accepted"]);
     let (status, op) = call(
         &app,
         Method::POST,
