@@ -38,6 +38,8 @@ pub struct ApiConfig {
     pub public_url: String,
     /// How long an invitation link works.
     pub invitation_ttl_seconds: i64,
+    /// The user types an outside billing system may give (`KOPEK_USER_TYPES`).
+    pub user_types: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -65,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::document))
         .merge(admin::router())
         .merge(yandex::router())
+        .merge(aipix::router())
         .merge(pages::router())
         .route_layer(from_fn(metrics::mark_route))
         .fallback(unmatched)

@@ -112,16 +112,30 @@ impl Work {
 
     /// Stores the response with the key (if any) and commits the work with it.
     pub async fn commit<T: Serialize>(
-        mut self,
+        self,
         status: StatusCode,
         body: &T,
     ) -> Result<Response, Error> {
         let body = serde_json::to_string(body).map_err(Error::internal)?;
-        let stored = StoredResponse {
+        self.commit_stored(StoredResponse {
             status: status.as_u16(),
             content_type: Some("application/json".to_owned()),
             body,
-        };
+        })
+        .await
+    }
+
+    /// Commits with an empty 204 response.
+    pub async fn commit_no_content(self) -> Result<Response, Error> {
+        self.commit_stored(StoredResponse {
+            status: StatusCode::NO_CONTENT.as_u16(),
+            content_type: None,
+            body: String::new(),
+        })
+        .await
+    }
+
+    async fn commit_stored(mut self, stored: StoredResponse) -> Result<Response, Error> {
         if let Some((caller, key)) = &self.claim {
             idempotency::save(&mut self.tx, caller, key, &stored).await?;
         }

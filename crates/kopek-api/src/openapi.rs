@@ -28,6 +28,11 @@ use utoipa::{Modify, OpenApi};
         crate::yandex::billing_accounts::list,
         crate::pages::invitations::show,
         crate::pages::invitations::accept,
+        crate::aipix::users::create,
+        crate::aipix::users::update,
+        crate::aipix::users::delete,
+        crate::admin::users::get,
+        crate::admin::users::list,
     ),
     components(schemas(
         crate::yandex::status::Status,

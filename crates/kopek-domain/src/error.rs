@@ -155,8 +155,10 @@ pub enum Reason {
     Type(String),
     /// The value must be absent.
     NotAllowed,
-    /// The value names something that does not exist.
+    /// The value names something that does not exist, or is not a choice offered.
     UnknownReference,
+    /// The value must be unique and is in use.
+    Taken,
 }
 
 impl Reason {
@@ -186,6 +188,8 @@ impl Reason {
             (Reason::UnknownReference, Lang::Ru) => {
                 format!("Выбранное значение для {field} некорректно.")
             }
+            (Reason::Taken, Lang::En) => format!("The {field} has already been taken."),
+            (Reason::Taken, Lang::Ru) => format!("Такое значение поля {field} уже существует."),
         }
     }
 }

@@ -9,7 +9,9 @@ pub mod ids;
 pub mod lang;
 pub mod money;
 pub mod paging;
+pub mod password;
 pub mod reseller;
 pub mod time;
+pub mod user;
 
 pub use error::{Error, FieldError, Reason};

@@ -43,6 +43,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "customers",
         include_str!("../migrations/0002_customers.sql"),
     ),
+    (3, "users", include_str!("../migrations/0003_users.sql")),
 ];
 
 /// A fingerprint of the schema the migrations build, so a cached copy of a migrated
@@ -208,6 +209,25 @@ impl<T> DbResult<T> for Result<T, sqlx::Error> {
     fn db(self) -> Result<T, Error> {
         self.map_err(Error::internal)
     }
+}
+
+pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|e| e.is_unique_violation())
+}
+
+/// The next value of a named counter, in the caller's transaction. The row lock
+/// it takes serialises allocations, so values are never handed out twice.
+pub async fn next_value(conn: &mut Conn, name: &str) -> Result<i64, Error> {
+    let row = sqlx::query(
+        "INSERT INTO sequences (name, value) VALUES ($1, 1) \
+         ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1 RETURNING value",
+    )
+    .bind(name)
+    .fetch_one(conn)
+    .await
+    .db()?;
+    row.try_get("value").db()
 }
 
 pub(crate) fn flag(value: bool) -> i64 {

@@ -11,5 +11,6 @@ pub mod idempotency;
 pub mod invitations;
 pub mod operations;
 pub mod outbox;
+pub mod users;
 
-pub use db::{Backend, Conn, DbResult, Store, StoreOptions, Tx, schema_fingerprint};
+pub use db::{Backend, Conn, DbResult, Store, StoreOptions, Tx, next_value, schema_fingerprint};

@@ -46,6 +46,8 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The sender of Kopek's mails.
     pub mail_from: String,
+    /// Comma-separated user types an outside billing system may give.
+    pub user_types: String,
     /// `text` or `json`.
     pub log_format: LogFormat,
     /// A tracing filter such as `info` or `kopek=debug,sqlx=warn`.
@@ -77,6 +79,7 @@ impl Default for Config {
             invitation_ttl_days: 7,
             smtp_url: None,
             mail_from: "Kopek <noreply@localhost>".to_owned(),
+            user_types: "user".to_owned(),
             log_format: LogFormat::Text,
             log: "info,sqlx=warn".to_owned(),
         }
@@ -84,6 +87,16 @@ impl Default for Config {
 }
 
 impl Config {
+    /// `user_types` as a list, blanks dropped.
+    pub fn user_type_list(&self) -> Vec<String> {
+        self.user_types
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
     pub fn load(file: Option<PathBuf>) -> anyhow::Result<Config> {
         let file = file
             .or_else(|| std::env::var_os("KOPEK_CONFIG").map(PathBuf::from))

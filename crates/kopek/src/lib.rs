@@ -55,6 +55,7 @@ impl Server {
                 .clone()
                 .unwrap_or_else(|| format!("http://{addr}")),
             invitation_ttl_seconds: i64::from(config.invitation_ttl_days) * 24 * 60 * 60,
+            user_types: config.user_type_list(),
         };
         let state = AppState::new(store.clone(), api_config).map_err(|e| anyhow::anyhow!("{e}"))?;
         let app = kopek_api::router(state);

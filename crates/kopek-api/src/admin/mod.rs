@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod error;
 pub mod resellers;
+pub mod users;
 
 use crate::AppState;
 use axum::Router;
@@ -22,4 +23,6 @@ pub fn router() -> Router<AppState> {
             get(api_keys::list).post(api_keys::create),
         )
         .route("/admin/v1/api-keys/{id}", delete(api_keys::revoke))
+        .route("/admin/v1/users", get(users::list))
+        .route("/admin/v1/users/{id}", get(users::get))
 }

@@ -14,6 +14,9 @@ use utoipa::ToSchema;
 
 pub struct Aipix;
 
+/// The same dialect for DELETE, where a failed validation is 400 instead of 422.
+pub struct AipixDelete;
+
 /// Field names in the order they first failed, each with all its reasons.
 #[derive(Debug, Default, ToSchema)]
 #[schema(value_type = std::collections::BTreeMap<String, Vec<String>>)]
@@ -60,7 +63,7 @@ pub fn body(error: &Error, lang: Lang) -> ErrorBody {
         Error::Validation(fields) => {
             let mut errors = FieldErrors::default();
             for f in fields {
-                let message = f.message(lang);
+                let message = f.reason.message(&f.field.replace('_', " "), lang);
                 match errors.0.iter_mut().find(|(name, _)| *name == f.field) {
                     Some((_, reasons)) => reasons.push(message),
                     None => errors.0.push((f.field.clone(), vec![message])),
@@ -98,6 +101,16 @@ pub fn body(error: &Error, lang: Lang) -> ErrorBody {
 impl Dialect for Aipix {
     fn render(error: &Error, context: &RequestContext) -> Response {
         (status(error), Json(body(error, context.lang))).into_response()
+    }
+}
+
+impl Dialect for AipixDelete {
+    fn render(error: &Error, context: &RequestContext) -> Response {
+        let status = match status(error) {
+            StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+            other => other,
+        };
+        (status, Json(body(error, context.lang))).into_response()
     }
 }
 

@@ -9,6 +9,7 @@ use kopek_store::{Store, StoreOptions};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use sqlx::{Connection, Executor};
+use std::sync::Mutex;
 use std::time::Duration;
 use tempfile::TempDir;
 use tokio::sync::OnceCell;
@@ -226,6 +227,7 @@ impl TestDb {
             database_url: Some(self.url.clone()),
             db_max_connections: 8,
             admin_token: Some(format!("admin-{}", uuid::Uuid::new_v4())),
+            user_types: "user,type_value,operator".to_owned(),
             ..Config::default()
         }
     }
@@ -277,6 +279,7 @@ impl TestApp {
         configure: impl FnOnce(&mut Config),
         worker: impl FnOnce(Worker) -> Worker,
     ) -> TestApp {
+        capture_logs();
         let db = TestDb::new(backend).await;
         let mut config = db.config();
         configure(&mut config);
@@ -351,6 +354,40 @@ impl TestApp {
             server.stop().await;
         }
     }
+}
+
+static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct Capture;
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Sends every log line of every test server, down to debug, to one buffer.
+fn capture_logs() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("debug,hyper=info,hyper_util=info,h2=info,reqwest=info")
+            .with_ansi(false)
+            .with_writer(|| Capture)
+            .try_init();
+    });
+}
+
+/// Everything logged so far by the servers of this test process.
+pub fn logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
 }
 
 /// Status and JSON body (Null when the body is not JSON).

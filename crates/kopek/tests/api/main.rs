@@ -3,6 +3,7 @@
 
 mod harness;
 mod smtp;
+mod users;
 
 mod admin;
 mod auth;

@@ -1,0 +1,137 @@
+//! Users, for the operator: get and list (deleted users included).
+
+use super::Admin;
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::paging::{Page, PageFields};
+use crate::query::Params;
+use axum::Json;
+use axum::extract::{Path, State};
+use kopek_domain::Error;
+use kopek_domain::auth::Role;
+use kopek_domain::time::Timestamp;
+use kopek_domain::user::{Property, User};
+use kopek_store::users;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub id: i64,
+    pub login: String,
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub user_type: String,
+    pub status: String,
+    #[schema(value_type = Object)]
+    pub billing_info: serde_json::Value,
+    #[schema(value_type = Vec<Object>)]
+    pub billing_properties: Vec<Property>,
+    pub permissions: Vec<String>,
+    pub can_update_password: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> UserView {
+        UserView {
+            id: u.id,
+            login: u.login,
+            name: u.name,
+            user_type: u.user_type,
+            status: u.status.as_str().to_owned(),
+            billing_info: u.billing_info,
+            billing_properties: u.billing_properties,
+            permissions: u.permissions,
+            can_update_password: u.can_update_password,
+            created_at: u.created_at.rfc3339(),
+            updated_at: u.updated_at.rfc3339(),
+            deleted_at: u.deleted_at.map(Timestamp::rfc3339),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserList {
+    pub users: Vec<UserView>,
+    pub next_page_token: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    /// 1 to 1000; 100 when absent or 0.
+    pub page_size: Option<i64>,
+    pub page_token: Option<String>,
+}
+
+/// Gets a user (never its password or hash).
+#[utoipa::path(get, path = "/admin/v1/users/{id}", tag = "admin",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = UserView), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller<Admin>,
+    Path(id): Path<String>,
+) -> Result<Json<UserView>, ApiError<Admin>> {
+    caller.require(Role::Admin)?;
+    let not_found = || Error::NotFound {
+        what: "user",
+        id: id.clone(),
+    };
+    let numeric: i64 = id.parse().map_err(|_| not_found())?;
+    let mut conn = state
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(Error::internal)?;
+    let user = users::get(&mut conn, numeric)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(Json(user.into()))
+}
+
+/// Lists users in id order, deleted ones included.
+#[utoipa::path(get, path = "/admin/v1/users", tag = "admin", params(ListQuery),
+    responses((status = 200, body = UserList), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller<Admin>,
+    query: Params<ListQuery, Admin>,
+) -> Result<Json<UserList>, ApiError<Admin>> {
+    caller.require(Role::Admin)?;
+    let key = state.store.page_key();
+    let q = query.value;
+    let page = Page::parse(
+        key,
+        "users".to_owned(),
+        q.page_size,
+        q.page_token.as_deref(),
+        &PageFields::CAMEL,
+    )?;
+    let after = match &page.after {
+        None => 0,
+        Some(cursor) => cursor.parse().map_err(Error::internal)?,
+    };
+    let mut conn = state
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(Error::internal)?;
+    let rows = users::list(&mut conn, after, page.fetch_limit()).await?;
+    let mut ids: Vec<(String, User)> = rows.into_iter().map(|u| (u.id.to_string(), u)).collect();
+    let next_page_token = page.finish(key, &mut ids, |(id, _)| id.as_str());
+    Ok(Json(UserList {
+        users: ids.into_iter().map(|(_, u)| u.into()).collect(),
+        next_page_token,
+    }))
+}

@@ -1,0 +1,281 @@
+//! `POST`, `PATCH` and `DELETE /api/v1/billing/user/manage`: an outside billing
+//! system creates, changes and deletes users, who are found by `login`.
+//!
+//! A deleted user's login may be created again: the new user gets a new id, and the
+//! deleted one stays on record (with `deleted_at`) for the operator.
+
+use super::{Aipix, AipixDelete};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::body::JsonBody;
+use crate::error::ApiError;
+use crate::mutation::{Begun, Mutation};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use kopek_domain::auth::Role;
+use kopek_domain::time::Timestamp;
+use kopek_domain::user::{NewUser, Property, User, UserChange, UserRules, parse_login};
+use kopek_domain::{Error, FieldError, Reason, password};
+use kopek_store::users;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+/// The user object, as VMS Billing returns it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserObject {
+    pub id: i64,
+    pub login: String,
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub user_type: String,
+    /// `active` or `blocked`.
+    pub status: String,
+    /// With microseconds: `2023-05-02T10:18:50.000000Z`.
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+    pub can_update_password: bool,
+    pub billing_properties: Vec<PropertyObject>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PropertyObject {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
+}
+
+impl From<&User> for UserObject {
+    fn from(u: &User) -> UserObject {
+        UserObject {
+            id: u.id,
+            login: u.login.clone(),
+            name: u.name.clone(),
+            user_type: u.user_type.clone(),
+            status: u.status.as_str().to_owned(),
+            created_at: u.created_at.rfc3339_micros(),
+            updated_at: u.updated_at.rfc3339_micros(),
+            deleted_at: u.deleted_at.map(Timestamp::rfc3339_micros),
+            can_update_password: u.can_update_password,
+            billing_properties: u
+                .billing_properties
+                .iter()
+                .map(|Property { kind, value }| PropertyObject {
+                    kind: kind.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The create request (documentation only: the handler reads the body field by
+/// field, so that every failing field is reported).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ManageUserRequest {
+    /// Required; unique among users that are not deleted (case-insensitive).
+    login: String,
+    /// Required on create, at most 100 characters. Stored only as an argon2id hash.
+    password: String,
+    /// Required on create; at most 50 characters; one of `KOPEK_USER_TYPES`
+    /// (`special` and `subuser` are always refused).
+    #[schema(rename = "type")]
+    user_type: String,
+    name: Option<String>,
+    /// `active` (default) or `blocked`.
+    status: Option<String>,
+    /// `{billing_id, billing_extra: []}`; `[]` is taken as empty.
+    #[schema(value_type = Option<Object>)]
+    billing_info: Option<Value>,
+    /// `[{type, value}]`; also accepted as `properties`.
+    billing_properties: Option<Vec<PropertyObjectSchema>>,
+    /// Defaults to true.
+    can_update_password: Option<bool>,
+    /// PATCH only: permission names to grant, such as `archives-show`.
+    permissions_to_attach: Option<Vec<String>>,
+    /// PATCH only: permission names to take away.
+    permissions_to_detach: Option<Vec<String>>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PropertyObjectSchema {
+    #[schema(rename = "type")]
+    kind: String,
+    value: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct DeleteUserRequest {
+    login: String,
+}
+
+fn rules(state: &AppState) -> UserRules<'_> {
+    UserRules {
+        types: &state.config.user_types,
+    }
+}
+
+/// argon2 takes tens of milliseconds of CPU: never on the async runtime.
+async fn hash_password(password: String) -> Result<String, Error> {
+    tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .map_err(Error::internal)?
+        .map_err(Error::internal)
+}
+
+/// What idempotency compares on a repeat: the body without the password, so that
+/// not even a fast hash of it is kept.
+fn fingerprint(body: &Map<String, Value>) -> Vec<u8> {
+    let mut body = body.clone();
+    body.remove("password");
+    Value::Object(body).to_string().into_bytes()
+}
+
+fn taken() -> Error {
+    Error::field("login", Reason::Taken)
+}
+
+fn unknown_login() -> Error {
+    Error::field("login", Reason::UnknownReference)
+}
+
+/// Creates a user.
+#[utoipa::path(post, path = "/api/v1/billing/user/manage", tag = "aipix-billing",
+    request_body = ManageUserRequest,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses(
+        (status = 200, body = UserObject),
+        (status = 422, body = super::error::ErrorBody, description = "Every failing field with its reasons"),
+        (status = "4XX", body = super::error::ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller<Aipix>,
+    mutation: Mutation<Aipix>,
+    body: JsonBody<Map<String, Value>, Aipix>,
+) -> Result<Response, ApiError<Aipix>> {
+    let principal = caller.require(Role::Integration)?;
+    let body = body.value;
+    let new = match NewUser::parse(&body, &rules(&state)) {
+        Ok(new) => new,
+        // A taken login is reported with the other failures, as one answer. When
+        // nothing else fails, the unique index below says it (after a repeat with
+        // the same Idempotency-Key has had its chance to replay).
+        Err(Error::Validation(mut fields)) => {
+            if let Some(Value::String(login)) = body.get("login").filter(|l| l.as_str() != Some(""))
+            {
+                let mut conn = state
+                    .store
+                    .pool()
+                    .acquire()
+                    .await
+                    .map_err(Error::internal)?;
+                if users::find_live(&mut conn, login).await?.is_some() {
+                    fields.insert(0, FieldError::new("login", Reason::Taken));
+                }
+            }
+            return Err(Error::Validation(fields).into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let password_hash = hash_password(new.password.clone()).await?;
+    let mut work = match mutation.begin(principal, &fingerprint(&body)).await? {
+        Begun::Replay(response) => return Ok(response),
+        Begun::Work(work) => work,
+    };
+    let now = Timestamp::now();
+    let user = User {
+        id: 0,
+        login: new.login,
+        password_hash,
+        name: new.name,
+        user_type: new.user_type,
+        status: new.status,
+        billing_info: new.billing_info,
+        billing_properties: new.billing_properties,
+        permissions: Vec::new(),
+        can_update_password: new.can_update_password,
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+    };
+    // The unique index decides races: the loser gets the same answer as a repeat.
+    let user = match users::insert(work.conn(), &user).await {
+        Err(Error::AlreadyExists { .. }) => return Err(taken().into()),
+        other => other?,
+    };
+    Ok(work
+        .commit(StatusCode::OK, &UserObject::from(&user))
+        .await?)
+}
+
+/// Changes the user with `login`.
+#[utoipa::path(patch, path = "/api/v1/billing/user/manage", tag = "aipix-billing",
+    request_body = ManageUserRequest,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses(
+        (status = 200, body = UserObject),
+        (status = 422, body = super::error::ErrorBody, description = "Every failing field with its reasons"),
+        (status = "4XX", body = super::error::ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller<Aipix>,
+    mutation: Mutation<Aipix>,
+    body: JsonBody<Map<String, Value>, Aipix>,
+) -> Result<Response, ApiError<Aipix>> {
+    let principal = caller.require(Role::Integration)?;
+    let body = body.value;
+    let mut change = UserChange::parse(&body, &rules(&state))?;
+    let password_hash = match change.password.take() {
+        Some(p) => Some(hash_password(p).await?),
+        None => None,
+    };
+    let mut work = match mutation.begin(principal, &fingerprint(&body)).await? {
+        Begun::Replay(response) => return Ok(response),
+        Begun::Work(work) => work,
+    };
+    let mut user = users::find_live(work.conn(), &change.login)
+        .await?
+        .ok_or_else(unknown_login)?;
+    user.apply(change, password_hash, Timestamp::now());
+    users::update(work.conn(), &user).await?;
+    Ok(work
+        .commit(StatusCode::OK, &UserObject::from(&user))
+        .await?)
+}
+
+/// Deletes the user with `login`: 204, or 400 with the validation body.
+#[utoipa::path(delete, path = "/api/v1/billing/user/manage", tag = "aipix-billing",
+    request_body = DeleteUserRequest,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, body = super::error::ErrorBody, description = "No such login, or no login given"),
+        (status = "4XX", body = super::error::ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn delete(
+    caller: Caller<AipixDelete>,
+    mutation: Mutation<AipixDelete>,
+    body: JsonBody<Map<String, Value>, AipixDelete>,
+) -> Result<Response, ApiError<AipixDelete>> {
+    let principal = caller.require(Role::Integration)?;
+    let login = parse_login(&body.value)?;
+    let mut work = match mutation.begin(principal, &body.raw).await? {
+        Begun::Replay(response) => return Ok(response),
+        Begun::Work(work) => work,
+    };
+    let user = users::find_live(work.conn(), &login)
+        .await?
+        .ok_or_else(unknown_login)?;
+    users::soft_delete(work.conn(), user.id, Timestamp::now()).await?;
+    Ok(work.commit_no_content().await?)
+}
