@@ -2,10 +2,13 @@
 //! validated newtypes and the one error enum that every API family renders.
 
 pub mod auth;
+pub mod catalog;
+pub mod company;
 pub mod contact;
 pub mod customer;
 pub mod error;
 pub mod ids;
+pub mod invoice;
 pub mod lang;
 pub mod money;
 pub mod paging;
@@ -13,5 +16,6 @@ pub mod password;
 pub mod reseller;
 pub mod time;
 pub mod user;
+pub mod vat;
 
 pub use error::{Error, FieldError, Reason};

@@ -28,6 +28,30 @@ impl Timestamp {
             .unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
 
+    /// The same wall-clock time `months` calendar months later (UTC); a day that the
+    /// target month lacks becomes its last day (31 January + 1 month = 28/29 February).
+    pub fn plus_months(self, months: u32) -> Timestamp {
+        let t = self.datetime();
+        let total =
+            i64::from(t.year()) * 12 + i64::from(u8::from(t.month())) - 1 + i64::from(months);
+        let (year, month0) = (total.div_euclid(12), total.rem_euclid(12));
+        let Ok(year) = i32::try_from(year) else {
+            return self;
+        };
+        let Ok(month) = time::Month::try_from(u8::try_from(month0 + 1).unwrap_or(1)) else {
+            return self;
+        };
+        let day = t.day().min(time::util::days_in_month(month, year));
+        match time::Date::from_calendar_date(year, month, day) {
+            Ok(date) => Timestamp::from_datetime(t.replace_date(date)),
+            Err(_) => self,
+        }
+    }
+
+    pub fn date(self) -> time::Date {
+        self.datetime().date()
+    }
+
     pub fn plus_seconds(self, seconds: i64) -> Timestamp {
         Timestamp(self.0.saturating_add(seconds.saturating_mul(1_000_000)))
     }
@@ -69,5 +93,30 @@ mod tests {
         let t = Timestamp::from_micros(1_683_022_730_123_456);
         assert_eq!(t.rfc3339(), "2023-05-02T10:18:50.123456Z");
         assert_eq!(t.plus_seconds(10).micros(), 1_683_022_740_123_456);
+    }
+
+    #[test]
+    fn months_are_calendar_months() {
+        let at = |s: &str| Timestamp::from_datetime(OffsetDateTime::parse(s, &Rfc3339).unwrap());
+        assert_eq!(
+            at("2026-01-31T10:00:00Z").plus_months(1),
+            at("2026-02-28T10:00:00Z")
+        );
+        assert_eq!(
+            at("2028-01-31T10:00:00Z").plus_months(1),
+            at("2028-02-29T10:00:00Z")
+        );
+        assert_eq!(
+            at("2025-11-15T00:00:00Z").plus_months(12),
+            at("2026-11-15T00:00:00Z")
+        );
+        assert_eq!(
+            at("2025-12-01T00:00:00Z").plus_months(36),
+            at("2028-12-01T00:00:00Z")
+        );
+        assert_eq!(
+            at("2025-12-01T00:00:00Z").plus_months(0),
+            at("2025-12-01T00:00:00Z")
+        );
     }
 }

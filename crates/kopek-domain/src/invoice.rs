@@ -1,0 +1,279 @@
+//! Invoices: what a purchase costs, how invoices are numbered, and the states an
+//! invoice moves through.
+
+use crate::catalog::{Period, Plan, Product};
+use crate::error::{Error, FieldError, Reason};
+use crate::money::Currency;
+use crate::time::Timestamp;
+use crate::vat;
+
+pub const MAX_QUANTITY: i64 = 100_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceStatus {
+    Pending,
+    Paid,
+    Canceled,
+    Refunded,
+}
+
+impl InvoiceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvoiceStatus::Pending => "Pending",
+            InvoiceStatus::Paid => "Paid",
+            InvoiceStatus::Canceled => "Canceled",
+            InvoiceStatus::Refunded => "Refunded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<InvoiceStatus> {
+        [
+            InvoiceStatus::Pending,
+            InvoiceStatus::Paid,
+            InvoiceStatus::Canceled,
+            InvoiceStatus::Refunded,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
+    fn step(
+        self,
+        from: InvoiceStatus,
+        to: InvoiceStatus,
+        verb: &str,
+    ) -> Result<InvoiceStatus, Error> {
+        if self == from {
+            Ok(to)
+        } else {
+            Err(Error::FailedPrecondition(format!(
+                "Cannot {verb} an invoice that is {}; it must be {}",
+                self.as_str(),
+                from.as_str()
+            )))
+        }
+    }
+
+    /// Pending → Paid.
+    pub fn pay(self) -> Result<InvoiceStatus, Error> {
+        self.step(InvoiceStatus::Pending, InvoiceStatus::Paid, "pay")
+    }
+
+    /// Pending → Canceled.
+    pub fn cancel(self) -> Result<InvoiceStatus, Error> {
+        self.step(InvoiceStatus::Pending, InvoiceStatus::Canceled, "cancel")
+    }
+
+    /// Paid → Refunded.
+    pub fn refund(self) -> Result<InvoiceStatus, Error> {
+        self.step(InvoiceStatus::Paid, InvoiceStatus::Refunded, "refund")
+    }
+}
+
+/// One line of an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Position {
+    pub name: String,
+    pub quantity: i64,
+    /// Per unit, VAT included.
+    pub price: i64,
+    /// `price × quantity`.
+    pub total: i64,
+    /// The VAT contained in `total`, rounded half away from zero.
+    pub vat: i64,
+}
+
+/// What buying `quantity` units of a plan for a period costs on a date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quote {
+    pub positions: Vec<Position>,
+    pub total: i64,
+    pub vat: i64,
+    pub vat_basis_points: i64,
+    pub currency: Currency,
+}
+
+fn too_large() -> Error {
+    Error::Validation(vec![FieldError::new(
+        "quantity",
+        Reason::Format {
+            en: "small enough for the invoice total to be representable",
+            ru: "таким, чтобы сумма счёта была представима",
+        },
+    )])
+}
+
+/// Prices a purchase. Every product of amounts is checked: an overflow is a
+/// validation error, never a wrap or a panic. Totals are sums of rounded lines.
+pub fn quote(
+    product: &Product,
+    plan: &Plan,
+    period: &Period,
+    quantity: i64,
+    on: Timestamp,
+) -> Result<Quote, Error> {
+    let currency = Currency::parse("period_in_months", &period.currency)
+        .map_err(|e| Error::Validation(vec![e]))?;
+    let rate = vat::rate_basis_points(plan.vat, on.date());
+    let total = period
+        .final_price
+        .checked_mul(quantity)
+        .ok_or_else(too_large)?;
+    let line_vat = vat::included(total, rate).ok_or_else(too_large)?;
+    let position = Position {
+        name: format!(
+            "{} «{}», {} мес.",
+            product.name, plan.name, period.period_in_months
+        ),
+        quantity,
+        price: period.final_price,
+        total,
+        vat: line_vat,
+    };
+    let positions = vec![position];
+    let total = positions
+        .iter()
+        .try_fold(0i64, |sum, p| sum.checked_add(p.total))
+        .ok_or_else(too_large)?;
+    let vat = positions
+        .iter()
+        .try_fold(0i64, |sum, p| sum.checked_add(p.vat))
+        .ok_or_else(too_large)?;
+    Ok(Quote {
+        positions,
+        total,
+        vat,
+        vat_basis_points: rate,
+        currency,
+    })
+}
+
+/// A per-month figure of a period price, rounded half away from zero.
+pub fn per_month(price: i64, months: i64) -> i64 {
+    vat::div_round(i128::from(price), i128::from(months.max(1))).unwrap_or(price)
+}
+
+/// Formats an invoice number from a template with `{year}` and `{seq}` or
+/// `{seq:N}` (zero-padded to N digits): `{year}-{seq:06}` gives `2026-000123`.
+pub fn format_number(template: &str, year: i32, seq: i64) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        let field = &rest[open + 1..open + close];
+        match field.split_once(':') {
+            _ if field == "year" => out.push_str(&year.to_string()),
+            _ if field == "seq" => out.push_str(&seq.to_string()),
+            Some(("seq", width)) => {
+                let width = width.parse::<usize>().unwrap_or(0);
+                out.push_str(&format!("{seq:0width$}"));
+            }
+            _ => out.push_str(&rest[open..=open + close]),
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A template must number invoices apart: it needs `{seq}`.
+pub fn check_number_template(template: &str) -> Result<(), String> {
+    if template.contains("{seq}") || template.contains("{seq:") {
+        Ok(())
+    } else {
+        Err(format!(
+            "invoice number format {template:?} has no {{seq}} or {{seq:N}}"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+
+    fn catalog(final_price: i64) -> Catalog {
+        serde_json::from_value(serde_json::json!({"products": [{
+            "guid": "6f1c2a52-1b1e-4c55-9b7e-0a5d4f3e2a10", "code": "pos", "name": "POS",
+            "plans": [{"guid": "6f1c2a52-1b1e-4c55-9b7e-0a5d4f3e2a11", "code": "start", "name": "Start",
+                "periods": [{"period_in_months": 12, "base_price": final_price, "final_price": final_price}]}]
+        }]}))
+        .unwrap()
+    }
+
+    fn at(s: &str) -> Timestamp {
+        Timestamp::from_datetime(
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap(),
+        )
+    }
+
+    fn price(final_price: i64, quantity: i64, on: &str) -> Result<Quote, Error> {
+        let c = catalog(final_price);
+        let product = &c.products[0];
+        let plan = &product.plans[0];
+        quote(product, plan, &plan.periods[0], quantity, at(on))
+    }
+
+    #[test]
+    fn vat_by_date_and_half_kopeck_rounding() {
+        let q = price(122_00, 3, "2026-01-01T00:00:00Z").unwrap();
+        assert_eq!((q.total, q.vat, q.vat_basis_points), (366_00, 66_00, 2200));
+        let q = price(120_00, 1, "2025-12-31T23:59:59Z").unwrap();
+        assert_eq!((q.total, q.vat, q.vat_basis_points), (120_00, 20_00, 2000));
+        // 3 kopecks hold 0.5 kopeck of 20% VAT: half rounds away from zero.
+        let q = price(1, 3, "2025-12-31T12:00:00Z").unwrap();
+        assert_eq!((q.total, q.vat), (3, 1));
+        assert_eq!(q.positions[0].name, "POS «Start», 12 мес.");
+        assert_eq!(per_month(18, 12), 2);
+        assert_eq!(per_month(17, 12), 1);
+    }
+
+    #[test]
+    fn overflow_is_a_validation_error() {
+        assert!(matches!(
+            price(i64::MAX / 2, 3, "2026-01-01T00:00:00Z"),
+            Err(Error::Validation(_))
+        ));
+        assert!(
+            price(
+                i64::MAX / MAX_QUANTITY,
+                MAX_QUANTITY,
+                "2026-01-01T00:00:00Z"
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn lifecycle() {
+        use InvoiceStatus::*;
+        assert_eq!(Pending.pay().unwrap(), Paid);
+        assert_eq!(Pending.cancel().unwrap(), Canceled);
+        assert_eq!(Paid.refund().unwrap(), Refunded);
+        for bad in [
+            Paid.pay(),
+            Canceled.pay(),
+            Refunded.pay(),
+            Paid.cancel(),
+            Canceled.cancel(),
+            Pending.refund(),
+            Canceled.refund(),
+            Refunded.refund(),
+        ] {
+            assert!(matches!(bad, Err(Error::FailedPrecondition(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(format_number("{year}-{seq:06}", 2026, 123), "2026-000123");
+        assert_eq!(format_number("INV-{seq}", 2026, 7), "INV-7");
+        assert_eq!(format_number("{other}/{seq:3}", 2026, 7), "{other}/007");
+        assert!(check_number_template("{year}").is_err());
+        assert!(check_number_template("{year}-{seq:06}").is_ok());
+    }
+}
