@@ -220,10 +220,10 @@ mod tests {
 
     #[test]
     fn vat_by_date_and_half_kopeck_rounding() {
-        let q = price(122_00, 3, "2026-01-01T00:00:00Z").unwrap();
-        assert_eq!((q.total, q.vat, q.vat_basis_points), (366_00, 66_00, 2200));
-        let q = price(120_00, 1, "2025-12-31T23:59:59Z").unwrap();
-        assert_eq!((q.total, q.vat, q.vat_basis_points), (120_00, 20_00, 2000));
+        let q = price(12_200, 3, "2026-01-01T00:00:00Z").unwrap();
+        assert_eq!((q.total, q.vat, q.vat_basis_points), (36_600, 6_600, 2200));
+        let q = price(12_000, 1, "2025-12-31T23:59:59Z").unwrap();
+        assert_eq!((q.total, q.vat, q.vat_basis_points), (12_000, 2_000, 2000));
         // 3 kopecks hold 0.5 kopeck of 20% VAT: half rounds away from zero.
         let q = price(1, 3, "2025-12-31T12:00:00Z").unwrap();
         assert_eq!((q.total, q.vat), (3, 1));
