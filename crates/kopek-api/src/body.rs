@@ -64,6 +64,29 @@ where
     }
 }
 
+/// A body of any type, read up to the same limit (for endpoints whose body is
+/// optional or not JSON).
+pub struct RawBody<D> {
+    pub bytes: Bytes,
+    dialect: PhantomData<D>,
+}
+
+impl<S: Send + Sync, D: Dialect> FromRequest<S> for RawBody<D> {
+    type Rejection = ApiError<D>;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+            .await
+            .map_err(|_| Error::PayloadTooLarge {
+                limit: MAX_BODY_BYTES,
+            })?;
+        Ok(RawBody {
+            bytes,
+            dialect: PhantomData,
+        })
+    }
+}
+
 /// Parses a JSON object, naming the field whose value has the wrong type.
 pub fn parse<T: DeserializeOwned>(raw: &[u8]) -> Result<T, Error> {
     match raw.iter().find(|b| !b.is_ascii_whitespace()) {

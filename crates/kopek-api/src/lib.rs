@@ -8,6 +8,7 @@ pub mod body;
 pub mod context;
 pub mod error;
 pub mod health;
+pub mod invoicing;
 pub mod lifepos;
 pub mod metrics;
 pub mod mutation;
@@ -25,6 +26,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::Response;
 use axum::routing::get;
 use kopek_domain::Error;
+use kopek_domain::time::Timestamp;
 use kopek_store::Store;
 use std::sync::Arc;
 use tower_http::trace::TraceLayer;
@@ -40,6 +42,11 @@ pub struct ApiConfig {
     pub invitation_ttl_seconds: i64,
     /// The user types an outside billing system may give (`KOPEK_USER_TYPES`).
     pub user_types: Vec<String>,
+    /// The template of invoice numbers, e.g. `{year}-{seq:06}`.
+    pub invoice_number_format: String,
+    /// When set, the time invoices, payments and licenses are dated with (tests and
+    /// demos that need a particular day, such as the VAT change on 2026-01-01).
+    pub fixed_time: Option<Timestamp>,
 }
 
 #[derive(Clone)]
@@ -50,6 +57,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The time business records are dated with: now, unless the configuration fixes it.
+    pub fn now(&self) -> Timestamp {
+        self.config.fixed_time.unwrap_or_else(Timestamp::now)
+    }
+
     pub fn new(store: Store, config: ApiConfig) -> Result<AppState, Error> {
         Ok(AppState {
             store,
@@ -68,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(yandex::router())
         .merge(aipix::router())
+        .merge(lifepos::router())
         .merge(pages::router())
         .route_layer(from_fn(metrics::mark_route))
         .fallback(unmatched)

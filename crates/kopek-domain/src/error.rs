@@ -18,6 +18,9 @@ pub enum Error {
     /// No credentials, or credentials that are unknown, revoked or expired.
     #[error("unauthenticated")]
     Unauthenticated,
+    /// A sign-in with an unknown login, a wrong password, or a user who may not sign in.
+    #[error("wrong username or password")]
+    WrongCredentials,
     /// Valid credentials that may not touch this resource.
     #[error("permission denied")]
     Forbidden,
@@ -74,6 +77,12 @@ impl Error {
                 .pick(
                     "Missing or invalid credentials",
                     "Учётные данные отсутствуют или недействительны",
+                )
+                .to_owned(),
+            Error::WrongCredentials => lang
+                .pick(
+                    "Wrong username or password",
+                    "Неверное имя пользователя или пароль",
                 )
                 .to_owned(),
             Error::Forbidden => lang

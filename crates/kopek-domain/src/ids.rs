@@ -40,6 +40,8 @@ pub mod prefix {
     pub const CUSTOMER: &str = "bcu";
     pub const INVITATION: &str = "bin";
     pub const OPERATION: &str = "bop";
+    pub const SESSION: &str = "ses";
+    pub const PAYMENT: &str = "pay";
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod error;
 pub mod ids;
 pub mod invoice;
 pub mod lang;
+pub mod license;
 pub mod money;
 pub mod paging;
 pub mod password;

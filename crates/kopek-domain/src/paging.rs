@@ -1,5 +1,5 @@
-//! Opaque page tokens: a cursor signed with the server's key, so a client can hand
-//! it back but not forge or alter it.
+//! Signed tokens: page cursors a client can hand back but not forge or alter, and
+//! the unguessable tokens of invoice links.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -41,6 +41,26 @@ fn mac(key: &[u8], context: &str, cursor: &str) -> Vec<u8> {
     m.finalize().into_bytes().to_vec()
 }
 
+/// The token of an invoice's payment links: anyone holding the link may see that
+/// invoice and no other. It is recomputed, so nothing is stored.
+pub fn link_token(key: &[u8], invoice_guid: &str) -> String {
+    hex::encode(&mac(key, "invoice-link", &invoice_guid.to_ascii_lowercase())[..16])
+}
+
+/// Whether `token` is the link token of `invoice_guid`, compared in constant time.
+pub fn check_link_token(key: &[u8], invoice_guid: &str, token: &str) -> bool {
+    let Ok(given) = hex::decode(token) else {
+        return false;
+    };
+    let Ok(mut m) = Hmac::<Sha256>::new_from_slice(key) else {
+        return false;
+    };
+    m.update(b"invoice-link");
+    m.update(&[0]);
+    m.update(invoice_guid.to_ascii_lowercase().as_bytes());
+    given.len() == 16 && m.verify_truncated_left(&given).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,5 +80,32 @@ mod tests {
         );
         assert_eq!(decode(key, "customers:r1", "!!"), None);
         assert_eq!(decode(key, "customers:r1", ""), None);
+    }
+
+    #[test]
+    fn link_tokens_belong_to_one_invoice() {
+        let key = b"0123456789abcdef0123456789abcdef";
+        let t = link_token(key, "3FA85F64-5717-4562-B3FC-2C963F66AFA6");
+        assert_eq!(t.len(), 32);
+        assert!(check_link_token(
+            key,
+            "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+            &t
+        ));
+        assert!(!check_link_token(
+            key,
+            "3fa85f64-5717-4562-b3fc-2c963f66afa7",
+            &t
+        ));
+        assert!(!check_link_token(
+            b"other",
+            "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+            &t
+        ));
+        assert!(!check_link_token(
+            key,
+            "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+            "zz"
+        ));
     }
 }

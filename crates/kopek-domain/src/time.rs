@@ -64,6 +64,28 @@ impl Timestamp {
             .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
     }
 
+    /// RFC 3339 with milliseconds, as .NET prints (`2024-10-23T06:47:41.929Z`).
+    pub fn rfc3339_millis(self) -> String {
+        let t = self.datetime();
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.millisecond()
+        )
+    }
+
+    /// Parses RFC 3339 (any offset, any fraction).
+    pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
+        OffsetDateTime::parse(s, &Rfc3339)
+            .ok()
+            .map(Timestamp::from_datetime)
+    }
+
     /// RFC 3339 with exactly six fraction digits, as Laravel prints
     /// (`2023-05-02T10:18:50.000000Z`).
     pub fn rfc3339_micros(self) -> String {
@@ -92,6 +114,12 @@ mod tests {
         assert_eq!(t.rfc3339(), "2023-05-02T10:18:50Z");
         let t = Timestamp::from_micros(1_683_022_730_123_456);
         assert_eq!(t.rfc3339(), "2023-05-02T10:18:50.123456Z");
+        assert_eq!(t.rfc3339_millis(), "2023-05-02T10:18:50.123Z");
+        assert_eq!(
+            Timestamp::parse_rfc3339("2023-05-02T13:18:50.123456+03:00"),
+            Some(t)
+        );
+        assert_eq!(Timestamp::parse_rfc3339("yesterday"), None);
         assert_eq!(t.plus_seconds(10).micros(), 1_683_022_740_123_456);
     }
 

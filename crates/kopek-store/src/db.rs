@@ -44,6 +44,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0002_customers.sql"),
     ),
     (3, "users", include_str!("../migrations/0003_users.sql")),
+    (
+        4,
+        "subscriptions",
+        include_str!("../migrations/0004_subscriptions.sql"),
+    ),
 ];
 
 /// A fingerprint of the schema the migrations build, so a cached copy of a migrated

@@ -4,13 +4,17 @@
 
 pub mod api_keys;
 pub mod billing_accounts;
+pub mod catalog;
 pub mod customers;
 mod db;
 pub mod events;
 pub mod idempotency;
 pub mod invitations;
+pub mod invoices;
 pub mod operations;
+pub mod organizations;
 pub mod outbox;
+pub mod sessions;
 pub mod users;
 
 pub use db::{Backend, Conn, DbResult, Store, StoreOptions, Tx, next_value, schema_fingerprint};

@@ -48,6 +48,13 @@ pub struct Config {
     pub mail_from: String,
     /// Comma-separated user types an outside billing system may give.
     pub user_types: String,
+    /// A catalog file loaded at start (a new version only when it differs).
+    pub catalog: Option<PathBuf>,
+    /// The template of invoice numbers: `{year}` and `{seq}` or `{seq:N}`.
+    pub invoice_number_format: String,
+    /// An RFC 3339 time that invoices, payments and licenses are dated with
+    /// instead of now; for tests and demos only.
+    pub fixed_time: Option<String>,
     /// `text` or `json`.
     pub log_format: LogFormat,
     /// A tracing filter such as `info` or `kopek=debug,sqlx=warn`.
@@ -80,6 +87,9 @@ impl Default for Config {
             smtp_url: None,
             mail_from: "Kopek <noreply@localhost>".to_owned(),
             user_types: "user".to_owned(),
+            catalog: None,
+            invoice_number_format: "{year}-{seq:06}".to_owned(),
+            fixed_time: None,
             log_format: LogFormat::Text,
             log: "info,sqlx=warn".to_owned(),
         }

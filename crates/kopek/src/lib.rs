@@ -44,6 +44,18 @@ impl Server {
         worker: impl FnOnce(Worker) -> Worker,
     ) -> anyhow::Result<Server> {
         let store = open_store(config).await?;
+        if let Some(path) = &config.catalog {
+            load_catalog(&store, path).await?;
+        }
+        kopek_domain::invoice::check_number_template(&config.invoice_number_format)
+            .map_err(anyhow::Error::msg)?;
+        let fixed_time = match &config.fixed_time {
+            None => None,
+            Some(t) => Some(
+                Timestamp::parse_rfc3339(t)
+                    .with_context(|| format!("KOPEK_FIXED_TIME {t:?} is not RFC 3339"))?,
+            ),
+        };
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
@@ -56,6 +68,8 @@ impl Server {
                 .unwrap_or_else(|| format!("http://{addr}")),
             invitation_ttl_seconds: i64::from(config.invitation_ttl_days) * 24 * 60 * 60,
             user_types: config.user_type_list(),
+            invoice_number_format: config.invoice_number_format.clone(),
+            fixed_time,
         };
         let state = AppState::new(store.clone(), api_config).map_err(|e| anyhow::anyhow!("{e}"))?;
         let app = kopek_api::router(state);
@@ -101,6 +115,42 @@ impl Server {
             let _ = task.await;
         }
         self.store.close().await;
+    }
+}
+
+/// Loads a catalog file; a new version is made only when it differs from the one
+/// in force, so restarts do not pile up versions.
+pub async fn load_catalog(store: &Store, path: &std::path::Path) -> anyhow::Result<()> {
+    let text =
+        std::fs::read(path).with_context(|| format!("reading the catalog {}", path.display()))?;
+    let catalog: kopek_domain::catalog::Catalog = kopek_api::body::parse(&text)
+        .map_err(|e| describe(&e))
+        .with_context(|| format!("the catalog {} is not valid", path.display()))?;
+    catalog
+        .validate()
+        .map_err(|e| describe(&e))
+        .with_context(|| format!("the catalog {} is not valid", path.display()))?;
+    let mut tx = store.begin().await.map_err(|e| describe(&e))?;
+    let (version, created) = kopek_store::catalog::replace(&mut tx, &catalog, Timestamp::now())
+        .await
+        .map_err(|e| describe(&e))?;
+    tx.commit().await?;
+    tracing::info!(version, created, path = %path.display(), "catalog loaded");
+    Ok(())
+}
+
+/// An error as an operator should read it: every failing field of a validation.
+fn describe(e: &kopek_domain::Error) -> anyhow::Error {
+    match e {
+        kopek_domain::Error::Validation(fields) => anyhow::anyhow!(
+            "{}",
+            fields
+                .iter()
+                .map(|f| format!("{}: {}", f.field, f.message(Default::default())))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::anyhow!("{other}"),
     }
 }
 

@@ -44,6 +44,7 @@ pub fn code_and_status(error: &Error) -> (&'static str, StatusCode) {
         Error::PayloadTooLarge { .. } => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
         Error::IdempotencyKeyReused => ("idempotency_key_reused", StatusCode::UNPROCESSABLE_ENTITY),
         Error::Unauthenticated => ("unauthenticated", StatusCode::UNAUTHORIZED),
+        Error::WrongCredentials => ("wrong_credentials", StatusCode::UNAUTHORIZED),
         Error::Forbidden => ("permission_denied", StatusCode::FORBIDDEN),
         Error::NotFound { .. } => ("not_found", StatusCode::NOT_FOUND),
         Error::AlreadyExists { .. } => ("already_exists", StatusCode::CONFLICT),

@@ -1,13 +1,16 @@
 //! The operator API under `/admin/v1`: admin keys only.
 
 pub mod api_keys;
+pub mod catalog;
 pub mod error;
+pub mod invoices;
+pub mod organizations;
 pub mod resellers;
 pub mod users;
 
 use crate::AppState;
 use axum::Router;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 
 pub use error::Admin;
 
@@ -25,4 +28,18 @@ pub fn router() -> Router<AppState> {
         .route("/admin/v1/api-keys/{id}", delete(api_keys::revoke))
         .route("/admin/v1/users", get(users::list))
         .route("/admin/v1/users/{id}", get(users::get))
+        .route("/admin/v1/catalog", get(catalog::get).put(catalog::replace))
+        .route(
+            "/admin/v1/organizations",
+            get(organizations::list).post(organizations::create),
+        )
+        .route("/admin/v1/organizations/{guid}", get(organizations::get))
+        .route(
+            "/admin/v1/organizations/{guid}/members",
+            post(organizations::add_member),
+        )
+        .route(
+            "/admin/v1/invoices/{segment}",
+            get(invoices::get).post(invoices::change),
+        )
 }

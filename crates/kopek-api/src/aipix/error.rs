@@ -48,7 +48,7 @@ pub fn status(error: &Error) -> StatusCode {
         Error::MalformedBody(_) => StatusCode::BAD_REQUEST,
         Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        Error::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Error::Unauthenticated | Error::WrongCredentials => StatusCode::UNAUTHORIZED,
         Error::Forbidden => StatusCode::FORBIDDEN,
         Error::NotFound { .. } => StatusCode::NOT_FOUND,
         Error::FailedPrecondition(_) => StatusCode::CONFLICT,

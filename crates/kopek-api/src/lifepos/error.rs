@@ -5,7 +5,7 @@ use crate::error::Dialect;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use kopek_domain::Error;
+use kopek_domain::{Error, Reason};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -22,12 +22,18 @@ pub struct ErrorBody {
 
 pub fn code_and_status(error: &Error) -> (&'static str, StatusCode) {
     match error {
+        Error::Validation(fields)
+            if fields.iter().all(|f| f.reason == Reason::UnknownReference) =>
+        {
+            ("ReferenceNotFound", StatusCode::UNPROCESSABLE_ENTITY)
+        }
         Error::Validation(_)
         | Error::MalformedBody(_)
         | Error::UnsupportedMediaType(_)
         | Error::PayloadTooLarge { .. }
         | Error::IdempotencyKeyReused => ("RequestIsNotValid", StatusCode::UNPROCESSABLE_ENTITY),
         Error::Unauthenticated => ("Unauthorized", StatusCode::UNAUTHORIZED),
+        Error::WrongCredentials => ("WrongUsernameOrPassword", StatusCode::UNAUTHORIZED),
         Error::Forbidden => ("NoPermissions", StatusCode::FORBIDDEN),
         Error::NotFound { .. } => ("NotFound", StatusCode::NOT_FOUND),
         Error::AlreadyExists { .. } => ("Duplicate", StatusCode::UNPROCESSABLE_ENTITY),

@@ -38,7 +38,7 @@ pub fn grpc_code(error: &Error) -> i32 {
         Error::FailedPrecondition(_) => 9,
         Error::MethodNotAllowed => 12,
         Error::Internal(_) => 13,
-        Error::Unauthenticated => 16,
+        Error::Unauthenticated | Error::WrongCredentials => 16,
     }
 }
 

@@ -1,0 +1,86 @@
+//! The catalog, read and replaced whole. Each replacement is a new version;
+//! invoices keep the version they were priced with.
+
+use super::Admin;
+use crate::AppState;
+use crate::auth::Caller;
+use crate::body::JsonBody;
+use crate::error::ApiError;
+use crate::mutation::{Begun, Mutation};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use kopek_domain::Error;
+use kopek_domain::auth::Role;
+use kopek_domain::catalog::Catalog;
+use kopek_store::catalog;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CatalogVersion {
+    /// 0 before any catalog was loaded.
+    pub version: i64,
+    /// Whether this request made a new version (false when nothing changed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<bool>,
+    #[schema(value_type = Object)]
+    pub catalog: Catalog,
+}
+
+/// The catalog in force.
+#[utoipa::path(get, path = "/admin/v1/catalog", tag = "admin",
+    responses((status = 200, body = CatalogVersion), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller<Admin>,
+) -> Result<Json<CatalogVersion>, ApiError<Admin>> {
+    caller.require(Role::Admin)?;
+    let mut conn = state
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(Error::internal)?;
+    let (version, catalog) = catalog::current(&mut conn).await?.unwrap_or((
+        0,
+        Catalog {
+            products: Vec::new(),
+        },
+    ));
+    Ok(Json(CatalogVersion {
+        version,
+        created: None,
+        catalog,
+    }))
+}
+
+/// Replaces the whole catalog: `{products: [{guid, code, name, plans: [{guid, code,
+/// name, features, vat: standard|reduced|exempt, periods: [{period_in_months,
+/// currency, base_price, final_price}]}]}]}`, prices in minor units, VAT included.
+#[utoipa::path(put, path = "/admin/v1/catalog", tag = "admin",
+    request_body(content = Object, description = "The whole catalog"),
+    responses((status = 200, body = CatalogVersion), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn replace(
+    State(state): State<AppState>,
+    caller: Caller<Admin>,
+    mutation: Mutation<Admin>,
+    body: JsonBody<Catalog, Admin>,
+) -> Result<Response, ApiError<Admin>> {
+    let principal = caller.require(Role::Admin)?;
+    body.value.validate()?;
+    let mut work = match mutation.begin(principal, &body.raw).await? {
+        Begun::Replay(response) => return Ok(response),
+        Begun::Work(work) => work,
+    };
+    let (version, created) = catalog::replace(work.conn(), &body.value, state.now()).await?;
+    let answer = CatalogVersion {
+        version,
+        created: Some(created),
+        catalog: body.value,
+    };
+    Ok(work.commit(StatusCode::OK, &answer).await?)
+}

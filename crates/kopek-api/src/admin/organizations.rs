@@ -1,0 +1,249 @@
+//! Organizations (companies that buy subscriptions) and their member users.
+
+use super::Admin;
+use crate::AppState;
+use crate::auth::Caller;
+use crate::body::JsonBody;
+use crate::error::ApiError;
+use crate::mutation::{Begun, Mutation};
+use crate::paging::{Page, PageFields};
+use crate::query::Params;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use kopek_domain::auth::Role;
+use kopek_domain::company::Company;
+use kopek_domain::{Error, FieldError, Reason};
+use kopek_store::organizations::{self, Organization};
+use kopek_store::users;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CompanyBody {
+    pub name: Option<String>,
+    /// 10 digits (organizations) or 12 (sole traders), with valid check digits.
+    pub inn: Option<String>,
+    /// Required with a 10-digit INN, absent with a 12-digit one.
+    pub kpp: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateOrganization {
+    /// 1 to 64 lowercase letters, digits and dashes; unique.
+    pub alias: Option<String>,
+    pub company: Option<CompanyBody>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationView {
+    pub guid: String,
+    pub alias: String,
+    #[schema(value_type = Object)]
+    pub company: Company,
+    /// Ids of member users.
+    pub members: Vec<i64>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationList {
+    pub organizations: Vec<OrganizationView>,
+    pub next_page_token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AddMember {
+    /// The login of a provisioned user.
+    pub login: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    pub page_size: Option<i64>,
+    pub page_token: Option<String>,
+}
+
+fn view(org: Organization, members: Vec<i64>) -> OrganizationView {
+    OrganizationView {
+        guid: org.guid,
+        alias: org.alias,
+        company: org.company,
+        members,
+        created_at: org.created_at.rfc3339(),
+    }
+}
+
+fn check_alias(alias: &str) -> Result<(), FieldError> {
+    let ok = (1..=64).contains(&alias.len())
+        && alias
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if alias.is_empty() {
+        Err(FieldError::new("alias", Reason::Required))
+    } else if ok {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            "alias",
+            Reason::Format {
+                en: "1 to 64 lowercase letters, digits and dashes",
+                ru: "строкой из 1–64 строчных латинских букв, цифр и дефисов",
+            },
+        ))
+    }
+}
+
+/// Creates an organization.
+#[utoipa::path(post, path = "/admin/v1/organizations", tag = "admin", request_body = CreateOrganization,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = OrganizationView), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller<Admin>,
+    mutation: Mutation<Admin>,
+    body: JsonBody<CreateOrganization, Admin>,
+) -> Result<Response, ApiError<Admin>> {
+    let principal = caller.require(Role::Admin)?;
+    let b = body.value;
+    let alias = b.alias.unwrap_or_default();
+    let mut errors: Vec<FieldError> = check_alias(&alias).err().into_iter().collect();
+    let company = match b.company {
+        None => {
+            errors.push(FieldError::new("company", Reason::Required));
+            None
+        }
+        Some(c) => Company::parse("company.", c.name, c.inn, c.kpp)
+            .map_err(|e| errors.extend(e))
+            .ok(),
+    };
+    let company = match company {
+        Some(company) if errors.is_empty() => company,
+        _ => return Err(Error::Validation(errors).into()),
+    };
+    let mut work = match mutation.begin(principal, &body.raw).await? {
+        Begun::Replay(response) => return Ok(response),
+        Begun::Work(work) => work,
+    };
+    let now = state.now();
+    let org = Organization {
+        guid: uuid::Uuid::new_v4().to_string(),
+        alias,
+        company,
+        created_at: now,
+        updated_at: now,
+    };
+    match organizations::insert(work.conn(), &org).await {
+        Err(Error::AlreadyExists { .. }) => return Err(Error::field("alias", Reason::Taken).into()),
+        other => other?,
+    }
+    Ok(work
+        .commit(StatusCode::CREATED, &view(org, Vec::new()))
+        .await?)
+}
+
+/// Gets an organization with its members.
+#[utoipa::path(get, path = "/admin/v1/organizations/{guid}", tag = "admin", params(("guid" = String, Path)),
+    responses((status = 200, body = OrganizationView), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller<Admin>,
+    Path(guid): Path<String>,
+) -> Result<Json<OrganizationView>, ApiError<Admin>> {
+    caller.require(Role::Admin)?;
+    let mut conn = state
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(Error::internal)?;
+    let org = organizations::get(&mut conn, &guid)
+        .await?
+        .ok_or(Error::NotFound {
+            what: "organization",
+            id: guid,
+        })?;
+    let members = organizations::members(&mut conn, &org.guid).await?;
+    Ok(Json(view(org, members)))
+}
+
+/// Lists organizations in guid order.
+#[utoipa::path(get, path = "/admin/v1/organizations", tag = "admin", params(ListQuery),
+    responses((status = 200, body = OrganizationList), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller<Admin>,
+    query: Params<ListQuery, Admin>,
+) -> Result<Json<OrganizationList>, ApiError<Admin>> {
+    caller.require(Role::Admin)?;
+    let key = state.store.page_key();
+    let q = query.value;
+    let page = Page::parse(
+        key,
+        "organizations".to_owned(),
+        q.page_size,
+        q.page_token.as_deref(),
+        &PageFields::CAMEL,
+    )?;
+    let mut conn = state
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(Error::internal)?;
+    let mut rows =
+        organizations::list(&mut conn, page.after.as_deref(), page.fetch_limit()).await?;
+    let next_page_token = page.finish(key, &mut rows, |o| o.guid.as_str());
+    let mut items = Vec::new();
+    for org in rows {
+        let members = organizations::members(&mut conn, &org.guid).await?;
+        items.push(view(org, members));
+    }
+    Ok(Json(OrganizationList {
+        organizations: items,
+        next_page_token,
+    }))
+}
+
+/// Makes a provisioned user a member of the organization.
+#[utoipa::path(post, path = "/admin/v1/organizations/{guid}/members", tag = "admin",
+    params(("guid" = String, Path)), request_body = AddMember,
+    responses((status = 200, body = OrganizationView), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn add_member(
+    State(state): State<AppState>,
+    caller: Caller<Admin>,
+    mutation: Mutation<Admin>,
+    Path(guid): Path<String>,
+    body: JsonBody<AddMember, Admin>,
+) -> Result<Response, ApiError<Admin>> {
+    let principal = caller.require(Role::Admin)?;
+    let login = body
+        .value
+        .login
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| Error::field("login", Reason::Required))?;
+    let mut work = match mutation.begin(principal, &body.raw).await? {
+        Begun::Replay(response) => return Ok(response),
+        Begun::Work(work) => work,
+    };
+    let org = organizations::get(work.conn(), &guid)
+        .await?
+        .ok_or(Error::NotFound {
+            what: "organization",
+            id: guid,
+        })?;
+    let user = users::find_live(work.conn(), &login)
+        .await?
+        .ok_or_else(|| Error::field("login", Reason::UnknownReference))?;
+    organizations::add_member(work.conn(), &org.guid, user.id, state.now()).await?;
+    let members = organizations::members(work.conn(), &org.guid).await?;
+    Ok(work.commit(StatusCode::OK, &view(org, members)).await?)
+}

@@ -1,0 +1,401 @@
+//! SubscriptionCreateInvoice, and reading an organization's invoices.
+
+use super::LifePos;
+use super::auth::Buyer;
+use super::wire::{InvoiceList, InvoiceView, Reference};
+use crate::AppState;
+use crate::body::JsonBody;
+use crate::error::ApiError;
+use crate::mutation::{Begun, Mutation};
+use crate::path::split_custom_method;
+use crate::query::Params;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use kopek_domain::catalog::MAX_PERIOD_MONTHS;
+use kopek_domain::error::Violations;
+use kopek_domain::invoice::{InvoiceStatus, MAX_QUANTITY, format_number, quote};
+use kopek_domain::time::Timestamp;
+use kopek_domain::{Error, FieldError, Reason, paging};
+use kopek_store::billing_accounts::{self, AccountKind};
+use kopek_store::invoices::{self, Filter, Invoice};
+use kopek_store::{catalog, events};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateInvoiceRequest {
+    /// Required: a plan of the product.
+    pub plan: Option<Reference>,
+    /// 1 to 100000; 1 when absent.
+    pub quantity: Option<i64>,
+    /// 1 to 60 and one of the plan's periods; the plan's shortest when absent.
+    pub period_in_months: Option<i64>,
+    /// The organization itself (the default) or a reseller billing account that pays for it.
+    pub who_pays: Option<Reference>,
+    pub type_of: Option<String>,
+}
+
+fn range(field: &str, value: i64, min: i64, max: i64, v: &mut Violations) {
+    if !(min..=max).contains(&value) {
+        let (en, ru) = match field {
+            "quantity" => ("between 1 and 100000", "от 1 до 100000"),
+            _ => ("between 1 and 60", "от 1 до 60"),
+        };
+        v.add(field, Reason::Format { en, ru });
+    }
+}
+
+/// Creates an invoice for a subscription product.
+#[utoipa::path(post, path = "/orgs/{org_guid}/profile/subscriptions/products/{product_guid}:create-invoice", tag = "lifepos",
+    request_body(content = CreateInvoiceRequest, content_type = "application/json"),
+    params(
+        ("org_guid" = String, Path), ("product_guid" = String, Path),
+        ("X-LP-Client-Identifier" = String, Header), ("X-LP-Client-Type" = String, Header),
+        ("Accept-Language" = String, Header), ("Idempotency-Key" = Option<String>, Header),
+    ),
+    responses(
+        (status = 201, body = InvoiceView),
+        (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody),
+        (status = 404, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody),
+        (status = 429, body = super::error::ErrorBody), (status = 500, body = super::error::ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn create_invoice(
+    State(state): State<AppState>,
+    buyer: Buyer,
+    mutation: Mutation<LifePos>,
+    Path((org_guid, segment)): Path<(String, String)>,
+    body: JsonBody<CreateInvoiceRequest, LifePos>,
+) -> Result<Response, ApiError<LifePos>> {
+    let (product_guid, method) = split_custom_method(&segment);
+    if method != Some("create-invoice") {
+        return Err(Error::NotFound {
+            what: "method",
+            id: segment.clone(),
+        }
+        .into());
+    }
+    let b = body.value;
+    let mut conn = state
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(Error::internal)?;
+    let org = buyer.organization(&mut conn, &org_guid).await?;
+    let (version, catalog) = catalog::current(&mut conn)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "product",
+            id: product_guid.to_owned(),
+        })?;
+    let product = catalog
+        .product(product_guid)
+        .ok_or_else(|| Error::NotFound {
+            what: "product",
+            id: product_guid.to_owned(),
+        })?;
+
+    let mut v = Violations::default();
+    let plan_guid = b.plan.and_then(|p| p.guid).filter(|g| !g.is_empty());
+    if plan_guid.is_none() {
+        v.add("plan", Reason::Required);
+    }
+    let quantity = b.quantity.unwrap_or(1);
+    range("quantity", quantity, 1, MAX_QUANTITY, &mut v);
+    if let Some(months) = b.period_in_months {
+        range("period_in_months", months, 1, MAX_PERIOD_MONTHS, &mut v);
+    }
+    v.finish()?;
+    let plan = product
+        .plan(plan_guid.as_deref().unwrap_or_default())
+        .ok_or_else(|| Error::field("plan", Reason::UnknownReference))?;
+    let months = b
+        .period_in_months
+        .or_else(|| plan.periods.iter().map(|p| p.period_in_months).min())
+        .unwrap_or(1);
+    let period = plan.period(months).ok_or_else(|| {
+        Error::Validation(vec![FieldError::new(
+            "period_in_months",
+            Reason::OneOf(
+                plan.periods
+                    .iter()
+                    .map(|p| p.period_in_months.to_string())
+                    .collect(),
+            ),
+        )])
+    })?;
+    let (payer_type, payer_guid) = match b.who_pays.and_then(|w| w.guid).filter(|g| !g.is_empty()) {
+        None => ("Organization", org.guid.clone()),
+        Some(g) if g.eq_ignore_ascii_case(&org.guid) => ("Organization", org.guid.clone()),
+        Some(g) => match billing_accounts::get(&mut conn, AccountKind::Reseller, &g).await? {
+            Some(account) => ("BillingAccount", account.id),
+            None => return Err(Error::field("who_pays", Reason::UnknownReference).into()),
+        },
+    };
+    drop(conn);
+    let now = state.now();
+    let priced = quote(product, plan, period, quantity, now)?;
+
+    let mut work = match mutation.begin(&buyer.principal, &body.raw).await? {
+        Begun::Replay(response) => return Ok(response),
+        Begun::Work(work) => work,
+    };
+    // Allocated in the transaction that stores the invoice: a failure returns it.
+    let seq = invoices::next_seq(work.conn(), &org.guid).await?;
+    let invoice = Invoice {
+        guid: uuid::Uuid::new_v4().to_string(),
+        organization_guid: org.guid.clone(),
+        seq,
+        number: format_number(&state.config.invoice_number_format, now.date().year(), seq),
+        catalog_version: version,
+        product_guid: product.guid.to_ascii_lowercase(),
+        plan_guid: plan.guid.to_ascii_lowercase(),
+        period_in_months: period.period_in_months,
+        quantity,
+        company: org.company.clone(),
+        positions: priced.positions,
+        currency: priced.currency.code().to_owned(),
+        total: priced.total,
+        vat: priced.vat,
+        vat_basis_points: priced.vat_basis_points,
+        status: InvoiceStatus::Pending,
+        payer_type: payer_type.to_owned(),
+        payer_guid,
+        meta: None,
+        created_by: buyer.principal.id.clone(),
+        created_at: now,
+        updated_at: now,
+        paid_at: None,
+    };
+    invoices::insert(work.conn(), &invoice).await?;
+    let payload = json!({
+        "invoiceGuid": invoice.guid, "organizationGuid": invoice.organization_guid,
+        "number": invoice.number, "total": invoice.total, "currency": invoice.currency,
+    });
+    events::record(work.conn(), "invoice.created", &invoice.guid, &payload, now).await?;
+    let view = InvoiceView::new(&invoice, &state.config.public_url, state.store.page_key());
+    Ok(work.commit(StatusCode::CREATED, &view).await?)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListInvoicesQuery {
+    /// RFC 3339; invoices created at or after.
+    pub created_from: Option<String>,
+    pub created_to: Option<String>,
+    pub updated_from: Option<String>,
+    pub updated_to: Option<String>,
+    /// `compact` or `full` (both return whole invoices).
+    pub presentation: Option<String>,
+    /// `alive_only` (default), `archived_only` or `all`. Invoices are never archived.
+    pub selection: Option<String>,
+    /// `created_at_desc` (default) or `created_at_asc`.
+    pub order_by: Option<String>,
+    pub include_items_total: Option<bool>,
+    /// 1 to 1000; 20 when absent.
+    pub items_per_page: Option<i64>,
+    /// `next_page_token` of the previous page.
+    pub page_token: Option<String>,
+}
+
+fn time_param(field: &str, value: &Option<String>, v: &mut Violations) -> Option<Timestamp> {
+    let raw = value.as_deref().filter(|s| !s.is_empty())?;
+    let parsed = Timestamp::parse_rfc3339(raw);
+    if parsed.is_none() {
+        v.add(
+            field,
+            Reason::Format {
+                en: "an RFC 3339 date-time",
+                ru: "датой и временем в формате RFC 3339",
+            },
+        );
+    }
+    parsed
+}
+
+fn one_of(field: &str, value: &Option<String>, allowed: &[&str], v: &mut Violations) {
+    if let Some(value) = value.as_deref().filter(|s| !s.is_empty())
+        && !allowed.contains(&value)
+    {
+        v.add(
+            field,
+            Reason::OneOf(allowed.iter().map(|a| (*a).to_owned()).collect()),
+        );
+    }
+}
+
+/// Lists an organization's invoices.
+#[utoipa::path(get, path = "/orgs/{org_guid}/profile/invoices", tag = "lifepos",
+    params(
+        ("org_guid" = String, Path), ListInvoicesQuery,
+        ("X-LP-Client-Identifier" = String, Header), ("X-LP-Client-Type" = String, Header),
+        ("Accept-Language" = String, Header),
+    ),
+    responses((status = 200, body = InvoiceList), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    buyer: Buyer,
+    Path(org_guid): Path<String>,
+    query: Params<ListInvoicesQuery, LifePos>,
+) -> Result<Json<InvoiceList>, ApiError<LifePos>> {
+    let q = query.value;
+    let mut v = Violations::default();
+    let filter = Filter {
+        created_from: time_param("created_from", &q.created_from, &mut v),
+        created_to: time_param("created_to", &q.created_to, &mut v),
+        updated_from: time_param("updated_from", &q.updated_from, &mut v),
+        updated_to: time_param("updated_to", &q.updated_to, &mut v),
+    };
+    one_of(
+        "presentation",
+        &q.presentation,
+        &["compact", "full"],
+        &mut v,
+    );
+    one_of(
+        "selection",
+        &q.selection,
+        &["alive_only", "archived_only", "all"],
+        &mut v,
+    );
+    one_of(
+        "order_by",
+        &q.order_by,
+        &["created_at_desc", "created_at_asc"],
+        &mut v,
+    );
+    let per_page = q.items_per_page.unwrap_or(20);
+    if !(1..=1000).contains(&per_page) {
+        v.add(
+            "items_per_page",
+            Reason::Format {
+                en: "between 1 and 1000",
+                ru: "от 1 до 1000",
+            },
+        );
+    }
+    v.finish()?;
+    let descending = q.order_by.as_deref() != Some("created_at_asc");
+    let key = state.store.page_key();
+    // A token is good only for the listing (organization, filters, order) it came from.
+    let context = format!(
+        "invoices:{}:{:?}:{descending}:{per_page}",
+        org_guid.to_ascii_lowercase(),
+        [
+            &q.created_from,
+            &q.created_to,
+            &q.updated_from,
+            &q.updated_to
+        ]
+    );
+    let (page_number, after) = match q.page_token.as_deref().filter(|t| !t.is_empty()) {
+        None => (1, None),
+        Some(token) => {
+            let bad = || {
+                Error::field(
+                    "page_token",
+                    Reason::Format {
+                        en: "a token returned by the previous page",
+                        ru: "токеном, полученным с предыдущей страницей",
+                    },
+                )
+            };
+            let cursor = paging::decode(key, &context, token).ok_or_else(bad)?;
+            let mut parts = cursor.splitn(3, '|');
+            let page: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+            let at: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+            let guid = parts.next().ok_or_else(bad)?.to_owned();
+            (page, Some((Timestamp::from_micros(at), guid)))
+        }
+    };
+    let mut conn = state
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(Error::internal)?;
+    let org = buyer.organization(&mut conn, &org_guid).await?;
+    let archived_only = q.selection.as_deref() == Some("archived_only");
+    let (mut rows, total) = if archived_only {
+        (Vec::new(), 0)
+    } else {
+        (
+            invoices::list(
+                &mut conn,
+                &org.guid,
+                &filter,
+                descending,
+                after,
+                per_page + 1,
+            )
+            .await?,
+            invoices::count(&mut conn, &org.guid, &filter).await?,
+        )
+    };
+    let next_page_token = if rows.len() as i64 > per_page {
+        rows.truncate(per_page as usize);
+        rows.last().map(|last| {
+            let cursor = format!(
+                "{}|{}|{}",
+                page_number + 1,
+                last.created_at.micros(),
+                last.guid
+            );
+            paging::encode(key, &context, &cursor)
+        })
+    } else {
+        None
+    };
+    let items = rows
+        .iter()
+        .map(|inv| InvoiceView::new(inv, &state.config.public_url, key))
+        .collect();
+    Ok(Json(InvoiceList {
+        items,
+        next_page_token,
+        page_number,
+        pages_total: Some((total + per_page - 1) / per_page),
+        items_per_page: per_page,
+        items_total: Some(total),
+        type_of: "List",
+    }))
+}
+
+/// One invoice of the organization.
+#[utoipa::path(get, path = "/orgs/{org_guid}/profile/invoices/{guid}", tag = "lifepos",
+    params(
+        ("org_guid" = String, Path), ("guid" = String, Path),
+        ("X-LP-Client-Identifier" = String, Header), ("X-LP-Client-Type" = String, Header),
+        ("Accept-Language" = String, Header),
+    ),
+    responses((status = 200, body = InvoiceView), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    buyer: Buyer,
+    Path((org_guid, guid)): Path<(String, String)>,
+) -> Result<Json<InvoiceView>, ApiError<LifePos>> {
+    let mut conn = state
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(Error::internal)?;
+    let org = buyer.organization(&mut conn, &org_guid).await?;
+    let invoice = invoices::get(&mut conn, &guid)
+        .await?
+        .filter(|inv| inv.organization_guid == org.guid)
+        .ok_or(Error::NotFound {
+            what: "invoice",
+            id: guid,
+        })?;
+    Ok(Json(InvoiceView::new(
+        &invoice,
+        &state.config.public_url,
+        state.store.page_key(),
+    )))
+}

@@ -1,0 +1,153 @@
+//! `GET /orgs/{org_guid}/profile/subscriptions/products`: what an organization can
+//! buy, at what price, and the licenses it holds.
+
+use super::LifePos;
+use super::auth::Buyer;
+use super::wire::{Money, Reference};
+use crate::AppState;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, State};
+use kopek_domain::Error;
+use kopek_domain::invoice::per_month;
+use kopek_store::{catalog, invoices};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PriceView {
+    pub final_price: Money,
+    pub base_price: Money,
+    pub final_price_per_month: Money,
+    pub base_price_per_month: Money,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PeriodView {
+    pub period_in_months: i64,
+    pub price: PriceView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanView {
+    pub guid: String,
+    pub code: String,
+    pub name: String,
+    pub features: Vec<String>,
+    pub periods: Vec<PeriodView>,
+    pub type_of: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LicenseView {
+    pub name: String,
+    pub plan: Reference,
+    pub quantity: i64,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductView {
+    pub guid: String,
+    pub code: String,
+    pub name: String,
+    pub plans: Vec<PlanView>,
+    /// The organization's license for this product, if it ever paid for one.
+    pub acquired_license: Option<LicenseView>,
+    /// When the last paid subscription runs (or ran) out.
+    pub last_paid_subscription_expired_at: Option<String>,
+    pub type_of: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductList {
+    pub items: Vec<ProductView>,
+    pub type_of: &'static str,
+}
+
+/// Lists subscription products with plans, periods and prices.
+#[utoipa::path(get, path = "/orgs/{org_guid}/profile/subscriptions/products", tag = "lifepos",
+    params(
+        ("org_guid" = String, Path),
+        ("X-LP-Client-Identifier" = String, Header), ("X-LP-Client-Type" = String, Header),
+        ("Accept-Language" = String, Header),
+    ),
+    responses((status = 200, body = ProductList), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    buyer: Buyer,
+    Path(org_guid): Path<String>,
+) -> Result<Json<ProductList>, ApiError<LifePos>> {
+    let mut conn = state
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(Error::internal)?;
+    let org = buyer.organization(&mut conn, &org_guid).await?;
+    let catalog = catalog::current(&mut conn)
+        .await?
+        .map(|(_, c)| c)
+        .unwrap_or(kopek_domain::catalog::Catalog { products: vec![] });
+    let licenses = invoices::licenses(&mut conn, &org.guid).await?;
+    let items = catalog
+        .products
+        .into_iter()
+        .map(|product| {
+            let license = licenses
+                .iter()
+                .find(|l| l.product_guid.eq_ignore_ascii_case(&product.guid));
+            ProductView {
+                plans: product
+                    .plans
+                    .into_iter()
+                    .map(|plan| PlanView {
+                        periods: plan
+                            .periods
+                            .iter()
+                            .map(|p| {
+                                let money = |v| Money::new(v, &p.currency);
+                                PeriodView {
+                                    period_in_months: p.period_in_months,
+                                    price: PriceView {
+                                        final_price: money(p.final_price),
+                                        base_price: money(p.base_price),
+                                        final_price_per_month: money(per_month(
+                                            p.final_price,
+                                            p.period_in_months,
+                                        )),
+                                        base_price_per_month: money(per_month(
+                                            p.base_price,
+                                            p.period_in_months,
+                                        )),
+                                    },
+                                }
+                            })
+                            .collect(),
+                        guid: plan.guid,
+                        code: plan.code,
+                        name: plan.name,
+                        features: plan.features,
+                        type_of: "Plan",
+                    })
+                    .collect(),
+                acquired_license: license.map(|l| LicenseView {
+                    name: l.plan_name.clone(),
+                    plan: Reference::to(&l.plan_guid, "Plan"),
+                    quantity: l.quantity,
+                    expires_at: l.expires_at.rfc3339_millis(),
+                }),
+                last_paid_subscription_expired_at: license.map(|l| l.expires_at.rfc3339_millis()),
+                guid: product.guid,
+                code: product.code,
+                name: product.name,
+                type_of: "Product",
+            }
+        })
+        .collect();
+    Ok(Json(ProductList {
+        items,
+        type_of: "List",
+    }))
+}

@@ -1,0 +1,159 @@
+//! LIFE POS JSON: snake_case, `{guid, type_of}` references, money as
+//! `{value, currency, type_of}` with `value` in minor units.
+
+use kopek_domain::invoice::Position;
+use kopek_domain::paging::link_token;
+use kopek_domain::time::Timestamp;
+use kopek_domain::vat;
+use kopek_store::invoices::Invoice;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Money {
+    /// Minor units (kopecks for RUB).
+    pub value: i64,
+    /// `RUB`, `GBP`, `USD`, `EUR` or `Unknown`.
+    pub currency: String,
+    pub type_of: &'static str,
+}
+
+impl Money {
+    pub fn new(value: i64, currency: &str) -> Money {
+        Money {
+            value,
+            currency: currency.to_owned(),
+            type_of: "Money",
+        }
+    }
+}
+
+/// A reference to another object.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct Reference {
+    pub guid: Option<String>,
+    pub type_of: Option<String>,
+}
+
+impl Reference {
+    pub fn to(guid: &str, type_of: &str) -> Reference {
+        Reference {
+            guid: Some(guid.to_owned()),
+            type_of: Some(type_of.to_owned()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompanyView {
+    /// The organization's guid.
+    pub id: String,
+    pub inn: String,
+    pub kpp: Option<String>,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PositionView {
+    pub name: String,
+    pub quantity: i64,
+    pub price: Money,
+    pub total_sum: Money,
+    pub type_of: &'static str,
+}
+
+/// An invoice, as SubscriptionCreateInvoice returns it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceView {
+    pub company: CompanyView,
+    pub number: String,
+    pub total_sum: Money,
+    /// `Pending`, `Paid`, `Canceled` or `Refunded`.
+    pub status: String,
+    /// Opens the hosted invoice page with a card form.
+    pub payment_by_card_link: String,
+    /// Opens the printable bank-transfer invoice.
+    pub payment_by_transaction_link: String,
+    pub positions: Vec<PositionView>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+    /// At most 128 characters.
+    pub meta: Option<String>,
+    /// What was bought (product, plan, period, quantity), its VAT and who pays.
+    #[schema(value_type = Object)]
+    pub meta_data: Value,
+    pub guid: String,
+    pub type_of: &'static str,
+}
+
+/// The two payment links of an invoice, each carrying its unguessable token.
+pub fn payment_links(public_url: &str, key: &[u8], guid: &str) -> (String, String) {
+    let base = public_url.trim_end_matches('/');
+    let token = link_token(key, guid);
+    (
+        format!("{base}/invoices/{guid}/pay?token={token}"),
+        format!("{base}/invoices/{guid}/bank-transfer?token={token}"),
+    )
+}
+
+impl InvoiceView {
+    pub fn new(inv: &Invoice, public_url: &str, key: &[u8]) -> InvoiceView {
+        let (card, transfer) = payment_links(public_url, key, &inv.guid);
+        let money = |v: i64| Money::new(v, &inv.currency);
+        InvoiceView {
+            company: CompanyView {
+                id: inv.organization_guid.clone(),
+                inn: inv.company.inn.clone(),
+                kpp: inv.company.kpp.clone(),
+                name: inv.company.name.clone(),
+            },
+            number: inv.number.clone(),
+            total_sum: money(inv.total),
+            status: inv.status.as_str().to_owned(),
+            payment_by_card_link: card,
+            payment_by_transaction_link: transfer,
+            positions: inv
+                .positions
+                .iter()
+                .map(|p: &Position| PositionView {
+                    name: p.name.clone(),
+                    quantity: p.quantity,
+                    price: money(p.price),
+                    total_sum: money(p.total),
+                    type_of: "InvoicePosition",
+                })
+                .collect(),
+            created_at: inv.created_at.rfc3339_millis(),
+            updated_at: inv.updated_at.rfc3339_millis(),
+            deleted_at: None,
+            meta: inv.meta.clone(),
+            meta_data: json!({
+                "product": Reference::to(&inv.product_guid, "Product"),
+                "plan": Reference::to(&inv.plan_guid, "Plan"),
+                "period_in_months": inv.period_in_months,
+                "quantity": inv.quantity,
+                "vat": {"rate": vat::percent(inv.vat_basis_points), "sum": money(inv.vat)},
+                "who_pays": Reference::to(&inv.payer_guid, &inv.payer_type),
+                "paid_at": inv.paid_at.map(Timestamp::rfc3339_millis),
+                "catalog_version": inv.catalog_version,
+            }),
+            guid: inv.guid.clone(),
+            type_of: "Invoice",
+        }
+    }
+}
+
+/// A LIFE POS list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceList {
+    pub items: Vec<InvoiceView>,
+    /// Pass as `page_token` for the next page; null on the last page.
+    pub next_page_token: Option<String>,
+    pub page_number: i64,
+    pub pages_total: Option<i64>,
+    pub items_per_page: i64,
+    pub items_total: Option<i64>,
+    pub type_of: &'static str,
+}
