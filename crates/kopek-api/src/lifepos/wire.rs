@@ -79,8 +79,8 @@ pub struct InvoiceView {
     pub created_at: String,
     pub updated_at: String,
     pub deleted_at: Option<String>,
-    /// At most 128 characters.
-    pub meta: Option<String>,
+    /// At most 128 characters; empty when not set.
+    pub meta: String,
     /// What was bought (product, plan, period, quantity), its VAT and who pays.
     #[schema(value_type = Object)]
     pub meta_data: Value,
@@ -128,7 +128,7 @@ impl InvoiceView {
             created_at: inv.created_at.rfc3339_millis(),
             updated_at: inv.updated_at.rfc3339_millis(),
             deleted_at: None,
-            meta: inv.meta.clone(),
+            meta: inv.meta.clone().unwrap_or_default(),
             meta_data: json!({
                 "product": Reference::to(&inv.product_guid, "Product"),
                 "plan": Reference::to(&inv.plan_guid, "Plan"),

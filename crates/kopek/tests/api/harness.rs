@@ -356,6 +356,51 @@ impl TestApp {
     }
 }
 
+/// A second `kopek serve`, a real process of its own, on the same database.
+pub struct Process {
+    pub base: String,
+    child: std::process::Child,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn spawn_process(app: &TestApp) -> Process {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kopek"))
+        .arg("serve")
+        .env("KOPEK_DATABASE_URL", &app.db.url)
+        .env("KOPEK_LISTEN", "127.0.0.1:0")
+        .env("KOPEK_LOG", "info")
+        .env("KOPEK_LOG_FORMAT", "json")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start kopek serve");
+    let stderr = child.stderr.take().expect("stderr");
+    // The process says where it listens; read until it does.
+    let addr = tokio::task::spawn_blocking(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.ok()?;
+            let parsed: serde_json::Value = serde_json::from_str(&line).ok()?;
+            if parsed["fields"]["message"] == "kopek listening" {
+                return parsed["fields"]["addr"].as_str().map(str::to_owned);
+            }
+        }
+        None
+    })
+    .await
+    .unwrap()
+    .expect("kopek serve reported its address");
+    Process {
+        base: format!("http://{addr}"),
+        child,
+    }
+}
+
 static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 
 struct Capture;

@@ -11,6 +11,7 @@ mod cli;
 mod customers;
 mod errors;
 mod idempotency;
+mod lifepos;
 mod observability;
 mod openapi;
 mod outbox;
