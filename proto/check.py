@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Compare /work/main/proto/*.proto against the descriptors shipped in the
+"""Compare proto/*.proto against the descriptors shipped in the
 `yandexcloud` (and googleapis-common-protos) PyPI packages.
-Run with: /tmp/ycvenv/bin/python /tmp/check_protos.py [PROTO_ROOT]"""
+Run with: python proto/check.py proto  (in a venv with yandexcloud and grpcio-tools)"""
 import glob, importlib, inspect, os, subprocess, sys, tempfile
 
 import grpc_tools
