@@ -38,6 +38,8 @@ fn keypad_digit(c: char) -> Option<char> {
     Some(digit)
 }
 
+use phonenumber::metadata::DATABASE;
+
 /// Whether `s` is a valid telephone number, in E.164 form (`+7 495 739-70-00`) or
 /// national form read in `region` (an ISO 3166-1 alpha-2 code), or a valid
 /// phoneword whose letters map to keypad digits (`1-800-FLOWERS`).
@@ -50,16 +52,56 @@ pub fn is_phone(s: &str, region: &str) -> bool {
     {
         return false;
     }
-    let digits: String = s.chars().map(|c| keypad_digit(c).unwrap_or(c)).collect();
-    // A number in international form carries its country; passing a region too
-    // makes the parser strip that region's national prefix from it (`+1 800` read
-    // in KZ loses its 8).
-    let region = if digits.trim_start().starts_with('+') {
-        None
-    } else {
-        region.parse::<phonenumber::country::Id>().ok()
+    let digits: String = s
+        .chars()
+        .map(|c| keypad_digit(c).unwrap_or(c))
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect();
+    let Some((code, national)) = split_country_code(&digits, region) else {
+        return false;
     };
-    phonenumber::parse(region, &digits).is_ok_and(|n| phonenumber::is_valid(&n))
+    // The crate's parser strips a national prefix that a number only seems to start
+    // with (the 8 of St Petersburg's 812 after +7), so the national number is
+    // checked against the numbering plans here, as libphonenumber's validator does:
+    // it must fit the plan of a region with that country code and one of its types.
+    DATABASE.by_code(&code).is_some_and(|regions| {
+        regions.iter().any(|meta| {
+            let d = meta.descriptors();
+            d.general().is_match(&national)
+                && [
+                    d.fixed_line(),
+                    d.mobile(),
+                    d.toll_free(),
+                    d.premium_rate(),
+                    d.shared_cost(),
+                    d.personal_number(),
+                    d.voip(),
+                    d.pager(),
+                    d.uan(),
+                    d.voicemail(),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|t| t.is_match(&national))
+        })
+    })
+}
+
+/// The country calling code and the national significant number of a number in
+/// international form (`+7...`) or in the national form of `region`.
+fn split_country_code(digits: &str, region: &str) -> Option<(u16, String)> {
+    if let Some(rest) = digits.strip_prefix('+') {
+        let code = phonenumber::parse(None, digits).ok()?.code().value();
+        let national = rest.strip_prefix(&code.to_string())?;
+        return Some((code, national.to_owned()));
+    }
+    let id = region.parse::<phonenumber::country::Id>().ok()?;
+    let meta = DATABASE.by_id(id.as_ref())?;
+    let national = match meta.national_prefix() {
+        Some(prefix) => digits.strip_prefix(prefix).unwrap_or(digits),
+        None => digits,
+    };
+    Some((meta.country_code(), national.to_owned()))
 }
 
 #[cfg(test)]
@@ -98,6 +140,14 @@ mod tests {
         assert!(is_phone("+7 495 739-70-00", "RU"));
         assert!(is_phone("+74957397000", "US"));
         assert!(is_phone("8 (495) 739-70-00", "RU"));
+        assert!(
+            is_phone("8 (812) 309-73-00", "RU"),
+            "an area code that starts like the prefix"
+        );
+        assert!(is_phone("+7 812 309-73-00", "KZ"));
+        assert!(is_phone("+7 (800) 555-35-35", "RU"));
+        assert!(is_phone("+39 06 6982 0000", "RU"), "a leading zero kept");
+        assert!(!is_phone("+7 123 309-73-00", "RU"));
         assert!(is_phone("1-800-FLOWERS", "US"));
         assert!(is_phone("+1 800 FLOWERS", "KZ"));
         assert!(!is_phone("12", "RU"));
