@@ -41,12 +41,7 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> Result<Principal, 
     if state.config.admin_token_hash.as_deref() == Some(hash.as_str()) {
         return Ok(Principal::bootstrap_admin());
     }
-    let mut conn = state
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(Error::internal)?;
+    let mut conn = state.store.conn().await?;
     api_keys::find_live_by_hash(&mut conn, &hash)
         .await?
         .map(|key| key.principal())

@@ -73,6 +73,26 @@ impl<D: Dialect> FromRequestParts<AppState> for Mutation<D> {
     }
 }
 
+impl<D> Mutation<D> {
+    /// The usual shape of a write: begin (or replay), do `work` in the transaction,
+    /// commit its result as the response with `status`.
+    pub async fn run<T: Serialize>(
+        self,
+        caller: &Principal,
+        body: &[u8],
+        status: StatusCode,
+        work: impl AsyncFnOnce(&mut Work) -> Result<T, Error>,
+    ) -> Result<Response, Error> {
+        match self.begin(caller, body).await? {
+            Begun::Replay(response) => Ok(response),
+            Begun::Work(mut tx) => {
+                let answer = work(&mut tx).await?;
+                tx.commit(status, &answer).await
+            }
+        }
+    }
+}
+
 pub enum Begun {
     /// The key was used before for this very request: send this again.
     Replay(Response),

@@ -141,6 +141,11 @@ impl Store {
         &self.pool
     }
 
+    /// A pooled connection for reads and single statements.
+    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<Any>, Error> {
+        self.pool.acquire().await.db()
+    }
+
     /// The key that signs page tokens; the same for every process on one database.
     pub fn page_key(&self) -> &[u8] {
         &self.page_key

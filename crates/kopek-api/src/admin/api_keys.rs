@@ -5,7 +5,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::mutation::{Begun, Mutation};
+use crate::mutation::Mutation;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -83,20 +83,20 @@ pub async fn create(
     let principal = caller.require(Role::Admin)?;
     let b = body.value;
     let spec = KeySpec::parse(b.role.as_deref(), b.scope, b.name)?;
-    let mut work = match mutation.begin(principal, &body.raw).await? {
-        Begun::Replay(response) => return Ok(response),
-        Begun::Work(work) => work,
-    };
-    let (key, token) = api_keys::issue(work.conn(), spec, Timestamp::now()).await?;
-    let issued = IssuedApiKey {
-        id: key.id,
-        token: token.expose().to_owned(),
-        role: key.role.to_string(),
-        scope: key.scope,
-        name: key.name,
-        created_at: key.created_at.rfc3339(),
-    };
-    Ok(work.commit(StatusCode::CREATED, &issued).await?)
+    Ok(mutation
+        .run(principal, &body.raw, StatusCode::CREATED, async |work| {
+            let (key, token) = api_keys::issue(work.conn(), spec, Timestamp::now()).await?;
+            let issued = IssuedApiKey {
+                id: key.id,
+                token: token.expose().to_owned(),
+                role: key.role.to_string(),
+                scope: key.scope,
+                name: key.name,
+                created_at: key.created_at.rfc3339(),
+            };
+            Ok(issued)
+        })
+        .await?)
 }
 
 /// Lists API keys, newest first; revoked keys show `revokedAt`.
@@ -108,12 +108,7 @@ pub async fn list(
     caller: Caller<Admin>,
 ) -> Result<Json<ApiKeyList>, ApiError<Admin>> {
     caller.require(Role::Admin)?;
-    let mut conn = state
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(Error::internal)?;
+    let mut conn = state.store.conn().await?;
     let keys = api_keys::list(&mut conn).await?;
     Ok(Json(ApiKeyList {
         api_keys: keys.into_iter().map(ApiKeyView::from).collect(),
@@ -131,19 +126,18 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError<Admin>> {
     let principal = caller.require(Role::Admin)?;
-    let mut work = match mutation.begin(principal, b"").await? {
-        Begun::Replay(response) => return Ok(response),
-        Begun::Work(work) => work,
-    };
-    if !api_keys::revoke(work.conn(), &id, Timestamp::now()).await? {
-        return Err(Error::NotFound {
-            what: "api key",
-            id,
-        }
-        .into());
-    }
-    let key = api_keys::get(work.conn(), &id)
-        .await?
-        .ok_or_else(|| Error::internal("revoked key vanished"))?;
-    Ok(work.commit(StatusCode::OK, &ApiKeyView::from(key)).await?)
+    Ok(mutation
+        .run(principal, b"", StatusCode::OK, async |work| {
+            if !api_keys::revoke(work.conn(), &id, Timestamp::now()).await? {
+                return Err(Error::NotFound {
+                    what: "api key",
+                    id,
+                });
+            }
+            let key = api_keys::get(work.conn(), &id)
+                .await?
+                .ok_or_else(|| Error::internal("revoked key vanished"))?;
+            Ok(ApiKeyView::from(key))
+        })
+        .await?)
 }

@@ -6,12 +6,11 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::mutation::{Begun, Mutation};
+use crate::mutation::Mutation;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use kopek_domain::Error;
 use kopek_domain::auth::Role;
 use kopek_domain::catalog::Catalog;
 use kopek_store::catalog;
@@ -38,12 +37,7 @@ pub async fn get(
     caller: Caller<Admin>,
 ) -> Result<Json<CatalogVersion>, ApiError<Admin>> {
     caller.require(Role::Admin)?;
-    let mut conn = state
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(Error::internal)?;
+    let mut conn = state.store.conn().await?;
     let (version, catalog) = catalog::current(&mut conn).await?.unwrap_or((
         0,
         Catalog {
@@ -72,15 +66,16 @@ pub async fn replace(
 ) -> Result<Response, ApiError<Admin>> {
     let principal = caller.require(Role::Admin)?;
     body.value.validate()?;
-    let mut work = match mutation.begin(principal, &body.raw).await? {
-        Begun::Replay(response) => return Ok(response),
-        Begun::Work(work) => work,
-    };
-    let (version, created) = catalog::replace(work.conn(), &body.value, state.now()).await?;
-    let answer = CatalogVersion {
-        version,
-        created: Some(created),
-        catalog: body.value,
-    };
-    Ok(work.commit(StatusCode::OK, &answer).await?)
+    Ok(mutation
+        .run(principal, &body.raw, StatusCode::OK, async |work| {
+            let (version, created) =
+                catalog::replace(work.conn(), &body.value, state.now()).await?;
+            let answer = CatalogVersion {
+                version,
+                created: Some(created),
+                catalog: body.value,
+            };
+            Ok(answer)
+        })
+        .await?)
 }

@@ -9,7 +9,7 @@ use crate::body::RawBody;
 use crate::error::ApiError;
 use crate::invoicing::{self, Change};
 use crate::lifepos::wire::InvoiceView;
-use crate::mutation::{Begun, Mutation};
+use crate::mutation::Mutation;
 use crate::path::split_custom_method;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -39,12 +39,7 @@ pub async fn get(
     Path(guid): Path<String>,
 ) -> Result<Json<InvoiceView>, ApiError<Admin>> {
     caller.require(Role::Admin)?;
-    let mut conn = state
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(Error::internal)?;
+    let mut conn = state.store.conn().await?;
     let invoice = invoices::get(&mut conn, &guid)
         .await?
         .ok_or(Error::NotFound {
@@ -100,11 +95,11 @@ pub async fn change(
             .into());
         }
     };
-    let mut work = match mutation.begin(principal, &body).await? {
-        Begun::Replay(response) => return Ok(response),
-        Begun::Work(work) => work,
-    };
-    let invoice = invoicing::apply(work.conn(), guid, change, state.now()).await?;
-    let view = InvoiceView::new(&invoice, &state.config.public_url, state.store.page_key());
-    Ok(work.commit(StatusCode::OK, &view).await?)
+    Ok(mutation
+        .run(principal, &body, StatusCode::OK, async |work| {
+            let invoice = invoicing::apply(work.conn(), guid, change, state.now()).await?;
+            let view = InvoiceView::new(&invoice, &state.config.public_url, state.store.page_key());
+            Ok(view)
+        })
+        .await?)
 }

@@ -5,7 +5,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::mutation::{Begun, Mutation};
+use crate::mutation::Mutation;
 use crate::paging::{Page, PageFields};
 use crate::query::Params;
 use axum::Json;
@@ -126,24 +126,24 @@ pub async fn create(
         Some(company) if errors.is_empty() => company,
         _ => return Err(Error::Validation(errors).into()),
     };
-    let mut work = match mutation.begin(principal, &body.raw).await? {
-        Begun::Replay(response) => return Ok(response),
-        Begun::Work(work) => work,
-    };
-    let now = state.now();
-    let org = Organization {
-        guid: uuid::Uuid::new_v4().to_string(),
-        alias,
-        company,
-        created_at: now,
-        updated_at: now,
-    };
-    match organizations::insert(work.conn(), &org).await {
-        Err(Error::AlreadyExists { .. }) => return Err(Error::field("alias", Reason::Taken).into()),
-        other => other?,
-    }
-    Ok(work
-        .commit(StatusCode::CREATED, &view(org, Vec::new()))
+    Ok(mutation
+        .run(principal, &body.raw, StatusCode::CREATED, async |work| {
+            let now = state.now();
+            let org = Organization {
+                guid: uuid::Uuid::new_v4().to_string(),
+                alias,
+                company,
+                created_at: now,
+                updated_at: now,
+            };
+            match organizations::insert(work.conn(), &org).await {
+                Err(Error::AlreadyExists { .. }) => {
+                    return Err(Error::field("alias", Reason::Taken));
+                }
+                other => other?,
+            }
+            Ok(view(org, Vec::new()))
+        })
         .await?)
 }
 
@@ -157,12 +157,7 @@ pub async fn get(
     Path(guid): Path<String>,
 ) -> Result<Json<OrganizationView>, ApiError<Admin>> {
     caller.require(Role::Admin)?;
-    let mut conn = state
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(Error::internal)?;
+    let mut conn = state.store.conn().await?;
     let org = organizations::get(&mut conn, &guid)
         .await?
         .ok_or(Error::NotFound {
@@ -192,12 +187,7 @@ pub async fn list(
         q.page_token.as_deref(),
         &PageFields::CAMEL,
     )?;
-    let mut conn = state
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(Error::internal)?;
+    let mut conn = state.store.conn().await?;
     let mut rows =
         organizations::list(&mut conn, page.after.as_deref(), page.fetch_limit()).await?;
     let next_page_token = page.finish(key, &mut rows, |o| o.guid.as_str());
@@ -230,20 +220,20 @@ pub async fn add_member(
         .login
         .filter(|l| !l.is_empty())
         .ok_or_else(|| Error::field("login", Reason::Required))?;
-    let mut work = match mutation.begin(principal, &body.raw).await? {
-        Begun::Replay(response) => return Ok(response),
-        Begun::Work(work) => work,
-    };
-    let org = organizations::get(work.conn(), &guid)
-        .await?
-        .ok_or(Error::NotFound {
-            what: "organization",
-            id: guid,
-        })?;
-    let user = users::find_live(work.conn(), &login)
-        .await?
-        .ok_or_else(|| Error::field("login", Reason::UnknownReference))?;
-    organizations::add_member(work.conn(), &org.guid, user.id, state.now()).await?;
-    let members = organizations::members(work.conn(), &org.guid).await?;
-    Ok(work.commit(StatusCode::OK, &view(org, members)).await?)
+    Ok(mutation
+        .run(principal, &body.raw, StatusCode::OK, async |work| {
+            let org = organizations::get(work.conn(), &guid)
+                .await?
+                .ok_or(Error::NotFound {
+                    what: "organization",
+                    id: guid,
+                })?;
+            let user = users::find_live(work.conn(), &login)
+                .await?
+                .ok_or_else(|| Error::field("login", Reason::UnknownReference))?;
+            organizations::add_member(work.conn(), &org.guid, user.id, state.now()).await?;
+            let members = organizations::members(work.conn(), &org.guid).await?;
+            Ok(view(org, members))
+        })
+        .await?)
 }

@@ -5,7 +5,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::mutation::{Begun, Mutation};
+use crate::mutation::Mutation;
 use crate::paging::{Page, PageFields};
 use crate::query::Params;
 use axum::Json;
@@ -91,24 +91,22 @@ pub async fn create(
     let principal = caller.require(Role::Admin)?;
     let b = body.value;
     let new = NewReseller::parse(b.name, b.country_code, b.currency)?;
-    let mut work = match mutation.begin(principal, &body.raw).await? {
-        Begun::Replay(response) => return Ok(response),
-        Begun::Work(work) => work,
-    };
-    let account = BillingAccount {
-        id: yc_id(prefix::BILLING_ACCOUNT),
-        kind: AccountKind::Reseller,
-        name: new.name,
-        country_code: new.country_code,
-        currency: new.currency.code().to_owned(),
-        active: true,
-        balance: 0,
-        reseller_id: None,
-        created_at: Timestamp::now(),
-    };
-    billing_accounts::insert(work.conn(), &account).await?;
-    Ok(work
-        .commit(StatusCode::CREATED, &Reseller::from(account))
+    Ok(mutation
+        .run(principal, &body.raw, StatusCode::CREATED, async |work| {
+            let account = BillingAccount {
+                id: yc_id(prefix::BILLING_ACCOUNT),
+                kind: AccountKind::Reseller,
+                name: new.name,
+                country_code: new.country_code,
+                currency: new.currency.code().to_owned(),
+                active: true,
+                balance: 0,
+                reseller_id: None,
+                created_at: Timestamp::now(),
+            };
+            billing_accounts::insert(work.conn(), &account).await?;
+            Ok(Reseller::from(account))
+        })
         .await?)
 }
 
@@ -123,12 +121,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<Reseller>, ApiError<Admin>> {
     caller.require(Role::Admin)?;
-    let mut conn = state
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(Error::internal)?;
+    let mut conn = state.store.conn().await?;
     let account = billing_accounts::get(&mut conn, AccountKind::Reseller, &id)
         .await?
         .ok_or(Error::NotFound {
@@ -157,12 +150,7 @@ pub async fn list(
         q.page_token.as_deref(),
         &PageFields::CAMEL,
     )?;
-    let mut conn = state
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(Error::internal)?;
+    let mut conn = state.store.conn().await?;
     let mut rows = billing_accounts::list(
         &mut conn,
         AccountKind::Reseller,

@@ -86,12 +86,7 @@ pub async fn get(
         id: id.clone(),
     };
     let numeric: i64 = id.parse().map_err(|_| not_found())?;
-    let mut conn = state
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(Error::internal)?;
+    let mut conn = state.store.conn().await?;
     let user = users::get(&mut conn, numeric)
         .await?
         .ok_or_else(not_found)?;
@@ -121,12 +116,7 @@ pub async fn list(
         None => 0,
         Some(cursor) => cursor.parse().map_err(Error::internal)?,
     };
-    let mut conn = state
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(Error::internal)?;
+    let mut conn = state.store.conn().await?;
     let rows = users::list(&mut conn, after, page.fetch_limit()).await?;
     let mut ids: Vec<(String, User)> = rows.into_iter().map(|u| (u.id.to_string(), u)).collect();
     let next_page_token = page.finish(key, &mut ids, |(id, _)| id.as_str());

@@ -170,12 +170,7 @@ pub async fn create(
         Err(Error::Validation(mut fields)) => {
             if let Some(Value::String(login)) = body.get("login").filter(|l| l.as_str() != Some(""))
             {
-                let mut conn = state
-                    .store
-                    .pool()
-                    .acquire()
-                    .await
-                    .map_err(Error::internal)?;
+                let mut conn = state.store.conn().await?;
                 if users::find_live(&mut conn, login).await?.is_some() {
                     fields.insert(0, FieldError::new("login", Reason::Taken));
                 }
@@ -185,33 +180,36 @@ pub async fn create(
         Err(e) => return Err(e.into()),
     };
     let password_hash = hash_password(new.password.clone()).await?;
-    let mut work = match mutation.begin(principal, &fingerprint(&body)).await? {
-        Begun::Replay(response) => return Ok(response),
-        Begun::Work(work) => work,
-    };
-    let now = Timestamp::now();
-    let user = User {
-        id: 0,
-        login: new.login,
-        password_hash,
-        name: new.name,
-        user_type: new.user_type,
-        status: new.status,
-        billing_info: new.billing_info,
-        billing_properties: new.billing_properties,
-        permissions: Vec::new(),
-        can_update_password: new.can_update_password,
-        created_at: now,
-        updated_at: now,
-        deleted_at: None,
-    };
-    // The unique index decides races: the loser gets the same answer as a repeat.
-    let user = match users::insert(work.conn(), &user).await {
-        Err(Error::AlreadyExists { .. }) => return Err(taken().into()),
-        other => other?,
-    };
-    Ok(work
-        .commit(StatusCode::OK, &UserObject::from(&user))
+    Ok(mutation
+        .run(
+            principal,
+            &fingerprint(&body),
+            StatusCode::OK,
+            async |work| {
+                let now = Timestamp::now();
+                let user = User {
+                    id: 0,
+                    login: new.login,
+                    password_hash,
+                    name: new.name,
+                    user_type: new.user_type,
+                    status: new.status,
+                    billing_info: new.billing_info,
+                    billing_properties: new.billing_properties,
+                    permissions: Vec::new(),
+                    can_update_password: new.can_update_password,
+                    created_at: now,
+                    updated_at: now,
+                    deleted_at: None,
+                };
+                // The unique index decides races: the loser gets the same answer as a repeat.
+                let user = match users::insert(work.conn(), &user).await {
+                    Err(Error::AlreadyExists { .. }) => return Err(taken()),
+                    other => other?,
+                };
+                Ok(UserObject::from(&user))
+            },
+        )
         .await?)
 }
 
@@ -238,17 +236,20 @@ pub async fn update(
         Some(p) => Some(hash_password(p).await?),
         None => None,
     };
-    let mut work = match mutation.begin(principal, &fingerprint(&body)).await? {
-        Begun::Replay(response) => return Ok(response),
-        Begun::Work(work) => work,
-    };
-    let mut user = users::find_live(work.conn(), &change.login)
-        .await?
-        .ok_or_else(unknown_login)?;
-    user.apply(change, password_hash, Timestamp::now());
-    users::update(work.conn(), &user).await?;
-    Ok(work
-        .commit(StatusCode::OK, &UserObject::from(&user))
+    Ok(mutation
+        .run(
+            principal,
+            &fingerprint(&body),
+            StatusCode::OK,
+            async |work| {
+                let mut user = users::find_live(work.conn(), &change.login)
+                    .await?
+                    .ok_or_else(unknown_login)?;
+                user.apply(change, password_hash, Timestamp::now());
+                users::update(work.conn(), &user).await?;
+                Ok(UserObject::from(&user))
+            },
+        )
         .await?)
 }
 

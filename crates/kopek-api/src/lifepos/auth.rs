@@ -67,12 +67,7 @@ impl FromRequestParts<AppState> for Buyer {
             .map(|(_, t)| t.trim().to_owned());
         // Session tokens first: they are what LIFE POS clients carry.
         if let Some(token) = token.filter(|t| t.starts_with(super::sign_in::TOKEN_PREFIX)) {
-            let mut conn = state
-                .store
-                .pool()
-                .acquire()
-                .await
-                .map_err(Error::internal)?;
+            let mut conn = state.store.conn().await?;
             let session = sessions::find_live(&mut conn, &hash_token(&token), Timestamp::now())
                 .await?
                 .ok_or(Error::Unauthenticated)?;

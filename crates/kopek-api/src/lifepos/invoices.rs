@@ -6,7 +6,7 @@ use super::wire::{InvoiceList, InvoiceView, Reference};
 use crate::AppState;
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::mutation::{Begun, Mutation};
+use crate::mutation::Mutation;
 use crate::path::split_custom_method;
 use crate::query::Params;
 use axum::Json;
@@ -79,12 +79,7 @@ pub async fn create_invoice(
         .into());
     }
     let b = body.value;
-    let mut conn = state
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(Error::internal)?;
+    let mut conn = state.store.conn().await?;
     let org = buyer.organization(&mut conn, &org_guid).await?;
     let (version, catalog) = catalog::current(&mut conn)
         .await?
@@ -140,45 +135,56 @@ pub async fn create_invoice(
     let now = state.now();
     let priced = quote(product, plan, period, quantity, now)?;
 
-    let mut work = match mutation.begin(&buyer.principal, &body.raw).await? {
-        Begun::Replay(response) => return Ok(response),
-        Begun::Work(work) => work,
-    };
-    // Allocated in the transaction that stores the invoice: a failure returns it.
-    let seq = invoices::next_seq(work.conn(), &org.guid).await?;
-    let invoice = Invoice {
-        guid: uuid::Uuid::new_v4().to_string(),
-        organization_guid: org.guid.clone(),
-        seq,
-        number: format_number(&state.config.invoice_number_format, now.date().year(), seq),
-        catalog_version: version,
-        product_guid: product.guid.to_ascii_lowercase(),
-        plan_guid: plan.guid.to_ascii_lowercase(),
-        period_in_months: period.period_in_months,
-        quantity,
-        company: org.company.clone(),
-        positions: priced.positions,
-        currency: priced.currency.code().to_owned(),
-        total: priced.total,
-        vat: priced.vat,
-        vat_basis_points: priced.vat_basis_points,
-        status: InvoiceStatus::Pending,
-        payer_type: payer_type.to_owned(),
-        payer_guid,
-        meta: None,
-        created_by: buyer.principal.id.clone(),
-        created_at: now,
-        updated_at: now,
-        paid_at: None,
-    };
-    invoices::insert(work.conn(), &invoice).await?;
-    let payload = json!({
-        "invoiceGuid": invoice.guid, "organizationGuid": invoice.organization_guid,
-        "number": invoice.number, "total": invoice.total, "currency": invoice.currency,
-    });
-    events::record(work.conn(), "invoice.created", &invoice.guid, &payload, now).await?;
-    let view = InvoiceView::new(&invoice, &state.config.public_url, state.store.page_key());
-    Ok(work.commit(StatusCode::CREATED, &view).await?)
+    Ok(mutation
+        .run(
+            &buyer.principal,
+            &body.raw,
+            StatusCode::CREATED,
+            async |work| {
+                // Allocated in the transaction that stores the invoice: a failure returns it.
+                let seq = invoices::next_seq(work.conn(), &org.guid).await?;
+                let invoice = Invoice {
+                    guid: uuid::Uuid::new_v4().to_string(),
+                    organization_guid: org.guid.clone(),
+                    seq,
+                    number: format_number(
+                        &state.config.invoice_number_format,
+                        now.date().year(),
+                        seq,
+                    ),
+                    catalog_version: version,
+                    product_guid: product.guid.to_ascii_lowercase(),
+                    plan_guid: plan.guid.to_ascii_lowercase(),
+                    period_in_months: period.period_in_months,
+                    quantity,
+                    company: org.company.clone(),
+                    positions: priced.positions,
+                    currency: priced.currency.code().to_owned(),
+                    total: priced.total,
+                    vat: priced.vat,
+                    vat_basis_points: priced.vat_basis_points,
+                    status: InvoiceStatus::Pending,
+                    payer_type: payer_type.to_owned(),
+                    payer_guid,
+                    meta: None,
+                    created_by: buyer.principal.id.clone(),
+                    created_at: now,
+                    updated_at: now,
+                    paid_at: None,
+                };
+                invoices::insert(work.conn(), &invoice).await?;
+                let payload = json!({
+                    "invoiceGuid": invoice.guid, "organizationGuid": invoice.organization_guid,
+                    "number": invoice.number, "total": invoice.total, "currency": invoice.currency,
+                });
+                events::record(work.conn(), "invoice.created", &invoice.guid, &payload, now)
+                    .await?;
+                let view =
+                    InvoiceView::new(&invoice, &state.config.public_url, state.store.page_key());
+                Ok(view)
+            },
+        )
+        .await?)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -312,12 +318,7 @@ pub async fn list(
             (page, Some((Timestamp::from_micros(at), guid)))
         }
     };
-    let mut conn = state
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(Error::internal)?;
+    let mut conn = state.store.conn().await?;
     let org = buyer.organization(&mut conn, &org_guid).await?;
     let archived_only = q.selection.as_deref() == Some("archived_only");
     let (mut rows, total) = if archived_only {
@@ -379,12 +380,7 @@ pub async fn get(
     buyer: Buyer,
     Path((org_guid, guid)): Path<(String, String)>,
 ) -> Result<Json<InvoiceView>, ApiError<LifePos>> {
-    let mut conn = state
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(Error::internal)?;
+    let mut conn = state.store.conn().await?;
     let org = buyer.organization(&mut conn, &org_guid).await?;
     let invoice = invoices::get(&mut conn, &guid)
         .await?

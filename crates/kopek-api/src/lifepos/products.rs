@@ -8,7 +8,6 @@ use crate::AppState;
 use crate::error::ApiError;
 use axum::Json;
 use axum::extract::{Path, State};
-use kopek_domain::Error;
 use kopek_domain::invoice::per_month;
 use kopek_store::{catalog, invoices};
 use serde::Serialize;
@@ -79,12 +78,7 @@ pub async fn list(
     buyer: Buyer,
     Path(org_guid): Path<String>,
 ) -> Result<Json<ProductList>, ApiError<LifePos>> {
-    let mut conn = state
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(Error::internal)?;
+    let mut conn = state.store.conn().await?;
     let org = buyer.organization(&mut conn, &org_guid).await?;
     let catalog = catalog::current(&mut conn)
         .await?

@@ -89,12 +89,7 @@ pub async fn sign_in(
     let key = login_key(&login);
     let now = Timestamp::now();
 
-    let mut conn = state
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(Error::internal)?;
+    let mut conn = state.store.conn().await?;
     let (failures, _) =
         sessions::failures_since(&mut conn, &key, now.plus_seconds(-WINDOW_SECONDS)).await?;
     if failures >= MAX_FAILURES {

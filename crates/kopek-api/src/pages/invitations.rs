@@ -122,12 +122,7 @@ async fn open_invitation(
 pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let lang = RequestContext::current().lang;
     let shown = async {
-        let mut conn = state
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(Error::internal)?;
+        let mut conn = state.store.conn().await?;
         let (_, customer) = open_invitation(&mut conn, &token, Timestamp::now()).await?;
         let reseller =
             billing_accounts::get(&mut conn, AccountKind::Reseller, &customer.reseller_id)

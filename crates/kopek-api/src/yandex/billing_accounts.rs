@@ -45,12 +45,7 @@ pub async fn get(
 ) -> Result<Json<BillingAccountView>, ApiError<Yandex>> {
     id_rule("billingAccountId", &id).map_err(|e| Error::Validation(vec![e]))?;
     let scope = reseller_scope(&caller.principal)?;
-    let mut conn = state
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(Error::internal)?;
+    let mut conn = state.store.conn().await?;
     match billing_accounts::find(&mut conn, &id).await? {
         Some(a) if visible(&a, scope) => Ok(Json(a.into())),
         _ if scope.is_some() => Err(Error::Forbidden.into()),
@@ -92,12 +87,7 @@ pub async fn list(
         q.page_token.as_deref(),
         &PageFields::CAMEL,
     )?;
-    let mut conn = state
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(Error::internal)?;
+    let mut conn = state.store.conn().await?;
     let mut rows =
         billing_accounts::list_visible(&mut conn, scope, page.after.as_deref(), page.fetch_limit())
             .await?;

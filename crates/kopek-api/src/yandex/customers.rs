@@ -17,7 +17,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::mutation::{Begun, Mutation, Work};
+use crate::mutation::Mutation;
 use crate::paging::{Page, PageFields};
 use crate::path::split_custom_method;
 use crate::query::Params;
@@ -74,13 +74,13 @@ pub async fn visible_customer(
 
 /// Every customer operation finishes inside its request: it is stored done, with
 /// the customer as its response.
-async fn finish(
-    mut work: Work,
+async fn record_operation(
+    conn: &mut Conn,
     description: &str,
     caller: &Principal,
     customer: &Customer,
     now: Timestamp,
-) -> Result<Response, Error> {
+) -> Result<OperationView, Error> {
     let op = Operation {
         id: yc_id(prefix::OPERATION),
         description: description.to_owned(),
@@ -93,8 +93,8 @@ async fn finish(
         error: None,
         reseller_id: Some(customer.reseller_id.clone()),
     };
-    operations::insert(work.conn(), &op).await?;
-    work.commit(StatusCode::OK, &OperationView::from(op)).await
+    operations::insert(conn, &op).await?;
+    Ok(OperationView::from(op))
 }
 
 fn event_payload(customer: &Customer, previous: Option<CustomerState>) -> serde_json::Value {
@@ -116,72 +116,67 @@ async fn create(
     raw: &[u8],
     new: NewCustomer,
 ) -> Result<Response, Error> {
-    let mut conn = state
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(Error::internal)?;
+    let mut conn = state.store.conn().await?;
     let reseller = reseller_for(&mut conn, caller, &new.reseller_id).await?;
     drop(conn);
     new.check_phone(&reseller.country_code)?;
-    let mut work = match mutation.begin(caller, raw).await? {
-        Begun::Replay(response) => return Ok(response),
-        Begun::Work(work) => work,
-    };
-    let now = Timestamp::now();
-    let customer_state = match new.onboarding {
-        Onboarding::Invite => CustomerState::Invited,
-        Onboarding::ResellerServed => CustomerState::Active,
-    };
-    let account = BillingAccount {
-        id: yc_id(prefix::BILLING_ACCOUNT),
-        kind: AccountKind::Customer,
-        name: new.name.clone(),
-        country_code: reseller.country_code.clone(),
-        currency: reseller.currency.clone(),
-        active: customer_state.account_active(),
-        balance: 0,
-        reseller_id: Some(reseller.id.clone()),
-        created_at: now,
-    };
-    billing_accounts::insert(work.conn(), &account).await?;
-    let customer = Customer {
-        id: yc_id(prefix::CUSTOMER),
-        reseller_id: reseller.id.clone(),
-        billing_account_id: account.id,
-        name: new.name,
-        state: customer_state,
-        person: new.person,
-        invitation_email: new.invitation_email,
-        created_at: now,
-        updated_at: now,
-    };
-    customers::insert(work.conn(), &customer).await?;
-    let (event, description) = match &customer.invitation_email {
-        Some(email) => {
-            invitations::issue(
+    mutation
+        .run(caller, raw, StatusCode::OK, async |work| {
+            let now = Timestamp::now();
+            let customer_state = match new.onboarding {
+                Onboarding::Invite => CustomerState::Invited,
+                Onboarding::ResellerServed => CustomerState::Active,
+            };
+            let account = BillingAccount {
+                id: yc_id(prefix::BILLING_ACCOUNT),
+                kind: AccountKind::Customer,
+                name: new.name.clone(),
+                country_code: reseller.country_code.clone(),
+                currency: reseller.currency.clone(),
+                active: customer_state.account_active(),
+                balance: 0,
+                reseller_id: Some(reseller.id.clone()),
+                created_at: now,
+            };
+            billing_accounts::insert(work.conn(), &account).await?;
+            let customer = Customer {
+                id: yc_id(prefix::CUSTOMER),
+                reseller_id: reseller.id.clone(),
+                billing_account_id: account.id,
+                name: new.name,
+                state: customer_state,
+                person: new.person,
+                invitation_email: new.invitation_email,
+                created_at: now,
+                updated_at: now,
+            };
+            customers::insert(work.conn(), &customer).await?;
+            let (event, description) = match &customer.invitation_email {
+                Some(email) => {
+                    invitations::issue(
+                        work.conn(),
+                        &state.config,
+                        &customer,
+                        email,
+                        &reseller.name,
+                        now,
+                    )
+                    .await?;
+                    ("customer.invited", "Invite customer")
+                }
+                None => ("customer.created", "Create reseller-served customer"),
+            };
+            events::record(
                 work.conn(),
-                &state.config,
-                &customer,
-                email,
-                &reseller.name,
+                event,
+                &customer.id,
+                &event_payload(&customer, None),
                 now,
             )
             .await?;
-            ("customer.invited", "Invite customer")
-        }
-        None => ("customer.created", "Create reseller-served customer"),
-    };
-    events::record(
-        work.conn(),
-        event,
-        &customer.id,
-        &event_payload(&customer, None),
-        now,
-    )
-    .await?;
-    finish(work, description, caller, &customer, now).await
+            record_operation(work.conn(), description, caller, &customer, now).await
+        })
+        .await
 }
 
 /// Invites a customer to the specified reseller.
@@ -329,69 +324,76 @@ async fn change_customer(
     customer_id: &str,
     change: Change,
 ) -> Result<Response, Error> {
-    let mut work = match mutation.begin(caller, b"").await? {
-        Begun::Replay(response) => return Ok(response),
-        Begun::Work(work) => work,
-    };
-    // Read inside the write transaction, so the state checked is the state changed.
-    let mut customer = visible_customer(work.conn(), caller, customer_id).await?;
-    let now = Timestamp::now();
-    let previous = customer.state;
-    let (next, event, description) = match change {
-        Change::Activate => (
-            previous.activate()?,
-            "customer.activated",
-            "Activate customer",
-        ),
-        Change::Suspend => (
-            previous.suspend()?,
-            "customer.suspended",
-            "Suspend customer",
-        ),
-        Change::ResendInvitation => (
-            previous.resend_invitation()?,
-            "customer.invitation_resent",
-            "Resend customer invitation",
-        ),
-    };
-    match change {
-        Change::Activate | Change::Suspend => {
-            if !customers::transition(work.conn(), &customer, previous, next, now).await? {
-                return Err(Error::FailedPrecondition(
-                    "The customer changed state meanwhile; read it and try again".to_owned(),
-                ));
-            }
-            customer.state = next;
-        }
-        Change::ResendInvitation => {
-            let email = customer.invitation_email.clone().ok_or_else(|| {
-                Error::FailedPrecondition("The customer was not invited by email".to_owned())
-            })?;
-            let reseller =
-                billing_accounts::get(work.conn(), AccountKind::Reseller, &customer.reseller_id)
+    mutation
+        .run(caller, b"", StatusCode::OK, async |work| {
+            // Read inside the write transaction, so the state checked is the state changed.
+            let mut customer = visible_customer(work.conn(), caller, customer_id).await?;
+            let now = Timestamp::now();
+            let previous = customer.state;
+            let (next, event, description) = match change {
+                Change::Activate => (
+                    previous.activate()?,
+                    "customer.activated",
+                    "Activate customer",
+                ),
+                Change::Suspend => (
+                    previous.suspend()?,
+                    "customer.suspended",
+                    "Suspend customer",
+                ),
+                Change::ResendInvitation => (
+                    previous.resend_invitation()?,
+                    "customer.invitation_resent",
+                    "Resend customer invitation",
+                ),
+            };
+            match change {
+                Change::Activate | Change::Suspend => {
+                    if !customers::transition(work.conn(), &customer, previous, next, now).await? {
+                        return Err(Error::FailedPrecondition(
+                            "The customer changed state meanwhile; read it and try again"
+                                .to_owned(),
+                        ));
+                    }
+                    customer.state = next;
+                }
+                Change::ResendInvitation => {
+                    let email = customer.invitation_email.clone().ok_or_else(|| {
+                        Error::FailedPrecondition(
+                            "The customer was not invited by email".to_owned(),
+                        )
+                    })?;
+                    let reseller = billing_accounts::get(
+                        work.conn(),
+                        AccountKind::Reseller,
+                        &customer.reseller_id,
+                    )
                     .await?
                     .ok_or_else(|| Error::internal("customer without reseller"))?;
-            kopek_store::invitations::supersede_open(work.conn(), &customer.id, now).await?;
-            invitations::issue(
+                    kopek_store::invitations::supersede_open(work.conn(), &customer.id, now)
+                        .await?;
+                    invitations::issue(
+                        work.conn(),
+                        &state.config,
+                        &customer,
+                        &email,
+                        &reseller.name,
+                        now,
+                    )
+                    .await?;
+                }
+            }
+            events::record(
                 work.conn(),
-                &state.config,
-                &customer,
-                &email,
-                &reseller.name,
+                event,
+                &customer.id,
+                &event_payload(&customer, Some(previous)),
                 now,
             )
             .await?;
-        }
-    }
-    events::record(
-        work.conn(),
-        event,
-        &customer.id,
-        &event_payload(&customer, Some(previous)),
-        now,
-    )
-    .await?;
-    finish(work, description, caller, &customer, now).await
+            record_operation(work.conn(), description, caller, &customer, now).await
+        })
+        .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -428,12 +430,7 @@ pub async fn list(
         q.page_token.as_deref(),
         &PageFields::CAMEL,
     )?;
-    let mut conn = state
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(Error::internal)?;
+    let mut conn = state.store.conn().await?;
     reseller_for(&mut conn, &caller.principal, &reseller_id).await?;
     let mut rows = customers::list(
         &mut conn,

@@ -24,12 +24,7 @@ async fn visible_operation(
     id: &str,
 ) -> Result<OperationView, Error> {
     id_rule("operationId", id).map_err(|e| Error::Validation(vec![e]))?;
-    let mut conn = state
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(Error::internal)?;
+    let mut conn = state.store.conn().await?;
     let op = operations::get(&mut conn, id).await?;
     match op {
         Some(op)
