@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod pages;
 pub mod paging;
 pub mod path;
+pub mod payments;
 pub mod query;
 pub mod yandex;
 
@@ -32,7 +33,7 @@ use std::sync::Arc;
 use tower_http::trace::TraceLayer;
 
 /// What handlers need from the configuration.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApiConfig {
     /// SHA-256 of `KOPEK_ADMIN_TOKEN`, when one is configured.
     pub admin_token_hash: Option<String>,
@@ -47,6 +48,27 @@ pub struct ApiConfig {
     /// When set, the time invoices, payments and licenses are dated with (tests and
     /// demos that need a particular day, such as the VAT change on 2026-01-01).
     pub fixed_time: Option<Timestamp>,
+    /// Who sells: printed on invoices, with the bank details for transfers.
+    pub seller: Seller,
+    /// The shared secret payment providers sign callbacks with; callbacks are
+    /// refused while it is unset.
+    pub payment_callback_secret: Option<String>,
+}
+
+/// The seller's details, from configuration (`KOPEK_SELLER_*`).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Seller {
+    pub name: String,
+    pub inn: String,
+    pub kpp: String,
+    pub address: String,
+    pub bank: String,
+    pub bik: String,
+    /// The seller's settlement account (расчётный счёт).
+    pub account: String,
+    /// The bank's correspondent account (корреспондентский счёт).
+    pub correspondent_account: String,
 }
 
 #[derive(Clone)]

@@ -18,5 +18,6 @@ pub mod reseller;
 pub mod time;
 pub mod user;
 pub mod vat;
+pub mod words;
 
 pub use error::{Error, FieldError, Reason};

@@ -267,6 +267,31 @@ pub async fn insert_payment(conn: &mut Conn, p: &Payment) -> Result<(), Error> {
     Ok(())
 }
 
+/// The payments of an invoice, oldest first.
+pub async fn payments_of(conn: &mut Conn, invoice_guid: &str) -> Result<Vec<Payment>, Error> {
+    let rows = sqlx::query(
+        "SELECT id, invoice_guid, amount, currency, method, reference, created_at FROM payments \
+         WHERE invoice_guid = $1 ORDER BY created_at, id",
+    )
+    .bind(invoice_guid)
+    .fetch_all(conn)
+    .await
+    .db()?;
+    rows.iter()
+        .map(|row| {
+            Ok(Payment {
+                id: row.try_get("id").db()?,
+                invoice_guid: row.try_get("invoice_guid").db()?,
+                amount: row.try_get("amount").db()?,
+                currency: row.try_get("currency").db()?,
+                method: row.try_get("method").db()?,
+                reference: row.try_get("reference").db()?,
+                created_at: Timestamp::from_micros(row.try_get("created_at").db()?),
+            })
+        })
+        .collect()
+}
+
 /// An organization's license for one product.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct License {

@@ -55,6 +55,18 @@ pub struct Config {
     /// An RFC 3339 time that invoices, payments and licenses are dated with
     /// instead of now; for tests and demos only.
     pub fixed_time: Option<String>,
+    /// The seller printed on invoices (`KOPEK_SELLER_NAME`, `_INN`, `_KPP`,
+    /// `_ADDRESS`, `_BANK`, `_BIK`, `_ACCOUNT`, `_CORRESPONDENT_ACCOUNT`).
+    pub seller_name: String,
+    pub seller_inn: String,
+    pub seller_kpp: String,
+    pub seller_address: String,
+    pub seller_bank: String,
+    pub seller_bik: String,
+    pub seller_account: String,
+    pub seller_correspondent_account: String,
+    /// The secret payment providers sign callbacks with.
+    pub payment_callback_secret: Option<String>,
     /// `text` or `json`.
     pub log_format: LogFormat,
     /// A tracing filter such as `info` or `kopek=debug,sqlx=warn`.
@@ -70,6 +82,10 @@ impl std::fmt::Debug for Config {
             .field("admin_token", &self.admin_token.as_ref().map(|_| "***"))
             .field("public_url", &self.public_url)
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "***"))
+            .field(
+                "payment_callback_secret",
+                &self.payment_callback_secret.as_ref().map(|_| "***"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -90,6 +106,15 @@ impl Default for Config {
             catalog: None,
             invoice_number_format: "{year}-{seq:06}".to_owned(),
             fixed_time: None,
+            seller_name: String::new(),
+            seller_inn: String::new(),
+            seller_kpp: String::new(),
+            seller_address: String::new(),
+            seller_bank: String::new(),
+            seller_bik: String::new(),
+            seller_account: String::new(),
+            seller_correspondent_account: String::new(),
+            payment_callback_secret: None,
             log_format: LogFormat::Text,
             log: "info,sqlx=warn".to_owned(),
         }
@@ -97,6 +122,19 @@ impl Default for Config {
 }
 
 impl Config {
+    pub fn seller(&self) -> kopek_api::Seller {
+        kopek_api::Seller {
+            name: self.seller_name.clone(),
+            inn: self.seller_inn.clone(),
+            kpp: self.seller_kpp.clone(),
+            address: self.seller_address.clone(),
+            bank: self.seller_bank.clone(),
+            bik: self.seller_bik.clone(),
+            account: self.seller_account.clone(),
+            correspondent_account: self.seller_correspondent_account.clone(),
+        }
+    }
+
     /// `user_types` as a list, blanks dropped.
     pub fn user_type_list(&self) -> Vec<String> {
         self.user_types

@@ -70,6 +70,8 @@ impl Server {
             user_types: config.user_type_list(),
             invoice_number_format: config.invoice_number_format.clone(),
             fixed_time,
+            seller: config.seller(),
+            payment_callback_secret: config.payment_callback_secret.clone(),
         };
         let state = AppState::new(store.clone(), api_config).map_err(|e| anyhow::anyhow!("{e}"))?;
         let app = kopek_api::router(state);

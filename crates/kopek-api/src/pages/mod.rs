@@ -1,21 +1,36 @@
 //! Pages people open in a browser. They work without JavaScript, send no referrer
 //! (their URLs carry secrets) and may not be framed.
 
+pub mod csrf;
 pub mod invitations;
+pub mod invoice;
+pub mod pdf;
+pub mod transfer;
 
 use crate::AppState;
 use crate::context::RequestContext;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use kopek_domain::lang::Lang;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/invitations/{segment}",
-        get(invitations::show).post(invitations::accept),
-    )
+    Router::new()
+        .route(
+            "/invitations/{segment}",
+            get(invitations::show).post(invitations::accept),
+        )
+        .route(
+            "/invoices/{guid}/pay",
+            get(invoice::show).post(invoice::pay),
+        )
+        .route("/invoices/{guid}/confirm", post(invoice::confirm))
+        .route("/invoices/{guid}/bank-transfer", get(transfer::show))
+        .route(
+            "/payments/callback/{provider}",
+            post(crate::payments::callback::receive),
+        )
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -35,6 +50,7 @@ pub fn escape(text: &str) -> String {
 }
 
 /// A whole page around `body` (already escaped HTML), with the security headers.
+/// Every page shares this look; none needs JavaScript.
 pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let lang = match RequestContext::current().lang {
         Lang::En => "en",
@@ -43,11 +59,8 @@ pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><style>\
-         body{{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1d1d1f}}\
-         h1{{font-size:1.5rem}}button{{font-size:1rem;padding:.6rem 1.4rem;border:0;border-radius:.4rem;\
-         background:#1a56db;color:#fff;cursor:pointer}}.muted{{color:#6b7280}}\
-         </style></head><body>{body}</body></html>\n",
+         <title>{title}</title><style>{STYLE}</style></head><body>\
+         <header class=\"brand\">Kopek</header><main>{body}</main></body></html>\n",
         title = escape(title),
     );
     let mut response = (status, Html(html)).into_response();
@@ -55,7 +68,7 @@ pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
     for (name, value) in [
         (
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),
@@ -69,4 +82,87 @@ pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
         HeaderValue::from_static("same-origin"),
     );
     response
+}
+
+const STYLE: &str = "\
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;margin:0;color:#1d1d1f;background:#f5f6f8}\
+.brand{background:#1a56db;color:#fff;font-weight:700;padding:.8rem 1.5rem;letter-spacing:.05em}\
+main{max-width:44rem;margin:2rem auto;padding:1.5rem 2rem;background:#fff;border-radius:.6rem;box-shadow:0 1px 4px rgba(0,0,0,.08)}\
+h1{font-size:1.5rem;margin-top:0}h2{font-size:1rem;margin:.2rem 0;color:#6b7280;text-transform:uppercase;letter-spacing:.04em}\
+table{border-collapse:collapse;width:100%;margin:1rem 0}th,td{border-bottom:1px solid #e5e7eb;padding:.45rem;text-align:left}\
+td.num,th.num{text-align:right;white-space:nowrap}\
+.parties{display:flex;gap:2rem;flex-wrap:wrap}.parties>div{flex:1;min-width:14rem}\
+.total{font-size:1.2rem;font-weight:700}.muted{color:#6b7280}\
+.status{display:inline-block;padding:.2rem .7rem;border-radius:1rem;font-weight:600;font-size:.9rem}\
+.status-Pending{background:#fef3c7;color:#92400e}.status-Paid{background:#d1fae5;color:#065f46}\
+.status-Canceled,.status-Refunded{background:#e5e7eb;color:#374151}\
+.alert{padding:.8rem 1rem;border-radius:.4rem;background:#fee2e2;color:#991b1b;margin:1rem 0}\
+.receipt{padding:.8rem 1rem;border-radius:.4rem;background:#ecfdf5;margin:1rem 0}\
+form.card{display:grid;gap:.7rem;max-width:22rem;margin-top:1rem}label{display:grid;gap:.2rem;font-size:.9rem}\
+input{font-size:1rem;padding:.5rem;border:1px solid #d1d5db;border-radius:.3rem}\
+button{font-size:1rem;padding:.6rem 1.4rem;border:0;border-radius:.4rem;background:#1a56db;color:#fff;cursor:pointer}\
+button.secondary{background:#6b7280}.test-cards{font-size:.85rem;color:#6b7280}";
+
+/// An amount for people: `19 800,00 ₽` in Russian, `19,800.00 RUB` in English.
+pub fn money(value: i64, currency: &str, lang: Lang) -> String {
+    let sign = if value < 0 { "-" } else { "" };
+    let abs = value.unsigned_abs();
+    let (major, minor) = (abs / 100, abs % 100);
+    let digits = major.to_string();
+    let separator = match lang {
+        Lang::Ru => '\u{a0}',
+        Lang::En => ',',
+    };
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(separator);
+        }
+        grouped.push(c);
+    }
+    match (lang, currency) {
+        (Lang::Ru, "RUB") => format!("{sign}{grouped},{minor:02}\u{a0}₽"),
+        (Lang::Ru, c) => format!("{sign}{grouped},{minor:02}\u{a0}{c}"),
+        (Lang::En, c) => format!("{sign}{grouped}.{minor:02} {c}"),
+    }
+}
+
+/// A date for people: `22 ноября 2026 г.` or `22 November 2026`.
+pub fn date(t: kopek_domain::time::Timestamp, lang: Lang) -> String {
+    const RU: [&str; 12] = [
+        "января",
+        "февраля",
+        "марта",
+        "апреля",
+        "мая",
+        "июня",
+        "июля",
+        "августа",
+        "сентября",
+        "октября",
+        "ноября",
+        "декабря",
+    ];
+    let d = t.datetime();
+    let month = u8::from(d.month()) as usize - 1;
+    match lang {
+        Lang::Ru => format!("{} {} {} г.", d.day(), RU[month], d.year()),
+        Lang::En => format!("{} {} {}", d.day(), d.month(), d.year()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_and_dates_for_people() {
+        assert_eq!(money(1_980_000, "RUB", Lang::Ru), "19\u{a0}800,00\u{a0}₽");
+        assert_eq!(money(1_980_000, "RUB", Lang::En), "19,800.00 RUB");
+        assert_eq!(money(5, "USD", Lang::En), "0.05 USD");
+        let t = kopek_domain::time::Timestamp::parse_rfc3339("2026-11-22T10:00:00Z").unwrap();
+        assert_eq!(date(t, Lang::Ru), "22 ноября 2026 г.");
+        assert_eq!(date(t, Lang::En), "22 November 2026");
+        assert_eq!(escape("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
+    }
 }

@@ -1,0 +1,523 @@
+//! The hosted invoice page behind `payment_by_card_link`: the invoice, and while it
+//! is Pending a card form in test mode. Paying records the payment through the same
+//! `invoicing` code as the operator API, so the license is extended and the event
+//! written exactly as there.
+
+use super::{csrf, date, escape, money, page};
+use crate::AppState;
+use crate::context::RequestContext;
+use crate::invoicing::{self, Change};
+use crate::payments::test_provider::TestProvider;
+use crate::payments::{Outcome, Provider, parse_card};
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{HOST, LOCATION};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use kopek_domain::Error;
+use kopek_domain::invoice::InvoiceStatus;
+use kopek_domain::lang::Lang;
+use kopek_domain::paging::check_link_token;
+use kopek_domain::vat;
+use kopek_store::invoices::{self, Invoice, Payment};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+pub struct Link {
+    pub token: Option<String>,
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PayForm {
+    pub card_number: String,
+    pub expiry: String,
+    pub cvc: String,
+    pub csrf: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConfirmForm {
+    pub challenge: String,
+    pub decision: String,
+    pub csrf: String,
+}
+
+/// A page that says something went wrong, in the page look.
+pub fn message(
+    status: StatusCode,
+    title_en: &str,
+    title_ru: &str,
+    text_en: &str,
+    text_ru: &str,
+) -> Response {
+    let lang = RequestContext::current().lang;
+    let title = lang.pick(title_en, title_ru);
+    page(
+        status,
+        title,
+        &format!(
+            "<h1>{}</h1><p>{}</p>",
+            escape(title),
+            escape(lang.pick(text_en, text_ru))
+        ),
+    )
+}
+
+pub fn not_found() -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        "Invoice not found",
+        "Счёт не найден",
+        "This link is not valid. Check that you opened the whole link.",
+        "Ссылка недействительна. Проверьте, что открыли её целиком.",
+    )
+}
+
+pub fn failed(e: &Error) -> Response {
+    tracing::error!(error = %e, "invoice page failed");
+    message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "Что-то пошло не так",
+        "Please try again later.",
+        "Попробуйте позже.",
+    )
+}
+
+/// The invoice a link opens: only with the link's own token.
+pub async fn linked(state: &AppState, guid: &str, link: &Link) -> Result<Option<Invoice>, Error> {
+    let key = state.store.page_key();
+    if !link
+        .token
+        .as_deref()
+        .is_some_and(|t| check_link_token(key, guid, t))
+    {
+        return Ok(None);
+    }
+    let mut conn = state.store.conn().await?;
+    invoices::get(&mut conn, guid).await
+}
+
+fn status_label(status: InvoiceStatus, lang: Lang) -> &'static str {
+    match status {
+        InvoiceStatus::Pending => lang.pick("Awaiting payment", "Ожидает оплаты"),
+        InvoiceStatus::Paid => lang.pick("Paid", "Оплачен"),
+        InvoiceStatus::Canceled => lang.pick("Canceled", "Отменён"),
+        InvoiceStatus::Refunded => lang.pick("Refunded", "Возвращён"),
+    }
+}
+
+/// The invoice itself: parties, positions, VAT, total and status.
+fn summary(state: &AppState, inv: &Invoice, lang: Lang) -> String {
+    let seller = &state.config.seller;
+    let m = |v: i64| escape(&money(v, &inv.currency, lang));
+    let party = |title: &str, name: &str, inn: &str, kpp: Option<&str>| {
+        format!(
+            "<div><h2>{}</h2><strong>{}</strong><br>{} {}{}</div>",
+            escape(title),
+            escape(name),
+            lang.pick("INN", "ИНН"),
+            escape(inn),
+            kpp.filter(|k| !k.is_empty())
+                .map(|k| format!(", {} {}", lang.pick("KPP", "КПП"), escape(k)))
+                .unwrap_or_default()
+        )
+    };
+    let rows: String = inv
+        .positions
+        .iter()
+        .map(|p| {
+            format!(
+                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                escape(&p.name),
+                p.quantity,
+                m(p.price),
+                m(p.total)
+            )
+        })
+        .collect();
+    format!(
+        "<h1>{title} {number}</h1>\
+         <p class=\"muted\">{of} {date} · <span class=\"status status-{status}\">{label}</span></p>\
+         <section class=\"parties\">{seller}{buyer}</section>\
+         <table><thead><tr><th>{item}</th><th class=\"num\">{qty}</th><th class=\"num\">{price}</th><th class=\"num\">{sum}</th></tr></thead>\
+         <tbody>{rows}</tbody></table>\
+         <p>{vat_label} {rate}: {vat}</p><p class=\"total\">{total_label}: {total}</p>",
+        title = lang.pick("Invoice", "Счёт №"),
+        number = escape(&inv.number),
+        of = lang.pick("Issued", "Выставлен"),
+        date = escape(&date(inv.created_at, lang)),
+        status = inv.status.as_str(),
+        label = status_label(inv.status, lang),
+        seller = party(
+            lang.pick("Seller", "Продавец"),
+            &seller.name,
+            &seller.inn,
+            Some(&seller.kpp)
+        ),
+        buyer = party(
+            lang.pick("Buyer", "Покупатель"),
+            &inv.company.name,
+            &inv.company.inn,
+            inv.company.kpp.as_deref()
+        ),
+        item = lang.pick("Item", "Наименование"),
+        qty = lang.pick("Qty", "Кол-во"),
+        price = lang.pick("Price", "Цена"),
+        sum = lang.pick("Sum", "Сумма"),
+        vat_label = lang.pick("Including VAT", "В том числе НДС"),
+        rate = vat::percent(inv.vat_basis_points),
+        vat = m(inv.vat),
+        total_label = lang.pick("Total", "Итого"),
+        total = m(inv.total),
+    )
+}
+
+fn card_form(guid: &str, token: &str, csrf_token: &str, lang: Lang) -> String {
+    format!(
+        "<form class=\"card\" method=\"post\" action=\"/invoices/{guid}/pay?token={token}\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf_token}\">\
+         <label>{number}<input name=\"card_number\" inputmode=\"numeric\" autocomplete=\"cc-number\" required></label>\
+         <label>{expiry}<input name=\"expiry\" placeholder=\"MM/YY\" autocomplete=\"cc-exp\" required></label>\
+         <label>CVC<input name=\"cvc\" inputmode=\"numeric\" autocomplete=\"cc-csc\" required></label>\
+         <button type=\"submit\">{pay}</button></form>\
+         <p class=\"test-cards\">{test}: {ok} · {declined} · {confirm}</p>",
+        guid = escape(guid),
+        token = escape(token),
+        number = lang.pick("Card number", "Номер карты"),
+        expiry = lang.pick("Valid thru", "Срок действия"),
+        pay = lang.pick("Pay", "Оплатить"),
+        test = lang.pick(
+            "Test mode, no money moves. Cards",
+            "Тестовый режим, деньги не списываются. Карты"
+        ),
+        ok = format_args!("4242 4242 4242 4242 {}", lang.pick("succeeds", "успешно")),
+        declined = format_args!(
+            "4000 0000 0000 0002 {}",
+            lang.pick("is declined", "отклоняется")
+        ),
+        confirm = format_args!(
+            "4000 0000 0000 3220 {}",
+            lang.pick("asks to confirm", "требует подтверждения")
+        ),
+    )
+}
+
+fn receipt(payments: &[Payment], inv: &Invoice, lang: Lang) -> String {
+    payments
+        .iter()
+        .map(|p| {
+            format!(
+                "<div class=\"receipt\"><strong>{title}</strong><br>{amount} · {when} · {method} · {reference}</div>",
+                title = lang.pick("Receipt", "Квитанция"),
+                amount = escape(&money(p.amount, &inv.currency, lang)),
+                when = escape(&date(p.created_at, lang)),
+                method = escape(&p.method),
+                reference = escape(p.reference.as_deref().unwrap_or(&p.id)),
+            )
+        })
+        .collect()
+}
+
+/// The whole invoice page, with `alert` shown above the form when set.
+async fn render(
+    state: &AppState,
+    inv: &Invoice,
+    token: &str,
+    headers: &HeaderMap,
+    status: StatusCode,
+    alert: Option<&str>,
+) -> Response {
+    let lang = RequestContext::current().lang;
+    let mut body = summary(state, inv, lang);
+    if let Some(alert) = alert {
+        body.push_str(&format!("<div class=\"alert\">{}</div>", escape(alert)));
+    }
+    let mut cookie = None;
+    match inv.status {
+        InvoiceStatus::Pending => {
+            let (csrf_token, set) =
+                csrf::issue(state.store.page_key(), headers, &inv.guid, secure(state));
+            cookie = set;
+            body.push_str(&card_form(&inv.guid, token, &csrf_token, lang));
+        }
+        InvoiceStatus::Paid | InvoiceStatus::Refunded => {
+            let payments = match state.store.conn().await {
+                Ok(mut conn) => invoices::payments_of(&mut conn, &inv.guid)
+                    .await
+                    .unwrap_or_default(),
+                Err(_) => Vec::new(),
+            };
+            body.push_str(&receipt(&payments, inv, lang));
+        }
+        InvoiceStatus::Canceled => body.push_str(&format!(
+            "<p>{}</p>",
+            lang.pick(
+                "This invoice was canceled and cannot be paid.",
+                "Счёт отменён, оплатить его нельзя."
+            )
+        )),
+    }
+    let transfer = format!(
+        "<p class=\"muted\"><a href=\"/invoices/{}/bank-transfer?token={}\">{}</a></p>",
+        escape(&inv.guid),
+        escape(token),
+        lang.pick(
+            "Invoice for a bank transfer",
+            "Счёт для оплаты банковским переводом"
+        )
+    );
+    body.push_str(&transfer);
+    let title = format!("{} {}", lang.pick("Invoice", "Счёт"), inv.number);
+    let mut response = page(status, &title, &body);
+    csrf::set_cookie(&mut response, cookie);
+    response
+}
+
+fn secure(state: &AppState) -> bool {
+    state.config.public_url.starts_with("https://")
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Path(guid): Path<String>,
+    Query(link): Query<Link>,
+    headers: HeaderMap,
+) -> Response {
+    match linked(&state, &guid, &link).await {
+        Ok(Some(inv)) => {
+            render(
+                &state,
+                &inv,
+                link.token.as_deref().unwrap_or_default(),
+                &headers,
+                StatusCode::OK,
+                None,
+            )
+            .await
+        }
+        Ok(None) => not_found(),
+        Err(e) => failed(&e),
+    }
+}
+
+/// Records a card payment and sends the browser back to the invoice (Post/Redirect/Get).
+async fn record(
+    state: &AppState,
+    inv: &Invoice,
+    token: &str,
+    reference: String,
+) -> Result<Response, Error> {
+    let mut tx = state.store.begin().await?;
+    let change = Change::Pay {
+        method: "card".to_owned(),
+        reference: Some(reference),
+    };
+    invoicing::apply(&mut tx, &inv.guid, change, state.now()).await?;
+    tx.commit().await.map_err(Error::internal)?;
+    let location = format!("/invoices/{}/pay?token={token}", inv.guid);
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    Ok(response)
+}
+
+fn declined_text(reason: &str, lang: Lang) -> String {
+    let text = match reason {
+        "card_declined" => lang.pick(
+            "The card was declined. Try another card.",
+            "Банк отклонил платёж. Попробуйте другую карту.",
+        ),
+        "authentication_failed" => {
+            lang.pick("The payment was not confirmed.", "Платёж не подтверждён.")
+        }
+        _ => lang.pick(
+            "This card is not a test card; see the cards below.",
+            "Это не тестовая карта; воспользуйтесь картами ниже.",
+        ),
+    };
+    text.to_owned()
+}
+
+/// What a provider's answer means for the page.
+async fn settle(
+    state: &AppState,
+    inv: &Invoice,
+    token: &str,
+    headers: &HeaderMap,
+    outcome: Outcome,
+) -> Response {
+    let lang = RequestContext::current().lang;
+    match outcome {
+        Outcome::Approved { reference } => match record(state, inv, token, reference).await {
+            Ok(response) => response,
+            Err(Error::FailedPrecondition(_)) => refresh(state, inv, token, headers).await,
+            Err(e) => failed(&e),
+        },
+        Outcome::Declined { reason } => {
+            render(
+                state,
+                inv,
+                token,
+                headers,
+                StatusCode::PAYMENT_REQUIRED,
+                Some(&declined_text(&reason, lang)),
+            )
+            .await
+        }
+        Outcome::NeedsConfirmation { challenge } => {
+            let (csrf_token, cookie) =
+                csrf::issue(state.store.page_key(), headers, &inv.guid, secure(state));
+            let title = lang.pick("Confirm the payment", "Подтвердите платёж");
+            let body = format!(
+                "<h1>{title}</h1><p>{text}</p>\
+                 <form method=\"post\" action=\"/invoices/{guid}/confirm?token={token}\">\
+                 <input type=\"hidden\" name=\"csrf\" value=\"{csrf_token}\">\
+                 <input type=\"hidden\" name=\"challenge\" value=\"{challenge}\">\
+                 <button type=\"submit\" name=\"decision\" value=\"confirm\">{confirm}</button> \
+                 <button type=\"submit\" name=\"decision\" value=\"refuse\" class=\"secondary\">{refuse}</button></form>",
+                title = escape(title),
+                text = escape(lang.pick(
+                    "Your bank asks you to confirm this payment (3-D Secure, test mode).",
+                    "Банк просит подтвердить платёж (3-D Secure, тестовый режим).",
+                )),
+                guid = escape(&inv.guid),
+                token = escape(token),
+                challenge = escape(&challenge),
+                confirm = lang.pick("Confirm", "Подтвердить"),
+                refuse = lang.pick("Refuse", "Отказаться"),
+            );
+            let mut response = page(StatusCode::OK, title, &body);
+            csrf::set_cookie(&mut response, cookie);
+            response
+        }
+    }
+}
+
+/// The invoice as it now is, with a note that it can no longer be paid.
+async fn refresh(state: &AppState, inv: &Invoice, token: &str, headers: &HeaderMap) -> Response {
+    let lang = RequestContext::current().lang;
+    let current = match state.store.conn().await {
+        Ok(mut conn) => invoices::get(&mut conn, &inv.guid).await.ok().flatten(),
+        Err(_) => None,
+    };
+    let inv = current.as_ref().unwrap_or(inv);
+    let text = lang.pick(
+        "This invoice can no longer be paid.",
+        "Этот счёт больше нельзя оплатить.",
+    );
+    render(state, inv, token, headers, StatusCode::CONFLICT, Some(text)).await
+}
+
+fn forged() -> Response {
+    message(
+        StatusCode::FORBIDDEN,
+        "Form expired",
+        "Форма устарела",
+        "Open the invoice link again and repeat the payment.",
+        "Откройте ссылку на счёт заново и повторите оплату.",
+    )
+}
+
+/// Checks link, CSRF and state for a form post; `Err` is the page to answer with.
+async fn posted(
+    state: &AppState,
+    guid: &str,
+    link: &Link,
+    headers: &HeaderMap,
+    form_csrf: &str,
+) -> Result<Invoice, Response> {
+    let inv = match linked(state, guid, link).await {
+        Ok(Some(inv)) => inv,
+        Ok(None) => return Err(not_found()),
+        Err(e) => return Err(failed(&e)),
+    };
+    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
+    if !csrf::verify(
+        state.store.page_key(),
+        headers,
+        &inv.guid,
+        form_csrf,
+        &state.config.public_url,
+        host,
+    ) {
+        return Err(forged());
+    }
+    if inv.status != InvoiceStatus::Pending {
+        return Err(refresh(
+            state,
+            &inv,
+            link.token.as_deref().unwrap_or_default(),
+            headers,
+        )
+        .await);
+    }
+    Ok(inv)
+}
+
+pub async fn pay(
+    State(state): State<AppState>,
+    Path(guid): Path<String>,
+    Query(link): Query<Link>,
+    headers: HeaderMap,
+    form: Result<Form<PayForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return forged();
+    };
+    let inv = match posted(&state, &guid, &link, &headers, &form.csrf).await {
+        Ok(inv) => inv,
+        Err(page) => return page,
+    };
+    let token = link.token.as_deref().unwrap_or_default();
+    let lang = RequestContext::current().lang;
+    let today = state.now().datetime();
+    let today = (
+        u16::try_from(today.year()).unwrap_or(0),
+        u8::from(today.month()),
+    );
+    let card = match parse_card(
+        &form.card_number,
+        &form.expiry,
+        &form.cvc,
+        today,
+        lang == Lang::Ru,
+    ) {
+        Ok(card) => card,
+        Err(why) => {
+            return render(
+                &state,
+                &inv,
+                token,
+                &headers,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(&why),
+            )
+            .await;
+        }
+    };
+    let outcome = TestProvider.charge(&inv.guid, &card, inv.total, &inv.currency);
+    settle(&state, &inv, token, &headers, outcome).await
+}
+
+pub async fn confirm(
+    State(state): State<AppState>,
+    Path(guid): Path<String>,
+    Query(link): Query<Link>,
+    headers: HeaderMap,
+    form: Result<Form<ConfirmForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return forged();
+    };
+    let inv = match posted(&state, &guid, &link, &headers, &form.csrf).await {
+        Ok(inv) => inv,
+        Err(page) => return page,
+    };
+    let token = link.token.as_deref().unwrap_or_default();
+    let outcome = TestProvider.confirm(&inv.guid, &form.challenge, form.decision == "confirm");
+    settle(&state, &inv, token, &headers, outcome).await
+}

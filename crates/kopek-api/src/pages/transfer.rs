@@ -1,0 +1,226 @@
+//! The printable bank-transfer invoice behind `payment_by_transaction_link`: the
+//! usual Russian «Счёт на оплату» layout with the seller's bank details, as HTML
+//! that prints on A4, and as PDF (`?format=pdf`).
+
+use super::invoice::{Link, failed, linked, not_found};
+use super::{date, escape, money, pdf};
+use crate::AppState;
+use crate::Seller;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use kopek_domain::lang::Lang;
+use kopek_domain::vat;
+use kopek_domain::words;
+use kopek_store::invoices::Invoice;
+
+/// The text of the document, shared by the HTML and the PDF.
+pub struct Document {
+    pub title: String,
+    pub bank: Vec<(String, String)>,
+    pub supplier: String,
+    pub buyer: String,
+    /// (name, quantity, unit, price, sum)
+    pub rows: Vec<[String; 5]>,
+    pub totals: Vec<(String, String)>,
+    pub summary: String,
+    pub in_words: String,
+}
+
+fn or_dash(s: &str) -> String {
+    if s.trim().is_empty() {
+        "—".to_owned()
+    } else {
+        s.to_owned()
+    }
+}
+
+pub fn document(seller: &Seller, inv: &Invoice) -> Document {
+    let m = |v: i64| money(v, &inv.currency, Lang::Ru);
+    let buyer_kpp = inv
+        .company
+        .kpp
+        .as_deref()
+        .map(|k| format!(", КПП {k}"))
+        .unwrap_or_default();
+    Document {
+        title: format!(
+            "Счёт на оплату № {} от {}",
+            inv.number,
+            date(inv.created_at, Lang::Ru)
+        ),
+        bank: vec![
+            ("Банк получателя".to_owned(), or_dash(&seller.bank)),
+            ("БИК".to_owned(), or_dash(&seller.bik)),
+            ("Сч. №".to_owned(), or_dash(&seller.correspondent_account)),
+            (
+                "ИНН / КПП".to_owned(),
+                format!("{} / {}", or_dash(&seller.inn), or_dash(&seller.kpp)),
+            ),
+            ("Получатель".to_owned(), or_dash(&seller.name)),
+            ("Сч. № получателя".to_owned(), or_dash(&seller.account)),
+        ],
+        supplier: format!(
+            "{}, ИНН {}, КПП {}, {}",
+            or_dash(&seller.name),
+            or_dash(&seller.inn),
+            or_dash(&seller.kpp),
+            or_dash(&seller.address)
+        ),
+        buyer: format!("{}, ИНН {}{buyer_kpp}", inv.company.name, inv.company.inn),
+        rows: inv
+            .positions
+            .iter()
+            .map(|p| {
+                [
+                    p.name.clone(),
+                    p.quantity.to_string(),
+                    "шт".to_owned(),
+                    m(p.price),
+                    m(p.total),
+                ]
+            })
+            .collect(),
+        totals: vec![
+            ("Итого:".to_owned(), m(inv.total)),
+            (
+                if inv.vat_basis_points == 0 {
+                    "Без налога (НДС):".to_owned()
+                } else {
+                    format!("В том числе НДС ({}):", vat::percent(inv.vat_basis_points))
+                },
+                if inv.vat_basis_points == 0 {
+                    "—".to_owned()
+                } else {
+                    m(inv.vat)
+                },
+            ),
+            ("Всего к оплате:".to_owned(), m(inv.total)),
+        ],
+        summary: format!(
+            "Всего наименований {}, на сумму {}",
+            inv.positions.len(),
+            m(inv.total)
+        ),
+        in_words: words::rubles(inv.total),
+    }
+}
+
+const PRINT_STYLE: &str = "\
+@page{size:A4;margin:15mm}\
+body{font-family:'DejaVu Sans',Arial,sans-serif;font-size:10pt;color:#000;max-width:180mm;margin:10mm auto}\
+table{border-collapse:collapse;width:100%}td,th{border:1px solid #000;padding:3px 5px;vertical-align:top}\
+th{background:#f0f0f0}td.num{text-align:right;white-space:nowrap}\
+h1{font-size:14pt;border-bottom:2px solid #000;padding-bottom:4px;margin:16px 0 10px}\
+.totals td{border:0;text-align:right}.words{font-weight:700}\
+.signs{display:flex;gap:20mm;margin-top:18mm}.signs div{flex:1;border-top:1px solid #000;padding-top:2px;font-size:8pt}\
+@media print{.noprint{display:none}}";
+
+fn html(doc: &Document, pdf_link: &str) -> String {
+    let bank: String = doc
+        .bank
+        .iter()
+        .map(|(k, v)| format!("<tr><td>{}</td><td>{}</td></tr>", escape(k), escape(v)))
+        .collect();
+    let rows: String = doc
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                i + 1,
+                escape(&r[0]),
+                escape(&r[1]),
+                escape(&r[2]),
+                escape(&r[3]),
+                escape(&r[4])
+            )
+        })
+        .collect();
+    let totals: String = doc
+        .totals
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<tr><td>{}</td><td class=\"num\"><strong>{}</strong></td></tr>",
+                escape(k),
+                escape(v)
+            )
+        })
+        .collect();
+    format!(
+        "<!doctype html>\n<html lang=\"ru\"><head><meta charset=\"utf-8\"><title>{title}</title><style>{PRINT_STYLE}</style></head><body>\
+         <p class=\"noprint\"><a href=\"{pdf_link}\">PDF</a></p>\
+         <table>{bank}</table><h1>{title}</h1>\
+         <p><strong>Поставщик (Исполнитель):</strong> {supplier}</p>\
+         <p><strong>Покупатель (Заказчик):</strong> {buyer}</p>\
+         <table><thead><tr><th>№</th><th>Товары (работы, услуги)</th><th>Кол-во</th><th>Ед.</th><th>Цена</th><th>Сумма</th></tr></thead><tbody>{rows}</tbody></table>\
+         <table class=\"totals\">{totals}</table>\
+         <p>{summary}</p><p class=\"words\">{words}</p>\
+         <div class=\"signs\"><div>Руководитель</div><div>Бухгалтер</div></div>\
+         </body></html>\n",
+        title = escape(&doc.title),
+        supplier = escape(&doc.supplier),
+        buyer = escape(&doc.buyer),
+        summary = escape(&doc.summary),
+        words = escape(&doc.in_words),
+    )
+}
+
+fn headers(response: &mut Response) {
+    let h = response.headers_mut();
+    h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        axum::http::header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        ),
+    );
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Path(guid): Path<String>,
+    Query(link): Query<Link>,
+) -> Response {
+    let inv = match linked(&state, &guid, &link).await {
+        Ok(Some(inv)) => inv,
+        Ok(None) => return not_found(),
+        Err(e) => return failed(&e),
+    };
+    let doc = document(&state.config.seller, &inv);
+    let mut response = if link.format.as_deref() == Some("pdf") {
+        let number = inv.number.clone();
+        // Laying out a PDF is CPU work: off the async runtime.
+        match tokio::task::spawn_blocking(move || pdf::render(&doc)).await {
+            Ok(Ok(bytes)) => {
+                let mut r = (StatusCode::OK, bytes).into_response();
+                r.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+                if let Ok(v) =
+                    HeaderValue::from_str(&format!("inline; filename=\"invoice-{number}.pdf\""))
+                {
+                    r.headers_mut().insert(CONTENT_DISPOSITION, v);
+                }
+                r
+            }
+            Ok(Err(e)) => return failed(&e),
+            Err(e) => return failed(&kopek_domain::Error::internal(e)),
+        }
+    } else {
+        let pdf_link = format!(
+            "/invoices/{}/bank-transfer?token={}&format=pdf",
+            escape(&inv.guid),
+            escape(link.token.as_deref().unwrap_or_default())
+        );
+        Html(html(&doc, &pdf_link)).into_response()
+    };
+    headers(&mut response);
+    response
+}

@@ -1,0 +1,161 @@
+//! Verifying a payment provider's callback: the body is signed with a shared
+//! secret as `X-Kopek-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`
+//! (the scheme Stripe uses), and a stale timestamp is refused so a captured
+//! callback cannot be replayed later.
+
+use crate::AppState;
+use crate::invoicing::{self, Change};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use hmac::{Hmac, Mac};
+use kopek_domain::Error;
+use kopek_domain::time::Timestamp;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::Sha256;
+
+/// How old a signed callback may be.
+pub const TOLERANCE_SECONDS: i64 = 300;
+
+pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!(
+        "t={timestamp},v1={}",
+        hex::encode(mac.finalize().into_bytes())
+    )
+}
+
+/// Whether `header` signs `body` with `secret`, within the tolerance of `now`.
+pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64) -> bool {
+    let mut timestamp = None;
+    let mut signature = None;
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
+            Some(("v1", v)) => signature = hex::decode(v).ok(),
+            _ => {}
+        }
+    }
+    let (Some(t), Some(given)) = (timestamp, signature) else {
+        return false;
+    };
+    if (now - t).abs() > TOLERANCE_SECONDS {
+        return false;
+    }
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+        return false;
+    };
+    mac.update(t.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac.verify_slice(&given).is_ok()
+}
+
+/// What a provider reports about a payment it took.
+#[derive(Debug, Deserialize)]
+pub struct Notice {
+    pub invoice_guid: String,
+    /// The provider's payment id.
+    pub reference: String,
+    /// `succeeded`; anything else is acknowledged and ignored.
+    pub status: String,
+}
+
+/// `POST /payments/callback/{provider}`: a provider says a payment succeeded. The
+/// signature is checked before anything else is read; a notice about an invoice
+/// already paid is acknowledged again without a second payment, since providers
+/// retry until they get a 2xx.
+pub async fn receive(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(secret) = state.config.payment_callback_secret.as_deref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let signature = headers
+        .get("x-kopek-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if body.len() > crate::body::MAX_BODY_BYTES
+        || !verify(
+            secret.as_bytes(),
+            signature,
+            &body,
+            Timestamp::now().micros() / 1_000_000,
+        )
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "bad signature"})),
+        )
+            .into_response();
+    }
+    let notice: Notice = match serde_json::from_slice(&body) {
+        Ok(notice) => notice,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": e.to_string()})),
+            )
+                .into_response();
+        }
+    };
+    if notice.status != "succeeded" {
+        return (StatusCode::OK, Json(json!({"received": true}))).into_response();
+    }
+    let change = Change::Pay {
+        method: provider,
+        reference: Some(notice.reference),
+    };
+    let applied = async {
+        let mut tx = state.store.begin().await?;
+        let invoice = invoicing::apply(&mut tx, &notice.invoice_guid, change, state.now()).await?;
+        tx.commit().await.map_err(Error::internal)?;
+        Ok::<_, Error>(invoice)
+    }
+    .await;
+    match applied {
+        Ok(invoice) => (
+            StatusCode::OK,
+            Json(json!({"received": true, "status": invoice.status.as_str()})),
+        )
+            .into_response(),
+        Err(Error::FailedPrecondition(_)) => (
+            StatusCode::OK,
+            Json(json!({"received": true, "status": "unchanged"})),
+        )
+            .into_response(),
+        Err(Error::NotFound { .. }) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no such invoice"})),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "payment callback failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures() {
+        let header = sign(b"whsec", 1_000, b"{}");
+        assert!(verify(b"whsec", &header, b"{}", 1_010));
+        assert!(!verify(b"whsec", &header, b"{ }", 1_010));
+        assert!(!verify(b"other", &header, b"{}", 1_010));
+        assert!(!verify(b"whsec", &header, b"{}", 2_000), "stale");
+        assert!(!verify(b"whsec", "garbage", b"{}", 1_000));
+    }
+}
