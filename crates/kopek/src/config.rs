@@ -8,15 +8,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// Settings whose environment values are taken as text, never parsed.
-const TEXT_KEYS: &[&str] = &[
-    "listen",
-    "data_dir",
-    "database_url",
-    "admin_token",
-    "public_url",
-    "log",
-];
+/// The only settings whose environment values are numbers; every other value is
+/// taken as text exactly as written (a token `12345`, a BIK `044525225`).
+const NUMBER_KEYS: &[&str] = &["db_max_connections", "invitation_ttl_days"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -149,17 +143,15 @@ impl Config {
         let file = file
             .or_else(|| std::env::var_os("KOPEK_CONFIG").map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from("kopek.toml"));
-        // figment reads `12345` in a variable as a number; text settings such as a
-        // token must stay text whatever they look like.
+        // figment would read `12345` in a variable as a number and `044525225` as
+        // 44525225; only the numeric settings go through its parsing.
         let text: BTreeMap<String, String> = std::env::vars()
             .filter_map(|(k, v)| Some((k.strip_prefix("KOPEK_")?.to_ascii_lowercase(), v)))
-            .filter(|(k, _)| TEXT_KEYS.contains(&k.as_str()))
+            .filter(|(k, _)| k != "config" && !NUMBER_KEYS.contains(&k.as_str()))
             .collect();
-        let mut ignored = TEXT_KEYS.to_vec();
-        ignored.push("config");
         Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(&file))
-            .merge(Env::prefixed("KOPEK_").ignore(&ignored))
+            .merge(Env::prefixed("KOPEK_").only(NUMBER_KEYS))
             .merge(Serialized::defaults(text))
             .extract()
             .with_context(|| {
@@ -199,10 +191,14 @@ mod tests {
             )?;
             jail.set_env("KOPEK_LISTEN", "127.0.0.1:9999");
             jail.set_env("KOPEK_ADMIN_TOKEN", "12345");
+            jail.set_env("KOPEK_SELLER_BIK", "044525225");
+            jail.set_env("KOPEK_INVITATION_TTL_DAYS", "3");
             let config = Config::load(None).map_err(|e| format!("{e:#}"))?;
             assert_eq!(config.listen, "127.0.0.1:9999");
             assert_eq!(config.log_format, LogFormat::Json);
             assert_eq!(config.admin_token.as_deref(), Some("12345"));
+            assert_eq!(config.seller_bik, "044525225");
+            assert_eq!(config.invitation_ttl_days, 3);
             assert!(!format!("{config:?}").contains("12345"));
             Ok(())
         });
