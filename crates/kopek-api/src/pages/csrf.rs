@@ -65,7 +65,13 @@ pub fn verify(
     public_url: &str,
     host: Option<&str>,
 ) -> bool {
-    if let Some(origin) = headers.get(ORIGIN).and_then(|v| v.to_str().ok()) {
+    // Under `Referrer-Policy: no-referrer` browsers send `Origin: null` even for a
+    // form on the same site; then the SameSite cookie and the token decide alone.
+    if let Some(origin) = headers
+        .get(ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .filter(|o| *o != "null")
+    {
         let own = public_url.trim_end_matches('/');
         let same_host = host.is_some_and(|h| origin.ends_with(&format!("//{h}")));
         if origin != own && !same_host {
@@ -121,6 +127,8 @@ mod tests {
         headers.insert(ORIGIN, HeaderValue::from_static("https://evil.example"));
         assert!(!verify(key, &headers, "inv-1", &form, "http://x", None));
         headers.insert(ORIGIN, HeaderValue::from_static("http://x"));
+        assert!(verify(key, &headers, "inv-1", &form, "http://x", None));
+        headers.insert(ORIGIN, HeaderValue::from_static("null"));
         assert!(verify(key, &headers, "inv-1", &form, "http://x", None));
     }
 }

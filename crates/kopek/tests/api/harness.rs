@@ -435,6 +435,40 @@ pub fn logs() -> String {
     String::from_utf8_lossy(&LOGS.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
 }
 
+/// Whether a program is on this machine. Tests that need one skip without it,
+/// except under CI, where `.ci/run` installs it and its absence is a failure.
+pub fn have(program: &str) -> bool {
+    let found = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but {program} is not installed"
+        );
+        eprintln!("{program} not installed: skipping");
+    }
+    found
+}
+
+/// The text of a PDF, extracted with poppler's `pdftotext`.
+pub fn pdf_text(pdf: &[u8]) -> Option<String> {
+    if !have("pdftotext") {
+        return None;
+    }
+    let dir = tempfile::tempdir().ok()?;
+    let path = dir.path().join("doc.pdf");
+    std::fs::write(&path, pdf).ok()?;
+    let out = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .ok()?;
+    assert!(out.status.success(), "pdftotext failed");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// Status and JSON body (Null when the body is not JSON).
 pub async fn read(response: Response) -> (u16, Value) {
     let status = response.status().as_u16();

@@ -6,17 +6,17 @@ use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
-const START_PRODUCT: &str = "0b6f3f0e-6c1a-4f4e-9d3a-1c2b3d4e5f60";
-const START_PLAN: &str = "0b6f3f0e-6c1a-4f4e-9d3a-1c2b3d4e5f61";
+pub const START_PRODUCT: &str = "0b6f3f0e-6c1a-4f4e-9d3a-1c2b3d4e5f60";
+pub const START_PLAN: &str = "0b6f3f0e-6c1a-4f4e-9d3a-1c2b3d4e5f61";
 const EGAIS_PLAN: &str = "4d2c1b0a-9e8f-4a7b-8c6d-5e4f3a2b1c01";
 const CLIENT_ID: &str = "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d";
 
-fn example_catalog() -> Value {
+pub fn example_catalog() -> Value {
     serde_json::from_str(include_str!("../../../../examples/catalog.json")).unwrap()
 }
 
 /// A LIFE POS request with the headers every LIFE POS client sends.
-fn lp(app: &TestApp, method: Method, path: &str, token: &str) -> RequestBuilder {
+pub fn lp(app: &TestApp, method: Method, path: &str, token: &str) -> RequestBuilder {
     app.request(method, path, Some(token))
         .header("x-lp-client-identifier", CLIENT_ID)
         .header("x-lp-client-type", "WebApp")
@@ -25,12 +25,12 @@ fn lp(app: &TestApp, method: Method, path: &str, token: &str) -> RequestBuilder 
 }
 
 /// An organization with a signed-in member, on a server with the example catalog.
-struct Shop {
-    org: String,
-    token: String,
+pub struct Shop {
+    pub org: String,
+    pub token: String,
 }
 
-async fn put_catalog(app: &TestApp, catalog: Value) -> Value {
+pub async fn put_catalog(app: &TestApp, catalog: Value) -> Value {
     let (status, body) = app
         .admin(Method::PUT, "/admin/v1/catalog", Some(catalog))
         .await;
@@ -79,7 +79,7 @@ async fn sign_in(app: &TestApp, login: &str, password: &str) -> (u16, Value) {
     .await
 }
 
-async fn shop(app: &TestApp, alias: &str) -> Shop {
+pub async fn shop(app: &TestApp, alias: &str) -> Shop {
     let org = organization(app, alias).await;
     let login = format!("owner@{alias}.example");
     provision(app, &login, "s3cret-pass").await;
@@ -99,13 +99,13 @@ async fn shop(app: &TestApp, alias: &str) -> Shop {
     }
 }
 
-async fn ready(app: &TestApp, alias: &str) -> Shop {
+pub async fn ready(app: &TestApp, alias: &str) -> Shop {
     put_catalog(app, example_catalog()).await;
     shop(app, alias).await
 }
 
 /// The seed's request body with its placeholders filled in.
-fn seed_request(plan: &str, quantity: i64, months: i64, payer: &str) -> Value {
+pub fn seed_request(plan: &str, quantity: i64, months: i64, payer: &str) -> Value {
     json!({
         "plan": {"guid": plan, "type_of": "Plan"},
         "quantity": quantity,
@@ -119,7 +119,7 @@ fn create_path(org: &str, product: &str) -> String {
     format!("/orgs/{org}/profile/subscriptions/products/{product}:create-invoice")
 }
 
-async fn create(app: &TestApp, shop: &Shop, body: Value) -> (u16, Value) {
+pub async fn create(app: &TestApp, shop: &Shop, body: Value) -> (u16, Value) {
     read(
         lp(
             app,

@@ -7,6 +7,7 @@ mod users;
 
 mod admin;
 mod auth;
+mod browser;
 mod cli;
 mod customers;
 mod errors;
@@ -15,4 +16,5 @@ mod lifepos;
 mod observability;
 mod openapi;
 mod outbox;
+mod pages;
 mod shutdown;

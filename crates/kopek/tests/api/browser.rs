@@ -1,0 +1,279 @@
+//! A real browser (Debian's headless Chromium, through chromedriver) pays an
+//! invoice by clicking, the way a buyer would. Each page is saved as a screenshot
+//! in the folder the test names in its output.
+
+use crate::both_backends;
+use crate::harness::{Backend, TestApp, have};
+use crate::lifepos::{START_PLAN, START_PRODUCT, create, seed_request};
+use crate::pages::invoice_app;
+use fantoccini::{Client, ClientBuilder, Locator};
+// chromedriver speaks plain HTTP on loopback: no TLS stack needed.
+use hyper_util::client::legacy::connect::HttpConnector;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Browser {
+    client: Client,
+    driver: Child,
+    shots: PathBuf,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Browser {
+    async fn start(name: &str) -> Option<Browser> {
+        if !have("chromedriver") || !have("chromium") {
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let profile = tempfile::tempdir().unwrap();
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".to_owned(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1000,1100", "--lang=ru-RU",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+                "prefs": {"intl.accept_languages": "ru-RU,ru"}
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let mut client = None;
+        for _ in 0..100 {
+            match ClientBuilder::new(HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => {
+                    client = Some(c);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join("screenshots")
+            .join(name);
+        std::fs::create_dir_all(&shots).unwrap();
+        eprintln!("screenshots of the pages: {}", shots.display());
+        Some(Browser {
+            client: client.expect("chromedriver answers"),
+            driver,
+            shots,
+            _profile: profile,
+        })
+    }
+
+    async fn shot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// The page's text once it shows `needle` (a click navigates; the new page
+    /// may still be loading).
+    async fn wait_for(&self, needle: &str) -> String {
+        let mut last = String::new();
+        for _ in 0..100 {
+            if let Ok(body) = self.client.find(Locator::Css("body")).await
+                && let Ok(text) = body.text().await
+            {
+                if text.contains(needle) {
+                    return text;
+                }
+                last = text;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the page never showed {needle:?}; it shows: {last}");
+    }
+
+    async fn pay_with(&self, card: &str) {
+        for (name, value) in [("card_number", card), ("expiry", "12/30"), ("cvc", "123")] {
+            let input = self
+                .client
+                .find(Locator::Css(&format!("input[name={name}]")))
+                .await
+                .unwrap();
+            input.send_keys(value).await.unwrap();
+        }
+        self.client
+            .find(Locator::Css("form.card button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+}
+
+async fn invoice_status(app: &TestApp, invoice: &Value) -> String {
+    let (_, got) = app
+        .admin(
+            Method::GET,
+            &format!("/admin/v1/invoices/{}", invoice["guid"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    got["status"].as_str().unwrap().to_owned()
+}
+
+async fn a_buyer_pays_by_card_in_a_real_browser(backend: Backend) {
+    let Some(browser) = Browser::start(&format!("{backend:?}").to_lowercase()).await else {
+        return;
+    };
+    let (app, invoice) = invoice_app(backend, None).await;
+    let card_link = invoice["payment_by_card_link"].as_str().unwrap();
+
+    browser.client.goto(card_link).await.unwrap();
+    let page = browser.wait_for("Ожидает оплаты").await;
+    assert!(page.contains("7707083893"), "{page}");
+    browser.shot("1-invoice-pending").await;
+
+    // The decline card leaves the invoice Pending, with a clear message.
+    browser.pay_with("4000 0000 0000 0002").await;
+    browser.wait_for("Банк отклонил платёж").await;
+    browser.shot("2-card-declined").await;
+    assert_eq!(invoice_status(&app, &invoice).await, "Pending");
+
+    // The success card pays it: the page says Paid and shows a receipt.
+    browser.pay_with("4242 4242 4242 4242").await;
+    let page = browser.wait_for("Квитанция").await;
+    assert!(page.contains("Оплачен"), "{page}");
+    browser.shot("3-invoice-paid").await;
+
+    // The API agrees, and the license is extended.
+    assert_eq!(invoice_status(&app, &invoice).await, "Paid");
+    let org = invoice["company"]["id"].as_str().unwrap();
+    let (_, org_key) = app.key("organization", Some(org)).await;
+    let (_, products) = crate::harness::read(
+        crate::lifepos::lp(
+            &app,
+            Method::GET,
+            &format!("/orgs/{org}/profile/subscriptions/products"),
+            &org_key,
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    let product = products["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["guid"] == START_PRODUCT)
+        .unwrap();
+    assert_eq!(product["acquired_license"]["quantity"], 2, "{product}");
+
+    // A card that asks for confirmation: confirm on the bank's (test) page.
+    let shop = crate::lifepos::Shop {
+        org: org.to_owned(),
+        token: org_key.clone(),
+    };
+    let (_, second) = create(&app, &shop, seed_request(START_PLAN, 1, 1, org)).await;
+    browser
+        .client
+        .goto(second["payment_by_card_link"].as_str().unwrap())
+        .await
+        .unwrap();
+    browser.pay_with("4000 0000 0000 3220").await;
+    browser.wait_for("Подтвердите платёж").await;
+    browser.shot("4-confirmation-step").await;
+    browser
+        .client
+        .find(Locator::Css("button[value=confirm]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for("Оплачен").await;
+    assert_eq!(invoice_status(&app, &second).await, "Paid");
+
+    // The printable bank-transfer invoice.
+    browser
+        .client
+        .goto(invoice["payment_by_transaction_link"].as_str().unwrap())
+        .await
+        .unwrap();
+    browser.wait_for("Счёт на оплату").await;
+    browser.shot("5-bank-transfer-invoice").await;
+
+    // The invitation page, in the same look, accepted by clicking.
+    let reseller = app.reseller("Партнёр").await;
+    let (_, reseller_key) = app.key("reseller", Some(&reseller)).await;
+    let (status, _) = crate::harness::read(
+        app.request(Method::POST, "/billing/v1/customers:invite", Some(&reseller_key))
+            .json(&json!({"resellerId": reseller, "name": "Ромашка", "invitationEmail": "owner@romashka.example", "person": {}}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let link = invitation_link(&app).await;
+    browser.client.goto(&link).await.unwrap();
+    browser.wait_for("Партнёр").await;
+    browser.shot("6-invitation").await;
+    browser
+        .client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for("Приглашение принято").await;
+    browser.shot("7-invitation-accepted").await;
+    browser.client.clone().close().await.unwrap();
+}
+
+/// The accept link from the invitation mail the server wrote as a file.
+async fn invitation_link(app: &TestApp) -> String {
+    let dir = app.data_dir().join("mail");
+    for _ in 0..500 {
+        if let Some(file) = std::fs::read_dir(&dir)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(Result::ok)
+        {
+            let raw = std::fs::read_to_string(file.path())
+                .unwrap()
+                .replace("=\r\n", "")
+                .replace("=\n", "");
+            let start = raw.find("http://").unwrap();
+            return raw[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || ":/._-".contains(*c))
+                .collect();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no invitation mail in {}", dir.display());
+}
+
+both_backends!(a_buyer_pays_by_card_in_a_real_browser);
