@@ -8,6 +8,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use kopek_domain::Error;
 use kopek_domain::auth::{Principal, Role, hash_token};
+use kopek_domain::time::Timestamp;
 use kopek_store::api_keys;
 use std::marker::PhantomData;
 
@@ -36,8 +37,26 @@ fn bearer(parts: &Parts) -> Option<&str> {
 }
 
 pub async fn authenticate(state: &AppState, parts: &Parts) -> Result<Principal, Error> {
-    let token = bearer(parts).ok_or(Error::Unauthenticated)?;
+    authenticate_token(state, bearer(parts)).await
+}
+
+/// The prefix of access tokens exchanged for an API key.
+pub const ACCESS_TOKEN_PREFIX: &str = "kit_";
+
+/// Who a bearer token stands for: the bootstrap admin token, an API key, or an
+/// access token exchanged for one. Shared by REST and gRPC.
+pub async fn authenticate_token(state: &AppState, token: Option<&str>) -> Result<Principal, Error> {
+    let token = token
+        .filter(|t| !t.is_empty())
+        .ok_or(Error::Unauthenticated)?;
     let hash = hash_token(token);
+    if token.starts_with(ACCESS_TOKEN_PREFIX) {
+        let mut conn = state.store.conn().await?;
+        return api_keys::find_by_access_token(&mut conn, &hash, Timestamp::now())
+            .await?
+            .map(|key| key.principal())
+            .ok_or(Error::Unauthenticated);
+    }
     if state.config.admin_token_hash.as_deref() == Some(hash.as_str()) {
         return Ok(Principal::bootstrap_admin());
     }
@@ -62,4 +81,24 @@ impl<D: Dialect> FromRequestParts<AppState> for Caller<D> {
             dialect: PhantomData,
         })
     }
+}
+
+/// How long an exchanged access token works (as Yandex Cloud IAM tokens do).
+pub const ACCESS_TOKEN_SECONDS: i64 = 12 * 60 * 60;
+
+/// Exchanges an API key's token for a short-lived access token (IamTokenService).
+/// The bootstrap admin token is not exchanged: it has no key to stand for.
+pub async fn exchange_api_key(
+    state: &AppState,
+    api_key_token: &str,
+) -> Result<(String, Timestamp), Error> {
+    let mut conn = state.store.conn().await?;
+    let key = api_keys::find_live_by_hash(&mut conn, &hash_token(api_key_token))
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    let token = kopek_domain::auth::SecretToken::generate(ACCESS_TOKEN_PREFIX);
+    let now = Timestamp::now();
+    let expires_at = now.plus_seconds(ACCESS_TOKEN_SECONDS);
+    api_keys::insert_access_token(&mut conn, &token.hash(), &key.id, now, expires_at).await?;
+    Ok((token.expose().to_owned(), expires_at))
 }

@@ -74,6 +74,12 @@ impl<D: Dialect> FromRequestParts<AppState> for Mutation<D> {
 }
 
 impl<D> Mutation<D> {
+    /// The write this request is, for code shared with other transports.
+    pub fn write(self, body: &[u8]) -> Write {
+        let hash = request_hash(self.method.as_str(), &self.target, body);
+        Write::new(self.store, self.key, hash)
+    }
+
     /// The usual shape of a write: begin (or replay), do `work` in the transaction,
     /// commit its result as the response with `status`.
     pub async fn run<T: Serialize>(
@@ -83,39 +89,98 @@ impl<D> Mutation<D> {
         status: StatusCode,
         work: impl AsyncFnOnce(&mut Work) -> Result<T, Error>,
     ) -> Result<Response, Error> {
-        match self.begin(caller, body).await? {
-            Begun::Replay(response) => Ok(response),
-            Begun::Work(mut tx) => {
-                let answer = work(&mut tx).await?;
-                tx.commit(status, &answer).await
-            }
+        Ok(self
+            .write(body)
+            .run(caller, status, work)
+            .await?
+            .into_response())
+    }
+
+    /// Opens the transaction and claims the key (if any) for `caller`. `body` is the
+    /// raw request body: together with method and path it must match on a repeat.
+    pub async fn begin(self, caller: &Principal, body: &[u8]) -> Result<Begun, Error> {
+        self.write(body).begin(caller).await
+    }
+}
+
+/// A write as idempotency sees it, whatever transport it came by (REST here, gRPC
+/// in its own crate): the store, the caller's key if any, and a hash of the request.
+pub struct Write {
+    store: Store,
+    key: Option<String>,
+    hash: String,
+}
+
+pub enum Begun {
+    /// The key was used before for this very request: answer with this again.
+    Replay(StoredResponse),
+    /// Do the work on `conn()`, then commit.
+    Work(Work),
+}
+
+/// How a write ended: done now (with the response stored for repeats), or a repeat.
+pub enum Ran<T> {
+    Done(T, StoredResponse),
+    Replayed(StoredResponse),
+}
+
+impl<T> Ran<T> {
+    /// The HTTP response: the stored one, so a first answer and its repeats match.
+    pub fn into_response(self) -> Response {
+        match self {
+            Ran::Done(_, stored) | Ran::Replayed(stored) => respond(stored),
+        }
+    }
+
+    /// The value, read back from the stored response on a repeat.
+    pub fn into_value(self) -> Result<T, Error>
+    where
+        T: serde::de::DeserializeOwned,
+    {
+        match self {
+            Ran::Done(value, _) => Ok(value),
+            Ran::Replayed(stored) => serde_json::from_str(&stored.body).map_err(Error::internal),
         }
     }
 }
 
-pub enum Begun {
-    /// The key was used before for this very request: send this again.
-    Replay(Response),
-    /// Do the work on `conn()`, then [`Work::commit`].
-    Work(Work),
-}
+impl Write {
+    pub fn new(store: Store, key: Option<String>, request_hash: String) -> Write {
+        Write {
+            store,
+            key,
+            hash: request_hash,
+        }
+    }
 
-impl<D> Mutation<D> {
-    /// Opens the transaction and claims the key (if any) for `caller`. `body` is the
-    /// raw request body: together with method and path it must match on a repeat.
-    pub async fn begin(self, caller: &Principal, body: &[u8]) -> Result<Begun, Error> {
+    pub async fn begin(self, caller: &Principal) -> Result<Begun, Error> {
         let mut tx = self.store.begin().await?;
         let Some(key) = self.key else {
             return Ok(Begun::Work(Work { tx, claim: None }));
         };
-        let hash = request_hash(&self.method, &self.target, body);
-        match idempotency::claim(&mut tx, &caller.id, &key, &hash, Timestamp::now()).await? {
+        match idempotency::claim(&mut tx, &caller.id, &key, &self.hash, Timestamp::now()).await? {
             Claim::Fresh => Ok(Begun::Work(Work {
                 tx,
                 claim: Some((caller.id.clone(), key)),
             })),
-            Claim::Replay(stored) => Ok(Begun::Replay(replay(stored))),
+            Claim::Replay(stored) => Ok(Begun::Replay(stored)),
             Claim::Mismatch => Err(Error::IdempotencyKeyReused),
+        }
+    }
+
+    pub async fn run<T: Serialize>(
+        self,
+        caller: &Principal,
+        status: StatusCode,
+        work: impl AsyncFnOnce(&mut Work) -> Result<T, Error>,
+    ) -> Result<Ran<T>, Error> {
+        match self.begin(caller).await? {
+            Begun::Replay(stored) => Ok(Ran::Replayed(stored)),
+            Begun::Work(mut tx) => {
+                let answer = work(&mut tx).await?;
+                let stored = tx.commit(status, &answer).await?;
+                Ok(Ran::Done(answer, stored))
+            }
         }
     }
 }
@@ -135,7 +200,7 @@ impl Work {
         self,
         status: StatusCode,
         body: &T,
-    ) -> Result<Response, Error> {
+    ) -> Result<StoredResponse, Error> {
         let body = serde_json::to_string(body).map_err(Error::internal)?;
         self.commit_stored(StoredResponse {
             status: status.as_u16(),
@@ -146,7 +211,7 @@ impl Work {
     }
 
     /// Commits with an empty 204 response.
-    pub async fn commit_no_content(self) -> Result<Response, Error> {
+    pub async fn commit_no_content(self) -> Result<StoredResponse, Error> {
         self.commit_stored(StoredResponse {
             status: StatusCode::NO_CONTENT.as_u16(),
             content_type: None,
@@ -155,18 +220,19 @@ impl Work {
         .await
     }
 
-    async fn commit_stored(mut self, stored: StoredResponse) -> Result<Response, Error> {
+    async fn commit_stored(mut self, stored: StoredResponse) -> Result<StoredResponse, Error> {
         if let Some((caller, key)) = &self.claim {
             idempotency::save(&mut self.tx, caller, key, &stored).await?;
         }
         self.tx.commit().await.map_err(Error::internal)?;
-        Ok(replay(stored))
+        Ok(stored)
     }
 }
 
-fn request_hash(method: &Method, target: &str, body: &[u8]) -> String {
+/// What a repeated request is compared by: method (or RPC), target and body.
+pub fn request_hash(method: &str, target: &str, body: &[u8]) -> String {
     let mut h = Sha256::new();
-    h.update(method.as_str().as_bytes());
+    h.update(method.as_bytes());
     h.update(b"\n");
     h.update(target.as_bytes());
     h.update(b"\n");
@@ -174,7 +240,8 @@ fn request_hash(method: &Method, target: &str, body: &[u8]) -> String {
     hex::encode(h.finalize())
 }
 
-fn replay(stored: StoredResponse) -> Response {
+/// A stored response as an HTTP response.
+pub fn respond(stored: StoredResponse) -> Response {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
     let mut response = (status, stored.body).into_response();
     if let Some(ct) = stored

@@ -135,3 +135,41 @@ pub async fn revoke(conn: &mut Conn, id: &str, now: Timestamp) -> Result<bool, E
             .db()?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Stores a short-lived access token standing for a key (only its hash).
+pub async fn insert_access_token(
+    conn: &mut Conn,
+    token_hash: &str,
+    api_key_id: &str,
+    now: Timestamp,
+    expires_at: Timestamp,
+) -> Result<(), Error> {
+    sqlx::query("INSERT INTO access_tokens (token_hash, api_key_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(token_hash)
+        .bind(api_key_id)
+        .bind(now.micros())
+        .bind(expires_at.micros())
+        .execute(conn)
+        .await
+        .db()?;
+    Ok(())
+}
+
+/// The live key behind an unexpired access token: revoking the key ends its tokens.
+pub async fn find_by_access_token(
+    conn: &mut Conn,
+    token_hash: &str,
+    now: Timestamp,
+) -> Result<Option<ApiKey>, Error> {
+    let row = sqlx::query(
+        "SELECT k.id, k.role, k.scope, k.name, k.created_at, k.revoked_at FROM access_tokens t \
+         JOIN api_keys k ON k.id = t.api_key_id \
+         WHERE t.token_hash = $1 AND t.expires_at > $2 AND k.revoked_at IS NULL",
+    )
+    .bind(token_hash)
+    .bind(now.micros())
+    .fetch_optional(conn)
+    .await
+    .db()?;
+    row.as_ref().map(from_row).transpose()
+}

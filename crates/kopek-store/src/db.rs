@@ -32,23 +32,13 @@ pub struct Store {
     page_key: Arc<[u8]>,
 }
 
+#[rustfmt::skip]
 const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "foundation",
-        include_str!("../migrations/0001_foundation.sql"),
-    ),
-    (
-        2,
-        "customers",
-        include_str!("../migrations/0002_customers.sql"),
-    ),
+    (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
+    (2, "customers", include_str!("../migrations/0002_customers.sql")),
     (3, "users", include_str!("../migrations/0003_users.sql")),
-    (
-        4,
-        "subscriptions",
-        include_str!("../migrations/0004_subscriptions.sql"),
-    ),
+    (4, "subscriptions", include_str!("../migrations/0004_subscriptions.sql")),
+    (5, "access tokens", include_str!("../migrations/0005_access_tokens.sql")),
 ];
 
 /// A fingerprint of the schema the migrations build, so a cached copy of a migrated

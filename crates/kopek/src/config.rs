@@ -61,6 +61,14 @@ pub struct Config {
     pub seller_correspondent_account: String,
     /// The secret payment providers sign callbacks with.
     pub payment_callback_secret: Option<String>,
+    /// Address of the gRPC listener; no gRPC when unset.
+    pub grpc_listen: Option<String>,
+    /// The `host:port` gRPC clients are told to use (ApiEndpointService); the
+    /// listener's own address when unset. With TLS it must match the certificate.
+    pub grpc_public_address: Option<String>,
+    /// PEM certificate and key files for gRPC over TLS; plaintext when unset.
+    pub grpc_tls_cert: Option<PathBuf>,
+    pub grpc_tls_key: Option<PathBuf>,
     /// `text` or `json`.
     pub log_format: LogFormat,
     /// A tracing filter such as `info` or `kopek=debug,sqlx=warn`.
@@ -109,6 +117,10 @@ impl Default for Config {
             seller_account: String::new(),
             seller_correspondent_account: String::new(),
             payment_callback_secret: None,
+            grpc_listen: None,
+            grpc_public_address: None,
+            grpc_tls_cert: None,
+            grpc_tls_key: None,
             log_format: LogFormat::Text,
             log: "info,sqlx=warn".to_owned(),
         }

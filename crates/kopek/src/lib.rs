@@ -29,9 +29,11 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
         .context("opening the database")
 }
 
-/// A running server: its address, and the handle to stop it.
+/// A running server: its addresses, and the handle to stop it.
 pub struct Server {
     pub addr: SocketAddr,
+    /// The gRPC listener's address, when gRPC is on.
+    pub grpc_addr: Option<SocketAddr>,
     pub store: Store,
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
@@ -74,7 +76,7 @@ impl Server {
             payment_callback_secret: config.payment_callback_secret.clone(),
         };
         let state = AppState::new(store.clone(), api_config).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let app = kopek_api::router(state);
+        let app = kopek_api::router(state.clone());
         let shutdown = CancellationToken::new();
 
         let http = {
@@ -99,14 +101,19 @@ impl Server {
         };
         let built_in = Worker::new(store.clone())
             .with_handler(invitations::MAIL_KIND, Arc::new(invitation_mailer));
+        let grpc = start_grpc(config, state, &shutdown).await?;
+        let grpc_addr = grpc.as_ref().map(|(addr, _)| *addr);
         let worker = tokio::spawn(worker(built_in).run(shutdown.clone()));
         let janitor = tokio::spawn(janitor(store.clone(), shutdown.clone()));
         tracing::info!(%addr, backend = ?store.backend(), "kopek listening");
+        let mut tasks = vec![http, worker, janitor];
+        tasks.extend(grpc.map(|(_, task)| task));
         Ok(Server {
             addr,
+            grpc_addr,
             store,
             shutdown,
-            tasks: vec![http, worker, janitor],
+            tasks,
         })
     }
 
@@ -118,6 +125,58 @@ impl Server {
         }
         self.store.close().await;
     }
+}
+
+/// Starts the gRPC listener when `grpc_listen` is set.
+async fn start_grpc(
+    config: &Config,
+    state: AppState,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Option<(SocketAddr, JoinHandle<()>)>> {
+    let Some(listen) = &config.grpc_listen else {
+        return Ok(None);
+    };
+    let tls = match (&config.grpc_tls_cert, &config.grpc_tls_key) {
+        (Some(cert), Some(key)) => Some((
+            std::fs::read(cert).with_context(|| format!("reading {}", cert.display()))?,
+            std::fs::read(key).with_context(|| format!("reading {}", key.display()))?,
+        )),
+        (None, None) => None,
+        _ => anyhow::bail!("set both KOPEK_GRPC_TLS_CERT and KOPEK_GRPC_TLS_KEY, or neither"),
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding gRPC on {listen}"))?;
+    let addr = listener.local_addr()?;
+    let public = config
+        .grpc_public_address
+        .clone()
+        .unwrap_or_else(|| addr.to_string());
+    let secure = tls.is_some();
+    let services = kopek_grpc::Services::new(state, public);
+    let stop = shutdown.clone();
+    let task = tokio::spawn(async move {
+        if let Err(e) = kopek_grpc::serve(listener, services, tls, stop.cancelled_owned()).await {
+            tracing::error!(error = %e, "gRPC server failed");
+        }
+    });
+    tracing::info!(%addr, tls = secure, "kopek gRPC listening");
+    Ok(Some((addr, task)))
+}
+
+/// Writes a self-signed certificate for `host` (and its key) as PEM files, for
+/// gRPC over TLS on a developer's machine.
+pub fn self_signed(
+    host: &str,
+    dir: &std::path::Path,
+) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf)> {
+    let certified = rcgen::generate_simple_self_signed(vec![host.to_owned()])?;
+    std::fs::create_dir_all(dir)?;
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    std::fs::write(&cert, certified.cert.pem())?;
+    std::fs::write(&key, certified.signing_key.serialize_pem())?;
+    Ok((cert, key))
 }
 
 /// Loads a catalog file; a new version is made only when it differs from the one

@@ -27,6 +27,22 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// TLS helpers for the gRPC listener.
+    #[command(subcommand)]
+    Tls(TlsCommand),
+}
+
+#[derive(Subcommand)]
+enum TlsCommand {
+    /// Write a self-signed certificate and key (cert.pem, key.pem) for local use.
+    SelfSigned {
+        /// The host name clients connect to.
+        #[arg(long, default_value = "localhost")]
+        host: String,
+        /// Where to write the files.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -61,6 +77,16 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::ApiKey(command) => api_key(&config, command).await,
+        Command::Tls(TlsCommand::SelfSigned { host, dir }) => {
+            let (cert, key) = kopek::self_signed(&host, &dir)?;
+            eprintln!("wrote {} and {} for {host}", cert.display(), key.display());
+            eprintln!(
+                "serve with KOPEK_GRPC_TLS_CERT={} KOPEK_GRPC_TLS_KEY={}",
+                cert.display(),
+                key.display()
+            );
+            Ok(())
+        }
     }
 }
 

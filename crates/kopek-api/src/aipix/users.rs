@@ -9,7 +9,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::mutation::{Begun, Mutation};
+use crate::mutation::{Begun, Mutation, respond};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -271,12 +271,12 @@ pub async fn delete(
     let principal = caller.require(Role::Integration)?;
     let login = parse_login(&body.value)?;
     let mut work = match mutation.begin(principal, &body.raw).await? {
-        Begun::Replay(response) => return Ok(response),
+        Begun::Replay(stored) => return Ok(respond(stored)),
         Begun::Work(work) => work,
     };
     let user = users::find_live(work.conn(), &login)
         .await?
         .ok_or_else(unknown_login)?;
     users::soft_delete(work.conn(), user.id, Timestamp::now()).await?;
-    Ok(work.commit_no_content().await?)
+    Ok(respond(work.commit_no_content().await?))
 }

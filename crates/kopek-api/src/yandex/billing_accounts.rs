@@ -43,17 +43,25 @@ pub async fn get(
     caller: Caller<Yandex>,
     Path(id): Path<String>,
 ) -> Result<Json<BillingAccountView>, ApiError<Yandex>> {
-    id_rule("billingAccountId", &id).map_err(|e| Error::Validation(vec![e]))?;
-    let scope = reseller_scope(&caller.principal)?;
+    Ok(Json(get_account(&state, &caller.principal, &id).await?))
+}
+
+/// One billing account the caller may see. Shared by REST and gRPC.
+pub async fn get_account(
+    state: &AppState,
+    caller: &Principal,
+    id: &str,
+) -> Result<BillingAccountView, Error> {
+    id_rule("billingAccountId", id).map_err(|e| Error::Validation(vec![e]))?;
+    let scope = reseller_scope(caller)?;
     let mut conn = state.store.conn().await?;
-    match billing_accounts::find(&mut conn, &id).await? {
-        Some(a) if visible(&a, scope) => Ok(Json(a.into())),
-        _ if scope.is_some() => Err(Error::Forbidden.into()),
+    match billing_accounts::find(&mut conn, id).await? {
+        Some(a) if visible(&a, scope) => Ok(a.into()),
+        _ if scope.is_some() => Err(Error::Forbidden),
         _ => Err(Error::NotFound {
             what: "billing account",
-            id,
-        }
-        .into()),
+            id: id.to_owned(),
+        }),
     }
 }
 
@@ -76,24 +84,36 @@ pub async fn list(
     caller: Caller<Yandex>,
     query: Params<ListBillingAccountsQuery, Yandex>,
 ) -> Result<Json<ListBillingAccountsResponse>, ApiError<Yandex>> {
-    let scope = reseller_scope(&caller.principal)?;
     let q = query.value;
+    Ok(Json(
+        list_accounts(
+            &state,
+            &caller.principal,
+            q.page_size,
+            q.page_token.as_deref(),
+        )
+        .await?,
+    ))
+}
+
+/// One page of the billing accounts the caller may see. Shared by REST and gRPC.
+pub async fn list_accounts(
+    state: &AppState,
+    caller: &Principal,
+    page_size: Option<i64>,
+    page_token: Option<&str>,
+) -> Result<ListBillingAccountsResponse, Error> {
+    let scope = reseller_scope(caller)?;
     let key = state.store.page_key();
     let context = format!("billingAccounts:{}", scope.unwrap_or("*"));
-    let page = Page::parse(
-        key,
-        context,
-        q.page_size,
-        q.page_token.as_deref(),
-        &PageFields::CAMEL,
-    )?;
+    let page = Page::parse(key, context, page_size, page_token, &PageFields::CAMEL)?;
     let mut conn = state.store.conn().await?;
     let mut rows =
         billing_accounts::list_visible(&mut conn, scope, page.after.as_deref(), page.fetch_limit())
             .await?;
     let next_page_token = page.finish(key, &mut rows, |a| a.id.as_str());
-    Ok(Json(ListBillingAccountsResponse {
+    Ok(ListBillingAccountsResponse {
         billing_accounts: rows.into_iter().map(BillingAccountView::from).collect(),
         next_page_token,
-    }))
+    })
 }

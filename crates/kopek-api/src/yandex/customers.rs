@@ -17,7 +17,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::mutation::Mutation;
+use crate::mutation::{Mutation, Ran, Write};
 use crate::paging::{Page, PageFields};
 use crate::path::split_custom_method;
 use crate::query::Params;
@@ -108,20 +108,19 @@ fn event_payload(customer: &Customer, previous: Option<CustomerState>) -> serde_
 }
 
 /// Creates the customer with its own billing account; for an invitation also the
-/// invitation and its mail.
-async fn create(
+/// invitation and its mail. Shared by REST and gRPC.
+pub async fn create_customer(
     state: &AppState,
     caller: &Principal,
-    mutation: Mutation<Yandex>,
-    raw: &[u8],
+    write: Write,
     new: NewCustomer,
-) -> Result<Response, Error> {
+) -> Result<Ran<OperationView>, Error> {
     let mut conn = state.store.conn().await?;
     let reseller = reseller_for(&mut conn, caller, &new.reseller_id).await?;
     drop(conn);
     new.check_phone(&reseller.country_code)?;
-    mutation
-        .run(caller, raw, StatusCode::OK, async |work| {
+    write
+        .run(caller, StatusCode::OK, async |work| {
             let now = Timestamp::now();
             let customer_state = match new.onboarding {
                 Onboarding::Invite => CustomerState::Invited,
@@ -199,7 +198,8 @@ pub async fn invite(
         b.invitation_email.unwrap_or_default(),
         b.person.map(Into::into),
     )?;
-    Ok(create(&state, &caller.principal, mutation, &body.raw, new).await?)
+    let ran = create_customer(&state, &caller.principal, mutation.write(&body.raw), new).await?;
+    Ok(ran.into_response())
 }
 
 /// Creates a new reseller-served customer.
@@ -222,11 +222,12 @@ pub async fn create_reseller_served(
         String::new(),
         b.person.map(Into::into),
     )?;
-    Ok(create(&state, &caller.principal, mutation, &body.raw, new).await?)
+    let ran = create_customer(&state, &caller.principal, mutation.write(&body.raw), new).await?;
+    Ok(ran.into_response())
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Change {
+pub enum Change {
     Activate,
     Suspend,
     ResendInvitation,
@@ -268,11 +269,12 @@ pub async fn activate(
     Ok(change_customer(
         &state,
         &caller.principal,
-        mutation,
+        mutation.write(b""),
         &customer_id,
         Change::Activate,
     )
-    .await?)
+    .await?
+    .into_response())
 }
 
 /// Suspends an ACTIVE customer.
@@ -289,11 +291,12 @@ pub async fn suspend(
     Ok(change_customer(
         &state,
         &caller.principal,
-        mutation,
+        mutation.write(b""),
         &customer_id,
         Change::Suspend,
     )
-    .await?)
+    .await?
+    .into_response())
 }
 
 /// Kopek extension: sends an INVITED customer a fresh invitation; older links stop working.
@@ -310,22 +313,24 @@ pub async fn resend_invitation(
     Ok(change_customer(
         &state,
         &caller.principal,
-        mutation,
+        mutation.write(b""),
         &customer_id,
         Change::ResendInvitation,
     )
-    .await?)
+    .await?
+    .into_response())
 }
 
-async fn change_customer(
+/// Activates, suspends or re-invites a customer. Shared by REST and gRPC.
+pub async fn change_customer(
     state: &AppState,
     caller: &Principal,
-    mutation: Mutation<Yandex>,
+    write: Write,
     customer_id: &str,
     change: Change,
-) -> Result<Response, Error> {
-    mutation
-        .run(caller, b"", StatusCode::OK, async |work| {
+) -> Result<Ran<OperationView>, Error> {
+    write
+        .run(caller, StatusCode::OK, async |work| {
             // Read inside the write transaction, so the state checked is the state changed.
             let mut customer = visible_customer(work.conn(), caller, customer_id).await?;
             let now = Timestamp::now();
@@ -420,28 +425,46 @@ pub async fn list(
     query: Params<ListCustomersQuery, Yandex>,
 ) -> Result<Json<ListCustomersResponse>, ApiError<Yandex>> {
     let q = query.value;
-    let reseller_id = q.reseller_id.unwrap_or_default();
-    id_rule("resellerId", &reseller_id).map_err(|e| Error::Validation(vec![e]))?;
+    let list = list_customers(
+        &state,
+        &caller.principal,
+        &q.reseller_id.unwrap_or_default(),
+        q.page_size,
+        q.page_token.as_deref(),
+    )
+    .await?;
+    Ok(Json(list))
+}
+
+/// One page of a reseller's customers. Shared by REST and gRPC.
+pub async fn list_customers(
+    state: &AppState,
+    caller: &Principal,
+    reseller_id: &str,
+    page_size: Option<i64>,
+    page_token: Option<&str>,
+) -> Result<ListCustomersResponse, Error> {
+    id_rule("resellerId", reseller_id).map_err(|e| Error::Validation(vec![e]))?;
     let key = state.store.page_key();
     let page = Page::parse(
         key,
         format!("customers:{reseller_id}"),
-        q.page_size,
-        q.page_token.as_deref(),
+        page_size,
+        page_token,
         &PageFields::CAMEL,
     )?;
     let mut conn = state.store.conn().await?;
-    reseller_for(&mut conn, &caller.principal, &reseller_id).await?;
+    reseller_for(&mut conn, caller, reseller_id).await?;
     let mut rows = customers::list(
         &mut conn,
-        &reseller_id,
+        reseller_id,
         page.after.as_deref(),
         page.fetch_limit(),
     )
     .await?;
     let next_page_token = page.finish(key, &mut rows, |c| c.id.as_str());
-    Ok(Json(ListCustomersResponse {
+    Ok(ListCustomersResponse {
         customers: rows.iter().map(CustomerView::from).collect(),
         next_page_token,
-    }))
+    })
 }

@@ -18,7 +18,8 @@ use kopek_domain::auth::{Principal, Role};
 use kopek_domain::customer::id_rule;
 use kopek_store::operations;
 
-async fn visible_operation(
+/// An operation the caller may read. Shared by REST and gRPC.
+pub async fn visible_operation(
     state: &AppState,
     caller: &Principal,
     id: &str,

@@ -107,7 +107,7 @@ pub struct ListCustomersResponse {
 }
 
 /// An Operation resource.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OperationView {
     pub id: String,

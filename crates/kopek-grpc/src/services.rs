@@ -1,0 +1,381 @@
+//! The services. Each method authenticates the `authorization: Bearer` metadata
+//! (ApiEndpointService and IamTokenService excepted, as in Yandex Cloud, since an
+//! SDK calls them before it has a token), honours `idempotency-key` metadata like
+//! the REST header, and calls the shared code of the REST handlers.
+
+use crate::convert;
+use crate::proto::yandex::cloud::billing::v1 as billing;
+use crate::proto::yandex::cloud::endpoint;
+use crate::proto::yandex::cloud::iam::v1 as iam;
+use crate::proto::yandex::cloud::operation;
+use crate::status::to_status;
+use billing::billing_account_service_server::{BillingAccountService, BillingAccountServiceServer};
+use billing::customer_service_server::{CustomerService, CustomerServiceServer};
+use endpoint::api_endpoint_service_server::{ApiEndpointService, ApiEndpointServiceServer};
+use iam::iam_token_service_server::{IamTokenService, IamTokenServiceServer};
+use kopek_api::AppState;
+use kopek_api::auth::{authenticate_token, exchange_api_key};
+use kopek_api::mutation::{Write, request_hash};
+use kopek_api::yandex::{billing_accounts, customers, operations};
+use kopek_domain::customer::{NewCustomer, Onboarding, Person};
+use kopek_domain::{Error, Reason};
+use operation::operation_service_server::{OperationService, OperationServiceServer};
+use prost::Message;
+use std::future::Future;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
+use tonic::{Request, Response, Status};
+
+/// The ids an SDK asks ApiEndpointService for; every one is answered with Kopek.
+const ENDPOINT_IDS: [&str; 6] = [
+    "billing",
+    "operation",
+    "iam",
+    "endpoint",
+    "resourcemanager",
+    "resource-manager",
+];
+
+#[derive(Clone)]
+pub struct Services {
+    state: AppState,
+    /// The `host:port` SDKs should connect to (what the certificate names).
+    public_address: String,
+}
+
+type Answer<T> = Result<Response<T>, Status>;
+
+impl Services {
+    pub fn new(state: AppState, public_address: String) -> Services {
+        Services {
+            state,
+            public_address,
+        }
+    }
+
+    async fn caller<T>(
+        &self,
+        request: &Request<T>,
+    ) -> Result<kopek_domain::auth::Principal, Status> {
+        let token = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim());
+        authenticate_token(&self.state, token)
+            .await
+            .map_err(to_status)
+    }
+
+    /// The write a request is, keyed by its `idempotency-key` metadata.
+    fn write<T: Message>(&self, request: &Request<T>, rpc: &str) -> Result<Write, Status> {
+        let key = match request.metadata().get("idempotency-key") {
+            None => None,
+            Some(value) => Some(
+                value
+                    .to_str()
+                    .ok()
+                    .filter(|k| {
+                        !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic())
+                    })
+                    .ok_or_else(|| {
+                        to_status(Error::field(
+                            "idempotency-key",
+                            Reason::Format {
+                                en: "1 to 255 printable ASCII characters",
+                                ru: "строкой из 1–255 печатных символов ASCII",
+                            },
+                        ))
+                    })?
+                    .to_owned(),
+            ),
+        };
+        let hash = request_hash("gRPC", rpc, &request.get_ref().encode_to_vec());
+        Ok(Write::new(self.state.store.clone(), key, hash))
+    }
+}
+
+fn person(p: Option<billing::CustomerPerson>) -> Option<Person> {
+    p.map(|p| Person {
+        name: p.name,
+        longname: p.longname,
+        phone: p.phone,
+        email: p.email,
+        post_code: p.post_code,
+        post_address: p.post_address,
+        legal_address: p.legal_address,
+        tin: p.tin,
+    })
+}
+
+fn done(
+    ran: Result<kopek_api::mutation::Ran<kopek_api::yandex::wire::OperationView>, Error>,
+) -> Answer<operation::Operation> {
+    let view = ran.and_then(|r| r.into_value()).map_err(to_status)?;
+    Ok(Response::new(convert::operation(view)))
+}
+
+#[tonic::async_trait]
+impl CustomerService for Services {
+    async fn list(
+        &self,
+        request: Request<billing::ListCustomersRequest>,
+    ) -> Answer<billing::ListCustomersResponse> {
+        let caller = self.caller(&request).await?;
+        let r = request.into_inner();
+        let page = customers::list_customers(
+            &self.state,
+            &caller,
+            &r.reseller_id,
+            Some(r.page_size),
+            Some(&r.page_token),
+        )
+        .await
+        .map_err(to_status)?;
+        Ok(Response::new(billing::ListCustomersResponse {
+            customers: page
+                .customers
+                .into_iter()
+                .map(|c| billing::Customer {
+                    id: c.id,
+                    billing_account_id: c.billing_account_id,
+                })
+                .collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn invite(
+        &self,
+        request: Request<billing::InviteCustomerRequest>,
+    ) -> Answer<operation::Operation> {
+        let caller = self.caller(&request).await?;
+        let write = self.write(&request, "/yandex.cloud.billing.v1.CustomerService/Invite")?;
+        let r = request.into_inner();
+        let new = NewCustomer::parse(
+            Onboarding::Invite,
+            r.reseller_id,
+            r.name,
+            r.invitation_email,
+            person(r.person),
+        )
+        .map_err(to_status)?;
+        done(customers::create_customer(&self.state, &caller, write, new).await)
+    }
+
+    async fn create_reseller_served(
+        &self,
+        request: Request<billing::CreateResellerServedCustomerRequest>,
+    ) -> Answer<operation::Operation> {
+        let caller = self.caller(&request).await?;
+        let write = self.write(
+            &request,
+            "/yandex.cloud.billing.v1.CustomerService/CreateResellerServed",
+        )?;
+        let r = request.into_inner();
+        let new = NewCustomer::parse(
+            Onboarding::ResellerServed,
+            r.reseller_id,
+            r.name,
+            String::new(),
+            person(r.person),
+        )
+        .map_err(to_status)?;
+        done(customers::create_customer(&self.state, &caller, write, new).await)
+    }
+
+    async fn activate(
+        &self,
+        request: Request<billing::ActivateCustomerRequest>,
+    ) -> Answer<operation::Operation> {
+        let caller = self.caller(&request).await?;
+        let write = self.write(
+            &request,
+            "/yandex.cloud.billing.v1.CustomerService/Activate",
+        )?;
+        let id = request.into_inner().customer_id;
+        done(
+            customers::change_customer(
+                &self.state,
+                &caller,
+                write,
+                &id,
+                customers::Change::Activate,
+            )
+            .await,
+        )
+    }
+
+    async fn suspend(
+        &self,
+        request: Request<billing::SuspendCustomerRequest>,
+    ) -> Answer<operation::Operation> {
+        let caller = self.caller(&request).await?;
+        let write = self.write(&request, "/yandex.cloud.billing.v1.CustomerService/Suspend")?;
+        let id = request.into_inner().customer_id;
+        done(
+            customers::change_customer(
+                &self.state,
+                &caller,
+                write,
+                &id,
+                customers::Change::Suspend,
+            )
+            .await,
+        )
+    }
+}
+
+#[tonic::async_trait]
+impl OperationService for Services {
+    async fn get(
+        &self,
+        request: Request<operation::GetOperationRequest>,
+    ) -> Answer<operation::Operation> {
+        let caller = self.caller(&request).await?;
+        let id = request.into_inner().operation_id;
+        let view = operations::visible_operation(&self.state, &caller, &id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(convert::operation(view)))
+    }
+
+    /// Operations are done when returned: Cancel returns the operation unchanged.
+    async fn cancel(
+        &self,
+        request: Request<operation::CancelOperationRequest>,
+    ) -> Answer<operation::Operation> {
+        let caller = self.caller(&request).await?;
+        let id = request.into_inner().operation_id;
+        let view = operations::visible_operation(&self.state, &caller, &id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(convert::operation(view)))
+    }
+}
+
+#[tonic::async_trait]
+impl BillingAccountService for Services {
+    async fn get(
+        &self,
+        request: Request<billing::GetBillingAccountRequest>,
+    ) -> Answer<billing::BillingAccount> {
+        let caller = self.caller(&request).await?;
+        let id = request.into_inner().id;
+        let view = billing_accounts::get_account(&self.state, &caller, &id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(convert::billing_account(view)))
+    }
+
+    async fn list(
+        &self,
+        request: Request<billing::ListBillingAccountsRequest>,
+    ) -> Answer<billing::ListBillingAccountsResponse> {
+        let caller = self.caller(&request).await?;
+        let r = request.into_inner();
+        let page = billing_accounts::list_accounts(
+            &self.state,
+            &caller,
+            Some(r.page_size),
+            Some(&r.page_token),
+        )
+        .await
+        .map_err(to_status)?;
+        Ok(Response::new(billing::ListBillingAccountsResponse {
+            billing_accounts: page
+                .billing_accounts
+                .into_iter()
+                .map(convert::billing_account)
+                .collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl ApiEndpointService for Services {
+    async fn get(
+        &self,
+        request: Request<endpoint::GetApiEndpointRequest>,
+    ) -> Answer<endpoint::ApiEndpoint> {
+        Ok(Response::new(endpoint::ApiEndpoint {
+            id: request.into_inner().api_endpoint_id,
+            address: self.public_address.clone(),
+        }))
+    }
+
+    async fn list(
+        &self,
+        _request: Request<endpoint::ListApiEndpointsRequest>,
+    ) -> Answer<endpoint::ListApiEndpointsResponse> {
+        Ok(Response::new(endpoint::ListApiEndpointsResponse {
+            endpoints: ENDPOINT_IDS
+                .iter()
+                .map(|id| endpoint::ApiEndpoint {
+                    id: (*id).to_owned(),
+                    address: self.public_address.clone(),
+                })
+                .collect(),
+            next_page_token: String::new(),
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl IamTokenService for Services {
+    /// A Kopek API key, given where Yandex takes an OAuth token, buys a short-lived
+    /// token (12 hours) that Kopek accepts as a bearer token.
+    async fn create(
+        &self,
+        request: Request<iam::CreateIamTokenRequest>,
+    ) -> Answer<iam::CreateIamTokenResponse> {
+        use iam::create_iam_token_request::Identity;
+        let key = match request.into_inner().identity {
+            Some(Identity::YandexPassportOauthToken(token)) => token,
+            Some(Identity::Jwt(_)) => {
+                return Err(Status::unimplemented(
+                    "service account JWTs are not supported; pass a Kopek API key as the OAuth token",
+                ));
+            }
+            None => {
+                return Err(to_status(Error::field(
+                    "yandex_passport_oauth_token",
+                    Reason::Required,
+                )));
+            }
+        };
+        let (iam_token, expires_at) = exchange_api_key(&self.state, &key)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(iam::CreateIamTokenResponse {
+            iam_token,
+            expires_at: convert::timestamp(&expires_at.rfc3339()),
+        }))
+    }
+}
+
+/// Serves every service on `listener`, over TLS when a PEM certificate and key are
+/// given, in plaintext otherwise, until `shutdown`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    services: Services,
+    tls: Option<(Vec<u8>, Vec<u8>)>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), tonic::transport::Error> {
+    let mut builder = Server::builder();
+    if let Some((cert, key)) = tls {
+        builder =
+            builder.tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))?;
+    }
+    builder
+        .add_service(CustomerServiceServer::new(services.clone()))
+        .add_service(OperationServiceServer::new(services.clone()))
+        .add_service(BillingAccountServiceServer::new(services.clone()))
+        .add_service(ApiEndpointServiceServer::new(services.clone()))
+        .add_service(IamTokenServiceServer::new(services))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await
+}
