@@ -148,10 +148,14 @@ async fn start_grpc(
         .await
         .with_context(|| format!("binding gRPC on {listen}"))?;
     let addr = listener.local_addr()?;
-    let public = config
-        .grpc_public_address
-        .clone()
-        .unwrap_or_else(|| addr.to_string());
+    // On loopback the name is localhost, as `kopek tls self-signed` writes it.
+    let public = config.grpc_public_address.clone().unwrap_or_else(|| {
+        if addr.ip().is_loopback() {
+            format!("localhost:{}", addr.port())
+        } else {
+            addr.to_string()
+        }
+    });
     let secure = tls.is_some();
     let services = kopek_grpc::Services::new(state, public);
     let stop = shutdown.clone();

@@ -293,6 +293,10 @@ impl TestApp {
         }
     }
 
+    pub fn grpc_addr(&self) -> Option<std::net::SocketAddr> {
+        self.server.as_ref().and_then(|s| s.grpc_addr)
+    }
+
     pub fn data_dir(&self) -> &std::path::Path {
         self.db.dir.path()
     }

@@ -17,4 +17,5 @@ mod observability;
 mod openapi;
 mod outbox;
 mod pages;
+mod sdk;
 mod shutdown;
