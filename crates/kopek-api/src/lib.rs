@@ -5,7 +5,9 @@ pub mod admin;
 pub mod aipix;
 pub mod auth;
 pub mod body;
+pub mod catalogs;
 pub mod context;
+pub mod cpu;
 pub mod error;
 pub mod health;
 pub mod invoicing;
@@ -76,6 +78,7 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<ApiConfig>,
     pub metrics: metrics::Metrics,
+    pub catalog: Arc<catalogs::CatalogCache>,
 }
 
 impl AppState {
@@ -89,6 +92,7 @@ impl AppState {
             store,
             config: Arc::new(config),
             metrics: metrics::Metrics::new().map_err(Error::internal)?,
+            catalog: Arc::default(),
         })
     }
 }

@@ -66,3 +66,12 @@ pub async fn replace(
         .db()?;
     Ok((version, true))
 }
+
+/// The number of the newest version, without reading the document.
+pub async fn current_version(conn: &mut Conn) -> Result<Option<i64>, Error> {
+    let row = sqlx::query("SELECT version FROM catalog_versions ORDER BY version DESC LIMIT 1")
+        .fetch_optional(conn)
+        .await
+        .db()?;
+    row.map(|row| row.try_get("version").db()).transpose()
+}

@@ -122,9 +122,8 @@ fn rules(state: &AppState) -> UserRules<'_> {
 
 /// argon2 takes tens of milliseconds of CPU: never on the async runtime.
 async fn hash_password(password: String) -> Result<String, Error> {
-    tokio::task::spawn_blocking(move || password::hash(&password))
-        .await
-        .map_err(Error::internal)?
+    crate::cpu::run(move || password::hash(&password))
+        .await?
         .map_err(Error::internal)
 }
 

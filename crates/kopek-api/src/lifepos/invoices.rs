@@ -19,8 +19,8 @@ use kopek_domain::invoice::{InvoiceStatus, MAX_QUANTITY, format_number, quote};
 use kopek_domain::time::Timestamp;
 use kopek_domain::{Error, FieldError, Reason, paging};
 use kopek_store::billing_accounts::{self, AccountKind};
+use kopek_store::events;
 use kopek_store::invoices::{self, Filter, Invoice};
-use kopek_store::{catalog, events};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -81,12 +81,15 @@ pub async fn create_invoice(
     let b = body.value;
     let mut conn = state.store.conn().await?;
     let org = buyer.organization(&mut conn, &org_guid).await?;
-    let (version, catalog) = catalog::current(&mut conn)
-        .await?
-        .ok_or_else(|| Error::NotFound {
-            what: "product",
-            id: product_guid.to_owned(),
-        })?;
+    let (version, catalog) =
+        state
+            .catalog
+            .current(&mut conn)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: "product",
+                id: product_guid.to_owned(),
+            })?;
     let product = catalog
         .product(product_guid)
         .ok_or_else(|| Error::NotFound {

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use axum::Json;
 use axum::extract::{Path, State};
 use kopek_domain::invoice::per_month;
-use kopek_store::{catalog, invoices};
+use kopek_store::invoices;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -80,10 +80,12 @@ pub async fn list(
 ) -> Result<Json<ProductList>, ApiError<LifePos>> {
     let mut conn = state.store.conn().await?;
     let org = buyer.organization(&mut conn, &org_guid).await?;
-    let catalog = catalog::current(&mut conn)
+    let catalog = state
+        .catalog
+        .current(&mut conn)
         .await?
-        .map(|(_, c)| c)
-        .unwrap_or(kopek_domain::catalog::Catalog { products: vec![] });
+        .map(|(_, c)| (*c).clone())
+        .unwrap_or_else(|| kopek_domain::catalog::Catalog { products: vec![] });
     let licenses = invoices::licenses(&mut conn, &org.guid).await?;
     let items = catalog
         .products

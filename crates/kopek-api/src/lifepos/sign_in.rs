@@ -97,15 +97,14 @@ pub async fn sign_in(
     }
     let user = users::find_live(&mut conn, &login).await?;
     drop(conn);
-    let checked: Option<User> = tokio::task::spawn_blocking(move || match user {
+    let checked: Option<User> = crate::cpu::run(move || match user {
         Some(user) => user.check_password(&secret).then_some(user),
         None => {
             password::verify(decoy_hash(), &secret);
             None
         }
     })
-    .await
-    .map_err(Error::internal)?;
+    .await?;
 
     let mut tx = state.store.begin().await?;
     let Some(user) = checked else {

@@ -198,7 +198,7 @@ pub async fn show(
     let mut response = if link.format.as_deref() == Some("pdf") {
         let number = inv.number.clone();
         // Laying out a PDF is CPU work: off the async runtime.
-        match tokio::task::spawn_blocking(move || pdf::render(&doc)).await {
+        match crate::cpu::run(move || pdf::render(&doc)).await {
             Ok(Ok(bytes)) => {
                 let mut r = (StatusCode::OK, bytes).into_response();
                 r.headers_mut()
@@ -211,7 +211,7 @@ pub async fn show(
                 r
             }
             Ok(Err(e)) => return failed(&e),
-            Err(e) => return failed(&kopek_domain::Error::internal(e)),
+            Err(e) => return failed(&e),
         }
     } else {
         let pdf_link = format!(

@@ -1,0 +1,33 @@
+//! The catalog in force, parsed once per version. Each use still asks the database
+//! which version is newest (one indexed read), so a replacement by any process is
+//! seen at once; only the parsing of an unchanged document is saved.
+
+use kopek_domain::Error;
+use kopek_domain::catalog::Catalog;
+use kopek_store::{Conn, catalog};
+use std::sync::{Arc, RwLock};
+
+#[derive(Default)]
+pub struct CatalogCache {
+    parsed: RwLock<Option<(i64, Arc<Catalog>)>>,
+}
+
+impl CatalogCache {
+    pub async fn current(&self, conn: &mut Conn) -> Result<Option<(i64, Arc<Catalog>)>, Error> {
+        let Some(version) = catalog::current_version(&mut *conn).await? else {
+            return Ok(None);
+        };
+        if let Some((cached, parsed)) = self.parsed.read().map_err(Error::internal)?.as_ref()
+            && *cached == version
+        {
+            return Ok(Some((version, parsed.clone())));
+        }
+        let parsed = Arc::new(
+            catalog::get(conn, version)
+                .await?
+                .ok_or_else(|| Error::internal("the newest catalog version vanished"))?,
+        );
+        *self.parsed.write().map_err(Error::internal)? = Some((version, parsed.clone()));
+        Ok(Some((version, parsed)))
+    }
+}
