@@ -8,8 +8,32 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A write transaction. On SQLite it holds the write lock from its first statement.
-pub type Tx = sqlx::Transaction<'static, Any>;
+/// A write transaction. On SQLite it holds the write lock from its first statement,
+/// and this process's write gate for as long as it lives.
+pub struct Tx {
+    inner: sqlx::Transaction<'static, Any>,
+    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.inner.commit().await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.inner
+    }
+}
 /// What queries run on: a pooled connection or a transaction (`&mut *tx`).
 pub type Conn = AnyConnection;
 
@@ -29,6 +53,10 @@ pub struct StoreOptions {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer at a time. Queueing this process's writers here, rather
+    /// than in SQLite's busy handler (which sleeps and retries), hands the lock on the
+    /// moment it is free. Other processes still wait in the busy handler.
+    write_gate: Arc<tokio::sync::Mutex<()>>,
     page_key: Arc<[u8]>,
 }
 
@@ -99,6 +127,7 @@ impl Store {
         Ok(Store {
             pool,
             backend,
+            write_gate: Arc::default(),
             page_key: Arc::from(Vec::new()),
         })
     }
@@ -146,8 +175,18 @@ impl Store {
     /// half-way with SQLITE_BUSY.
     pub async fn begin(&self) -> Result<Tx, Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await.db(),
-            Backend::Postgres => self.pool.begin().await.db(),
+            Backend::Sqlite => {
+                let gate = self.write_gate.clone().lock_owned().await;
+                let inner = self.pool.begin_with("BEGIN IMMEDIATE").await.db()?;
+                Ok(Tx {
+                    inner,
+                    _gate: Some(gate),
+                })
+            }
+            Backend::Postgres => Ok(Tx {
+                inner: self.pool.begin().await.db()?,
+                _gate: None,
+            }),
         }
     }
 

@@ -203,6 +203,7 @@ pub struct ListInvoicesQuery {
     pub selection: Option<String>,
     /// `created_at_desc` (default) or `created_at_asc`.
     pub order_by: Option<String>,
+    /// Also count the matching invoices (`items_total`, `pages_total`); null otherwise.
     pub include_items_total: Option<bool>,
     /// 1 to 1000; 20 when absent.
     pub items_per_page: Option<i64>,
@@ -324,21 +325,24 @@ pub async fn list(
     let mut conn = state.store.conn().await?;
     let org = buyer.organization(&mut conn, &org_guid).await?;
     let archived_only = q.selection.as_deref() == Some("archived_only");
-    let (mut rows, total) = if archived_only {
-        (Vec::new(), 0)
+    let mut rows = if archived_only {
+        Vec::new()
     } else {
-        (
-            invoices::list(
-                &mut conn,
-                &org.guid,
-                &filter,
-                descending,
-                after,
-                per_page + 1,
-            )
-            .await?,
-            invoices::count(&mut conn, &org.guid, &filter).await?,
+        invoices::list(
+            &mut conn,
+            &org.guid,
+            &filter,
+            descending,
+            after,
+            per_page + 1,
         )
+        .await?
+    };
+    // Counting every matching invoice costs a scan; LIFE POS clients ask for it.
+    let total = match (q.include_items_total.unwrap_or(false), archived_only) {
+        (false, _) => None,
+        (true, true) => Some(0),
+        (true, false) => Some(invoices::count(&mut conn, &org.guid, &filter).await?),
     };
     let next_page_token = if rows.len() as i64 > per_page {
         rows.truncate(per_page as usize);
@@ -362,9 +366,9 @@ pub async fn list(
         items,
         next_page_token,
         page_number,
-        pages_total: Some((total + per_page - 1) / per_page),
+        pages_total: total.map(|t| (t + per_page - 1) / per_page),
         items_per_page: per_page,
-        items_total: Some(total),
+        items_total: total,
         type_of: "List",
     }))
 }

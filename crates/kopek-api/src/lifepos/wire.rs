@@ -152,6 +152,7 @@ pub struct InvoiceList {
     /// Pass as `page_token` for the next page; null on the last page.
     pub next_page_token: Option<String>,
     pub page_number: i64,
+    /// With `include_items_total=true` only.
     pub pages_total: Option<i64>,
     pub items_per_page: i64,
     pub items_total: Option<i64>,

@@ -433,7 +433,7 @@ async fn every_validation_rule(app: TestApp) {
         lp(
             &app,
             Method::GET,
-            &format!("/orgs/{org}/profile/invoices"),
+            &format!("/orgs/{org}/profile/invoices?include_items_total=true"),
             &shop.token,
         )
         .send()
@@ -1107,10 +1107,13 @@ async fn invoice_lists_filter_and_page(backend: Backend) {
         "newest first: {created:?}"
     );
     let (_, window) =
-        list("created_from=2026-03-02T00:00:00Z&created_to=2026-03-02T23:59:59Z".to_owned()).await;
+        list("created_from=2026-03-02T00:00:00Z&created_to=2026-03-02T23:59:59Z&include_items_total=true".to_owned()).await;
     assert_eq!(window["items_total"], 2, "{window}");
-    let (_, later) =
-        list("created_from=2026-03-02T00:00:00%2B03:00&order_by=created_at_asc".to_owned()).await;
+    let (_, later) = list(
+        "created_from=2026-03-02T00:00:00%2B03:00&order_by=created_at_asc&include_items_total=true"
+            .to_owned(),
+    )
+    .await;
     assert_eq!(later["items_total"], 5);
     assert_eq!(
         later["items"][0]["created_at"].as_str().unwrap()[..10],
@@ -1121,7 +1124,10 @@ async fn invoice_lists_filter_and_page(backend: Backend) {
     let mut page_token = String::new();
     let mut page = 0;
     loop {
-        let (status, body) = list(format!("items_per_page=4&page_token={page_token}")).await;
+        let (status, body) = list(format!(
+            "items_per_page=4&include_items_total=true&page_token={page_token}"
+        ))
+        .await;
         assert_eq!(status, 200, "{body}");
         page += 1;
         assert_eq!(
@@ -1158,8 +1164,18 @@ async fn invoice_lists_filter_and_page(backend: Backend) {
             "{bad}: {error}"
         );
     }
-    let (_, archived) = list("selection=archived_only".to_owned()).await;
+    let (_, archived) = list("selection=archived_only&include_items_total=true".to_owned()).await;
     assert_eq!(archived["items_total"], 0);
+    let (_, uncounted) = list(String::new()).await;
+    assert_eq!(
+        (
+            uncounted["items_total"].clone(),
+            uncounted["pages_total"].clone()
+        ),
+        (Value::Null, Value::Null),
+        "counted only when asked"
+    );
+    assert_eq!(uncounted["items"].as_array().unwrap().len(), 6);
 }
 
 async fn catalog_versions_keep_invoice_prices(app: TestApp) {
