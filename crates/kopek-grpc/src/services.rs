@@ -234,12 +234,8 @@ impl OperationService for Services {
         &self,
         request: Request<operation::GetOperationRequest>,
     ) -> Answer<operation::Operation> {
-        let caller = self.caller(&request).await?;
-        let id = request.into_inner().operation_id;
-        let view = operations::visible_operation(&self.state, &caller, &id)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(convert::operation(view)))
+        let id = request.get_ref().operation_id.clone();
+        self.operation(&request, &id).await
     }
 
     /// Operations are done when returned: Cancel returns the operation unchanged.
@@ -247,9 +243,15 @@ impl OperationService for Services {
         &self,
         request: Request<operation::CancelOperationRequest>,
     ) -> Answer<operation::Operation> {
-        let caller = self.caller(&request).await?;
-        let id = request.into_inner().operation_id;
-        let view = operations::visible_operation(&self.state, &caller, &id)
+        let id = request.get_ref().operation_id.clone();
+        self.operation(&request, &id).await
+    }
+}
+
+impl Services {
+    async fn operation<T>(&self, request: &Request<T>, id: &str) -> Answer<operation::Operation> {
+        let caller = self.caller(request).await?;
+        let view = operations::visible_operation(&self.state, &caller, id)
             .await
             .map_err(to_status)?;
         Ok(Response::new(convert::operation(view)))
