@@ -17,10 +17,16 @@ impl CatalogCache {
         let Some(version) = catalog::current_version(&mut *conn).await? else {
             return Ok(None);
         };
+        Ok(Some((version, self.at(conn, version).await?)))
+    }
+
+    /// The catalog of `version`, read by the caller (for instance in the same
+    /// statement as the organization), parsed only when it is not the cached one.
+    pub async fn at(&self, conn: &mut Conn, version: i64) -> Result<Arc<Catalog>, Error> {
         if let Some((cached, parsed)) = self.parsed.read().map_err(Error::internal)?.as_ref()
             && *cached == version
         {
-            return Ok(Some((version, parsed.clone())));
+            return Ok(parsed.clone());
         }
         let parsed = Arc::new(
             catalog::get(conn, version)
@@ -28,6 +34,6 @@ impl CatalogCache {
                 .ok_or_else(|| Error::internal("the newest catalog version vanished"))?,
         );
         *self.parsed.write().map_err(Error::internal)? = Some((version, parsed.clone()));
-        Ok(Some((version, parsed)))
+        Ok(parsed)
     }
 }

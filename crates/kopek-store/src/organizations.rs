@@ -68,6 +68,24 @@ pub async fn get(conn: &mut Conn, guid: &str) -> Result<Option<Organization>, Er
     row.as_ref().map(from_row).transpose()
 }
 
+/// The organization and, in the same round trip, the newest catalog version (None
+/// before any catalog): what create-invoice needs before it prices anything.
+pub async fn get_with_catalog_version(
+    conn: &mut Conn,
+    guid: &str,
+) -> Result<Option<(Organization, Option<i64>)>, Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS}, (SELECT MAX(version) FROM catalog_versions) AS catalog_version \
+         FROM organizations WHERE guid = $1"
+    )))
+    .bind(guid.to_ascii_lowercase())
+    .fetch_optional(conn)
+    .await
+    .db()?;
+    row.map(|row| Ok((from_row(&row)?, row.try_get("catalog_version").db()?)))
+        .transpose()
+}
+
 /// One page of organizations in guid order, after `after`.
 pub async fn list(
     conn: &mut Conn,

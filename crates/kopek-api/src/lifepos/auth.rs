@@ -32,22 +32,44 @@ pub struct Buyer {
 }
 
 impl Buyer {
-    /// The organization, if this caller may act for it.
-    pub async fn organization(&self, conn: &mut Conn, guid: &str) -> Result<Organization, Error> {
+    async fn check(&self, conn: &mut Conn, guid: &str) -> Result<(), Error> {
         let allowed = match &self.access {
             Access::All => true,
             Access::Organization(scope) => scope.eq_ignore_ascii_case(guid),
-            Access::User(id) => organizations::is_member(&mut *conn, guid, *id).await?,
+            Access::User(id) => organizations::is_member(conn, guid, *id).await?,
         };
-        if !allowed {
-            return Err(Error::Forbidden);
+        if allowed {
+            Ok(())
+        } else {
+            Err(Error::Forbidden)
         }
+    }
+
+    fn missing(guid: &str) -> Error {
+        Error::NotFound {
+            what: "organization",
+            id: guid.to_owned(),
+        }
+    }
+
+    /// The organization, if this caller may act for it.
+    pub async fn organization(&self, conn: &mut Conn, guid: &str) -> Result<Organization, Error> {
+        self.check(&mut *conn, guid).await?;
         organizations::get(conn, guid)
             .await?
-            .ok_or_else(|| Error::NotFound {
-                what: "organization",
-                id: guid.to_owned(),
-            })
+            .ok_or_else(|| Self::missing(guid))
+    }
+
+    /// The organization with the newest catalog version, in one round trip.
+    pub async fn organization_and_catalog(
+        &self,
+        conn: &mut Conn,
+        guid: &str,
+    ) -> Result<(Organization, Option<i64>), Error> {
+        self.check(&mut *conn, guid).await?;
+        organizations::get_with_catalog_version(conn, guid)
+            .await?
+            .ok_or_else(|| Self::missing(guid))
     }
 }
 

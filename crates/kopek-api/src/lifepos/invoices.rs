@@ -80,22 +80,14 @@ pub async fn create_invoice(
     }
     let b = body.value;
     let mut conn = state.store.conn().await?;
-    let org = buyer.organization(&mut conn, &org_guid).await?;
-    let (version, catalog) =
-        state
-            .catalog
-            .current(&mut conn)
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                what: "product",
-                id: product_guid.to_owned(),
-            })?;
-    let product = catalog
-        .product(product_guid)
-        .ok_or_else(|| Error::NotFound {
-            what: "product",
-            id: product_guid.to_owned(),
-        })?;
+    let (org, version) = buyer.organization_and_catalog(&mut conn, &org_guid).await?;
+    let no_product = || Error::NotFound {
+        what: "product",
+        id: product_guid.to_owned(),
+    };
+    let version = version.ok_or_else(no_product)?;
+    let catalog = state.catalog.at(&mut conn, version).await?;
+    let product = catalog.product(product_guid).ok_or_else(no_product)?;
 
     let mut v = Violations::default();
     let plan_guid = b.plan.and_then(|p| p.guid).filter(|g| !g.is_empty());
