@@ -1,4 +1,4 @@
-//! What the database itself manages with the SQL one create-invoice runs (three
+//! What the database itself manages with the SQL one create-invoice runs (two
 //! reads, then one transaction: the counter row, the invoice, the event): pgbench
 //! with that script on PostgreSQL, the same statements in a loop on SQLite.
 
@@ -28,8 +28,7 @@ pub fn pgbench_script() -> String {
         "\\set o random(0, {last})\n\
          SELECT guid, token_hash FROM bench_orgs WHERE i = :o \\gset\n\
          SELECT id, role, scope, name, created_at, revoked_at FROM api_keys WHERE token_hash = :token_hash AND revoked_at IS NULL;\n\
-         SELECT guid, alias, company_name, inn, kpp, created_at, updated_at FROM organizations WHERE guid = :guid;\n\
-         SELECT version, document FROM catalog_versions ORDER BY version DESC LIMIT 1;\n\
+         SELECT guid, alias, company_name, inn, kpp, created_at, updated_at, (SELECT MAX(version) FROM catalog_versions) AS catalog_version FROM organizations WHERE guid = :guid;\n\
          BEGIN;\n\
          INSERT INTO sequences (name, value) VALUES ('invoice:' || :guid, 1) ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1 RETURNING value AS seq \\gset\n\
          INSERT INTO invoices ({INVOICE_COLUMNS}) VALUES ({values});\n\
@@ -138,13 +137,13 @@ pub async fn sqlite_loop(
                     .bind(kopek_domain::auth::hash_token(token))
                     .fetch_optional(&mut *conn)
                     .await?;
-                sqlx::query("SELECT guid, alias, company_name, inn, kpp, created_at, updated_at FROM organizations WHERE guid = $1")
-                    .bind(guid)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                sqlx::query("SELECT version, document FROM catalog_versions ORDER BY version DESC LIMIT 1")
-                    .fetch_optional(&mut *conn)
-                    .await?;
+                sqlx::query(
+                    "SELECT guid, alias, company_name, inn, kpp, created_at, updated_at, \
+                     (SELECT MAX(version) FROM catalog_versions) AS catalog_version FROM organizations WHERE guid = $1",
+                )
+                .bind(guid)
+                .fetch_optional(&mut *conn)
+                .await?;
                 let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
                 let seq: i64 = sqlx::query_scalar(
                     "INSERT INTO sequences (name, value) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1 RETURNING value",
