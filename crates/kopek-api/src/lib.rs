@@ -58,8 +58,7 @@ pub struct ApiConfig {
 }
 
 /// The seller's details, from configuration (`KOPEK_SELLER_*`).
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct Seller {
     pub name: String,
     pub inn: String,

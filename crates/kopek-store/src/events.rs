@@ -4,16 +4,6 @@
 use crate::db::{Conn, DbResult};
 use kopek_domain::Error;
 use kopek_domain::time::Timestamp;
-use sqlx::Row;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
-    pub id: String,
-    pub kind: String,
-    pub subject: String,
-    pub payload: serde_json::Value,
-    pub created_at: Timestamp,
-}
 
 pub async fn record(
     conn: &mut Conn,
@@ -34,27 +24,4 @@ pub async fn record(
     .await
     .db()?;
     Ok(())
-}
-
-/// The events of one subject, oldest first.
-pub async fn for_subject(conn: &mut Conn, subject: &str) -> Result<Vec<Event>, Error> {
-    let rows = sqlx::query(
-        "SELECT id, type, subject, payload, created_at FROM events WHERE subject = $1 ORDER BY id",
-    )
-    .bind(subject)
-    .fetch_all(conn)
-    .await
-    .db()?;
-    rows.iter()
-        .map(|row| {
-            let payload: String = row.try_get("payload").db()?;
-            Ok(Event {
-                id: row.try_get("id").db()?,
-                kind: row.try_get("type").db()?,
-                subject: row.try_get("subject").db()?,
-                payload: serde_json::from_str(&payload).map_err(Error::internal)?,
-                created_at: Timestamp::from_micros(row.try_get("created_at").db()?),
-            })
-        })
-        .collect()
 }

@@ -100,18 +100,6 @@ pub async fn find_by_token_hash(
     row.as_ref().map(from_row).transpose()
 }
 
-/// A customer's invitations, newest first.
-pub async fn for_customer(conn: &mut Conn, customer_id: &str) -> Result<Vec<Invitation>, Error> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM invitations WHERE customer_id = $1 ORDER BY created_at DESC, id"
-    )))
-    .bind(customer_id)
-    .fetch_all(conn)
-    .await
-    .db()?;
-    rows.iter().map(from_row).collect()
-}
-
 /// Uses the invitation up; false when it was used or replaced meanwhile.
 pub async fn mark_used(conn: &mut Conn, id: &str, now: Timestamp) -> Result<bool, Error> {
     let done = sqlx::query(

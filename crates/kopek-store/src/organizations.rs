@@ -123,18 +123,6 @@ pub async fn add_member(
     Ok(())
 }
 
-pub async fn remove_member(conn: &mut Conn, guid: &str, user_id: i64) -> Result<bool, Error> {
-    let done = sqlx::query(
-        "DELETE FROM organization_members WHERE organization_guid = $1 AND user_id = $2",
-    )
-    .bind(guid)
-    .bind(user_id)
-    .execute(conn)
-    .await
-    .db()?;
-    Ok(done.rows_affected() == 1)
-}
-
 pub async fn members(conn: &mut Conn, guid: &str) -> Result<Vec<i64>, Error> {
     let rows = sqlx::query(
         "SELECT user_id FROM organization_members WHERE organization_guid = $1 ORDER BY user_id",

@@ -205,7 +205,7 @@ pub async fn load_catalog(store: &Store, path: &std::path::Path) -> anyhow::Resu
 }
 
 /// An error as an operator should read it: every failing field of a validation.
-fn describe(e: &kopek_domain::Error) -> anyhow::Error {
+pub fn describe(e: &kopek_domain::Error) -> anyhow::Error {
     match e {
         kopek_domain::Error::Validation(fields) => anyhow::anyhow!(
             "{}",

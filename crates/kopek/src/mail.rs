@@ -85,12 +85,7 @@ impl Handler for InvitationMailer {
     async fn handle(&self, payload: &str) -> Result<(), String> {
         let mail: Mail = serde_json::from_str(payload).map_err(|e| format!("bad payload: {e}"))?;
         let outcome = self.mailer.send(&mail.to, &mail.subject, &mail.text).await;
-        let mut conn = self
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| e.to_string())?;
+        let mut conn = self.store.conn().await.map_err(|e| e.to_string())?;
         invitations::record_delivery(
             &mut conn,
             &mail.invitation_id,

@@ -127,20 +127,10 @@ async fn shutdown_signal() {
 
 async fn api_key(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> {
     let store = kopek::open_store(config).await?;
-    let fail = |e: kopek_domain::Error| anyhow::anyhow!("{}", e.public_message(Default::default()));
+    let fail = |e: kopek_domain::Error| kopek::describe(&e);
     match command {
         ApiKeyCommand::Create { role, scope, name } => {
-            let spec = KeySpec::parse(Some(&role), scope, name).map_err(|e| match e {
-                kopek_domain::Error::Validation(fields) => anyhow::anyhow!(
-                    "{}",
-                    fields
-                        .iter()
-                        .map(|f| f.message(Default::default()))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                ),
-                other => fail(other),
-            })?;
+            let spec = KeySpec::parse(Some(&role), scope, name).map_err(fail)?;
             let mut tx = store.begin().await.map_err(fail)?;
             let (key, token) = api_keys::issue(&mut tx, spec, Timestamp::now())
                 .await
