@@ -189,7 +189,7 @@ pub struct ListInvoicesQuery {
     pub created_to: Option<String>,
     pub updated_from: Option<String>,
     pub updated_to: Option<String>,
-    /// `compact` or `full` (both return whole invoices).
+    /// `full` (the default) or `compact`, which leaves out each invoice's positions.
     pub presentation: Option<String>,
     /// `alive_only` (default), `archived_only` or `all`. Invoices are never archived.
     pub selection: Option<String>,
@@ -282,6 +282,7 @@ pub async fn list(
     }
     v.finish()?;
     let descending = q.order_by.as_deref() != Some("created_at_asc");
+    let compact = q.presentation.as_deref() == Some("compact");
     let key = state.store.page_key();
     // A token is good only for the listing (organization, filters, order) it came from.
     let context = format!(
@@ -352,7 +353,10 @@ pub async fn list(
     };
     let items = rows
         .iter()
-        .map(|inv| InvoiceView::new(inv, &state.config.public_url, key))
+        .map(|inv| {
+            let view = InvoiceView::new(inv, &state.config.public_url, key);
+            if compact { view.compact() } else { view }
+        })
         .collect();
     Ok(Json(InvoiceList {
         items,

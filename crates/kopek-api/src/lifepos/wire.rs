@@ -75,7 +75,8 @@ pub struct InvoiceView {
     pub payment_by_card_link: String,
     /// Opens the printable bank-transfer invoice.
     pub payment_by_transaction_link: String,
-    pub positions: Vec<PositionView>,
+    /// Null in a `presentation=compact` list.
+    pub positions: Option<Vec<PositionView>>,
     pub created_at: String,
     pub updated_at: String,
     pub deleted_at: Option<String>,
@@ -99,6 +100,12 @@ pub fn payment_links(public_url: &str, key: &[u8], guid: &str) -> (String, Strin
 }
 
 impl InvoiceView {
+    /// The invoice without its positions, as a compact list shows it.
+    pub fn compact(mut self) -> InvoiceView {
+        self.positions = None;
+        self
+    }
+
     pub fn new(inv: &Invoice, public_url: &str, key: &[u8]) -> InvoiceView {
         let (card, transfer) = payment_links(public_url, key, &inv.guid);
         let money = |v: i64| Money::new(v, &inv.currency);
@@ -114,17 +121,18 @@ impl InvoiceView {
             status: inv.status.as_str().to_owned(),
             payment_by_card_link: card,
             payment_by_transaction_link: transfer,
-            positions: inv
-                .positions
-                .iter()
-                .map(|p: &Position| PositionView {
-                    name: p.name.clone(),
-                    quantity: p.quantity,
-                    price: money(p.price),
-                    total_sum: money(p.total),
-                    type_of: "InvoicePosition",
-                })
-                .collect(),
+            positions: Some(
+                inv.positions
+                    .iter()
+                    .map(|p: &Position| PositionView {
+                        name: p.name.clone(),
+                        quantity: p.quantity,
+                        price: money(p.price),
+                        total_sum: money(p.total),
+                        type_of: "InvoicePosition",
+                    })
+                    .collect(),
+            ),
             created_at: inv.created_at.rfc3339_millis(),
             updated_at: inv.updated_at.rfc3339_millis(),
             deleted_at: None,

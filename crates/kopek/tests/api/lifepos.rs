@@ -1166,6 +1166,15 @@ async fn invoice_lists_filter_and_page(backend: Backend) {
     }
     let (_, archived) = list("selection=archived_only&include_items_total=true".to_owned()).await;
     assert_eq!(archived["items_total"], 0);
+    let (_, compact) = list("presentation=compact".to_owned()).await;
+    assert_eq!(
+        compact["items"][0]["positions"],
+        Value::Null,
+        "compact leaves out positions"
+    );
+    assert!(compact["items"][0]["total_sum"].is_object());
+    let (_, full) = list("presentation=full".to_owned()).await;
+    assert!(full["items"][0]["positions"].is_array());
     let (_, uncounted) = list(String::new()).await;
     assert_eq!(
         (
