@@ -29,11 +29,16 @@ impl<D> Caller<D> {
     }
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+/// The token of an `Authorization: Bearer <token>` value (HTTP header or gRPC
+/// metadata alike).
+pub fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    bearer_token(parts.headers.get(AUTHORIZATION)?.to_str().ok()?)
 }
 
 pub async fn authenticate(state: &AppState, parts: &Parts) -> Result<Principal, Error> {

@@ -21,6 +21,28 @@ use std::marker::PhantomData;
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 const MAX_KEY_LEN: usize = 255;
 
+/// Reads an `Idempotency-Key` (HTTP header or gRPC metadata): 1 to 255 printable
+/// ASCII characters, or absent.
+pub fn idempotency_key(value: Option<&str>) -> Result<Option<String>, Error> {
+    match value {
+        None => Ok(None),
+        Some(k)
+            if !k.is_empty()
+                && k.len() <= MAX_KEY_LEN
+                && k.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            Ok(Some(k.to_owned()))
+        }
+        Some(_) => Err(Error::field(
+            "Idempotency-Key",
+            Reason::Format {
+                en: "1 to 255 printable ASCII characters, such as a UUID",
+                ru: "строкой из 1–255 печатных символов ASCII, например UUID",
+            },
+        )),
+    }
+}
+
 pub struct Mutation<D> {
     store: Store,
     method: Method,
@@ -36,29 +58,12 @@ impl<D: Dialect> FromRequestParts<AppState> for Mutation<D> {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let key = match parts.headers.get(IDEMPOTENCY_KEY) {
-            None => None,
-            Some(value) => Some(
-                value
-                    .to_str()
-                    .ok()
-                    .filter(|k| {
-                        !k.is_empty()
-                            && k.len() <= MAX_KEY_LEN
-                            && k.bytes().all(|b| b.is_ascii_graphic())
-                    })
-                    .ok_or_else(|| {
-                        Error::field(
-                            "Idempotency-Key",
-                            Reason::Format {
-                                en: "1 to 255 printable ASCII characters, such as a UUID",
-                                ru: "строкой из 1–255 печатных символов ASCII, например UUID",
-                            },
-                        )
-                    })?
-                    .to_owned(),
-            ),
-        };
+        let key = idempotency_key(
+            parts
+                .headers
+                .get(IDEMPOTENCY_KEY)
+                .map(|v| v.to_str().unwrap_or("\n")),
+        )?;
         Ok(Mutation {
             store: state.store.clone(),
             method: parts.method.clone(),

@@ -1,6 +1,35 @@
 //! Keyset paging with opaque, signed page tokens.
 
 use kopek_domain::{Error, Reason, paging};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+/// `?pageSize=&pageToken=` (also as `page_size`, `page_token`), the paging query of
+/// the operator API and of Yandex Cloud's lists.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// 1 to 1000; 100 when absent or 0.
+    #[serde(alias = "page_size")]
+    pub page_size: Option<i64>,
+    /// `nextPageToken` of the previous page.
+    #[serde(alias = "page_token")]
+    pub page_token: Option<String>,
+}
+
+impl PageQuery {
+    /// The page asked for, in the listing `context`.
+    pub fn page(&self, key: &[u8], context: String) -> Result<Page, Error> {
+        Page::parse(
+            key,
+            context,
+            self.page_size,
+            self.page_token.as_deref(),
+            &PageFields::CAMEL,
+        )
+    }
+}
 
 pub const DEFAULT_PAGE_SIZE: i64 = 100;
 pub const MAX_PAGE_SIZE: i64 = 1000;

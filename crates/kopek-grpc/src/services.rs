@@ -14,8 +14,9 @@ use billing::customer_service_server::{CustomerService, CustomerServiceServer};
 use endpoint::api_endpoint_service_server::{ApiEndpointService, ApiEndpointServiceServer};
 use iam::iam_token_service_server::{IamTokenService, IamTokenServiceServer};
 use kopek_api::AppState;
-use kopek_api::auth::{authenticate_token, exchange_api_key};
-use kopek_api::mutation::{Write, request_hash};
+use kopek_api::auth::{authenticate_token, bearer_token, exchange_api_key};
+use kopek_api::mutation::{IDEMPOTENCY_KEY, Write, idempotency_key, request_hash};
+use kopek_api::paging::PageQuery;
 use kopek_api::yandex::{billing_accounts, customers, operations};
 use kopek_domain::customer::{NewCustomer, Onboarding, Person};
 use kopek_domain::{Error, Reason};
@@ -61,9 +62,7 @@ impl Services {
             .metadata()
             .get("authorization")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, t)| t.trim());
+            .and_then(bearer_token);
         authenticate_token(&self.state, token)
             .await
             .map_err(to_status)
@@ -71,27 +70,11 @@ impl Services {
 
     /// The write a request is, keyed by its `idempotency-key` metadata.
     fn write<T: Message>(&self, request: &Request<T>, rpc: &str) -> Result<Write, Status> {
-        let key = match request.metadata().get("idempotency-key") {
-            None => None,
-            Some(value) => Some(
-                value
-                    .to_str()
-                    .ok()
-                    .filter(|k| {
-                        !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic())
-                    })
-                    .ok_or_else(|| {
-                        to_status(Error::field(
-                            "idempotency-key",
-                            Reason::Format {
-                                en: "1 to 255 printable ASCII characters",
-                                ru: "строкой из 1–255 печатных символов ASCII",
-                            },
-                        ))
-                    })?
-                    .to_owned(),
-            ),
-        };
+        let key = request
+            .metadata()
+            .get(IDEMPOTENCY_KEY)
+            .map(|v| v.to_str().unwrap_or("\n"));
+        let key = idempotency_key(key).map_err(to_status)?;
         let hash = request_hash("gRPC", rpc, &request.get_ref().encode_to_vec());
         Ok(Write::new(self.state.store.clone(), key, hash))
     }
@@ -151,80 +134,79 @@ impl CustomerService for Services {
         &self,
         request: Request<billing::InviteCustomerRequest>,
     ) -> Answer<operation::Operation> {
-        let caller = self.caller(&request).await?;
-        let write = self.write(&request, "/yandex.cloud.billing.v1.CustomerService/Invite")?;
-        let r = request.into_inner();
-        let new = NewCustomer::parse(
-            Onboarding::Invite,
-            r.reseller_id,
-            r.name,
-            r.invitation_email,
-            person(r.person),
-        )
-        .map_err(to_status)?;
-        done(customers::create_customer(&self.state, &caller, write, new).await)
+        self.create(request, "Invite", |r| {
+            NewCustomer::parse(
+                Onboarding::Invite,
+                r.reseller_id,
+                r.name,
+                r.invitation_email,
+                person(r.person),
+            )
+        })
+        .await
     }
 
     async fn create_reseller_served(
         &self,
         request: Request<billing::CreateResellerServedCustomerRequest>,
     ) -> Answer<operation::Operation> {
-        let caller = self.caller(&request).await?;
-        let write = self.write(
-            &request,
-            "/yandex.cloud.billing.v1.CustomerService/CreateResellerServed",
-        )?;
-        let r = request.into_inner();
-        let new = NewCustomer::parse(
-            Onboarding::ResellerServed,
-            r.reseller_id,
-            r.name,
-            String::new(),
-            person(r.person),
-        )
-        .map_err(to_status)?;
-        done(customers::create_customer(&self.state, &caller, write, new).await)
+        self.create(request, "CreateResellerServed", |r| {
+            NewCustomer::parse(
+                Onboarding::ResellerServed,
+                r.reseller_id,
+                r.name,
+                String::new(),
+                person(r.person),
+            )
+        })
+        .await
     }
 
     async fn activate(
         &self,
         request: Request<billing::ActivateCustomerRequest>,
     ) -> Answer<operation::Operation> {
-        let caller = self.caller(&request).await?;
-        let write = self.write(
-            &request,
-            "/yandex.cloud.billing.v1.CustomerService/Activate",
-        )?;
-        let id = request.into_inner().customer_id;
-        done(
-            customers::change_customer(
-                &self.state,
-                &caller,
-                write,
-                &id,
-                customers::Change::Activate,
-            )
-            .await,
-        )
+        let id = request.get_ref().customer_id.clone();
+        self.change(request, "Activate", &id, customers::Change::Activate)
+            .await
     }
 
     async fn suspend(
         &self,
         request: Request<billing::SuspendCustomerRequest>,
     ) -> Answer<operation::Operation> {
+        let id = request.get_ref().customer_id.clone();
+        self.change(request, "Suspend", &id, customers::Change::Suspend)
+            .await
+    }
+}
+
+/// CustomerService's full method names, for idempotency hashes.
+const CUSTOMER_SERVICE: &str = "/yandex.cloud.billing.v1.CustomerService/";
+
+impl Services {
+    async fn create<T: Message>(
+        &self,
+        request: Request<T>,
+        method: &str,
+        parse: impl FnOnce(T) -> Result<NewCustomer, Error>,
+    ) -> Answer<operation::Operation> {
         let caller = self.caller(&request).await?;
-        let write = self.write(&request, "/yandex.cloud.billing.v1.CustomerService/Suspend")?;
-        let id = request.into_inner().customer_id;
-        done(
-            customers::change_customer(
-                &self.state,
-                &caller,
-                write,
-                &id,
-                customers::Change::Suspend,
-            )
-            .await,
-        )
+        let write = self.write(&request, &format!("{CUSTOMER_SERVICE}{method}"))?;
+        let new = parse(request.into_inner()).map_err(to_status)?;
+        done(customers::create_customer(&self.state, &caller, write, new).await)
+    }
+
+    async fn change<T: Message>(
+        &self,
+        request: Request<T>,
+        method: &str,
+        customer_id: &str,
+        change: customers::Change,
+    ) -> Answer<operation::Operation> {
+        let caller = self.caller(&request).await?;
+        let write = self.write(&request, &format!("{CUSTOMER_SERVICE}{method}"))?;
+        done(customers::change_customer(&self.state, &caller, write, customer_id, change).await)
     }
 }
 
@@ -281,8 +263,10 @@ impl BillingAccountService for Services {
         let page = billing_accounts::list_accounts(
             &self.state,
             &caller,
-            Some(r.page_size),
-            Some(&r.page_token),
+            &PageQuery {
+                page_size: Some(r.page_size),
+                page_token: Some(r.page_token),
+            },
         )
         .await
         .map_err(to_status)?;

@@ -6,7 +6,7 @@ use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::mutation::Mutation;
-use crate::paging::{Page, PageFields};
+use crate::paging::PageQuery;
 use crate::query::Params;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -18,7 +18,7 @@ use kopek_domain::{Error, FieldError, Reason};
 use kopek_store::organizations::{self, Organization};
 use kopek_store::users;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CompanyBody {
@@ -59,13 +59,6 @@ pub struct OrganizationList {
 pub struct AddMember {
     /// The login of a provisioned user.
     pub login: Option<String>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase")]
-pub struct ListQuery {
-    pub page_size: Option<i64>,
-    pub page_token: Option<String>,
 }
 
 fn view(org: Organization, members: Vec<i64>) -> OrganizationView {
@@ -169,24 +162,18 @@ pub async fn get(
 }
 
 /// Lists organizations in guid order.
-#[utoipa::path(get, path = "/admin/v1/organizations", tag = "admin", params(ListQuery),
+#[utoipa::path(get, path = "/admin/v1/organizations", tag = "admin", params(PageQuery),
     responses((status = 200, body = OrganizationList), (status = "4XX", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller<Admin>,
-    query: Params<ListQuery, Admin>,
+    query: Params<PageQuery, Admin>,
 ) -> Result<Json<OrganizationList>, ApiError<Admin>> {
     caller.require(Role::Admin)?;
     let key = state.store.page_key();
     let q = query.value;
-    let page = Page::parse(
-        key,
-        "organizations".to_owned(),
-        q.page_size,
-        q.page_token.as_deref(),
-        &PageFields::CAMEL,
-    )?;
+    let page = q.page(key, "organizations".to_owned())?;
     let mut conn = state.store.conn().await?;
     let mut rows =
         organizations::list(&mut conn, page.after.as_deref(), page.fetch_limit()).await?;

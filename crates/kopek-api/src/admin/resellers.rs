@@ -6,7 +6,7 @@ use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::mutation::Mutation;
-use crate::paging::{Page, PageFields};
+use crate::paging::PageQuery;
 use crate::query::Params;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -19,7 +19,7 @@ use kopek_domain::reseller::NewReseller;
 use kopek_domain::time::Timestamp;
 use kopek_store::billing_accounts::{self, AccountKind, BillingAccount};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -64,14 +64,6 @@ pub struct ResellerList {
     pub resellers: Vec<Reseller>,
     /// Pass as `pageToken` for the next page; empty on the last page.
     pub next_page_token: String,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase")]
-pub struct ListQuery {
-    /// 1 to 1000; 100 when absent or 0.
-    pub page_size: Option<i64>,
-    pub page_token: Option<String>,
 }
 
 /// Creates a reseller.
@@ -132,24 +124,18 @@ pub async fn get(
 }
 
 /// Lists resellers in id order.
-#[utoipa::path(get, path = "/admin/v1/resellers", tag = "admin", params(ListQuery),
+#[utoipa::path(get, path = "/admin/v1/resellers", tag = "admin", params(PageQuery),
     responses((status = 200, body = ResellerList), (status = "4XX", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller<Admin>,
-    query: Params<ListQuery, Admin>,
+    query: Params<PageQuery, Admin>,
 ) -> Result<Json<ResellerList>, ApiError<Admin>> {
     caller.require(Role::Admin)?;
     let key = state.store.page_key();
     let q = query.value;
-    let page = Page::parse(
-        key,
-        "resellers".to_owned(),
-        q.page_size,
-        q.page_token.as_deref(),
-        &PageFields::CAMEL,
-    )?;
+    let page = q.page(key, "resellers".to_owned())?;
     let mut conn = state.store.conn().await?;
     let mut rows = billing_accounts::list(
         &mut conn,

@@ -4,7 +4,7 @@ use super::Admin;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::paging::{Page, PageFields};
+use crate::paging::PageQuery;
 use crate::query::Params;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -13,8 +13,8 @@ use kopek_domain::auth::Role;
 use kopek_domain::time::Timestamp;
 use kopek_domain::user::{Property, User};
 use kopek_store::users;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -62,14 +62,6 @@ pub struct UserList {
     pub next_page_token: String,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase")]
-pub struct ListQuery {
-    /// 1 to 1000; 100 when absent or 0.
-    pub page_size: Option<i64>,
-    pub page_token: Option<String>,
-}
-
 /// Gets a user (never its password or hash).
 #[utoipa::path(get, path = "/admin/v1/users/{id}", tag = "admin",
     params(("id" = i64, Path)),
@@ -94,24 +86,18 @@ pub async fn get(
 }
 
 /// Lists users in id order, deleted ones included.
-#[utoipa::path(get, path = "/admin/v1/users", tag = "admin", params(ListQuery),
+#[utoipa::path(get, path = "/admin/v1/users", tag = "admin", params(PageQuery),
     responses((status = 200, body = UserList), (status = "4XX", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller<Admin>,
-    query: Params<ListQuery, Admin>,
+    query: Params<PageQuery, Admin>,
 ) -> Result<Json<UserList>, ApiError<Admin>> {
     caller.require(Role::Admin)?;
     let key = state.store.page_key();
     let q = query.value;
-    let page = Page::parse(
-        key,
-        "users".to_owned(),
-        q.page_size,
-        q.page_token.as_deref(),
-        &PageFields::CAMEL,
-    )?;
+    let page = q.page(key, "users".to_owned())?;
     let after = match &page.after {
         None => 0,
         Some(cursor) => cursor.parse().map_err(Error::internal)?,

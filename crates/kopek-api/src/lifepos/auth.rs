@@ -7,10 +7,9 @@
 
 use super::LifePos;
 use crate::AppState;
-use crate::auth::authenticate;
+use crate::auth::{authenticate, bearer};
 use crate::error::ApiError;
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use kopek_domain::Error;
 use kopek_domain::auth::{Principal, Role, hash_token};
@@ -80,17 +79,10 @@ impl FromRequestParts<AppState> for Buyer {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, t)| t.trim().to_owned());
         // Session tokens first: they are what LIFE POS clients carry.
-        if let Some(token) = token.filter(|t| t.starts_with(super::sign_in::TOKEN_PREFIX)) {
+        if let Some(token) = bearer(parts).filter(|t| t.starts_with(super::sign_in::TOKEN_PREFIX)) {
             let mut conn = state.store.conn().await?;
-            let session = sessions::find_live(&mut conn, &hash_token(&token), Timestamp::now())
+            let session = sessions::find_live(&mut conn, &hash_token(token), Timestamp::now())
                 .await?
                 .ok_or(Error::Unauthenticated)?;
             // A user blocked or deleted after signing in loses access at once.

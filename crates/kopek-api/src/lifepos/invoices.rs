@@ -183,6 +183,7 @@ pub async fn create_invoice(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListInvoicesQuery {
     /// RFC 3339; invoices created at or after.
     pub created_from: Option<String>,

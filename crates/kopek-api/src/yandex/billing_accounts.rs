@@ -6,7 +6,7 @@ use super::wire::{BillingAccountView, ListBillingAccountsResponse};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::paging::{Page, PageFields};
+use crate::paging::PageQuery;
 use crate::query::Params;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -14,8 +14,6 @@ use kopek_domain::Error;
 use kopek_domain::auth::{Principal, Role};
 use kopek_domain::customer::id_rule;
 use kopek_store::billing_accounts::{self, BillingAccount};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 /// The reseller whose accounts a caller sees; None for admin (all of them).
 fn reseller_scope(caller: &Principal) -> Result<Option<&str>, Error> {
@@ -65,34 +63,17 @@ pub async fn get_account(
     }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase")]
-pub struct ListBillingAccountsQuery {
-    /// 1 to 1000; 100 when absent or 0.
-    #[serde(alias = "page_size")]
-    pub page_size: Option<i64>,
-    #[serde(alias = "page_token")]
-    pub page_token: Option<String>,
-}
-
 /// Retrieves the billing accounts the caller may see, in id order.
-#[utoipa::path(get, path = "/billing/v1/billingAccounts", tag = "yandex-billing", params(ListBillingAccountsQuery),
+#[utoipa::path(get, path = "/billing/v1/billingAccounts", tag = "yandex-billing", params(PageQuery),
     responses((status = 200, body = ListBillingAccountsResponse), (status = "4XX", body = super::status::Status)),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller<Yandex>,
-    query: Params<ListBillingAccountsQuery, Yandex>,
+    query: Params<PageQuery, Yandex>,
 ) -> Result<Json<ListBillingAccountsResponse>, ApiError<Yandex>> {
-    let q = query.value;
     Ok(Json(
-        list_accounts(
-            &state,
-            &caller.principal,
-            q.page_size,
-            q.page_token.as_deref(),
-        )
-        .await?,
+        list_accounts(&state, &caller.principal, &query.value).await?,
     ))
 }
 
@@ -100,13 +81,12 @@ pub async fn list(
 pub async fn list_accounts(
     state: &AppState,
     caller: &Principal,
-    page_size: Option<i64>,
-    page_token: Option<&str>,
+    query: &PageQuery,
 ) -> Result<ListBillingAccountsResponse, Error> {
     let scope = reseller_scope(caller)?;
     let key = state.store.page_key();
     let context = format!("billingAccounts:{}", scope.unwrap_or("*"));
-    let page = Page::parse(key, context, page_size, page_token, &PageFields::CAMEL)?;
+    let page = query.page(key, context)?;
     let mut conn = state.store.conn().await?;
     let mut rows =
         billing_accounts::list_visible(&mut conn, scope, page.after.as_deref(), page.fetch_limit())

@@ -403,6 +403,7 @@ pub async fn change_customer(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ListCustomersQuery {
     /// Required. The reseller whose customers to list.
     #[serde(alias = "reseller_id")]

@@ -98,6 +98,22 @@ fn check_operation(op: &Value, created_by: &str, reseller: &str) -> (String, Str
     (customer, account)
 }
 
+/// Creates a reseller-served customer (seed 001's body) and returns the Operation.
+async fn served(app: &TestApp, token: &str, reseller: &str) -> Value {
+    let path = "/billing/v1/customers:createResellerServedCustomer";
+    let (status, op) = call(app, Method::POST, path, token, Some(served_body(reseller))).await;
+    assert_eq!(status, 200, "{op}");
+    op
+}
+
+/// Invites a customer (seed 000's body) and returns the Operation.
+async fn invited(app: &TestApp, token: &str, reseller: &str) -> Value {
+    let path = "/billing/v1/customers:invite";
+    let (status, op) = call(app, Method::POST, path, token, Some(invite_body(reseller))).await;
+    assert_eq!(status, 200, "{op}");
+    op
+}
+
 async fn reseller_with_key(app: &TestApp, name: &str) -> (String, String, String) {
     let reseller = app.reseller(name).await;
     let (key_id, token) = app.key("reseller", Some(&reseller)).await;
@@ -324,14 +340,7 @@ async fn every_validation_rule_names_its_field(app: TestApp) {
 async fn resellers_cannot_touch_each_others_customers(app: TestApp) {
     let (a, _, token_a) = reseller_with_key(&app, "A").await;
     let (b, _, token_b) = reseller_with_key(&app, "B").await;
-    let (_, op) = call(
-        &app,
-        Method::POST,
-        "/billing/v1/customers:createResellerServedCustomer",
-        &token_b,
-        Some(served_body(&b)),
-    )
-    .await;
+    let op = served(&app, &token_b, &b).await;
     let customer_b = op["response"]["id"].as_str().unwrap().to_owned();
     let account_b = op["response"]["billingAccountId"]
         .as_str()
@@ -796,14 +805,7 @@ async fn wait_for_eml(app: &TestApp, n: usize) -> Vec<String> {
 
 async fn resent_and_expired_invitations(app: TestApp) {
     let (reseller, _, token) = reseller_with_key(&app, "Files Reseller").await;
-    let (_, op) = call(
-        &app,
-        Method::POST,
-        "/billing/v1/customers:invite",
-        &token,
-        Some(invite_body(&reseller)),
-    )
-    .await;
+    let op = invited(&app, &token, &reseller).await;
     let customer = op["response"]["id"].as_str().unwrap().to_owned();
     let first = find_link(&wait_for_eml(&app, 1).await[0]);
 
@@ -846,14 +848,7 @@ async fn resent_and_expired_invitations(app: TestApp) {
         "ACTIVE has no invitation to resend: {error}"
     );
 
-    let (_, op) = call(
-        &app,
-        Method::POST,
-        "/billing/v1/customers:createResellerServedCustomer",
-        &token,
-        Some(served_body(&reseller)),
-    )
-    .await;
+    let op = served(&app, &token, &reseller).await;
     let served = op["response"]["id"].as_str().unwrap();
     let (status, _) = call(
         &app,
@@ -874,14 +869,7 @@ async fn expired_links_are_refused(backend: Backend) {
     )
     .await;
     let (reseller, _, token) = reseller_with_key(&app, "Slow").await;
-    call(
-        &app,
-        Method::POST,
-        "/billing/v1/customers:invite",
-        &token,
-        Some(invite_body(&reseller)),
-    )
-    .await;
+    invited(&app, &token, &reseller).await;
     let link = find_link(&wait_for_eml(&app, 1).await[0]);
     let page = app.client.get(&link).send().await.unwrap();
     assert_eq!(page.status(), 410);
@@ -899,23 +887,9 @@ async fn expired_links_are_refused(backend: Backend) {
 
 async fn every_state_transition(app: TestApp) {
     let (reseller, _, token) = reseller_with_key(&app, "States").await;
-    let (_, op) = call(
-        &app,
-        Method::POST,
-        "/billing/v1/customers:invite",
-        &token,
-        Some(invite_body(&reseller)),
-    )
-    .await;
+    let op = invited(&app, &token, &reseller).await;
     let invited = op["response"]["id"].as_str().unwrap().to_owned();
-    let (_, op) = call(
-        &app,
-        Method::POST,
-        "/billing/v1/customers:createResellerServedCustomer",
-        &token,
-        Some(served_body(&reseller)),
-    )
-    .await;
+    let op = served(&app, &token, &reseller).await;
     let active = op["response"]["id"].as_str().unwrap().to_owned();
     let account_id = op["response"]["billingAccountId"]
         .as_str()
@@ -1059,14 +1033,7 @@ async fn a_repeat_with_the_same_key_returns_the_same_operation(app: TestApp) {
 
 async fn operations_get_and_cancel(app: TestApp) {
     let (reseller, key_id, token) = reseller_with_key(&app, "Ops").await;
-    let (_, op) = call(
-        &app,
-        Method::POST,
-        "/billing/v1/customers:createResellerServedCustomer",
-        &token,
-        Some(served_body(&reseller)),
-    )
-    .await;
+    let op = served(&app, &token, &reseller).await;
     let id = op["id"].as_str().unwrap();
     let (status, got) = call(
         &app,
@@ -1114,14 +1081,7 @@ async fn operations_get_and_cancel(app: TestApp) {
 async fn billing_accounts_get_and_list(app: TestApp) {
     let (reseller, _, token) = reseller_with_key(&app, "Accounts").await;
     for _ in 0..3 {
-        call(
-            &app,
-            Method::POST,
-            "/billing/v1/customers:createResellerServedCustomer",
-            &token,
-            Some(served_body(&reseller)),
-        )
-        .await;
+        served(&app, &token, &reseller).await;
     }
     app.reseller("Someone else").await;
     let mut seen = Vec::new();
