@@ -112,8 +112,10 @@ pub async fn sqlite_loop(
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(10));
+    // No ping on acquire: the statements alone, as pgbench runs them.
     let pool = SqlitePoolOptions::new()
         .max_connections(clients as u32)
+        .test_before_acquire(false)
         .connect_with(options)
         .await?;
     let deadline = Instant::now() + duration;

@@ -46,6 +46,10 @@ struct Args {
     /// A short run for CI: one second, one connection count, no growth step.
     #[arg(long)]
     smoke: bool,
+    /// Only these scenarios (all when absent). The ceiling and the growth step run
+    /// with create-invoice.
+    #[arg(long, value_delimiter = ',')]
+    scenarios: Vec<String>,
 }
 
 const ADMIN: &str = "bench-admin-token";
@@ -239,7 +243,9 @@ async fn main() -> anyhow::Result<()> {
         );
         let mut peak = idle;
         let mut invoice_rate = Vec::new();
-        for (name, load) in scenarios(&fixture) {
+        let chosen =
+            |name: &str| args.scenarios.is_empty() || args.scenarios.iter().any(|s| s == name);
+        for (name, load) in scenarios(&fixture).into_iter().filter(|(n, _)| chosen(n)) {
             let load = Arc::new(load);
             for &c in &args.connections {
                 eprintln!("{backend}: {name} at {c} connections");
@@ -252,7 +258,8 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         // The database's own ceiling for the same SQL, at the same connection counts.
-        for &c in &args.connections {
+        let with_invoices = chosen("create-invoice");
+        for &c in args.connections.iter().filter(|_| with_invoices) {
             let ceiling = if backend == "sqlite" {
                 let path = dir.join("kopek.db");
                 ceiling::sqlite_loop(&path, &fixture, c, duration).await?
@@ -278,7 +285,7 @@ async fn main() -> anyhow::Result<()> {
             report,
             "\nServer memory (RSS): {idle:.1} MiB idle after setup, {peak:.1} MiB at most under load."
         );
-        if !args.smoke {
+        if !args.smoke && with_invoices {
             // Cost as work grows: create-invoice with ~1 thousand, then 1 million, stored.
             let load = Arc::new(create_invoice(&fixture));
             let c = 8;

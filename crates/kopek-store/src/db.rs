@@ -2,7 +2,7 @@ use kopek_domain::Error;
 use rand::RngCore;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, SqlSafeStr};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Row, SqlSafeStr};
 use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -60,6 +60,9 @@ pub struct Store {
     page_key: Arc<[u8]>,
 }
 
+/// How long a pooled connection may sit unused before it is pinged on its way out.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
 #[rustfmt::skip]
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
@@ -107,6 +110,18 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // sqlx pings every connection it hands out: a round trip per acquire, as
+            // dear as the query itself. A connection in steady use is known to be
+            // alive, so only one that has sat idle is tested.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > IDLE_BEFORE_PING {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(|conn, _meta| {
                 Box::pin(async move {
                     if conn.backend_name().eq_ignore_ascii_case("sqlite") {

@@ -10,6 +10,7 @@ mod auth;
 mod browser;
 mod cli;
 mod customers;
+mod database;
 mod errors;
 mod idempotency;
 mod lifepos;
