@@ -73,13 +73,18 @@ impl Server {
             .port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
         let exe = std::env::current_exe()?.with_file_name("kopek");
-        let child = Command::new(&exe)
+        let mut command = Command::new(&exe);
+        if database_url.starts_with("postgres") {
+            // One server connection per client connection at the most; SQLite keeps
+            // its default pool, which is smaller on purpose.
+            command.env("KOPEK_DB_MAX_CONNECTIONS", "32");
+        }
+        let child = command
             .arg("serve")
             .env("KOPEK_DATABASE_URL", database_url)
             .env("KOPEK_DATA_DIR", data_dir)
             .env("KOPEK_LISTEN", addr.to_string())
             .env("KOPEK_ADMIN_TOKEN", ADMIN)
-            .env("KOPEK_DB_MAX_CONNECTIONS", "32")
             .env("KOPEK_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

@@ -43,10 +43,23 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// SQLite runs each connection on a thread of its own and has one writer at a
+    /// time: past a few connections per core, more only add thread switches (on two
+    /// cores, a pool of 8 served 25 to 70% more than one of 32; BENCHMARKS.md).
+    pub fn default_pool_size(self) -> u32 {
+        match self {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
     pub url: String,
-    pub max_connections: u32,
+    /// The pool size; the backend's default when `None`.
+    pub max_connections: Option<u32>,
 }
 
 #[derive(Clone)]
@@ -108,7 +121,11 @@ impl Store {
         };
         let connect = AnyConnectOptions::from_str(&options.url).db()?;
         let pool = AnyPoolOptions::new()
-            .max_connections(options.max_connections)
+            .max_connections(
+                options
+                    .max_connections
+                    .unwrap_or(backend.default_pool_size()),
+            )
             .acquire_timeout(Duration::from_secs(10))
             // sqlx pings every connection it hands out: a round trip per acquire, as
             // dear as the query itself. A connection in steady use is known to be

@@ -27,8 +27,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `sqlite://...` or `postgres://...`; the SQLite file in `data_dir` when unset.
     pub database_url: Option<String>,
-    /// Size of the database connection pool.
-    pub db_max_connections: u32,
+    /// Size of the database connection pool; 8 on SQLite, 16 on PostgreSQL when unset.
+    pub db_max_connections: Option<u32>,
     /// A token accepted as admin, for bootstrap and scripts.
     pub admin_token: Option<String>,
     /// Absolute base of the links Kopek hands out; `http://<listen>` when unset.
@@ -98,7 +98,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".to_owned(),
             data_dir: PathBuf::from("./kopek-data"),
             database_url: None,
-            db_max_connections: 16,
+            db_max_connections: None,
             admin_token: None,
             public_url: None,
             invitation_ttl_days: 7,
@@ -205,12 +205,14 @@ mod tests {
             jail.set_env("KOPEK_ADMIN_TOKEN", "12345");
             jail.set_env("KOPEK_SELLER_BIK", "044525225");
             jail.set_env("KOPEK_INVITATION_TTL_DAYS", "3");
+            jail.set_env("KOPEK_DB_MAX_CONNECTIONS", "32");
             let config = Config::load(None).map_err(|e| format!("{e:#}"))?;
             assert_eq!(config.listen, "127.0.0.1:9999");
             assert_eq!(config.log_format, LogFormat::Json);
             assert_eq!(config.admin_token.as_deref(), Some("12345"));
             assert_eq!(config.seller_bik, "044525225");
             assert_eq!(config.invitation_ttl_days, 3);
+            assert_eq!(config.db_max_connections, Some(32));
             assert!(!format!("{config:?}").contains("12345"));
             Ok(())
         });

@@ -148,7 +148,7 @@ async fn postgres_template() -> String {
                     .expect("create template");
                 let store = Store::connect(&StoreOptions {
                     url: with_database(&postgres_admin_url(), &building),
-                    max_connections: 1,
+                    max_connections: Some(1),
                 })
                 .await
                 .expect("connect template");
@@ -214,7 +214,7 @@ impl TestDb {
     pub async fn store(&self) -> Store {
         Store::open(&StoreOptions {
             url: self.url.clone(),
-            max_connections: 8,
+            max_connections: Some(8),
         })
         .await
         .expect("open store")
@@ -225,7 +225,7 @@ impl TestDb {
             listen: "127.0.0.1:0".to_owned(),
             data_dir: self.dir.path().to_owned(),
             database_url: Some(self.url.clone()),
-            db_max_connections: 8,
+            db_max_connections: Some(8),
             admin_token: Some(format!("admin-{}", uuid::Uuid::new_v4())),
             user_types: "user,type_value,operator".to_owned(),
             ..Config::default()
