@@ -1,7 +1,7 @@
 //! Liveness and readiness.
 
 use crate::AppState;
-use axum::Json;
+use crate::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;

@@ -11,6 +11,7 @@ pub mod cpu;
 pub mod error;
 pub mod health;
 pub mod invoicing;
+pub mod json;
 pub mod lifepos;
 pub mod metrics;
 pub mod mutation;

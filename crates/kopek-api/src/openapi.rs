@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' own types.
 
-use axum::Json;
+use crate::json::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 

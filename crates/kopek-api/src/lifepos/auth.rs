@@ -31,7 +31,9 @@ pub struct Buyer {
 }
 
 impl Buyer {
-    async fn check(&self, conn: &mut Conn, guid: &str) -> Result<(), Error> {
+    /// Whether this caller may act for the organization (403 if not), without
+    /// learning whether it exists.
+    pub async fn check(&self, conn: &mut Conn, guid: &str) -> Result<(), Error> {
         let allowed = match &self.access {
             Access::All => true,
             Access::Organization(scope) => scope.eq_ignore_ascii_case(guid),

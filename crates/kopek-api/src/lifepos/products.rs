@@ -6,7 +6,7 @@ use super::auth::Buyer;
 use super::wire::{Money, Reference};
 use crate::AppState;
 use crate::error::ApiError;
-use axum::Json;
+use crate::json::Json;
 use axum::extract::{Path, State};
 use kopek_domain::invoice::per_month;
 use kopek_store::invoices;

@@ -9,7 +9,7 @@ use super::LifePos;
 use crate::AppState;
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use axum::Json;
+use crate::json::Json;
 use axum::extract::State;
 use kopek_domain::auth::SecretToken;
 use kopek_domain::error::Violations;

@@ -7,7 +7,6 @@ use kopek_domain::time::Timestamp;
 use kopek_domain::vat;
 use kopek_store::invoices::Invoice;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -82,11 +81,32 @@ pub struct InvoiceView {
     pub deleted_at: Option<String>,
     /// At most 128 characters; empty when not set.
     pub meta: String,
-    /// What was bought (product, plan, period, quantity), its VAT and who pays.
-    #[schema(value_type = Object)]
-    pub meta_data: Value,
+    /// What was bought, its VAT and who pays.
+    pub meta_data: InvoiceMeta,
     pub guid: String,
     pub type_of: &'static str,
+}
+
+/// What an invoice was made for. Fields in the order earlier releases wrote them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceMeta {
+    pub catalog_version: i64,
+    /// When it was paid; null until then.
+    pub paid_at: Option<String>,
+    pub period_in_months: i64,
+    pub plan: Reference,
+    pub product: Reference,
+    pub quantity: i64,
+    pub vat: VatView,
+    /// The organization itself, or the reseller billing account that pays for it.
+    pub who_pays: Reference,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VatView {
+    /// Such as `22%` or `9.09%`.
+    pub rate: String,
+    pub sum: Money,
 }
 
 /// The two payment links of an invoice, each carrying its unguessable token.
@@ -137,16 +157,19 @@ impl InvoiceView {
             updated_at: inv.updated_at.rfc3339_millis(),
             deleted_at: None,
             meta: inv.meta.clone().unwrap_or_default(),
-            meta_data: json!({
-                "product": Reference::to(&inv.product_guid, "Product"),
-                "plan": Reference::to(&inv.plan_guid, "Plan"),
-                "period_in_months": inv.period_in_months,
-                "quantity": inv.quantity,
-                "vat": {"rate": vat::percent(inv.vat_basis_points), "sum": money(inv.vat)},
-                "who_pays": Reference::to(&inv.payer_guid, &inv.payer_type),
-                "paid_at": inv.paid_at.map(Timestamp::rfc3339_millis),
-                "catalog_version": inv.catalog_version,
-            }),
+            meta_data: InvoiceMeta {
+                catalog_version: inv.catalog_version,
+                paid_at: inv.paid_at.map(Timestamp::rfc3339_millis),
+                period_in_months: inv.period_in_months,
+                plan: Reference::to(&inv.plan_guid, "Plan"),
+                product: Reference::to(&inv.product_guid, "Product"),
+                quantity: inv.quantity,
+                vat: VatView {
+                    rate: vat::percent(inv.vat_basis_points),
+                    sum: money(inv.vat),
+                },
+                who_pays: Reference::to(&inv.payer_guid, &inv.payer_type),
+            },
             guid: inv.guid.clone(),
             type_of: "Invoice",
         }

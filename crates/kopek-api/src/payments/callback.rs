@@ -5,7 +5,7 @@
 
 use crate::AppState;
 use crate::invoicing::{self, Change};
-use axum::Json;
+use crate::json::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};

@@ -3,7 +3,7 @@
 
 use crate::context::RequestContext;
 use crate::error::Dialect;
-use axum::Json;
+use crate::json::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kopek_domain::Error;

@@ -1185,6 +1185,56 @@ async fn invoice_lists_filter_and_page(backend: Backend) {
         "counted only when asked"
     );
     assert_eq!(uncounted["items"].as_array().unwrap().len(), 6);
+
+    // The organization's guid in capitals is the same organization.
+    let upper = read(
+        lp(
+            &base_app,
+            Method::GET,
+            &format!("/orgs/{}/profile/invoices", shop.org.to_ascii_uppercase()),
+            &token,
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        upper.1["items"].as_array().map(Vec::len),
+        Some(6),
+        "{upper:?}"
+    );
+    // An admin learns which organizations exist: empty is not missing.
+    let admin_list = |org: String| {
+        let app = &base_app;
+        async move {
+            read(
+                lp(
+                    app,
+                    Method::GET,
+                    &format!("/orgs/{org}/profile/invoices"),
+                    &app.admin_token,
+                )
+                .send()
+                .await
+                .unwrap(),
+            )
+            .await
+        }
+    };
+    let (status, missing) = admin_list("00000000-0000-4000-8000-000000000000".to_owned()).await;
+    assert_eq!(
+        (status, missing["code"].as_str()),
+        (404, Some("NotFound")),
+        "{missing}"
+    );
+    let empty = organization(&base_app, "empty").await;
+    let (status, none) = admin_list(empty).await;
+    assert_eq!(
+        (status, none["items"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{none}"
+    );
 }
 
 async fn catalog_versions_keep_invoice_prices(app: TestApp) {
