@@ -145,6 +145,17 @@ fn create_invoice(f: &Fixture) -> Load {
     }
 }
 
+fn list_invoices(f: &Fixture, per_page: usize) -> Load {
+    Load {
+        method: "GET",
+        path: format!("/orgs/{{org}}/profile/invoices?items_per_page={per_page}"),
+        body: None,
+        headers: lp_headers(),
+        pairs: f.orgs.clone(),
+        expect: 200,
+    }
+}
+
 fn scenarios(f: &Fixture) -> Vec<(&'static str, Load)> {
     let bearer = |token: &str| vec![("authorization".to_owned(), format!("Bearer {token}"))];
     vec![
@@ -182,17 +193,10 @@ fn scenarios(f: &Fixture) -> Vec<(&'static str, Load)> {
                 expect: 200,
             },
         ),
-        (
-            "list invoices",
-            Load {
-                method: "GET",
-                path: "/orgs/{org}/profile/invoices?items_per_page=20".into(),
-                body: None,
-                headers: lp_headers(),
-                pairs: f.orgs.clone(),
-                expect: 200,
-            },
-        ),
+        ("list invoices", list_invoices(f, 20)),
+        // The same request with one invoice a page: what a list costs apart from
+        // the invoices it carries.
+        ("list invoices, 1 a page", list_invoices(f, 1)),
     ]
 }
 
