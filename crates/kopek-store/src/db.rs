@@ -46,7 +46,7 @@ pub enum Backend {
 impl Backend {
     /// SQLite runs each connection on a thread of its own and has one writer at a
     /// time: past a few connections per core, more only add thread switches (on two
-    /// cores, a pool of 8 served 25 to 70% more than one of 32; BENCHMARKS.md).
+    /// cores, a pool of 8 served 25 to 75% more than one of 32; BENCHMARKS.md).
     pub fn default_pool_size(self) -> u32 {
         match self {
             Backend::Sqlite => 8,
