@@ -21,25 +21,20 @@ use std::marker::PhantomData;
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 const MAX_KEY_LEN: usize = 255;
 
-/// Reads an `Idempotency-Key` (HTTP header or gRPC metadata): 1 to 255 printable
-/// ASCII characters, or absent.
-pub fn idempotency_key(value: Option<&str>) -> Result<Option<String>, Error> {
-    match value {
-        None => Ok(None),
-        Some(k)
-            if !k.is_empty()
-                && k.len() <= MAX_KEY_LEN
-                && k.bytes().all(|b| b.is_ascii_graphic()) =>
-        {
-            Ok(Some(k.to_owned()))
-        }
-        Some(_) => Err(Error::field(
+/// Checks an `Idempotency-Key` that was sent (HTTP header or gRPC metadata): 1 to
+/// 255 printable ASCII characters.
+pub fn idempotency_key(value: &[u8]) -> Result<String, Error> {
+    if !value.is_empty() && value.len() <= MAX_KEY_LEN && value.iter().all(u8::is_ascii_graphic) {
+        // Printable ASCII is UTF-8.
+        Ok(String::from_utf8_lossy(value).into_owned())
+    } else {
+        Err(Error::field(
             "Idempotency-Key",
             Reason::Format {
                 en: "1 to 255 printable ASCII characters, such as a UUID",
                 ru: "строкой из 1–255 печатных символов ASCII, например UUID",
             },
-        )),
+        ))
     }
 }
 
@@ -58,12 +53,11 @@ impl<D: Dialect> FromRequestParts<AppState> for Mutation<D> {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let key = idempotency_key(
-            parts
-                .headers
-                .get(IDEMPOTENCY_KEY)
-                .map(|v| v.to_str().unwrap_or("\n")),
-        )?;
+        let key = parts
+            .headers
+            .get(IDEMPOTENCY_KEY)
+            .map(|v| idempotency_key(v.as_bytes()))
+            .transpose()?;
         Ok(Mutation {
             store: state.store.clone(),
             method: parts.method.clone(),

@@ -73,8 +73,9 @@ impl Services {
         let key = request
             .metadata()
             .get(IDEMPOTENCY_KEY)
-            .map(|v| v.to_str().unwrap_or("\n"));
-        let key = idempotency_key(key).map_err(to_status)?;
+            .map(|v| idempotency_key(v.as_bytes()))
+            .transpose()
+            .map_err(to_status)?;
         let hash = request_hash("gRPC", rpc, &request.get_ref().encode_to_vec());
         Ok(Write::new(self.state.store.clone(), key, hash))
     }

@@ -87,7 +87,8 @@ pub struct InvoiceView {
     pub type_of: &'static str,
 }
 
-/// What an invoice was made for. Fields in the order earlier releases wrote them.
+// The fields are in alphabetical order: the order this object has always had on the wire.
+/// What an invoice was made for.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvoiceMeta {
     pub catalog_version: i64,

@@ -19,7 +19,7 @@ use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::json::Json;
 use crate::mutation::{Mutation, Ran, Write};
-use crate::paging::{Page, PageFields};
+use crate::paging::{Page, PageFields, PageQuery};
 use crate::path::split_custom_method;
 use crate::query::Params;
 use axum::extract::{Path, State};
@@ -401,6 +401,7 @@ pub async fn change_customer(
         .await
 }
 
+/// `?resellerId=`; the paging parameters are the shared [`PageQuery`].
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
@@ -408,30 +409,24 @@ pub struct ListCustomersQuery {
     /// Required. The reseller whose customers to list.
     #[serde(alias = "reseller_id")]
     pub reseller_id: Option<String>,
-    /// 1 to 1000; 100 when absent or 0.
-    #[serde(alias = "page_size")]
-    pub page_size: Option<i64>,
-    /// `nextPageToken` of the previous page.
-    #[serde(alias = "page_token")]
-    pub page_token: Option<String>,
 }
 
 /// Retrieves the list of customers of a reseller, in a stable (id) order.
-#[utoipa::path(get, path = "/billing/v1/customers", tag = "yandex-billing", params(ListCustomersQuery),
+#[utoipa::path(get, path = "/billing/v1/customers", tag = "yandex-billing", params(ListCustomersQuery, PageQuery),
     responses((status = 200, body = ListCustomersResponse), (status = "4XX", body = super::status::Status)),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller<Yandex>,
     query: Params<ListCustomersQuery, Yandex>,
+    page: Params<PageQuery, Yandex>,
 ) -> Result<Json<ListCustomersResponse>, ApiError<Yandex>> {
-    let q = query.value;
     let list = list_customers(
         &state,
         &caller.principal,
-        &q.reseller_id.unwrap_or_default(),
-        q.page_size,
-        q.page_token.as_deref(),
+        &query.value.reseller_id.unwrap_or_default(),
+        page.value.page_size,
+        page.value.page_token.as_deref(),
     )
     .await?;
     Ok(Json(list))
