@@ -240,6 +240,7 @@ async fn main() -> anyhow::Result<()> {
     let duration = Duration::from_secs(args.duration);
     let root = PathBuf::from("target/bench");
     let mut report = String::new();
+    let mut failed = 0;
     for backend in args.backends.clone() {
         let dir = root.join(&backend);
         let url = fresh(&backend, &args, &dir).await?;
@@ -263,6 +264,7 @@ async fn main() -> anyhow::Result<()> {
                 if name == "create-invoice" {
                     invoice_rate.push((c, stats.rate));
                 }
+                failed += stats.errors;
                 row(&mut report, name, c, &stats, "");
             }
         }
@@ -320,5 +322,9 @@ async fn main() -> anyhow::Result<()> {
         drop(server);
     }
     println!("{report}");
+    // A full run reports failures in its table; the smoke run is a check.
+    if args.smoke && failed > 0 {
+        anyhow::bail!("{failed} requests got an answer other than the expected one");
+    }
     Ok(())
 }
