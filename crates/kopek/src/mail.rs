@@ -65,10 +65,17 @@ impl Mailer {
                 tokio::fs::create_dir_all(dir)
                     .await
                     .map_err(|e| format!("creating {}: {e}", dir.display()))?;
-                let path = dir.join(format!("{}.eml", uuid::Uuid::now_v7()));
-                tokio::fs::write(&path, message.formatted())
+                // Written under another name first, so that whoever picks up
+                // `*.eml` files never reads half a mail.
+                let name = uuid::Uuid::now_v7();
+                let path = dir.join(format!("{name}.eml"));
+                let partial = dir.join(format!("{name}.eml.partial"));
+                tokio::fs::write(&partial, message.formatted())
                     .await
-                    .map_err(|e| format!("writing {}: {e}", path.display()))
+                    .map_err(|e| format!("writing {}: {e}", partial.display()))?;
+                tokio::fs::rename(&partial, &path)
+                    .await
+                    .map_err(|e| format!("renaming to {}: {e}", path.display()))
             }
         }
     }

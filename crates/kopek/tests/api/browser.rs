@@ -254,26 +254,14 @@ async fn a_buyer_pays_by_card_in_a_real_browser(backend: Backend) {
 
 /// The accept link from the invitation mail the server wrote as a file.
 async fn invitation_link(app: &TestApp) -> String {
-    let dir = app.data_dir().join("mail");
-    for _ in 0..500 {
-        if let Some(file) = std::fs::read_dir(&dir)
-            .ok()
-            .and_then(|mut d| d.next())
-            .and_then(Result::ok)
-        {
-            let raw = std::fs::read_to_string(file.path())
-                .unwrap()
-                .replace("=\r\n", "")
-                .replace("=\n", "");
-            let start = raw.find("http://").unwrap();
-            return raw[start..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || ":/._-".contains(*c))
-                .collect();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("no invitation mail in {}", dir.display());
+    let raw = crate::customers::wait_for_eml(app, 1).await[0]
+        .replace("=\r\n", "")
+        .replace("=\n", "");
+    let start = raw.find("http://").unwrap();
+    raw[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || ":/._-".contains(*c))
+        .collect()
 }
 
 both_backends!(a_buyer_pays_by_card_in_a_real_browser);

@@ -691,15 +691,13 @@ async fn invitation_mail_over_smtp_and_accepting_it(backend: Backend) {
     // The worker records the delivery, then finishes the outbox row.
     let mut delivered = (String::new(), String::new());
     for _ in 0..100 {
-        let delivery: String = sqlx::query_scalar("SELECT delivery_state FROM invitations")
-            .fetch_one(app.store().pool())
-            .await
-            .unwrap();
-        let outbox: String = sqlx::query_scalar("SELECT state FROM outbox")
-            .fetch_one(app.store().pool())
-            .await
-            .unwrap();
-        delivered = (delivery, outbox);
+        // One statement, so both states come from the same moment.
+        delivered = sqlx::query_as(
+            "SELECT invitations.delivery_state, outbox.state FROM invitations, outbox",
+        )
+        .fetch_one(app.store().pool())
+        .await
+        .unwrap();
         if delivered.1 == "done" {
             break;
         }
@@ -785,11 +783,14 @@ async fn invitation_mail_over_smtp_and_accepting_it(backend: Backend) {
     assert!(unknown.text().await.unwrap().contains("not valid"));
 }
 
-async fn wait_for_eml(app: &TestApp, n: usize) -> Vec<String> {
+pub async fn wait_for_eml(app: &TestApp, n: usize) -> Vec<String> {
     let dir = app.data_dir().join("mail");
     for _ in 0..500 {
         if let Ok(entries) = std::fs::read_dir(&dir) {
-            let mut files: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
+            let mut files: Vec<_> = entries
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                .collect();
             if files.len() >= n {
                 files.sort();
                 return files
