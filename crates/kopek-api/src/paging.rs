@@ -19,15 +19,47 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
-    /// The page asked for, in the listing `context`.
+    /// The page asked for. `context` names the listing, so a token from one listing
+    /// is refused by another.
     pub fn page(&self, key: &[u8], context: String) -> Result<Page, Error> {
-        Page::parse(
-            key,
+        let size = match self.page_size {
+            None | Some(0) => DEFAULT_PAGE_SIZE,
+            Some(n) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
+            Some(_) => {
+                return Err(Error::field(
+                    "pageSize",
+                    Reason::Format {
+                        en: "between 0 and 1000",
+                        ru: "числом от 0 до 1000",
+                    },
+                ));
+            }
+        };
+        let after = match self.page_token.as_deref().filter(|t| !t.is_empty()) {
+            None => None,
+            Some(t) if t.len() > MAX_PAGE_TOKEN_LEN => {
+                return Err(Error::field(
+                    "pageToken",
+                    Reason::TooLong {
+                        max: MAX_PAGE_TOKEN_LEN,
+                    },
+                ));
+            }
+            Some(t) => Some(paging::decode(key, &context, t).ok_or_else(|| {
+                Error::field(
+                    "pageToken",
+                    Reason::Format {
+                        en: "a token returned by the previous page",
+                        ru: "токеном, полученным с предыдущей страницей",
+                    },
+                )
+            })?),
+        };
+        Ok(Page {
+            size,
+            after,
             context,
-            self.page_size,
-            self.page_token.as_deref(),
-            &PageFields::CAMEL,
-        )
+        })
     }
 }
 
@@ -42,69 +74,7 @@ pub struct Page {
     context: String,
 }
 
-/// Field names as the family spells them (`pageSize` or `items_per_page`, ...).
-pub struct PageFields {
-    pub size: &'static str,
-    pub token: &'static str,
-}
-
-impl PageFields {
-    /// `pageSize` and `pageToken`, as Yandex Cloud and the operator API name them.
-    pub const CAMEL: PageFields = PageFields {
-        size: "pageSize",
-        token: "pageToken",
-    };
-}
-
 impl Page {
-    /// `context` names the listing, so a token from one listing is refused by another.
-    pub fn parse(
-        key: &[u8],
-        context: String,
-        size: Option<i64>,
-        token: Option<&str>,
-        fields: &PageFields,
-    ) -> Result<Page, Error> {
-        let size = match size {
-            None | Some(0) => DEFAULT_PAGE_SIZE,
-            Some(n) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
-            Some(_) => {
-                return Err(Error::field(
-                    fields.size,
-                    Reason::Format {
-                        en: "between 0 and 1000",
-                        ru: "числом от 0 до 1000",
-                    },
-                ));
-            }
-        };
-        let after = match token.filter(|t| !t.is_empty()) {
-            None => None,
-            Some(t) if t.len() > MAX_PAGE_TOKEN_LEN => {
-                return Err(Error::field(
-                    fields.token,
-                    Reason::TooLong {
-                        max: MAX_PAGE_TOKEN_LEN,
-                    },
-                ));
-            }
-            Some(t) => Some(paging::decode(key, &context, t).ok_or_else(|| {
-                Error::field(
-                    fields.token,
-                    Reason::Format {
-                        en: "a token returned by the previous page",
-                        ru: "токеном, полученным с предыдущей страницей",
-                    },
-                )
-            })?),
-        };
-        Ok(Page {
-            size,
-            after,
-            context,
-        })
-    }
-
     /// How many rows to fetch: one more than the page, to learn whether more follow.
     pub fn fetch_limit(&self) -> i64 {
         self.size + 1

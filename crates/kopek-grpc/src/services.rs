@@ -113,8 +113,10 @@ impl CustomerService for Services {
             &self.state,
             &caller,
             &r.reseller_id,
-            Some(r.page_size),
-            Some(&r.page_token),
+            &PageQuery {
+                page_size: Some(r.page_size),
+                page_token: Some(r.page_token),
+            },
         )
         .await
         .map_err(to_status)?;

@@ -46,19 +46,10 @@ impl Buyer {
         }
     }
 
-    fn missing(guid: &str) -> Error {
-        Error::NotFound {
-            what: "organization",
-            id: guid.to_owned(),
-        }
-    }
-
     /// The organization, if this caller may act for it.
     pub async fn organization(&self, conn: &mut Conn, guid: &str) -> Result<Organization, Error> {
         self.check(&mut *conn, guid).await?;
-        organizations::get(conn, guid)
-            .await?
-            .ok_or_else(|| Self::missing(guid))
+        read_organization(conn, guid).await
     }
 
     /// The organization with the newest catalog version, in one round trip.
@@ -70,8 +61,22 @@ impl Buyer {
         self.check(&mut *conn, guid).await?;
         organizations::get_with_catalog_version(conn, guid)
             .await?
-            .ok_or_else(|| Self::missing(guid))
+            .ok_or_else(|| missing(guid))
     }
+}
+
+fn missing(guid: &str) -> Error {
+    Error::NotFound {
+        what: "organization",
+        id: guid.to_owned(),
+    }
+}
+
+/// The organization, or 404; for a caller already [checked](Buyer::check).
+pub async fn read_organization(conn: &mut Conn, guid: &str) -> Result<Organization, Error> {
+    organizations::get(conn, guid)
+        .await?
+        .ok_or_else(|| missing(guid))
 }
 
 impl FromRequestParts<AppState> for Buyer {

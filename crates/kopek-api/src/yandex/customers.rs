@@ -19,7 +19,7 @@ use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::json::Json;
 use crate::mutation::{Mutation, Ran, Write};
-use crate::paging::{Page, PageFields, PageQuery};
+use crate::paging::PageQuery;
 use crate::path::split_custom_method;
 use crate::query::Params;
 use axum::extract::{Path, State};
@@ -425,8 +425,7 @@ pub async fn list(
         &state,
         &caller.principal,
         &query.value.reseller_id.unwrap_or_default(),
-        page.value.page_size,
-        page.value.page_token.as_deref(),
+        &page.value,
     )
     .await?;
     Ok(Json(list))
@@ -437,18 +436,11 @@ pub async fn list_customers(
     state: &AppState,
     caller: &Principal,
     reseller_id: &str,
-    page_size: Option<i64>,
-    page_token: Option<&str>,
+    query: &PageQuery,
 ) -> Result<ListCustomersResponse, Error> {
     id_rule("resellerId", reseller_id).map_err(|e| Error::Validation(vec![e]))?;
     let key = state.store.page_key();
-    let page = Page::parse(
-        key,
-        format!("customers:{reseller_id}"),
-        page_size,
-        page_token,
-        &PageFields::CAMEL,
-    )?;
+    let page = query.page(key, format!("customers:{reseller_id}"))?;
     let mut conn = state.store.conn().await?;
     reseller_for(&mut conn, caller, reseller_id).await?;
     let mut rows = customers::list(

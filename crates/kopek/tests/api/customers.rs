@@ -135,15 +135,7 @@ async fn account(app: &TestApp, token: &str, id: &str) -> Value {
 
 async fn seed_examples_return_the_documented_operation(app: TestApp) {
     let (reseller, key_id, token) = reseller_with_key(&app, "Reseller One").await;
-    let (status, op) = call(
-        &app,
-        Method::POST,
-        "/billing/v1/customers:invite",
-        &token,
-        Some(invite_body(&reseller)),
-    )
-    .await;
-    assert_eq!(status, 200, "{op}");
+    let op = invited(&app, &token, &reseller).await;
     let (invited, invited_account) = check_operation(&op, &key_id, &reseller);
     assert_eq!(
         account(&app, &token, &invited_account).await["active"],
@@ -151,15 +143,7 @@ async fn seed_examples_return_the_documented_operation(app: TestApp) {
         "INVITED is not active"
     );
 
-    let (status, op) = call(
-        &app,
-        Method::POST,
-        "/billing/v1/customers:createResellerServedCustomer",
-        &token,
-        Some(served_body(&reseller)),
-    )
-    .await;
-    assert_eq!(status, 200, "{op}");
+    let op = served(&app, &token, &reseller).await;
     let (served, served_account) = check_operation(&op, &key_id, &reseller);
     assert_ne!(served, invited);
     let ba = account(&app, &token, &served_account).await;
@@ -661,15 +645,7 @@ async fn invitation_mail_over_smtp_and_accepting_it(backend: Backend) {
     )
     .await;
     let (reseller, _, token) = reseller_with_key(&app, "Mailing Reseller").await;
-    let (status, op) = call(
-        &app,
-        Method::POST,
-        "/billing/v1/customers:invite",
-        &token,
-        Some(invite_body(&reseller)),
-    )
-    .await;
-    assert_eq!(status, 200, "{op}");
+    let op = invited(&app, &token, &reseller).await;
     let customer = op["response"]["id"].as_str().unwrap().to_owned();
     let account_id = op["response"]["billingAccountId"]
         .as_str()

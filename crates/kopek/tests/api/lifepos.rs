@@ -1074,10 +1074,8 @@ async fn invoice_lists_filter_and_page(backend: Backend) {
         shop_token = Some(shop.token.clone());
     }
     let token = shop_token.unwrap();
-    let list = |query: String| {
+    let list_as = |token: String, org: String, query: String| {
         let app = &base_app;
-        let token = token.clone();
-        let org = shop.org.clone();
         async move {
             read(
                 lp(
@@ -1093,6 +1091,7 @@ async fn invoice_lists_filter_and_page(backend: Backend) {
             .await
         }
     };
+    let list = |query: String| list_as(token.clone(), shop.org.clone(), query);
     let (status, all) =
         list("include_items_total=true&presentation=full&selection=alive_only".to_owned()).await;
     assert_eq!(status, 200, "{all}");
@@ -1189,41 +1188,14 @@ async fn invoice_lists_filter_and_page(backend: Backend) {
     assert_eq!(uncounted["items"].as_array().unwrap().len(), 6);
 
     // The organization's guid in capitals is the same organization.
-    let upper = read(
-        lp(
-            &base_app,
-            Method::GET,
-            &format!("/orgs/{}/profile/invoices", shop.org.to_ascii_uppercase()),
-            &token,
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
+    let upper = list_as(token.clone(), shop.org.to_ascii_uppercase(), String::new()).await;
     assert_eq!(
         upper.1["items"].as_array().map(Vec::len),
         Some(6),
         "{upper:?}"
     );
     // An admin learns which organizations exist: empty is not missing.
-    let admin_list = |org: String| {
-        let app = &base_app;
-        async move {
-            read(
-                lp(
-                    app,
-                    Method::GET,
-                    &format!("/orgs/{org}/profile/invoices"),
-                    &app.admin_token,
-                )
-                .send()
-                .await
-                .unwrap(),
-            )
-            .await
-        }
-    };
+    let admin_list = |org: String| list_as(base_app.admin_token.clone(), org, String::new());
     let (status, missing) = admin_list("00000000-0000-4000-8000-000000000000".to_owned()).await;
     assert_eq!(
         (status, missing["code"].as_str()),
