@@ -41,6 +41,17 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
     bearer_token(parts.headers.get(AUTHORIZATION)?.to_str().ok()?)
 }
 
+/// The token of `Authorization: Bearer <token>` or of a bare `Authorization:
+/// <token>`, which LIFE POS clients in the wild send; any other scheme is no token.
+pub fn bearer_or_bare(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    if value.contains(' ') {
+        bearer_token(value)
+    } else {
+        (!value.is_empty()).then_some(value)
+    }
+}
+
 pub async fn authenticate(state: &AppState, parts: &Parts) -> Result<Principal, Error> {
     authenticate_token(state, bearer(parts)).await
 }

@@ -33,7 +33,8 @@ use kopek_domain::Error;
 use kopek_domain::time::Timestamp;
 use kopek_store::Store;
 use std::sync::Arc;
-use tower_http::trace::TraceLayer;
+use tower_http::LatencyUnit;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 /// What handlers need from the configuration.
 #[derive(Clone)]
@@ -71,6 +72,28 @@ pub struct Seller {
     pub account: String,
     /// The bank's correspondent account (корреспондентский счёт).
     pub correspondent_account: String,
+}
+
+impl Seller {
+    /// The settings a bank transfer needs that are blank: without them a transfer
+    /// invoice would carry dashes where the buyer needs numbers.
+    pub fn missing(&self) -> Vec<&'static str> {
+        [
+            ("KOPEK_SELLER_NAME", &self.name),
+            ("KOPEK_SELLER_INN", &self.inn),
+            ("KOPEK_SELLER_BANK", &self.bank),
+            ("KOPEK_SELLER_BIK", &self.bik),
+            ("KOPEK_SELLER_ACCOUNT", &self.account),
+            (
+                "KOPEK_SELLER_CORRESPONDENT_ACCOUNT",
+                &self.correspondent_account,
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, value)| value.trim().is_empty())
+        .map(|(name, _)| name)
+        .collect()
+    }
 }
 
 #[derive(Clone)]
@@ -114,17 +137,39 @@ pub fn router(state: AppState) -> Router {
         // Bodies are read by our own extractor with its own limit and error; this
         // only keeps axum's default limit out of the way.
         .layer(DefaultBodyLimit::disable())
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            let request_id = request
-                .headers()
-                .get(&context::REQUEST_ID)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id, caller = tracing::field::Empty)
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    let request_id = request
+                        .headers()
+                        .get(&context::REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    let path = loggable_path(request.uri().path());
+                    tracing::info_span!("request", method = %request.method(), %path, request_id, caller = tracing::field::Empty)
+                })
+                // One line per request at the default level: its status and time.
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .latency_unit(LatencyUnit::Micros),
+                ),
+        )
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .layer(from_fn(context::middleware))
         .with_state(state)
+}
+
+/// The path as logs may show it: an invitation link's token is a secret, so its
+/// segment is replaced (the custom method after it is kept).
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/invitations/") {
+        Some(rest) if !rest.is_empty() => {
+            let method = rest.rfind(':').map_or("", |i| &rest[i..]);
+            format!("/invitations/<token>{method}").into()
+        }
+        _ => path.into(),
+    }
 }
 
 /// The family a path belongs to decides the dialect of errors outside any handler.
@@ -153,4 +198,22 @@ async fn unmatched(method: Method, request: Request) -> Response {
 
 async fn method_not_allowed(request: Request) -> Response {
     render_for_path(request.uri().path(), Error::MethodNotAllowed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn invitation_tokens_stay_out_of_logs() {
+        assert_eq!(
+            loggable_path("/invitations/inv_secret"),
+            "/invitations/<token>"
+        );
+        assert_eq!(
+            loggable_path("/invitations/inv_secret:accept"),
+            "/invitations/<token>:accept"
+        );
+        assert_eq!(loggable_path("/healthz"), "/healthz");
+    }
 }

@@ -124,6 +124,18 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<ApiKey>, Error> {
     rows.iter().map(from_row).collect()
 }
 
+/// Whether any admin key works: a fresh server without one says how to get one.
+pub async fn any_live_admin(conn: &mut Conn) -> Result<bool, Error> {
+    let row = sqlx::query(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL",
+    )
+    .fetch_one(conn)
+    .await
+    .db()?;
+    let n: i64 = row.try_get("n").db()?;
+    Ok(n > 0)
+}
+
 /// Revokes a key; revoking twice keeps the first time. Returns false for an unknown id.
 pub async fn revoke(conn: &mut Conn, id: &str, now: Timestamp) -> Result<bool, Error> {
     let done =

@@ -97,29 +97,83 @@ pub fn schema_fingerprint() -> String {
     hex::encode(&h.finalize()[..8])
 }
 
+/// Why a database could not be opened, said for the operator who configured it.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("unsupported database URL {0:?}: use sqlite: or postgres:")]
+    Scheme(String),
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    #[error("migrating the schema failed: {0}")]
+    Migrate(String),
+    #[error(
+        "the schema is at version {found}, this kopek needs {wanted}: run `kopek migrate` first"
+    )]
+    Outdated { found: i64, wanted: i64 },
+    #[error("{0}")]
+    Other(#[from] Error),
+}
+
+/// How long opening the first connection may take before start-up gives up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Store {
     /// Connects, migrates and loads the server secrets: everything `serve` needs.
-    pub async fn open(options: &StoreOptions) -> Result<Store, Error> {
-        let mut store = Store::connect(options).await?;
+    pub async fn open(options: &StoreOptions) -> Result<Store, OpenError> {
+        let store = Store::connect(options).await?;
         store.migrate().await?;
-        store.page_key = store.secret("page_token_key").await?.into();
-        Ok(store)
+        store.with_secrets().await
+    }
+
+    /// Connects to a database that is already migrated, and never creates or
+    /// changes the schema: for commands other than `serve` and `migrate`.
+    pub async fn open_existing(options: &StoreOptions) -> Result<Store, OpenError> {
+        let store = Store::connect(options).await?;
+        let wanted = MIGRATIONS.last().map_or(0, |m| m.0);
+        // A database never migrated has no migrations table: version 0.
+        let found = sqlx::query("SELECT CAST(MAX(version) AS BIGINT) AS v FROM _sqlx_migrations")
+            .fetch_one(&store.pool)
+            .await
+            .ok()
+            .and_then(|row| row.try_get::<Option<i64>, _>("v").ok().flatten())
+            .unwrap_or(0);
+        if found != wanted {
+            return Err(OpenError::Outdated { found, wanted });
+        }
+        store.with_secrets().await
+    }
+
+    async fn with_secrets(mut self) -> Result<Store, OpenError> {
+        self.page_key = self.secret("page_token_key").await?.into();
+        Ok(self)
     }
 
     /// Connects without touching the schema.
-    pub async fn connect(options: &StoreOptions) -> Result<Store, Error> {
+    pub async fn connect(options: &StoreOptions) -> Result<Store, OpenError> {
         sqlx::any::install_default_drivers();
         let backend = if options.url.starts_with("sqlite:") {
             Backend::Sqlite
         } else if options.url.starts_with("postgres:") || options.url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
-            return Err(Error::internal(format!(
-                "unsupported database URL scheme in {:?}: use sqlite: or postgres:",
-                redact_url(&options.url)
-            )));
+            return Err(OpenError::Scheme(redact_url(&options.url)));
         };
-        let connect = AnyConnectOptions::from_str(&options.url).db()?;
+        let connect = AnyConnectOptions::from_str(&options.url)
+            .map_err(|e| OpenError::Connect(e.to_string()))?;
+        // The pool would retry a refused connection until its timeout and then
+        // say only "pool timed out"; one connection first gives the real cause.
+        match tokio::time::timeout(CONNECT_TIMEOUT, AnyConnection::connect_with(&connect)).await {
+            Ok(Ok(conn)) => {
+                let _ = conn.close().await;
+            }
+            Ok(Err(e)) => return Err(OpenError::Connect(driver_message(&e))),
+            Err(_) => {
+                return Err(OpenError::Connect(format!(
+                    "no answer within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                )));
+            }
+        }
         let pool = AnyPoolOptions::new()
             .max_connections(
                 options
@@ -155,7 +209,7 @@ impl Store {
             })
             .connect_with(connect)
             .await
-            .db()?;
+            .map_err(|e| OpenError::Connect(driver_message(&e)))?;
         Ok(Store {
             pool,
             backend,
@@ -164,7 +218,7 @@ impl Store {
         })
     }
 
-    pub async fn migrate(&self) -> Result<(), Error> {
+    pub async fn migrate(&self) -> Result<(), OpenError> {
         let migrations = MIGRATIONS
             .iter()
             .map(|(version, description, sql)| {
@@ -181,7 +235,10 @@ impl Store {
             migrations: Cow::Owned(migrations),
             ..Migrator::DEFAULT
         };
-        migrator.run(&self.pool).await.map_err(Error::internal)
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|e| OpenError::Migrate(e.to_string()))
     }
 
     pub fn backend(&self) -> Backend {
@@ -259,14 +316,23 @@ impl Store {
 }
 
 /// The URL without its password, for messages.
-fn redact_url(url: &str) -> String {
+pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..])
-        }
+        (Some(scheme), Some(at)) if at > scheme => match url[scheme + 3..at].split_once(':') {
+            Some((user, _password)) => format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..]),
+            None => url.to_owned(),
+        },
         _ => url.to_owned(),
+    }
+}
+
+/// A driver error as one sentence: the database's own message, without sqlx's
+/// wrapping ("error returned from database: ...").
+fn driver_message(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(db) => db.message().to_owned(),
+        sqlx::Error::Io(io) => io.to_string(),
+        other => other.to_string(),
     }
 }
 
@@ -314,6 +380,10 @@ mod tests {
         assert_eq!(
             redact_url("postgres://kopek:secret@db:5432/kopek"),
             "postgres://kopek:***@db:5432/kopek"
+        );
+        assert_eq!(
+            redact_url("postgres://kopek@db/kopek"),
+            "postgres://kopek@db/kopek"
         );
         assert_eq!(
             redact_url("sqlite://data/kopek.db"),

@@ -17,4 +17,7 @@ pub mod outbox;
 pub mod sessions;
 pub mod users;
 
-pub use db::{Backend, Conn, DbResult, Store, StoreOptions, Tx, next_value, schema_fingerprint};
+pub use db::{
+    Backend, Conn, DbResult, OpenError, Store, StoreOptions, Tx, next_value, redact_url,
+    schema_fingerprint,
+};

@@ -3,10 +3,11 @@
 
 use anyhow::Context;
 use figment::Figment;
+use figment::Provider;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The only settings whose environment values are numbers; every other value is
 /// taken as text exactly as written (a token `12345`, a BIK `044525225`).
@@ -151,42 +152,372 @@ impl Config {
             .collect()
     }
 
-    pub fn load(file: Option<PathBuf>) -> anyhow::Result<Config> {
-        let file = file
-            .or_else(|| std::env::var_os("KOPEK_CONFIG").map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from("kopek.toml"));
+    /// Reads the configuration and checks every value. A file named by `--config`
+    /// or `KOPEK_CONFIG` must exist; `kopek.toml` in the working directory is read
+    /// when present. Unknown keys in the file are refused; unknown `KOPEK_*`
+    /// variables are returned as warnings (the environment holds other programs'
+    /// variables too).
+    pub fn load(file: Option<PathBuf>) -> Result<(Config, Vec<String>), ConfigError> {
+        let named = file.or_else(|| std::env::var_os("KOPEK_CONFIG").map(PathBuf::from));
+        let file = match named {
+            Some(path) if !path.is_file() => {
+                return Err(ConfigError(format!(
+                    "configuration file {} does not exist",
+                    path.display()
+                )));
+            }
+            Some(path) => Some(path),
+            None => Some(PathBuf::from("kopek.toml")).filter(|p| p.is_file()),
+        };
+        let known = known_keys();
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = &file {
+            let toml = Toml::file_exact(path);
+            let data = toml.data().map_err(|e| {
+                ConfigError(format!("configuration file {}: {}", path.display(), e.kind))
+            })?;
+            for key in data.values().flat_map(|dict| dict.keys()) {
+                if !known.contains(key) {
+                    let hint = closest(key, &known)
+                        .map(|k| format!(" (did you mean {k:?}?)"))
+                        .unwrap_or_default();
+                    return Err(ConfigError(format!(
+                        "configuration file {}: unknown key {key:?}{hint}",
+                        path.display(),
+                    )));
+                }
+            }
+            figment = figment.merge(toml);
+        }
+        let mut warnings = Vec::new();
         // figment would read `12345` in a variable as a number and `044525225` as
-        // 44525225; only the numeric settings go through its parsing.
-        let text: BTreeMap<String, String> = std::env::vars()
-            .filter_map(|(k, v)| Some((k.strip_prefix("KOPEK_")?.to_ascii_lowercase(), v)))
-            .filter(|(k, _)| k != "config" && !NUMBER_KEYS.contains(&k.as_str()))
-            .collect();
-        Figment::from(Serialized::defaults(Config::default()))
-            .merge(Toml::file(&file))
-            .merge(Env::prefixed("KOPEK_").only(NUMBER_KEYS))
+        // 44525225; only the numeric settings go through its parsing. An empty
+        // variable counts as unset.
+        let mut text = BTreeMap::new();
+        for (name, value) in std::env::vars() {
+            let Some(key) = name.strip_prefix("KOPEK_").map(str::to_ascii_lowercase) else {
+                continue;
+            };
+            if key == "config" || value.is_empty() {
+                continue;
+            }
+            if !known.contains(&key) {
+                let hint = closest(&key, &known)
+                    .map(|k| format!(" (did you mean KOPEK_{}?)", k.to_ascii_uppercase()))
+                    .unwrap_or_default();
+                warnings.push(format!("ignoring {name}: not a Kopek setting{hint}"));
+                continue;
+            }
+            if !NUMBER_KEYS.contains(&key.as_str()) {
+                text.insert(key, value);
+            }
+        }
+        let numbers = Env::prefixed("KOPEK_")
+            .only(NUMBER_KEYS)
+            .filter(|k| !std::env::var(format!("KOPEK_{k}")).is_ok_and(|v| v.is_empty()));
+        let config: Config = figment
+            .merge(numbers)
             .merge(Serialized::defaults(text))
             .extract()
-            .with_context(|| {
-                format!(
-                    "reading configuration ({} and KOPEK_* variables)",
-                    file.display()
-                )
-            })
+            .map_err(|e| extraction_error(e, file.as_deref()))?;
+        config.validate(file.as_deref())?;
+        Ok((config, warnings))
+    }
+
+    /// Checks what serde cannot: formats, ranges and settings that only make sense
+    /// together.
+    pub fn validate(&self, file: Option<&Path>) -> Result<(), ConfigError> {
+        let bad = |key: &str, value: &str, allowed: &str| {
+            Err(ConfigError::invalid(key, value, allowed, file))
+        };
+        let Some((host, port)) = self.listen.rsplit_once(':') else {
+            return bad("listen", &self.listen, "host:port, e.g. 127.0.0.1:8080");
+        };
+        if host.is_empty() || port.parse::<u16>().is_err() {
+            return bad("listen", &self.listen, "host:port, e.g. 127.0.0.1:8080");
+        }
+        match &self.public_url {
+            Some(url) => {
+                if let Err(why) = check_public_url(url) {
+                    return bad("public_url", url, why);
+                }
+            }
+            None if is_unspecified(host) => {
+                return Err(ConfigError(format!(
+                    "{} = {:?} listens on every address, so links in mails and invoices would \
+                     point to http://{}: set {} to the address people reach Kopek at, e.g. \
+                     https://billing.example.com",
+                    setting("listen", file),
+                    self.listen,
+                    self.listen,
+                    setting("public_url", file)
+                )));
+            }
+            None => {}
+        }
+        if let Some(url) = &self.database_url
+            && !["sqlite:", "postgres:", "postgresql:"]
+                .iter()
+                .any(|s| url.starts_with(s))
+        {
+            return bad(
+                "database_url",
+                &kopek_store::redact_url(url),
+                "sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE",
+            );
+        }
+        if let Some(n) = self.db_max_connections
+            && !(1..=1000).contains(&n)
+        {
+            return bad(
+                "db_max_connections",
+                &n.to_string(),
+                "a whole number from 1 to 1000",
+            );
+        }
+        if !(1..=365).contains(&self.invitation_ttl_days) {
+            return bad(
+                "invitation_ttl_days",
+                &self.invitation_ttl_days.to_string(),
+                "a whole number of days from 1 to 365",
+            );
+        }
+        if let Some(url) = &self.smtp_url
+            && let Err(e) = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
+        {
+            return bad(
+                "smtp_url",
+                &kopek_store::redact_url(url),
+                &format!("smtp://USER:PASSWORD@HOST:587?tls=required or smtps://... ({e})"),
+            );
+        }
+        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return bad(
+                "mail_from",
+                &self.mail_from,
+                "a mailbox such as Kopek <billing@example.com>",
+            );
+        }
+        if self.user_type_list().is_empty() {
+            return bad(
+                "user_types",
+                &self.user_types,
+                "a comma-separated list of user types, e.g. user,operator",
+            );
+        }
+        if let Err(why) = kopek_domain::invoice::check_number_template(&self.invoice_number_format)
+        {
+            return bad("invoice_number_format", &self.invoice_number_format, &why);
+        }
+        if let Some(t) = &self.fixed_time
+            && kopek_domain::time::Timestamp::parse_rfc3339(t).is_none()
+        {
+            return bad(
+                "fixed_time",
+                t,
+                "an RFC 3339 time such as 2026-01-01T09:00:00Z",
+            );
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
+            return bad(
+                "log",
+                &self.log,
+                "a tracing filter such as info or kopek=debug,sqlx=warn",
+            );
+        }
+        for (key, value, ok, allowed) in [
+            (
+                "seller_inn",
+                &self.seller_inn,
+                kopek_domain::company::is_inn(&self.seller_inn),
+                "10 or 12 digits with valid check digits",
+            ),
+            (
+                "seller_kpp",
+                &self.seller_kpp,
+                kopek_domain::company::is_kpp(&self.seller_kpp),
+                "9 characters: 4 digits, 2 digits or capital letters, 3 digits",
+            ),
+            (
+                "seller_bik",
+                &self.seller_bik,
+                digits(&self.seller_bik, 9),
+                "9 digits",
+            ),
+            (
+                "seller_account",
+                &self.seller_account,
+                digits(&self.seller_account, 20),
+                "20 digits",
+            ),
+            (
+                "seller_correspondent_account",
+                &self.seller_correspondent_account,
+                digits(&self.seller_correspondent_account, 20),
+                "20 digits",
+            ),
+        ] {
+            if !value.is_empty() && !ok {
+                return bad(key, value, allowed);
+            }
+        }
+        if self.grpc_tls_cert.is_some() != self.grpc_tls_key.is_some() {
+            return Err(ConfigError(format!(
+                "set both {} and {}, or neither",
+                setting("grpc_tls_cert", file),
+                setting("grpc_tls_key", file)
+            )));
+        }
+        Ok(())
+    }
+
+    /// The `KOPEK_SELLER_*` settings a bank-transfer invoice needs that are unset.
+    pub fn missing_seller_settings(&self) -> Vec<&'static str> {
+        self.seller().missing()
     }
 
     /// The database to open: the configured URL, or an SQLite file in the data
-    /// directory, which is created on first start.
-    pub fn database_url(&self) -> anyhow::Result<String> {
-        if let Some(url) = &self.database_url {
-            return Ok(url.clone());
+    /// directory. `create` makes the directory (and lets SQLite make the file);
+    /// without it a missing SQLite database is an error.
+    pub fn database_url(&self, create: bool) -> anyhow::Result<String> {
+        let url = match &self.database_url {
+            Some(url) => url.clone(),
+            None if create => {
+                std::fs::create_dir_all(&self.data_dir).with_context(|| {
+                    format!(
+                        "cannot create the data directory {}",
+                        self.data_dir.display()
+                    )
+                })?;
+                return Ok(format!(
+                    "sqlite://{}?mode=rwc",
+                    self.data_dir.join("kopek.db").display()
+                ));
+            }
+            None => format!("sqlite://{}", self.data_dir.join("kopek.db").display()),
+        };
+        let Some(rest) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        else {
+            return Ok(url);
+        };
+        if create {
+            return Ok(url);
         }
-        std::fs::create_dir_all(&self.data_dir)
-            .with_context(|| format!("creating data directory {}", self.data_dir.display()))?;
-        Ok(format!(
-            "sqlite://{}?mode=rwc",
-            self.data_dir.join("kopek.db").display()
+        let path = rest.split('?').next().unwrap_or(rest);
+        if !Path::new(path).is_file() {
+            return Err(ConfigError(format!(
+                "no database at {path}: run `kopek migrate` (or `kopek serve`) to create one, or \
+                 point KOPEK_DATA_DIR or KOPEK_DATABASE_URL at the server's database"
+            ))
+            .into());
+        }
+        // Whatever mode the URL asks for, a command other than serve or migrate
+        // never creates the file.
+        Ok(format!("sqlite://{path}?mode=rw"))
+    }
+}
+
+/// A configuration mistake: one line naming the setting, the value and what is
+/// allowed. `kopek` exits with code 2 on it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl ConfigError {
+    fn invalid(key: &str, value: &str, allowed: &str, file: Option<&Path>) -> ConfigError {
+        ConfigError(format!(
+            "{} = {value:?} is not valid: expected {allowed}",
+            setting(key, file)
         ))
     }
+}
+
+/// Where a setting's value came from, as the operator wrote it: the environment
+/// variable when it is set, otherwise the key in the file.
+fn setting(key: &str, file: Option<&Path>) -> String {
+    let env = format!("KOPEK_{}", key.to_ascii_uppercase());
+    match (std::env::var_os(&env), file) {
+        (Some(v), _) if !v.is_empty() => env,
+        (_, Some(path)) => format!("{key} in {}", path.display()),
+        _ => env,
+    }
+}
+
+fn extraction_error(e: figment::Error, file: Option<&Path>) -> ConfigError {
+    use figment::error::Kind;
+    let key = e.path.join(".");
+    let allowed = match &e.kind {
+        Kind::UnknownVariant(_, expected) => format!("one of {}", expected.join(", ")),
+        _ if NUMBER_KEYS.contains(&key.as_str()) => "a whole number".to_owned(),
+        Kind::InvalidType(_, expected) | Kind::InvalidValue(_, expected) => expected.clone(),
+        other => other.to_string(),
+    };
+    let value = match &e.kind {
+        Kind::UnknownVariant(actual, _) => actual.clone(),
+        _ => std::env::var(format!("KOPEK_{}", key.to_ascii_uppercase())).unwrap_or_default(),
+    };
+    ConfigError::invalid(&key, &value, &allowed, file)
+}
+
+fn known_keys() -> Vec<String> {
+    match serde_json::to_value(Config::default()) {
+        Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The known key one or two edits away from a mistyped one.
+fn closest<'k>(key: &str, known: &'k [String]) -> Option<&'k String> {
+    known
+        .iter()
+        .map(|k| (edit_distance(key, k), k))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+fn is_unspecified(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_unspecified())
+}
+
+fn check_public_url(text: &str) -> Result<(), &'static str> {
+    const ALLOWED: &str = "an absolute http:// or https:// URL without query or fragment, e.g. https://billing.example.com";
+    let url = url::Url::parse(text).map_err(|_| ALLOWED)?;
+    let host_ok = url.host_str().is_some_and(|h| !is_unspecified(h));
+    if !matches!(url.scheme(), "http" | "https")
+        || !host_ok
+        || url.query().is_some()
+        || url.fragment().is_some()
+        || url.username() != ""
+    {
+        return Err(ALLOWED);
+    }
+    Ok(())
+}
+
+fn digits(s: &str, n: usize) -> bool {
+    s.len() == n && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -206,7 +537,7 @@ mod tests {
             jail.set_env("KOPEK_SELLER_BIK", "044525225");
             jail.set_env("KOPEK_INVITATION_TTL_DAYS", "3");
             jail.set_env("KOPEK_DB_MAX_CONNECTIONS", "32");
-            let config = Config::load(None).map_err(|e| format!("{e:#}"))?;
+            let (config, _) = Config::load(None).map_err(|e| format!("{e:#}"))?;
             assert_eq!(config.listen, "127.0.0.1:9999");
             assert_eq!(config.log_format, LogFormat::Json);
             assert_eq!(config.admin_token.as_deref(), Some("12345"));

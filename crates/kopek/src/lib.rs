@@ -18,15 +18,33 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+/// Opens the configured database. `serve` and `migrate` create and migrate it
+/// (`create`); every other command needs one that exists and is migrated, so that
+/// running it in the wrong directory cannot make a new, empty database.
+pub async fn open_store(config: &Config, create: bool) -> anyhow::Result<Store> {
+    let url = config.database_url(create)?;
     let options = StoreOptions {
-        url: config.database_url()?,
+        url: url.clone(),
         max_connections: config.db_max_connections,
     };
-    Store::open(&options)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .context("opening the database")
+    let opened = if create {
+        Store::open(&options).await
+    } else {
+        Store::open_existing(&options).await
+    };
+    opened.map_err(|e| anyhow::anyhow!("{}: {e}", database_name(&url)))
+}
+
+/// The database a URL names, for messages: the SQLite file, or the PostgreSQL URL
+/// without its password.
+pub fn database_name(url: &str) -> String {
+    match url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        Some(rest) => format!("SQLite database {}", rest.split('?').next().unwrap_or(rest)),
+        None => format!("PostgreSQL {}", kopek_store::redact_url(url)),
+    }
 }
 
 /// A running server: its addresses, and the handle to stop it.
@@ -45,7 +63,7 @@ impl Server {
         config: &Config,
         worker: impl FnOnce(Worker) -> Worker,
     ) -> anyhow::Result<Server> {
-        let store = open_store(config).await?;
+        let store = open_store(config, true).await?;
         if let Some(path) = &config.catalog {
             load_catalog(&store, path).await?;
         }
@@ -106,6 +124,7 @@ impl Server {
         let worker = tokio::spawn(worker(built_in).run(shutdown.clone()));
         let janitor = tokio::spawn(janitor(store.clone(), shutdown.clone()));
         tracing::info!(%addr, backend = ?store.backend(), "kopek listening");
+        first_steps(config, &store).await;
         let mut tasks = vec![http, worker, janitor];
         tasks.extend(grpc.map(|(_, task)| task));
         Ok(Server {
@@ -124,6 +143,31 @@ impl Server {
             let _ = task.await;
         }
         self.store.close().await;
+    }
+}
+
+/// What a new operator needs to hear once, at start: how to get an admin key when
+/// there is none, and which seller settings bank-transfer invoices still lack.
+async fn first_steps(config: &Config, store: &Store) {
+    if config.admin_token.is_none() {
+        let any_admin = match store.conn().await {
+            Ok(mut conn) => kopek_store::api_keys::any_live_admin(&mut conn).await,
+            Err(e) => Err(e),
+        };
+        if let Ok(false) = any_admin {
+            tracing::warn!(
+                "no admin key yet: create one with `kopek api-key create --role admin --name ops` \
+                 (same directory or KOPEK_DATABASE_URL as this server), or restart with \
+                 KOPEK_ADMIN_TOKEN=<a long random secret>"
+            );
+        }
+    }
+    let missing = config.missing_seller_settings();
+    if !missing.is_empty() {
+        tracing::warn!(
+            missing = %missing.join(", "),
+            "bank-transfer invoices say they cannot be paid until the seller's details are set"
+        );
     }
 }
 

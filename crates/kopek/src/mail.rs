@@ -8,8 +8,8 @@ use kopek_store::Store;
 use kopek_store::invitations::{self, Mail};
 use kopek_store::outbox::Handler;
 use lettre::message::Mailbox;
-use lettre::message::SinglePart;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
 
@@ -39,28 +39,29 @@ impl Mailer {
         Ok(Mailer { transport, from })
     }
 
-    /// A plain-text mail. The error text is safe to record (no credentials).
+    /// A mail in plain text with an HTML alternative made from it. The error text is
+    /// safe to record (no credentials).
     pub async fn send(&self, to: &str, subject: &str, text: &str) -> Result<(), String> {
-        let to: Mailbox = to.parse().map_err(|e| format!("bad recipient: {e}"))?;
+        let recipient: Mailbox = to.parse().map_err(|e| format!("bad recipient: {e}"))?;
+        // An SMTP server may lack 8BITMIME, which lettre then refuses to use; files
+        // are read by people and tools that take 8-bit text.
+        let eight_bit = matches!(self.transport, Transport::Files(_));
         let message = Message::builder()
             .from(self.from.clone())
-            .to(to)
+            .to(recipient)
             .subject(subject)
-            // Quoted-printable keeps links readable in the raw mail and is safe
-            // for any relay.
-            .singlepart(
-                SinglePart::builder()
-                    .header(ContentType::TEXT_PLAIN)
-                    .header(ContentTransferEncoding::QuotedPrintable)
-                    .body(text.to_owned()),
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(part(ContentType::TEXT_PLAIN, text.to_owned(), eight_bit))
+                    .singlepart(part(ContentType::TEXT_HTML, html(text), eight_bit)),
             )
             .map_err(|e| format!("cannot build the mail: {e}"))?;
         match &self.transport {
-            Transport::Smtp(smtp) => smtp
-                .send(message)
-                .await
-                .map(drop)
-                .map_err(|e| format!("SMTP: {e}")),
+            Transport::Smtp(smtp) => {
+                smtp.send(message).await.map_err(|e| format!("SMTP: {e}"))?;
+                tracing::info!(to, subject, "mail sent");
+                Ok(())
+            }
             Transport::Files(dir) => {
                 tokio::fs::create_dir_all(dir)
                     .await
@@ -75,10 +76,64 @@ impl Mailer {
                     .map_err(|e| format!("writing {}: {e}", partial.display()))?;
                 tokio::fs::rename(&partial, &path)
                     .await
-                    .map_err(|e| format!("renaming to {}: {e}", path.display()))
+                    .map_err(|e| format!("renaming to {}: {e}", path.display()))?;
+                tracing::info!(to, subject, file = %path.display(), "mail written");
+                Ok(())
             }
         }
     }
+}
+
+/// A body part whose lines reach the reader whole, so that a link is one line of
+/// the raw mail (quoted-printable would break it every 76 characters, and lettre
+/// picks that for any line over 76): 7-bit text when it is ASCII, 8-bit text when
+/// the transport takes it. RFC 5322 allows 998 bytes a line. Otherwise, and for a
+/// NUL, lettre chooses the encoding.
+fn part(content_type: ContentType, body: String, eight_bit: bool) -> SinglePart {
+    let builder = SinglePart::builder().header(content_type);
+    let encoding = if body.is_ascii() {
+        ContentTransferEncoding::SevenBit
+    } else {
+        ContentTransferEncoding::EightBit
+    };
+    let whole = body.lines().all(|l| l.len() <= 998) && !body.contains('\0');
+    if !whole || (encoding == ContentTransferEncoding::EightBit && !eight_bit) {
+        return builder.body(body);
+    }
+    let crlf = body.replace("\r\n", "\n").replace('\n', "\r\n");
+    builder.body(Body::dangerous_pre_encoded(crlf.into_bytes(), encoding))
+}
+
+/// The HTML alternative of a plain-text mail: paragraphs at blank lines, line breaks
+/// kept, and every `http(s)://` link made clickable.
+fn html(text: &str) -> String {
+    let paragraphs: Vec<String> = text
+        .split("\n\n")
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            let lines: Vec<String> = p.lines().map(linkify).collect();
+            format!("<p>{}</p>", lines.join("<br>\n"))
+        })
+        .collect();
+    format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"></head>\
+         <body style=\"font-family:sans-serif\">\n{}\n</body></html>\n",
+        paragraphs.join("\n")
+    )
+}
+
+fn linkify(line: &str) -> String {
+    line.split(' ')
+        .map(|word| {
+            let escaped = kopek_api::pages::escape(word);
+            if word.starts_with("https://") || word.starts_with("http://") {
+                format!("<a href=\"{escaped}\">{escaped}</a>")
+            } else {
+                escaped
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Sends invitation mails from the outbox and records the delivery on the invitation.

@@ -1,11 +1,12 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kopek::Server;
-use kopek::config::Config;
-use kopek_domain::auth::KeySpec;
+use kopek::config::{Config, ConfigError};
+use kopek_domain::auth::{KeySpec, Role};
 use kopek_domain::time::Timestamp;
-use kopek_store::api_keys;
+use kopek_store::{Store, api_keys};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 // glibc's allocator keeps what each thread's arena once held: after a burst of
 // argon2 hashes (19 MiB each) on the blocking pool the server sat at ~750 MiB.
@@ -55,7 +56,7 @@ enum TlsCommand {
 enum ApiKeyCommand {
     /// Issue a key and print its token (shown only this once).
     Create {
-        #[arg(long)]
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Role::ALL.map(Role::as_str)))]
         role: String,
         /// The reseller billing account id or organization guid the key is bound to.
         #[arg(long)]
@@ -69,31 +70,62 @@ enum ApiKeyCommand {
     Revoke { id: String },
 }
 
+/// Exit codes: 0 done, 1 a failure (the database unreachable, a file unreadable),
+/// 2 a mistake in the configuration or on the command line (as clap's own).
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = Config::load(cli.config)?;
+    let (config, warnings) = match Config::load(cli.config) {
+        Ok(loaded) => loaded,
+        Err(e) => return fail(&e.into()),
+    };
     kopek::telemetry::init(&config);
-    match cli.command {
-        Command::Serve => serve(&config).await,
-        Command::Migrate => {
-            let store = kopek::open_store(&config).await?;
-            store.close().await;
-            eprintln!("database is up to date");
-            Ok(())
-        }
-        Command::ApiKey(command) => api_key(&config, command).await,
-        Command::Tls(TlsCommand::SelfSigned { host, dir }) => {
-            let (cert, key) = kopek::self_signed(&host, &dir)?;
-            eprintln!("wrote {} and {} for {host}", cert.display(), key.display());
-            eprintln!(
-                "serve with KOPEK_GRPC_TLS_CERT={} KOPEK_GRPC_TLS_KEY={}",
-                cert.display(),
-                key.display()
-            );
-            Ok(())
-        }
+    for warning in warnings {
+        tracing::warn!("{warning}");
     }
+    let outcome = match cli.command {
+        Command::Serve => serve(&config).await,
+        Command::Migrate => migrate(&config).await,
+        Command::ApiKey(command) => api_key(&config, command).await,
+        Command::Tls(TlsCommand::SelfSigned { host, dir }) => self_signed(&host, &dir),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+/// One line for the operator, never a backtrace.
+fn fail(e: &anyhow::Error) -> ExitCode {
+    eprintln!("kopek: {e:#}");
+    if e.is::<ConfigError>() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let store = kopek::open_store(config, true).await?;
+    store.close().await;
+    eprintln!("{} is up to date", database(config, true)?);
+    Ok(())
+}
+
+fn self_signed(host: &str, dir: &std::path::Path) -> anyhow::Result<()> {
+    let (cert, key) = kopek::self_signed(host, dir)?;
+    eprintln!("wrote {} and {} for {host}", cert.display(), key.display());
+    eprintln!(
+        "serve with KOPEK_GRPC_TLS_CERT={} KOPEK_GRPC_TLS_KEY={}",
+        cert.display(),
+        key.display()
+    );
+    Ok(())
+}
+
+/// The database the configuration names, for messages.
+fn database(config: &Config, create: bool) -> anyhow::Result<String> {
+    Ok(kopek::database_name(&config.database_url(create)?))
 }
 
 async fn serve(config: &Config) -> anyhow::Result<()> {
@@ -125,12 +157,21 @@ async fn shutdown_signal() {
     }
 }
 
+/// Opens an existing database for a command and says which one it is.
+async fn existing_store(config: &Config) -> anyhow::Result<Store> {
+    let store = kopek::open_store(config, false).await?;
+    eprintln!("using {}", database(config, false)?);
+    Ok(store)
+}
+
 async fn api_key(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> {
-    let store = kopek::open_store(config).await?;
+    let store = existing_store(config).await?;
+    let invalid =
+        |e: kopek_domain::Error| anyhow::Error::new(ConfigError(kopek::describe(&e).to_string()));
     let fail = |e: kopek_domain::Error| kopek::describe(&e);
     match command {
         ApiKeyCommand::Create { role, scope, name } => {
-            let spec = KeySpec::parse(Some(&role), scope, name).map_err(fail)?;
+            let spec = KeySpec::parse(Some(&role), scope, name).map_err(invalid)?;
             let mut tx = store.begin().await.map_err(fail)?;
             let (key, token) = api_keys::issue(&mut tx, spec, Timestamp::now())
                 .await
@@ -143,7 +184,8 @@ async fn api_key(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> 
             println!("{}", token.expose());
         }
         ApiKeyCommand::List => {
-            let mut conn = store.pool().acquire().await?;
+            let mut conn = store.conn().await.map_err(fail)?;
+            println!("ID\tROLE\tSCOPE\tNAME\tCREATED\tSTATE");
             for key in api_keys::list(&mut conn).await.map_err(fail)? {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}",
@@ -158,7 +200,7 @@ async fn api_key(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> 
             }
         }
         ApiKeyCommand::Revoke { id } => {
-            let mut conn = store.pool().acquire().await?;
+            let mut conn = store.conn().await.map_err(fail)?;
             if !api_keys::revoke(&mut conn, &id, Timestamp::now())
                 .await
                 .map_err(fail)?

@@ -7,7 +7,7 @@
 
 use super::LifePos;
 use crate::AppState;
-use crate::auth::{authenticate, bearer};
+use crate::auth::{authenticate_token, bearer_or_bare};
 use crate::error::ApiError;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -87,7 +87,8 @@ impl FromRequestParts<AppState> for Buyer {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         // Session tokens first: they are what LIFE POS clients carry.
-        if let Some(token) = bearer(parts).filter(|t| t.starts_with(super::sign_in::TOKEN_PREFIX)) {
+        let token = bearer_or_bare(parts);
+        if let Some(token) = token.filter(|t| t.starts_with(super::sign_in::TOKEN_PREFIX)) {
             let mut conn = state.store.conn().await?;
             let session = sessions::find_live(&mut conn, &hash_token(token), Timestamp::now())
                 .await?
@@ -106,7 +107,7 @@ impl FromRequestParts<AppState> for Buyer {
                 access: Access::User(user.id),
             });
         }
-        let principal = authenticate(state, parts).await?;
+        let principal = authenticate_token(state, token).await?;
         let access = match (principal.role, &principal.scope) {
             (Role::Admin, _) => Access::All,
             (Role::Organization, Some(guid)) => Access::Organization(guid.clone()),

@@ -2,7 +2,7 @@
 //! usual Russian «Счёт на оплату» layout with the seller's bank details, as HTML
 //! that prints on A4, and as PDF (`?format=pdf`).
 
-use super::invoice::{Link, failed, linked, not_found};
+use super::invoice::{Link, failed, linked, message, not_found};
 use super::{date, escape, money, pdf};
 use crate::AppState;
 use crate::Seller;
@@ -17,7 +17,8 @@ use kopek_domain::vat;
 use kopek_domain::words;
 use kopek_store::invoices::Invoice;
 
-/// The text of the document, shared by the HTML and the PDF.
+/// The text of the document, shared by the HTML and the PDF; made only when the
+/// seller's bank details are all set ([`Seller::missing`]).
 pub struct Document {
     pub title: String,
     pub bank: Vec<(String, String)>,
@@ -53,23 +54,30 @@ pub fn document(seller: &Seller, inv: &Invoice) -> Document {
             date(inv.created_at, Lang::Ru)
         ),
         bank: vec![
-            ("Банк получателя".to_owned(), or_dash(&seller.bank)),
-            ("БИК".to_owned(), or_dash(&seller.bik)),
-            ("Сч. №".to_owned(), or_dash(&seller.correspondent_account)),
+            ("Банк получателя".to_owned(), seller.bank.clone()),
+            ("БИК".to_owned(), seller.bik.clone()),
+            ("Сч. №".to_owned(), seller.correspondent_account.clone()),
             (
                 "ИНН / КПП".to_owned(),
-                format!("{} / {}", or_dash(&seller.inn), or_dash(&seller.kpp)),
+                format!("{} / {}", seller.inn, or_dash(&seller.kpp)),
             ),
-            ("Получатель".to_owned(), or_dash(&seller.name)),
-            ("Сч. № получателя".to_owned(), or_dash(&seller.account)),
+            ("Получатель".to_owned(), seller.name.clone()),
+            ("Сч. № получателя".to_owned(), seller.account.clone()),
         ],
-        supplier: format!(
-            "{}, ИНН {}, КПП {}, {}",
-            or_dash(&seller.name),
-            or_dash(&seller.inn),
-            or_dash(&seller.kpp),
-            or_dash(&seller.address)
-        ),
+        supplier: [
+            seller.name.clone(),
+            format!("ИНН {}", seller.inn),
+            if seller.kpp.is_empty() {
+                String::new()
+            } else {
+                format!("КПП {}", seller.kpp)
+            },
+            seller.address.clone(),
+        ]
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(", "),
         buyer: format!("{}, ИНН {}{buyer_kpp}", inv.company.name, inv.company.inn),
         rows: inv
             .positions
@@ -194,6 +202,23 @@ pub async fn show(
         Ok(None) => return not_found(),
         Err(e) => return failed(&e),
     };
+    let missing = state.config.seller.missing();
+    if !missing.is_empty() {
+        let settings = missing.join(", ");
+        return message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Bank details are not set up",
+            "Реквизиты для оплаты не заданы",
+            &format!(
+                "This invoice cannot be paid by bank transfer yet: the seller's bank details \
+                 are missing. The operator of this server must set {settings}."
+            ),
+            &format!(
+                "Этот счёт пока нельзя оплатить переводом: не заданы реквизиты продавца. \
+                 Оператору сервера нужно задать {settings}."
+            ),
+        );
+    }
     let doc = document(&state.config.seller, &inv);
     let mut response = if link.format.as_deref() == Some("pdf") {
         let number = inv.number.clone();

@@ -780,6 +780,44 @@ pub async fn wait_for_eml(app: &TestApp, n: usize) -> Vec<String> {
     panic!("expected {n} mail files in {}", dir.display());
 }
 
+/// A development server writes mails as files: text and HTML alternatives, the
+/// link whole on one line of the raw file, and a log line naming the file (never
+/// the link, which holds the token).
+async fn mail_files_carry_the_link_whole(app: TestApp) {
+    let (reseller, _, token) = reseller_with_key(&app, "Whole Link Reseller").await;
+    invited(&app, &token, &reseller).await;
+    let raw = wait_for_eml(&app, 1).await.remove(0);
+    assert!(raw.contains("Content-Type: multipart/alternative"), "{raw}");
+    assert!(
+        raw.contains("Content-Type: text/plain; charset=utf-8"),
+        "{raw}"
+    );
+    assert!(
+        raw.contains("Content-Type: text/html; charset=utf-8"),
+        "{raw}"
+    );
+    assert!(!raw.contains("quoted-printable"), "{raw}");
+    let start = raw.find("http://").expect("a link");
+    let link: String = raw[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<')
+        .collect();
+    assert!(link.contains("/invitations/inv_"), "{link}");
+    assert!(raw.contains(&format!("<a href=\"{link}\">")), "{raw}");
+    let secret = link.rsplit('/').next().unwrap();
+    let logs = crate::harness::logs();
+    let dir = app.data_dir().join("mail");
+    let line = logs
+        .lines()
+        .find(|l| l.contains("mail written") && l.contains(&dir.display().to_string()))
+        .unwrap_or_else(|| panic!("no log line for the mail in {}", dir.display()));
+    assert!(line.contains("owner@romashka.example"), "{line}");
+    assert!(
+        !logs.contains(secret),
+        "the invitation token reached the log"
+    );
+}
+
 async fn resent_and_expired_invitations(app: TestApp) {
     let (reseller, _, token) = reseller_with_key(&app, "Files Reseller").await;
     let op = invited(&app, &token, &reseller).await;
@@ -1125,5 +1163,6 @@ both_backends!(
     operations_get_and_cancel,
     billing_accounts_get_and_list,
     invitation_mail_over_smtp_and_accepting_it,
+    mail_files_carry_the_link_whole,
     expired_links_are_refused,
 );

@@ -385,20 +385,24 @@ pub async fn spawn_process(app: &TestApp) -> Process {
         .spawn()
         .expect("start kopek serve");
     let stderr = child.stderr.take().expect("stderr");
-    // The process says where it listens; read until it does.
-    let addr = tokio::task::spawn_blocking(move || {
+    // The process says where it listens; read until it does, then keep draining
+    // its log (one line a request) so that a full pipe never blocks it.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
         for line in std::io::BufReader::new(stderr).lines() {
-            let line = line.ok()?;
-            let parsed: serde_json::Value = serde_json::from_str(&line).ok()?;
-            if parsed["fields"]["message"] == "kopek listening" {
-                return parsed["fields"]["addr"].as_str().map(str::to_owned);
+            let Ok(line) = line else { break };
+            let Ok(parsed) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if parsed["fields"]["message"] == "kopek listening"
+                && let (Some(tx), Some(addr)) = (tx.take(), parsed["fields"]["addr"].as_str())
+            {
+                let _ = tx.send(addr.to_owned());
             }
         }
-        None
-    })
-    .await
-    .unwrap()
-    .expect("kopek serve reported its address");
+    });
+    let addr = rx.await.expect("kopek serve reported its address");
     Process {
         base: format!("http://{addr}"),
         child,

@@ -17,7 +17,12 @@ pub fn example_catalog() -> Value {
 
 /// A LIFE POS request with the headers every LIFE POS client sends.
 pub fn lp(app: &TestApp, method: Method, path: &str, token: &str) -> RequestBuilder {
-    app.request(method, path, Some(token))
+    client_headers(app.request(method, path, Some(token)))
+}
+
+/// The headers every LIFE POS client sends, without `Authorization`.
+fn client_headers(request: RequestBuilder) -> RequestBuilder {
+    request
         .header("x-lp-client-identifier", CLIENT_ID)
         .header("x-lp-client-type", "WebApp")
         .header("x-lp-client-name", "Kopek tests")
@@ -1389,7 +1394,48 @@ async fn organizations_are_validated(app: TestApp) {
     );
 }
 
+/// LIFE POS clients in the wild send `Authorization: <token>` without a scheme: a
+/// session token and an organization key both work so; any other scheme does not.
+async fn a_bare_token_is_accepted(app: TestApp) {
+    let shop = ready(&app, "bare").await;
+    let (_, org_key) = app.key("organization", Some(&shop.org)).await;
+    let products = format!("/orgs/{}/profile/subscriptions/products", shop.org);
+    for (value, expected) in [
+        (shop.token.clone(), 200),
+        (format!("Bearer {}", shop.token), 200),
+        (org_key.clone(), 200),
+        (format!("bearer {org_key}"), 200),
+        (format!("Basic {org_key}"), 401),
+        (format!("Token {}", shop.token), 401),
+        ("lps_nonsense".to_owned(), 401),
+    ] {
+        let (status, body) = read(
+            client_headers(app.request(Method::GET, &products, None))
+                .header("authorization", &value)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, expected, "{value}: {body}");
+        if expected == 401 {
+            assert_eq!(body["code"], "Unauthorized", "{body}");
+        }
+    }
+    let (status, invoice) = read(
+        client_headers(app.request(Method::POST, &create_path(&shop.org, START_PRODUCT), None))
+            .header("authorization", &shop.token)
+            .json(&seed_request(START_PLAN, 1, 1, &shop.org))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{invoice}");
+}
+
 both_backends!(
+    a_bare_token_is_accepted,
     the_seed_request_creates_the_documented_invoice,
     every_validation_rule,
     organizations_keep_to_themselves,
