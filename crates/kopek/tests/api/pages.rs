@@ -240,6 +240,49 @@ async fn the_bank_transfer_invoice_as_html_and_pdf(backend: Backend) {
     );
 }
 
+/// Without the seller's bank details there is no transfer invoice with dashes for
+/// numbers: the page says which settings the operator must set, in both languages.
+async fn a_transfer_invoice_needs_the_sellers_details(app: TestApp) {
+    let shop = ready(&app, "no-seller").await;
+    let (status, invoice) = create(&app, &shop, seed_request(START_PLAN, 1, 1, &shop.org)).await;
+    assert_eq!(status, 201, "{invoice}");
+    let transfer = link(&invoice, "payment_by_transaction_link");
+    for (url, language, words) in [
+        (transfer.clone(), "ru-RU", "Реквизиты для оплаты не заданы"),
+        (
+            format!("{transfer}&format=pdf"),
+            "en-US",
+            "Bank details are not set up",
+        ),
+    ] {
+        let response = app
+            .client
+            .get(&url)
+            .header("accept-language", language)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 503);
+        let html = response.text().await.unwrap();
+        assert!(html.contains(words), "{html}");
+        for setting in [
+            "KOPEK_SELLER_NAME",
+            "KOPEK_SELLER_INN",
+            "KOPEK_SELLER_BANK",
+            "KOPEK_SELLER_BIK",
+            "KOPEK_SELLER_ACCOUNT",
+            "KOPEK_SELLER_CORRESPONDENT_ACCOUNT",
+        ] {
+            assert!(html.contains(setting), "{setting} missing from {html}");
+        }
+        assert!(!html.contains("БИК"), "no half-filled document: {html}");
+    }
+    assert!(
+        crate::harness::logs().contains("bank-transfer invoices say they cannot be paid"),
+        "the start-up log names the missing settings"
+    );
+}
+
 async fn signed_provider_callbacks(backend: Backend) {
     let (app, invoice) = invoice_app(backend, Some("whsec_test")).await;
     let body =
@@ -315,4 +358,5 @@ both_backends!(
     forms_refuse_forgery_and_closed_invoices,
     the_bank_transfer_invoice_as_html_and_pdf,
     signed_provider_callbacks,
+    a_transfer_invoice_needs_the_sellers_details,
 );
