@@ -1,120 +1,524 @@
-//! The bank-transfer invoice as PDF, laid out by genpdf with DejaVu Sans embedded,
-//! so Cyrillic renders (and extracts as text) anywhere.
+//! The bank-transfer invoice as PDF. The layout (wrapped paragraphs, bordered
+//! tables, page breaks) is computed here; krilla draws it and embeds only the
+//! DejaVu Sans glyphs the document uses, with their Unicode, so Cyrillic renders
+//! and extracts as text anywhere while a one-page invoice stays a few dozen KB.
 
 use super::transfer::Document;
-use genpdf::elements::{Break, FrameCellDecorator, Paragraph, TableLayout};
-use genpdf::fonts::{FontData, FontFamily};
-use genpdf::style::Style;
-use genpdf::{Alignment, Element, SimplePageDecorator};
 use kopek_domain::Error;
+use krilla::geom::{PathBuilder, Point};
+use krilla::metadata::Metadata;
+use krilla::page::PageSettings;
+use krilla::paint::{Fill, Stroke};
+use krilla::text::{Font, TextDirection};
+use std::sync::LazyLock;
 
 const REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 const BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
 
-fn fonts() -> Result<FontFamily<FontData>, Error> {
-    let regular = FontData::new(REGULAR.to_vec(), None).map_err(Error::internal)?;
-    let bold = FontData::new(BOLD.to_vec(), None).map_err(Error::internal)?;
-    Ok(FontFamily {
-        italic: regular.clone(),
-        bold_italic: bold.clone(),
-        regular,
-        bold,
-    })
+/// A4 in points, with 15 mm margins.
+const PAGE_WIDTH: f32 = 595.28;
+const PAGE_HEIGHT: f32 = 841.89;
+const MARGIN: f32 = 42.52;
+const CONTENT_WIDTH: f32 = PAGE_WIDTH - 2.0 * MARGIN;
+const LINE_SPACING: f32 = 1.25;
+const CELL_PADDING: f32 = 3.0;
+const BODY_SIZE: f32 = 9.0;
+
+/// A font as krilla draws it and as rustybuzz measures it: the same shaping, so
+/// measured widths are drawn widths.
+struct Face {
+    font: Font,
+    shaper: rustybuzz::Face<'static>,
 }
 
-fn pdf_error(e: genpdf::error::Error) -> Error {
-    Error::internal(format!("PDF: {e}"))
-}
-
-pub fn render(doc: &Document) -> Result<Vec<u8>, Error> {
-    let mut pdf = genpdf::Document::new(fonts()?);
-    pdf.set_title(doc.title.clone());
-    pdf.set_paper_size(genpdf::PaperSize::A4);
-    pdf.set_font_size(9);
-    let mut decorator = SimplePageDecorator::new();
-    decorator.set_margins(15);
-    pdf.set_page_decorator(decorator);
-    let bold = Style::new().bold();
-
-    let mut bank = TableLayout::new(vec![1, 3]);
-    bank.set_cell_decorator(FrameCellDecorator::new(true, true, false));
-    for (k, v) in &doc.bank {
-        bank.row()
-            .element(Paragraph::new(k.as_str()).padded(1))
-            .element(Paragraph::new(v.as_str()).padded(1))
-            .push()
-            .map_err(pdf_error)?;
+impl Face {
+    fn load(data: &'static [u8]) -> Option<Face> {
+        Some(Face {
+            font: Font::new(data.into(), 0)?,
+            shaper: rustybuzz::Face::from_slice(data, 0)?,
+        })
     }
-    pdf.push(bank);
-    pdf.push(Break::new(1));
-    pdf.push(Paragraph::new(doc.title.as_str()).styled(bold.with_font_size(13)));
-    pdf.push(Break::new(1));
-    pdf.push(
-        Paragraph::default()
-            .styled_string("Поставщик (Исполнитель): ", bold)
-            .string(doc.supplier.as_str()),
-    );
-    pdf.push(
-        Paragraph::default()
-            .styled_string("Покупатель (Заказчик): ", bold)
-            .string(doc.buyer.as_str()),
-    );
-    pdf.push(Break::new(1));
 
-    let mut table = TableLayout::new(vec![1, 9, 2, 2, 4, 4]);
-    table.set_cell_decorator(FrameCellDecorator::new(true, true, false));
-    let mut header = table.row();
-    for h in [
+    fn width(&self, text: &str, size: f32) -> f32 {
+        let mut buffer = rustybuzz::UnicodeBuffer::new();
+        buffer.push_str(text);
+        let shaped = rustybuzz::shape(&self.shaper, &[], buffer);
+        let units: i32 = shaped.glyph_positions().iter().map(|p| p.x_advance).sum();
+        units as f32 * size / self.shaper.units_per_em() as f32
+    }
+
+    /// From the top of a line to its baseline.
+    fn ascent(&self, size: f32) -> f32 {
+        f32::from(self.shaper.ascender()) * size / self.shaper.units_per_em() as f32
+    }
+}
+
+struct Faces {
+    regular: Face,
+    bold: Face,
+}
+
+static FACES: LazyLock<Option<Faces>> = LazyLock::new(|| {
+    Some(Faces {
+        regular: Face::load(REGULAR)?,
+        bold: Face::load(BOLD)?,
+    })
+});
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+struct Style {
+    bold: bool,
+    size: f32,
+}
+
+const BODY: Style = Style {
+    bold: false,
+    size: BODY_SIZE,
+};
+const STRONG: Style = Style {
+    bold: true,
+    size: BODY_SIZE,
+};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Align {
+    Left,
+    Right,
+}
+
+/// What a page holds, in page coordinates (origin top left, points).
+#[derive(Debug, PartialEq)]
+enum Mark {
+    /// Text whose line box starts at `top`.
+    Text {
+        x: f32,
+        top: f32,
+        style: Style,
+        text: String,
+    },
+    Line {
+        from: (f32, f32),
+        to: (f32, f32),
+    },
+}
+
+/// Lays content out from the top of the first page down, starting a new page when
+/// the next block does not fit.
+struct Layout<'f> {
+    faces: &'f Faces,
+    pages: Vec<Vec<Mark>>,
+    y: f32,
+}
+
+impl<'f> Layout<'f> {
+    fn new(faces: &'f Faces) -> Layout<'f> {
+        Layout {
+            faces,
+            pages: vec![Vec::new()],
+            y: MARGIN,
+        }
+    }
+
+    fn face(&self, style: Style) -> &'f Face {
+        if style.bold {
+            &self.faces.bold
+        } else {
+            &self.faces.regular
+        }
+    }
+
+    fn room_for(&mut self, height: f32) {
+        if self.y + height > PAGE_HEIGHT - MARGIN && self.y > MARGIN {
+            self.pages.push(Vec::new());
+            self.y = MARGIN;
+        }
+    }
+
+    fn mark(&mut self, mark: Mark) {
+        self.pages.last_mut().expect("a page").push(mark);
+    }
+
+    fn gap(&mut self, lines: f32) {
+        self.y += lines * BODY_SIZE * LINE_SPACING;
+    }
+
+    /// Breaks runs of styled text into lines no wider than `width`: words move to
+    /// the next line whole, and a word wider than a line is cut where it must.
+    fn lines(&self, runs: &[(&str, Style)], width: f32) -> Vec<Vec<(f32, Style, String)>> {
+        let mut lines = vec![Vec::new()];
+        let mut x = 0.0;
+        for (text, style) in runs {
+            let face = self.face(*style);
+            let space = face.width(" ", style.size);
+            for word in text.split(' ').filter(|w| !w.is_empty()) {
+                let mut word = word.to_owned();
+                loop {
+                    let w = face.width(&word, style.size);
+                    let start = if x == 0.0 { 0.0 } else { x + space };
+                    if start + w <= width {
+                        lines
+                            .last_mut()
+                            .expect("a line")
+                            .push((start, *style, word));
+                        x = start + w;
+                        break;
+                    }
+                    if x > 0.0 {
+                        lines.push(Vec::new());
+                        x = 0.0;
+                        continue;
+                    }
+                    // Alone on its line and still too wide: cut it.
+                    let fits = (1..word.chars().count())
+                        .rev()
+                        .map(|n| word.chars().take(n).collect::<String>())
+                        .find(|head| face.width(head, style.size) <= width)
+                        .unwrap_or_else(|| word.chars().take(1).collect());
+                    let rest = word[fits.len()..].to_owned();
+                    lines.last_mut().expect("a line").push((0.0, *style, fits));
+                    lines.push(Vec::new());
+                    if rest.is_empty() {
+                        break;
+                    }
+                    word = rest;
+                }
+            }
+        }
+        if lines.last().is_some_and(Vec::is_empty) && lines.len() > 1 {
+            lines.pop();
+        }
+        lines
+    }
+
+    fn line_height(runs: &[(&str, Style)]) -> f32 {
+        runs.iter().map(|(_, s)| s.size).fold(BODY_SIZE, f32::max) * LINE_SPACING
+    }
+
+    /// Places wrapped lines in a box at `left` of `width`, from `top`; returns their height.
+    fn place(
+        &mut self,
+        runs: &[(&str, Style)],
+        left: f32,
+        width: f32,
+        top: f32,
+        align: Align,
+    ) -> f32 {
+        let height = Self::line_height(runs);
+        let lines = self.lines(runs, width);
+        for (i, line) in lines.iter().enumerate() {
+            let used = line
+                .last()
+                .map_or(0.0, |(x, s, t)| x + self.face(*s).width(t, s.size));
+            let shift = match align {
+                Align::Left => 0.0,
+                Align::Right => width - used,
+            };
+            for (x, style, text) in line {
+                self.mark(Mark::Text {
+                    x: left + shift + x,
+                    top: top + i as f32 * height,
+                    style: *style,
+                    text: text.clone(),
+                });
+            }
+        }
+        lines.len() as f32 * height
+    }
+
+    fn paragraph(&mut self, runs: &[(&str, Style)], align: Align) {
+        let height = Self::line_height(runs) * self.lines(runs, CONTENT_WIDTH).len() as f32;
+        self.room_for(height);
+        let top = self.y;
+        self.y += self.place(runs, MARGIN, CONTENT_WIDTH, top, align);
+    }
+
+    /// A bordered table whose column widths are in proportion to `columns`; the
+    /// header row, when given, is repeated at the top of every page the table spans.
+    fn table(&mut self, columns: &[f32], header: Option<&[Cell]>, rows: &[Vec<Cell>]) {
+        let total: f32 = columns.iter().sum();
+        let widths: Vec<f32> = columns.iter().map(|c| c / total * CONTENT_WIDTH).collect();
+        let mut on_page_top = true;
+        for row in rows {
+            let height = self.row_height(&widths, row);
+            let header_height = header.map_or(0.0, |h| self.row_height(&widths, h));
+            if on_page_top {
+                self.room_for(header_height + height);
+            } else {
+                let before = self.pages.len();
+                self.room_for(height);
+                on_page_top = self.pages.len() != before;
+                if on_page_top {
+                    self.room_for(header_height + height);
+                }
+            }
+            if on_page_top {
+                if let Some(header) = header {
+                    self.row(&widths, header);
+                }
+                on_page_top = false;
+            }
+            self.row(&widths, row);
+        }
+    }
+
+    fn row_height(&self, widths: &[f32], row: &[Cell]) -> f32 {
+        row.iter()
+            .zip(widths)
+            .map(|(cell, w)| {
+                let runs = [(cell.text.as_str(), cell.style)];
+                self.lines(&runs, w - 2.0 * CELL_PADDING).len() as f32 * Self::line_height(&runs)
+            })
+            .fold(0.0, f32::max)
+            + 2.0 * CELL_PADDING
+    }
+
+    fn row(&mut self, widths: &[f32], row: &[Cell]) {
+        let height = self.row_height(widths, row);
+        let top = self.y;
+        let mut left = MARGIN;
+        for (cell, width) in row.iter().zip(widths) {
+            self.place(
+                &[(cell.text.as_str(), cell.style)],
+                left + CELL_PADDING,
+                width - 2.0 * CELL_PADDING,
+                top + CELL_PADDING,
+                cell.align,
+            );
+            self.mark(Mark::Line {
+                from: (left, top),
+                to: (left, top + height),
+            });
+            left += width;
+        }
+        let right = MARGIN + CONTENT_WIDTH;
+        for (from, to) in [
+            ((MARGIN, top), (right, top)),
+            ((MARGIN, top + height), (right, top + height)),
+            ((right, top), (right, top + height)),
+        ] {
+            self.mark(Mark::Line { from, to });
+        }
+        self.y += height;
+    }
+}
+
+struct Cell {
+    text: String,
+    style: Style,
+    align: Align,
+}
+
+fn cell(text: &str, style: Style, align: Align) -> Cell {
+    Cell {
+        text: text.to_owned(),
+        style,
+        align,
+    }
+}
+
+fn lay_out<'f>(faces: &'f Faces, doc: &Document) -> Layout<'f> {
+    let mut layout = Layout::new(faces);
+    let bank: Vec<Vec<Cell>> = doc
+        .bank
+        .iter()
+        .map(|(k, v)| vec![cell(k, BODY, Align::Left), cell(v, BODY, Align::Left)])
+        .collect();
+    layout.table(&[1.0, 3.0], None, &bank);
+    layout.gap(1.0);
+    let title = Style {
+        bold: true,
+        size: 13.0,
+    };
+    layout.paragraph(&[(&doc.title, title)], Align::Left);
+    layout.gap(0.5);
+    layout.paragraph(
+        &[("Поставщик (Исполнитель):", STRONG), (&doc.supplier, BODY)],
+        Align::Left,
+    );
+    layout.paragraph(
+        &[("Покупатель (Заказчик):", STRONG), (&doc.buyer, BODY)],
+        Align::Left,
+    );
+    layout.gap(0.5);
+    let header: Vec<Cell> = [
         "№",
         "Товары (работы, услуги)",
         "Кол-во",
         "Ед.",
         "Цена",
         "Сумма",
-    ] {
-        header.push_element(Paragraph::new(h).styled(bold).padded(1));
-    }
-    header.push().map_err(pdf_error)?;
-    for (i, r) in doc.rows.iter().enumerate() {
-        table
-            .row()
-            .element(Paragraph::new((i + 1).to_string()).padded(1))
-            .element(Paragraph::new(r[0].as_str()).padded(1))
-            .element(
-                Paragraph::new(r[1].as_str())
-                    .aligned(Alignment::Right)
-                    .padded(1),
-            )
-            .element(Paragraph::new(r[2].as_str()).padded(1))
-            .element(
-                Paragraph::new(r[3].as_str())
-                    .aligned(Alignment::Right)
-                    .padded(1),
-            )
-            .element(
-                Paragraph::new(r[4].as_str())
-                    .aligned(Alignment::Right)
-                    .padded(1),
-            )
-            .push()
-            .map_err(pdf_error)?;
-    }
-    pdf.push(table);
+    ]
+    .iter()
+    .map(|h| cell(h, STRONG, Align::Left))
+    .collect();
+    let rows: Vec<Vec<Cell>> = doc
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, [name, quantity, unit, price, sum])| {
+            vec![
+                cell(&(i + 1).to_string(), BODY, Align::Left),
+                cell(name, BODY, Align::Left),
+                cell(quantity, BODY, Align::Right),
+                cell(unit, BODY, Align::Left),
+                cell(price, BODY, Align::Right),
+                cell(sum, BODY, Align::Right),
+            ]
+        })
+        .collect();
+    layout.table(&[1.0, 9.0, 2.0, 2.0, 4.0, 4.0], Some(&header), &rows);
+    layout.gap(0.5);
     for (k, v) in &doc.totals {
-        pdf.push(
-            Paragraph::default()
-                .styled_string(format!("{k} {v}"), bold)
-                .aligned(Alignment::Right),
-        );
+        layout.paragraph(&[(&format!("{k} {v}"), STRONG)], Align::Right);
     }
-    pdf.push(Break::new(1));
-    pdf.push(Paragraph::new(doc.summary.as_str()));
-    pdf.push(Paragraph::new(doc.in_words.as_str()).styled(bold));
-    pdf.push(Break::new(3));
-    pdf.push(Paragraph::new(
-        "Руководитель ____________________        Бухгалтер ____________________",
-    ));
-    let mut out = Vec::new();
-    pdf.render(&mut out).map_err(pdf_error)?;
-    Ok(out)
+    layout.gap(1.0);
+    layout.paragraph(&[(&doc.summary, BODY)], Align::Left);
+    layout.paragraph(&[(&doc.in_words, STRONG)], Align::Left);
+    layout.gap(3.0);
+    layout.paragraph(
+        &[(
+            "Руководитель ____________________        Бухгалтер ____________________",
+            BODY,
+        )],
+        Align::Left,
+    );
+    layout
+}
+
+pub fn render(doc: &Document) -> Result<Vec<u8>, Error> {
+    let faces = FACES
+        .as_ref()
+        .ok_or_else(|| Error::internal("PDF: the embedded DejaVu fonts do not load"))?;
+    let layout = lay_out(faces, doc);
+    let mut pdf = krilla::Document::new();
+    // krilla writes the title as a PDF text string and in XMP, so viewers show it
+    // as written.
+    pdf.set_metadata(
+        Metadata::new()
+            .title(doc.title.clone())
+            .language("ru".to_owned())
+            .creator("Kopek".to_owned()),
+    );
+    let settings = PageSettings::from_wh(PAGE_WIDTH, PAGE_HEIGHT)
+        .ok_or_else(|| Error::internal("PDF: page size"))?;
+    for marks in &layout.pages {
+        let mut page = pdf.start_page_with(settings.clone());
+        let mut surface = page.surface();
+        let mut lines = PathBuilder::new();
+        for mark in marks {
+            if let Mark::Line { from, to } = mark {
+                lines.move_to(from.0, from.1);
+                lines.line_to(to.0, to.1);
+            }
+        }
+        if let Some(path) = lines.finish() {
+            surface.set_fill(None);
+            surface.set_stroke(Some(Stroke {
+                width: 0.5,
+                ..Stroke::default()
+            }));
+            surface.draw_path(&path);
+            surface.set_stroke(None);
+        }
+        surface.set_fill(Some(Fill::default()));
+        for mark in marks {
+            if let Mark::Text {
+                x,
+                top,
+                style,
+                text,
+            } = mark
+            {
+                let face = layout.face(*style);
+                surface.draw_text(
+                    Point::from_xy(*x, top + face.ascent(style.size)),
+                    face.font.clone(),
+                    style.size,
+                    text,
+                    false,
+                    TextDirection::Auto,
+                );
+            }
+        }
+        surface.finish();
+        page.finish();
+    }
+    pdf.finish()
+        .map_err(|e| Error::internal(format!("PDF: {e:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn faces() -> &'static Faces {
+        FACES.as_ref().expect("fonts load")
+    }
+
+    fn texts(page: &[Mark]) -> Vec<&str> {
+        page.iter()
+            .filter_map(|m| match m {
+                Mark::Text { text, .. } => Some(text.as_str()),
+                Mark::Line { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn long_words_and_lines_wrap_inside_their_box() {
+        let layout = Layout::new(faces());
+        let long = "Подписка на видеонаблюдение ".repeat(6);
+        let lines = layout.lines(&[(&long, BODY)], 150.0);
+        assert!(lines.len() > 3, "{}", lines.len());
+        for line in &lines {
+            let (x, s, t) = line.last().unwrap();
+            assert!(x + faces().regular.width(t, s.size) <= 150.0);
+        }
+        let word = "Ж".repeat(80);
+        let cut = layout.lines(&[(&word, BODY)], 100.0);
+        let joined: String = cut.iter().flatten().map(|(_, _, t)| t.as_str()).collect();
+        assert_eq!(joined, word, "nothing of a cut word is lost");
+        assert!(cut.len() > 1);
+    }
+
+    #[test]
+    fn many_positions_continue_on_the_next_page_under_the_header_again() {
+        let doc = Document {
+            title: "Счёт на оплату № 1 от 1 января 2026 г.".to_owned(),
+            bank: vec![("БИК".to_owned(), "044525225".to_owned())],
+            supplier: "ООО «Копейка»".to_owned(),
+            buyer: "ООО «Ромашка»".to_owned(),
+            rows: (0..120)
+                .map(|i| {
+                    [
+                        format!("Позиция {i}"),
+                        "1".to_owned(),
+                        "шт".to_owned(),
+                        "1,00".to_owned(),
+                        "1,00".to_owned(),
+                    ]
+                })
+                .collect(),
+            totals: vec![("Итого:".to_owned(), "120,00".to_owned())],
+            summary: String::new(),
+            in_words: String::new(),
+        };
+        let layout = lay_out(faces(), &doc);
+        assert!(layout.pages.len() >= 2);
+        for page in &layout.pages[1..] {
+            let texts = texts(page);
+            if texts.iter().any(|t| t.starts_with("Позиция")) {
+                assert_eq!(texts[0], "№", "the header starts every page of the table");
+            }
+        }
+        let all: Vec<&str> = layout.pages.iter().flat_map(|p| texts(p)).collect();
+        assert!(all.contains(&"119"), "the last position is drawn");
+        for page in &layout.pages {
+            for mark in page {
+                if let Mark::Text { top, .. } = mark {
+                    assert!(*top < PAGE_HEIGHT - MARGIN, "{top}");
+                }
+            }
+        }
+    }
 }

@@ -462,18 +462,27 @@ pub fn have(program: &str) -> bool {
 
 /// The text of a PDF, extracted with poppler's `pdftotext`.
 pub fn pdf_text(pdf: &[u8]) -> Option<String> {
-    if !have("pdftotext") {
+    poppler("pdftotext", pdf, &["-"])
+}
+
+/// What poppler's `pdfinfo` says of a PDF (title, pages, ...).
+pub fn pdf_info(pdf: &[u8]) -> Option<String> {
+    poppler("pdfinfo", pdf, &[])
+}
+
+fn poppler(program: &str, pdf: &[u8], args: &[&str]) -> Option<String> {
+    if !have(program) {
         return None;
     }
     let dir = tempfile::tempdir().ok()?;
     let path = dir.path().join("doc.pdf");
     std::fs::write(&path, pdf).ok()?;
-    let out = std::process::Command::new("pdftotext")
+    let out = std::process::Command::new(program)
         .arg(&path)
-        .arg("-")
+        .args(args)
         .output()
         .ok()?;
-    assert!(out.status.success(), "pdftotext failed");
+    assert!(out.status.success(), "{program} failed");
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 

@@ -227,10 +227,46 @@ async fn the_bank_transfer_invoice_as_html_and_pdf(backend: Backend) {
     assert_eq!(pdf.headers()["content-type"], "application/pdf");
     let bytes = pdf.bytes().await.unwrap();
     assert!(bytes.starts_with(b"%PDF"));
+    // Only the glyphs used are embedded: the whole fonts were 4 MB.
+    assert!(
+        bytes.len() < 100_000,
+        "a one-page invoice is {} bytes",
+        bytes.len()
+    );
+    // KOPEK_KEEP_PDF=1 keeps the PDF to look at (pdftoppm renders it to PNG).
+    if std::env::var_os("KOPEK_KEEP_PDF").is_some() {
+        std::fs::write(
+            format!("{}/invoice-{backend:?}.pdf", env!("CARGO_TARGET_TMPDIR")),
+            &bytes,
+        )
+        .unwrap();
+    }
+    let number = invoice["number"].as_str().unwrap();
+    // The title as the HTML page gives it, shown as such by a PDF viewer.
+    let title = html
+        .split_once("<title>")
+        .and_then(|(_, rest)| rest.split_once("</title>"))
+        .map(|(t, _)| t.to_owned())
+        .unwrap();
+    assert!(
+        title.starts_with(&format!("Счёт на оплату № {number} от ")),
+        "{title}"
+    );
+    if let Some(info) = crate::harness::pdf_info(&bytes) {
+        let shown = info
+            .lines()
+            .find_map(|l| l.strip_prefix("Title:"))
+            .map(str::trim);
+        assert_eq!(shown, Some(title.as_str()), "{info}");
+        assert!(
+            info.lines()
+                .any(|l| l.split_whitespace().eq(["Pages:", "1"])),
+            "{info}"
+        );
+    }
     let Some(text) = crate::harness::pdf_text(&bytes) else {
         return;
     };
-    let number = invoice["number"].as_str().unwrap();
     assert!(text.contains(number), "the number in {text}");
     assert!(text.contains("7707083893"), "the buyer's INN in {text}");
     assert!(text.contains("19 800,00"), "the total in {text}");
