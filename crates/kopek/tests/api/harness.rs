@@ -97,7 +97,7 @@ pub async fn postgres_available() -> bool {
             std::env::var_os("CI").is_none(),
             "CI is set but PostgreSQL at KOPEK_TEST_POSTGRES_URL is unreachable"
         );
-        eprintln!("PostgreSQL unreachable: skipping (set KOPEK_TEST_POSTGRES_URL)");
+        skipped("PostgreSQL unreachable (set KOPEK_TEST_POSTGRES_URL)");
     }
     available
 }
@@ -443,6 +443,15 @@ pub fn logs() -> String {
     String::from_utf8_lossy(&LOGS.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
 }
 
+/// Says that the running test checked nothing. libtest counts it as passed and
+/// hides what tests print, so the line goes to stderr past its capture and shows
+/// in every `cargo test` run.
+pub fn skipped(reason: &str) {
+    use std::io::Write;
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
+}
+
 /// Whether a program is on this machine. Tests that need one skip without it,
 /// except under CI, where `.ci/run` installs it and its absence is a failure.
 pub fn have(program: &str) -> bool {
@@ -455,7 +464,7 @@ pub fn have(program: &str) -> bool {
             std::env::var_os("CI").is_none(),
             "CI is set but {program} is not installed"
         );
-        eprintln!("{program} not installed: skipping");
+        skipped(&format!("{program} not installed"));
     }
     found
 }
