@@ -89,6 +89,9 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
+/// Prometheus metrics: requests by route and status, latencies, the pool.
+#[utoipa::path(get, path = "/metrics", tag = "health", operation_id = "metrics",
+    responses((status = 200, description = "The Prometheus text format", content_type = "text/plain", body = String)))]
 pub async fn render(State(state): State<AppState>) -> Response {
     let m = &state.metrics;
     let (size, idle) = state.store.pool_stats();

@@ -1,8 +1,19 @@
-//! The OpenAPI 3.1 document, generated from the handlers' own types.
+//! The OpenAPI 3.1 document, generated from the handlers' own types, and the
+//! browsable reference (Swagger UI, served from the binary) at `/docs`.
 
+use crate::AppState;
 use crate::json::Json;
+use axum::Router;
+use axum::extract::State;
+use std::sync::LazyLock;
+use utoipa::openapi::path::{HttpMethod, OperationBuilder};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, ResponseBuilder, Server};
 use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::{Config, SwaggerUi};
+
+/// Where the browsable reference is served.
+pub const REFERENCE_PATH: &str = "/docs";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -10,6 +21,8 @@ use utoipa::{Modify, OpenApi};
     paths(
         crate::health::healthz,
         crate::health::readyz,
+        crate::metrics::render,
+        document,
         crate::admin::resellers::create,
         crate::admin::resellers::get,
         crate::admin::resellers::list,
@@ -40,23 +53,53 @@ use utoipa::{Modify, OpenApi};
         crate::admin::organizations::list,
         crate::admin::organizations::add_member,
         crate::admin::invoices::get,
-        crate::admin::invoices::change,
+        crate::admin::invoices::pay,
+        crate::admin::invoices::cancel,
+        crate::admin::invoices::refund,
         crate::lifepos::sign_in::sign_in,
         crate::lifepos::products::list,
         crate::lifepos::invoices::create_invoice,
         crate::lifepos::invoices::list,
         crate::lifepos::invoices::get,
+        crate::pages::invoice::show,
+        crate::pages::invoice::pay,
+        crate::pages::invoice::confirm,
+        crate::pages::transfer::show,
+        crate::payments::callback::receive,
     ),
     components(schemas(
         crate::yandex::status::Status,
         crate::lifepos::error::ErrorBody,
         crate::aipix::error::ErrorBody,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Reference),
 )]
 pub struct ApiDoc;
 
 struct BearerAuth;
+
+/// The reference page is served by Swagger UI's router, not a handler of ours.
+struct Reference;
+
+impl Modify for Reference {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let page = ResponseBuilder::new()
+            .description("Swagger UI for this document")
+            .content("text/html", ContentBuilder::new().build())
+            .build();
+        let operation = OperationBuilder::new()
+            .operation_id(Some("apiReference"))
+            .tag("docs")
+            .summary(Some(
+                "This API's reference, to browse and try in a browser.",
+            ))
+            .response("200", page)
+            .build();
+        openapi
+            .paths
+            .add_path_operation(REFERENCE_PATH, vec![HttpMethod::Get], operation);
+    }
+}
 
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -68,10 +111,25 @@ impl Modify for BearerAuth {
     }
 }
 
-pub fn document_value() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(ApiDoc::openapi);
+
+/// The document with the server it is served from.
+pub fn document_for(public_url: &str) -> utoipa::openapi::OpenApi {
+    let mut document = DOCUMENT.clone();
+    document.servers = Some(vec![Server::new(public_url)]);
+    document
 }
 
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(document_value())
+/// This document; `servers` is the server's public URL.
+#[utoipa::path(get, path = "/openapi.json", tag = "docs", operation_id = "openApiDocument",
+    responses((status = 200, description = "OpenAPI 3.1", content_type = "application/json", body = Object)))]
+pub async fn document(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
+    Json(document_for(&state.config.public_url))
+}
+
+/// Swagger UI at [`REFERENCE_PATH`], reading `/openapi.json`.
+pub fn reference() -> Router<AppState> {
+    SwaggerUi::new(REFERENCE_PATH)
+        .config(Config::from("/openapi.json"))
+        .into()
 }

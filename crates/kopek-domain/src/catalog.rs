@@ -7,43 +7,56 @@ use crate::money::Currency;
 use crate::vat::VatKind;
 use std::collections::HashSet;
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// Everything on sale. Replaced whole; each replacement is a new version.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Catalog {
     pub products: Vec<Product>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Product {
+    /// Unique across the catalog's products and plans.
+    #[schema(format = "uuid")]
     pub guid: String,
     pub code: String,
     pub name: String,
     pub plans: Vec<Plan>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
+    #[schema(format = "uuid")]
     pub guid: String,
     pub code: String,
     pub name: String,
+    /// Shown with the plan; no rules attach to them.
     #[serde(default)]
     pub features: Vec<String>,
     #[serde(default)]
     pub vat: VatKind,
+    /// At least one; each length of period at most once.
     pub periods: Vec<Period>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Period {
+    #[schema(minimum = 1, maximum = 60)]
     pub period_in_months: i64,
+    /// ISO 4217 code: RUB, KZT, USD, EUR or GBP.
     #[serde(default = "rub")]
+    #[schema(default = "RUB")]
     pub currency: String,
-    /// The list price of the whole period, per unit (seat, point of sale).
+    /// The list price of the whole period, per unit (seat, point of sale), in
+    /// minor units with VAT.
+    #[schema(minimum = 0)]
     pub base_price: i64,
-    /// What the period costs after discounts, per unit.
+    /// What the period costs after discounts, per unit, in minor units with VAT;
+    /// at most `base_price`.
+    #[schema(minimum = 0)]
     pub final_price: i64,
 }
 

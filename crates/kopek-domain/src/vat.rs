@@ -3,7 +3,17 @@
 use time::{Date, Month};
 
 /// Which VAT a price carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    Default,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum VatKind {
     /// The general rate: 20% through 2025-12-31, 22% from 2026-01-01.

@@ -71,7 +71,7 @@ pub struct ApiKeyList {
 }
 
 /// Issues an API key.
-#[utoipa::path(post, path = "/admin/v1/api-keys", tag = "admin", request_body = CreateApiKey,
+#[utoipa::path(post, path = "/admin/v1/api-keys", tag = "admin", operation_id = "createApiKey", request_body = CreateApiKey,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses((status = 201, body = IssuedApiKey), (status = "4XX", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
@@ -100,7 +100,7 @@ pub async fn create(
 }
 
 /// Lists API keys, newest first; revoked keys show `revokedAt`.
-#[utoipa::path(get, path = "/admin/v1/api-keys", tag = "admin",
+#[utoipa::path(get, path = "/admin/v1/api-keys", tag = "admin", operation_id = "listApiKeys",
     responses((status = 200, body = ApiKeyList), (status = "4XX", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list(
@@ -116,7 +116,7 @@ pub async fn list(
 }
 
 /// Revokes an API key at once; revoking again changes nothing.
-#[utoipa::path(delete, path = "/admin/v1/api-keys/{id}", tag = "admin",
+#[utoipa::path(delete, path = "/admin/v1/api-keys/{id}", tag = "admin", operation_id = "revokeApiKey",
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses((status = 200, body = ApiKeyView), (status = "4XX", body = super::error::ErrorBody)),
     security(("bearer" = [])))]

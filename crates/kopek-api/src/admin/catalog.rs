@@ -24,12 +24,11 @@ pub struct CatalogVersion {
     /// Whether this request made a new version (false when nothing changed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created: Option<bool>,
-    #[schema(value_type = Object)]
     pub catalog: Catalog,
 }
 
 /// The catalog in force.
-#[utoipa::path(get, path = "/admin/v1/catalog", tag = "admin",
+#[utoipa::path(get, path = "/admin/v1/catalog", tag = "admin", operation_id = "getCatalog",
     responses((status = 200, body = CatalogVersion), (status = "4XX", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get(
@@ -51,11 +50,11 @@ pub async fn get(
     }))
 }
 
-/// Replaces the whole catalog: `{products: [{guid, code, name, plans: [{guid, code,
-/// name, features, vat: standard|reduced|exempt, periods: [{period_in_months,
-/// currency, base_price, final_price}]}]}]}`, prices in minor units, VAT included.
-#[utoipa::path(put, path = "/admin/v1/catalog", tag = "admin",
-    request_body(content = Object, description = "The whole catalog"),
+/// Replaces the whole catalog, prices in minor units with VAT. Loading the same
+/// catalog again makes no new version.
+#[utoipa::path(put, path = "/admin/v1/catalog", tag = "admin", operation_id = "replaceCatalog",
+    request_body(content = Catalog, description = "The whole catalog"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses((status = 200, body = CatalogVersion), (status = "4XX", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn replace(

@@ -30,7 +30,7 @@ pub struct PayInvoice {
 }
 
 /// Gets any invoice.
-#[utoipa::path(get, path = "/admin/v1/invoices/{guid}", tag = "admin", params(("guid" = String, Path)),
+#[utoipa::path(get, path = "/admin/v1/invoices/{guid}", tag = "admin", operation_id = "getInvoice", params(("guid" = String, Path)),
     responses((status = 200, body = InvoiceView), (status = "4XX", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get(
@@ -53,50 +53,100 @@ pub async fn get(
     )))
 }
 
-/// `POST /admin/v1/invoices/{guid}:pay` (optional body `{method, reference}`),
-/// `:cancel` and `:refund`.
-#[utoipa::path(post, path = "/admin/v1/invoices/{guid}:pay", tag = "admin",
-    params(("guid" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
-    request_body(content = Option<PayInvoice>, description = "For :pay only; :cancel and :refund take no body"),
-    responses((status = 200, body = InvoiceView), (status = "4XX", body = super::error::ErrorBody)),
-    security(("bearer" = [])))]
+/// `POST /admin/v1/invoices/{segment}`: the segment is `{guid}:pay`, `:cancel` or
+/// `:refund`.
 pub async fn change(
-    State(state): State<AppState>,
+    state: State<AppState>,
     caller: Caller<Admin>,
     mutation: Mutation<Admin>,
     Path(segment): Path<String>,
     body: RawBody<Admin>,
 ) -> Result<Response, ApiError<Admin>> {
-    let body = body.bytes;
-    let principal = caller.require(Role::Admin)?;
     let (guid, method) = split_custom_method(&segment);
-    let change = match method {
-        Some("pay") => {
-            let pay: PayInvoice = if body.iter().all(u8::is_ascii_whitespace) {
-                PayInvoice::default()
-            } else {
-                crate::body::parse(&body)?
-            };
-            Change::Pay {
-                method: pay
-                    .method
-                    .filter(|m| !m.is_empty())
-                    .unwrap_or_else(|| "manual".to_owned()),
-                reference: pay.reference,
-            }
+    let guid = Path(guid.to_owned());
+    match method {
+        Some("pay") => pay(state, caller, mutation, guid, body).await,
+        Some("cancel") => cancel(state, caller, mutation, guid, body).await,
+        Some("refund") => refund(state, caller, mutation, guid, body).await,
+        _ => Err(Error::NotFound {
+            what: "method",
+            id: segment.clone(),
         }
-        Some("cancel") => Change::Cancel,
-        Some("refund") => Change::Refund,
-        _ => {
-            return Err(Error::NotFound {
-                what: "method",
-                id: segment.clone(),
-            }
-            .into());
-        }
+        .into()),
+    }
+}
+
+/// Records a payment of the whole total and starts or extends the license. The
+/// body is optional.
+#[utoipa::path(post, path = "/admin/v1/invoices/{guid}:pay", tag = "admin", operation_id = "payInvoice",
+    params(("guid" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body(content = Option<PayInvoice>, description = "How it was paid; an empty body is a manual payment"),
+    responses((status = 200, body = InvoiceView), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn pay(
+    State(state): State<AppState>,
+    caller: Caller<Admin>,
+    mutation: Mutation<Admin>,
+    Path(guid): Path<String>,
+    body: RawBody<Admin>,
+) -> Result<Response, ApiError<Admin>> {
+    let pay: PayInvoice = if body.bytes.iter().all(u8::is_ascii_whitespace) {
+        PayInvoice::default()
+    } else {
+        crate::body::parse(&body.bytes)?
     };
+    let change = Change::Pay {
+        method: pay
+            .method
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| "manual".to_owned()),
+        reference: pay.reference,
+    };
+    apply(&state, caller, mutation, &guid, &body.bytes, change).await
+}
+
+/// Cancels an unpaid invoice; its payment links stop working. No body.
+#[utoipa::path(post, path = "/admin/v1/invoices/{guid}:cancel", tag = "admin", operation_id = "cancelInvoice",
+    params(("guid" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = InvoiceView), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller<Admin>,
+    mutation: Mutation<Admin>,
+    Path(guid): Path<String>,
+    body: RawBody<Admin>,
+) -> Result<Response, ApiError<Admin>> {
+    apply(&state, caller, mutation, &guid, &body.bytes, Change::Cancel).await
+}
+
+/// Marks a paid invoice refunded. No body. (The license time it bought is not
+/// taken back.)
+#[utoipa::path(post, path = "/admin/v1/invoices/{guid}:refund", tag = "admin", operation_id = "refundInvoice",
+    params(("guid" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = InvoiceView), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn refund(
+    State(state): State<AppState>,
+    caller: Caller<Admin>,
+    mutation: Mutation<Admin>,
+    Path(guid): Path<String>,
+    body: RawBody<Admin>,
+) -> Result<Response, ApiError<Admin>> {
+    apply(&state, caller, mutation, &guid, &body.bytes, Change::Refund).await
+}
+
+async fn apply(
+    state: &AppState,
+    caller: Caller<Admin>,
+    mutation: Mutation<Admin>,
+    guid: &str,
+    body: &[u8],
+    change: Change,
+) -> Result<Response, ApiError<Admin>> {
+    let principal = caller.require(Role::Admin)?;
     Ok(mutation
-        .run(principal, &body, StatusCode::OK, async |work| {
+        .run(principal, body, StatusCode::OK, async |work| {
             let invoice = invoicing::apply(work.conn(), guid, change, state.now()).await?;
             let view = InvoiceView::new(&invoice, &state.config.public_url, state.store.page_key());
             Ok(view)

@@ -8,14 +8,13 @@ pub mod organizations;
 pub mod resellers;
 pub mod users;
 
-use crate::AppState;
-use axum::Router;
+use crate::Routes;
 use axum::routing::{delete, get, post};
 
 pub use error::Admin;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route(
             "/admin/v1/resellers",
             get(resellers::list).post(resellers::create),

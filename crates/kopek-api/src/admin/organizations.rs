@@ -92,7 +92,7 @@ fn check_alias(alias: &str) -> Result<(), FieldError> {
 }
 
 /// Creates an organization.
-#[utoipa::path(post, path = "/admin/v1/organizations", tag = "admin", request_body = CreateOrganization,
+#[utoipa::path(post, path = "/admin/v1/organizations", tag = "admin", operation_id = "createOrganization", request_body = CreateOrganization,
     params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = OrganizationView), (status = "4XX", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
@@ -141,7 +141,7 @@ pub async fn create(
 }
 
 /// Gets an organization with its members.
-#[utoipa::path(get, path = "/admin/v1/organizations/{guid}", tag = "admin", params(("guid" = String, Path)),
+#[utoipa::path(get, path = "/admin/v1/organizations/{guid}", tag = "admin", operation_id = "getOrganization", params(("guid" = String, Path)),
     responses((status = 200, body = OrganizationView), (status = "4XX", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get(
@@ -162,7 +162,7 @@ pub async fn get(
 }
 
 /// Lists organizations in guid order.
-#[utoipa::path(get, path = "/admin/v1/organizations", tag = "admin", params(PageQuery),
+#[utoipa::path(get, path = "/admin/v1/organizations", tag = "admin", operation_id = "listOrganizations", params(PageQuery),
     responses((status = 200, body = OrganizationList), (status = "4XX", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list(
@@ -190,7 +190,7 @@ pub async fn list(
 }
 
 /// Makes a provisioned user a member of the organization.
-#[utoipa::path(post, path = "/admin/v1/organizations/{guid}/members", tag = "admin",
+#[utoipa::path(post, path = "/admin/v1/organizations/{guid}/members", tag = "admin", operation_id = "addOrganizationMember",
     params(("guid" = String, Path)), request_body = AddMember,
     responses((status = 200, body = OrganizationView), (status = "4XX", body = super::error::ErrorBody)),
     security(("bearer" = [])))]

@@ -67,7 +67,7 @@ pub struct ResellerList {
 }
 
 /// Creates a reseller.
-#[utoipa::path(post, path = "/admin/v1/resellers", tag = "admin",
+#[utoipa::path(post, path = "/admin/v1/resellers", tag = "admin", operation_id = "createReseller",
     request_body = CreateReseller,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
@@ -103,7 +103,7 @@ pub async fn create(
 }
 
 /// Gets a reseller.
-#[utoipa::path(get, path = "/admin/v1/resellers/{id}", tag = "admin",
+#[utoipa::path(get, path = "/admin/v1/resellers/{id}", tag = "admin", operation_id = "getReseller",
     params(("id" = String, Path, description = "Reseller billing account id")),
     responses((status = 200, body = Reseller), (status = "4XX", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
@@ -124,7 +124,7 @@ pub async fn get(
 }
 
 /// Lists resellers in id order.
-#[utoipa::path(get, path = "/admin/v1/resellers", tag = "admin", params(PageQuery),
+#[utoipa::path(get, path = "/admin/v1/resellers", tag = "admin", operation_id = "listResellers", params(PageQuery),
     responses((status = 200, body = ResellerList), (status = "4XX", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list(

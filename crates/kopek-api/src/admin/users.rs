@@ -63,7 +63,7 @@ pub struct UserList {
 }
 
 /// Gets a user (never its password or hash).
-#[utoipa::path(get, path = "/admin/v1/users/{id}", tag = "admin",
+#[utoipa::path(get, path = "/admin/v1/users/{id}", tag = "admin", operation_id = "getUser",
     params(("id" = i64, Path)),
     responses((status = 200, body = UserView), (status = "4XX", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
@@ -86,7 +86,7 @@ pub async fn get(
 }
 
 /// Lists users in id order, deleted ones included.
-#[utoipa::path(get, path = "/admin/v1/users", tag = "admin", params(PageQuery),
+#[utoipa::path(get, path = "/admin/v1/users", tag = "admin", operation_id = "listUsers", params(PageQuery),
     responses((status = 200, body = UserList), (status = "4XX", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list(

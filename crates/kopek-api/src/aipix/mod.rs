@@ -3,14 +3,13 @@
 pub mod error;
 pub mod users;
 
-use crate::AppState;
-use axum::Router;
+use crate::Routes;
 use axum::routing::post;
 
 pub use error::{Aipix, AipixDelete};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route(
+pub fn routes() -> Routes {
+    Routes::new().route(
         "/api/v1/billing/user/manage",
         post(users::create)
             .patch(users::update)

@@ -144,7 +144,7 @@ fn unknown_login() -> Error {
 }
 
 /// Creates a user.
-#[utoipa::path(post, path = "/api/v1/billing/user/manage", tag = "aipix-billing",
+#[utoipa::path(post, path = "/api/v1/billing/user/manage", tag = "aipix-billing", operation_id = "BillingUserCreate",
     request_body = ManageUserRequest,
     params(("Idempotency-Key" = Option<String>, Header)),
     responses(
@@ -213,7 +213,7 @@ pub async fn create(
 }
 
 /// Changes the user with `login`.
-#[utoipa::path(patch, path = "/api/v1/billing/user/manage", tag = "aipix-billing",
+#[utoipa::path(patch, path = "/api/v1/billing/user/manage", tag = "aipix-billing", operation_id = "BillingUserUpdate",
     request_body = ManageUserRequest,
     params(("Idempotency-Key" = Option<String>, Header)),
     responses(
@@ -253,7 +253,7 @@ pub async fn update(
 }
 
 /// Deletes the user with `login`: 204, or 400 with the validation body.
-#[utoipa::path(delete, path = "/api/v1/billing/user/manage", tag = "aipix-billing",
+#[utoipa::path(delete, path = "/api/v1/billing/user/manage", tag = "aipix-billing", operation_id = "BillingUserDelete",
     request_body = DeleteUserRequest,
     params(("Idempotency-Key" = Option<String>, Header)),
     responses(

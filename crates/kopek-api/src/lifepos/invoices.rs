@@ -49,7 +49,7 @@ fn range(field: &str, value: i64, min: i64, max: i64, v: &mut Violations) {
 }
 
 /// Creates an invoice for a subscription product.
-#[utoipa::path(post, path = "/orgs/{org_guid}/profile/subscriptions/products/{product_guid}:create-invoice", tag = "lifepos",
+#[utoipa::path(post, path = "/orgs/{org_guid}/profile/subscriptions/products/{product_guid}:create-invoice", tag = "lifepos", operation_id = "SubscriptionCreateInvoice",
     request_body(content = CreateInvoiceRequest, content_type = "application/json"),
     params(
         ("org_guid" = String, Path), ("product_guid" = String, Path),
@@ -231,7 +231,7 @@ fn one_of(field: &str, value: &Option<String>, allowed: &[&str], v: &mut Violati
 }
 
 /// Lists an organization's invoices.
-#[utoipa::path(get, path = "/orgs/{org_guid}/profile/invoices", tag = "lifepos",
+#[utoipa::path(get, path = "/orgs/{org_guid}/profile/invoices", tag = "lifepos", operation_id = "InvoiceList",
     params(
         ("org_guid" = String, Path), ListInvoicesQuery,
         ("X-LP-Client-Identifier" = String, Header), ("X-LP-Client-Type" = String, Header),
@@ -377,7 +377,7 @@ pub async fn list(
 }
 
 /// One invoice of the organization.
-#[utoipa::path(get, path = "/orgs/{org_guid}/profile/invoices/{guid}", tag = "lifepos",
+#[utoipa::path(get, path = "/orgs/{org_guid}/profile/invoices/{guid}", tag = "lifepos", operation_id = "InvoiceGet",
     params(
         ("org_guid" = String, Path), ("guid" = String, Path),
         ("X-LP-Client-Identifier" = String, Header), ("X-LP-Client-Type" = String, Header),

@@ -9,15 +9,14 @@ pub mod products;
 pub mod sign_in;
 pub mod wire;
 
-use crate::AppState;
-use axum::Router;
+use crate::Routes;
 use axum::middleware::from_fn;
 use axum::routing::{get, post};
 
 pub use error::LifePos;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/auth/sign-in", post(sign_in::sign_in))
         .route(
             "/orgs/{org_guid}/profile/subscriptions/products",
@@ -32,5 +31,5 @@ pub fn router() -> Router<AppState> {
             "/orgs/{org_guid}/profile/invoices/{guid}",
             get(invoices::get),
         )
-        .route_layer(from_fn(headers::require_client_headers))
+        .map(|router| router.route_layer(from_fn(headers::require_client_headers)))
 }

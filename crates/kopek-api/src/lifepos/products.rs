@@ -65,7 +65,7 @@ pub struct ProductList {
 }
 
 /// Lists subscription products with plans, periods and prices.
-#[utoipa::path(get, path = "/orgs/{org_guid}/profile/subscriptions/products", tag = "lifepos",
+#[utoipa::path(get, path = "/orgs/{org_guid}/profile/subscriptions/products", tag = "lifepos", operation_id = "SubscriptionProductList",
     params(
         ("org_guid" = String, Path),
         ("X-LP-Client-Identifier" = String, Header), ("X-LP-Client-Type" = String, Header),

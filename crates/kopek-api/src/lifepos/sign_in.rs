@@ -51,7 +51,7 @@ fn decoy_hash() -> &'static str {
 }
 
 /// Signs a user in.
-#[utoipa::path(post, path = "/auth/sign-in", tag = "lifepos",
+#[utoipa::path(post, path = "/auth/sign-in", tag = "lifepos", operation_id = "SignIn",
     request_body = SignInRequest,
     params(
         ("X-LP-Client-Identifier" = String, Header), ("X-LP-Client-Type" = String, Header),

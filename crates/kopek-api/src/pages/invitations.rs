@@ -111,7 +111,7 @@ async fn open_invitation(
 }
 
 /// The invitation page: who invites whom, and an Accept button.
-#[utoipa::path(get, path = "/invitations/{token}", tag = "pages",
+#[utoipa::path(get, path = "/invitations/{token}", tag = "pages", operation_id = "showInvitation",
     params(("token" = String, Path, description = "The secret from the invitation mail")),
     responses(
         (status = 200, description = "The invitation", content_type = "text/html", body = String),
@@ -161,7 +161,7 @@ pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> R
 }
 
 /// Accepts the invitation: the customer becomes ACTIVE. Works once.
-#[utoipa::path(post, path = "/invitations/{token}:accept", tag = "pages",
+#[utoipa::path(post, path = "/invitations/{token}:accept", tag = "pages", operation_id = "acceptInvitation",
     params(("token" = String, Path, description = "The secret from the invitation mail")),
     responses(
         (status = 200, description = "Accepted", content_type = "text/html", body = String),

@@ -22,14 +22,20 @@ use kopek_domain::paging::check_link_token;
 use kopek_domain::vat;
 use kopek_store::invoices::{self, Invoice, Payment};
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
-#[derive(Debug, Deserialize)]
+/// What a payment link carries besides the invoice's guid.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Link {
+    /// The link's signature, as the invoice's `payment_by_*_link` gives it.
     pub token: Option<String>,
+    /// `pdf` for the bank-transfer invoice as PDF; HTML otherwise.
     pub format: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The card form of the hosted payment page (test mode: no real card is charged).
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct PayForm {
     pub card_number: String,
     pub expiry: String,
@@ -37,7 +43,8 @@ pub struct PayForm {
     pub csrf: String,
 }
 
-#[derive(Debug, Deserialize)]
+/// The 3-D Secure step of the hosted payment page.
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ConfirmForm {
     pub challenge: String,
     pub decision: String,
@@ -280,6 +287,13 @@ fn secure(state: &AppState) -> bool {
     state.config.public_url.starts_with("https://")
 }
 
+/// The hosted payment page behind `payment_by_card_link`: the invoice and a card form.
+#[utoipa::path(get, path = "/invoices/{guid}/pay", tag = "pages", operation_id = "showPaymentPage",
+    params(("guid" = String, Path), Link),
+    responses(
+        (status = 200, description = "The invoice and, while it is unpaid, the card form", content_type = "text/html", body = String),
+        (status = 404, description = "Unknown invoice or a link that does not sign it", content_type = "text/html", body = String),
+    ))]
 pub async fn show(
     State(state): State<AppState>,
     Path(guid): Path<String>,
@@ -458,6 +472,20 @@ async fn posted(
     Ok(inv)
 }
 
+/// Pays with a card from the form (test mode); answers with the result page or
+/// the 3-D Secure step. Needs the anti-forgery cookie and field the page set.
+#[utoipa::path(post, path = "/invoices/{guid}/pay", tag = "pages", operation_id = "submitCardPayment",
+    params(("guid" = String, Path), Link),
+    request_body(content = PayForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The result, or the 3-D Secure step", content_type = "text/html", body = String),
+        (status = 303, description = "Paid: on to the invoice page"),
+        (status = 402, description = "The card was declined", content_type = "text/html", body = String),
+        (status = 403, description = "Missing or forged anti-forgery token", content_type = "text/html", body = String),
+        (status = 404, description = "Unknown invoice or link", content_type = "text/html", body = String),
+        (status = 409, description = "The invoice is no longer payable", content_type = "text/html", body = String),
+        (status = 422, description = "The card details are not valid", content_type = "text/html", body = String),
+    ))]
 pub async fn pay(
     State(state): State<AppState>,
     Path(guid): Path<String>,
@@ -503,6 +531,17 @@ pub async fn pay(
     settle(&state, &inv, token, &headers, outcome).await
 }
 
+/// Completes or declines the 3-D Secure step of a card payment (test mode).
+#[utoipa::path(post, path = "/invoices/{guid}/confirm", tag = "pages", operation_id = "confirmCardPayment",
+    params(("guid" = String, Path), Link),
+    request_body(content = ConfirmForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The result page", content_type = "text/html", body = String),
+        (status = 303, description = "Paid: on to the invoice page"),
+        (status = 402, description = "The card was declined", content_type = "text/html", body = String),
+        (status = 403, description = "Missing or forged anti-forgery token", content_type = "text/html", body = String),
+        (status = 404, description = "Unknown invoice or link", content_type = "text/html", body = String),
+    ))]
 pub async fn confirm(
     State(state): State<AppState>,
     Path(guid): Path<String>,

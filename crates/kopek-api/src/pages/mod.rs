@@ -7,16 +7,15 @@ pub mod invoice;
 pub mod pdf;
 pub mod transfer;
 
-use crate::AppState;
+use crate::Routes;
 use crate::context::RequestContext;
-use axum::Router;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use kopek_domain::lang::Lang;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route(
             "/invitations/{segment}",
             get(invitations::show).post(invitations::accept),

@@ -192,6 +192,16 @@ fn headers(response: &mut Response) {
     );
 }
 
+/// The printable bank-transfer invoice behind `payment_by_transaction_link`, as
+/// HTML or (`format=pdf`) PDF.
+#[utoipa::path(get, path = "/invoices/{guid}/bank-transfer", tag = "pages", operation_id = "showBankTransferInvoice",
+    params(("guid" = String, Path), super::invoice::Link),
+    responses(
+        (status = 200, description = "The invoice with the seller's bank details: HTML, or PDF with `format=pdf`",
+            content((String = "text/html"), (Vec<u8> = "application/pdf"))),
+        (status = 404, description = "Unknown invoice or link", content_type = "text/html", body = String),
+        (status = 503, description = "The seller's bank details are not configured", content_type = "text/html", body = String),
+    ))]
 pub async fn show(
     State(state): State<AppState>,
     Path(guid): Path<String>,

@@ -58,7 +58,7 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64) -> bool {
 }
 
 /// What a provider reports about a payment it took.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Notice {
     pub invoice_guid: String,
     /// The provider's payment id.
@@ -71,6 +71,18 @@ pub struct Notice {
 /// signature is checked before anything else is read; a notice about an invoice
 /// already paid is acknowledged again without a second payment, since providers
 /// retry until they get a 2xx.
+#[utoipa::path(post, path = "/payments/callback/{provider}", tag = "payments", operation_id = "receivePaymentCallback",
+    params(
+        ("provider" = String, Path, description = "The provider's name; recorded as the payment method"),
+        ("X-Kopek-Signature" = String, Header, description = "`t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.body\">`"),
+    ),
+    request_body = Notice,
+    responses(
+        (status = 200, description = "Received (also for a repeat, or a status other than `succeeded`)", body = Object),
+        (status = 400, description = "The body is not a notice", body = Object),
+        (status = 401, description = "A missing, wrong or stale signature", body = Object),
+        (status = 404, description = "No such invoice, or callbacks are not configured (`KOPEK_PAYMENT_CALLBACK_SECRET`)", body = Object),
+    ))]
 pub async fn receive(
     State(state): State<AppState>,
     Path(provider): Path<String>,

@@ -32,7 +32,7 @@ fn visible(account: &BillingAccount, scope: Option<&str>) -> bool {
 }
 
 /// Returns the specified billing account.
-#[utoipa::path(get, path = "/billing/v1/billingAccounts/{billingAccountId}", tag = "yandex-billing",
+#[utoipa::path(get, path = "/billing/v1/billingAccounts/{billingAccountId}", tag = "yandex-billing", operation_id = "BillingAccountService_Get",
     params(("billingAccountId" = String, Path)),
     responses((status = 200, body = BillingAccountView), (status = "4XX", body = super::status::Status)),
     security(("bearer" = [])))]
@@ -64,7 +64,7 @@ pub async fn get_account(
 }
 
 /// Retrieves the billing accounts the caller may see, in id order.
-#[utoipa::path(get, path = "/billing/v1/billingAccounts", tag = "yandex-billing", params(PageQuery),
+#[utoipa::path(get, path = "/billing/v1/billingAccounts", tag = "yandex-billing", operation_id = "BillingAccountService_List", params(PageQuery),
     responses((status = 200, body = ListBillingAccountsResponse), (status = "4XX", body = super::status::Status)),
     security(("bearer" = [])))]
 pub async fn list(

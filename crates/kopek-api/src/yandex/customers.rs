@@ -179,7 +179,7 @@ pub async fn create_customer(
 }
 
 /// Invites a customer to the specified reseller.
-#[utoipa::path(post, path = "/billing/v1/customers:invite", tag = "yandex-billing",
+#[utoipa::path(post, path = "/billing/v1/customers:invite", tag = "yandex-billing", operation_id = "CustomerService_Invite",
     request_body = InviteCustomerRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "A repeat returns the same Operation")),
     responses((status = 200, body = OperationView), (status = "4XX", body = super::status::Status)),
@@ -203,7 +203,7 @@ pub async fn invite(
 }
 
 /// Creates a new reseller-served customer.
-#[utoipa::path(post, path = "/billing/v1/customers:createResellerServedCustomer", tag = "yandex-billing",
+#[utoipa::path(post, path = "/billing/v1/customers:createResellerServedCustomer", tag = "yandex-billing", operation_id = "CustomerService_CreateResellerServed",
     request_body = CreateResellerServedCustomerRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "A repeat returns the same Operation")),
     responses((status = 200, body = OperationView), (status = "4XX", body = super::status::Status)),
@@ -256,7 +256,7 @@ pub async fn customer_method(
 }
 
 /// Activates a SUSPENDED customer.
-#[utoipa::path(post, path = "/billing/v1/customers/{customerId}:activate", tag = "yandex-billing",
+#[utoipa::path(post, path = "/billing/v1/customers/{customerId}:activate", tag = "yandex-billing", operation_id = "CustomerService_Activate",
     params(("customerId" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = OperationView), (status = "4XX", body = super::status::Status)),
     security(("bearer" = [])))]
@@ -278,7 +278,7 @@ pub async fn activate(
 }
 
 /// Suspends an ACTIVE customer.
-#[utoipa::path(post, path = "/billing/v1/customers/{customerId}:suspend", tag = "yandex-billing",
+#[utoipa::path(post, path = "/billing/v1/customers/{customerId}:suspend", tag = "yandex-billing", operation_id = "CustomerService_Suspend",
     params(("customerId" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = OperationView), (status = "4XX", body = super::status::Status)),
     security(("bearer" = [])))]
@@ -300,7 +300,7 @@ pub async fn suspend(
 }
 
 /// Kopek extension: sends an INVITED customer a fresh invitation; older links stop working.
-#[utoipa::path(post, path = "/billing/v1/customers/{customerId}:resendInvitation", tag = "yandex-billing",
+#[utoipa::path(post, path = "/billing/v1/customers/{customerId}:resendInvitation", tag = "yandex-billing", operation_id = "CustomerService_ResendInvitation",
     params(("customerId" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = OperationView), (status = "4XX", body = super::status::Status)),
     security(("bearer" = [])))]
@@ -412,7 +412,7 @@ pub struct ListCustomersQuery {
 }
 
 /// Retrieves the list of customers of a reseller, in a stable (id) order.
-#[utoipa::path(get, path = "/billing/v1/customers", tag = "yandex-billing", params(ListCustomersQuery, PageQuery),
+#[utoipa::path(get, path = "/billing/v1/customers", tag = "yandex-billing", operation_id = "CustomerService_List", params(ListCustomersQuery, PageQuery),
     responses((status = 200, body = ListCustomersResponse), (status = "4XX", body = super::status::Status)),
     security(("bearer" = [])))]
 pub async fn list(

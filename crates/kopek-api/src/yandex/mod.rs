@@ -8,14 +8,13 @@ pub mod operations;
 pub mod status;
 pub mod wire;
 
-use crate::AppState;
-use axum::Router;
+use crate::Routes;
 use axum::routing::{get, post};
 
 pub use status::Yandex;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/billing/v1/customers", get(customers::list))
         .route("/billing/v1/customers:invite", post(customers::invite))
         .route(

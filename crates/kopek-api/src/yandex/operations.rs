@@ -76,7 +76,7 @@ pub async fn post_cancel(
 }
 
 /// Returns the specified Operation resource.
-#[utoipa::path(get, path = "/operations/{operationId}", tag = "yandex-operation",
+#[utoipa::path(get, path = "/operations/{operationId}", tag = "yandex-operation", operation_id = "OperationService_Get",
     params(("operationId" = String, Path)),
     responses((status = 200, body = OperationView), (status = "4XX", body = super::status::Status)),
     security(("bearer" = [])))]
@@ -92,7 +92,7 @@ pub async fn get(
 
 /// Cancels the specified operation. Kopek's operations are done when they are
 /// returned, so this returns the operation unchanged. Also served as GET.
-#[utoipa::path(post, path = "/operations/{operationId}:cancel", tag = "yandex-operation",
+#[utoipa::path(post, path = "/operations/{operationId}:cancel", tag = "yandex-operation", operation_id = "OperationService_Cancel",
     params(("operationId" = String, Path)),
     responses((status = 200, body = OperationView), (status = "4XX", body = super::status::Status)),
     security(("bearer" = [])))]

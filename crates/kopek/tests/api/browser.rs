@@ -265,3 +265,28 @@ async fn invitation_link(app: &TestApp) -> String {
 }
 
 both_backends!(a_buyer_pays_by_card_in_a_real_browser);
+
+/// The API reference at `/docs` renders in a browser from the served document,
+/// with the operations of every family.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_reference_renders() {
+    let Some(browser) = Browser::start("docs").await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    browser
+        .client
+        .goto(&format!("{}/docs", app.base))
+        .await
+        .unwrap();
+    let text = browser.wait_for("/billing/v1/customers:invite").await;
+    for needle in [
+        "Kopek",
+        "/orgs/{org_guid}/profile/subscriptions/products/{product_guid}:create-invoice",
+        "/api/v1/billing/user/manage",
+        "/admin/v1/invoices/{guid}:refund",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from {text}");
+    }
+    browser.shot("docs").await;
+}

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 pub const START_PRODUCT: &str = "0b6f3f0e-6c1a-4f4e-9d3a-1c2b3d4e5f60";
 pub const START_PLAN: &str = "0b6f3f0e-6c1a-4f4e-9d3a-1c2b3d4e5f61";
 const EGAIS_PLAN: &str = "4d2c1b0a-9e8f-4a7b-8c6d-5e4f3a2b1c01";
-const CLIENT_ID: &str = "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d";
+pub const CLIENT_ID: &str = "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d";
 
 pub fn example_catalog() -> Value {
     serde_json::from_str(include_str!("../../../../examples/catalog.json")).unwrap()
