@@ -309,3 +309,87 @@ async fn commands_say_which_database_they_use(backend: Backend) {
 }
 
 both_backends!(commands_say_which_database_they_use);
+
+/// A first start on an empty database without `KOPEK_ADMIN_TOKEN` says how to get
+/// an admin key; every request is one log line at the default level, without the
+/// secret an invitation path carries.
+#[test]
+fn a_first_start_explains_itself_and_logs_each_request() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kopek"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("KOPEK_") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .current_dir(dir.path())
+        .args(["serve"])
+        .env("KOPEK_LISTEN", "127.0.0.1:0")
+        .env("KOPEK_LOG_FORMAT", "json")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let next = |until: &dyn Fn(&serde_json::Value) -> bool| -> Vec<serde_json::Value> {
+        let mut seen = Vec::new();
+        while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(30)) {
+            let parsed: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            let done = until(&parsed);
+            seen.push(parsed);
+            if done {
+                return seen;
+            }
+        }
+        panic!("the log ended early: {seen:?}");
+    };
+    let start = next(&|l| l["fields"]["message"] == "kopek listening");
+    let addr = start.last().unwrap()["fields"]["addr"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let hint = next(&|l| {
+        l["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("no admin key yet"))
+    });
+    assert_eq!(hint.last().unwrap()["level"], "WARN");
+    assert!(
+        hint.last().unwrap()["fields"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("kopek api-key create --role admin")
+    );
+
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    std::io::Write::write_all(
+        &mut stream,
+        b"GET /invitations/inv_secret-token HTTP/1.1\r\nHost: kopek\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    let request = next(&|l| l["fields"]["message"] == "finished processing request");
+    let line = request.last().unwrap();
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["fields"]["status"], 404);
+    assert_eq!(line["span"]["path"], "/invitations/<token>");
+    assert!(
+        !serde_json::to_string(&request)
+            .unwrap()
+            .contains("inv_secret-token")
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
