@@ -654,6 +654,24 @@ async fn invitation_mail_over_smtp_and_accepting_it(backend: Backend) {
 
     let mails = sink.wait_for(1).await;
     assert_eq!(mails[0].to, ["<owner@romashka.example>"]);
+    // Sent over SMTP: text and HTML alternatives, and a log line naming the recipient.
+    assert!(
+        mails[0].data.contains("multipart/alternative"),
+        "{}",
+        mails[0].data
+    );
+    assert!(mails[0].data.contains("text/html"), "{}", mails[0].data);
+    let mut logged = false;
+    for _ in 0..100 {
+        logged = crate::harness::logs()
+            .lines()
+            .any(|l| l.contains("mail sent") && l.contains("owner@romashka.example"));
+        if logged {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(logged, "no log line for the mail sent");
     assert_eq!(mails[0].from, "<noreply@localhost>");
     let link = find_link(&mails[0].data);
     assert!(
