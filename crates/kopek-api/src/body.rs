@@ -5,7 +5,7 @@ use crate::error::{ApiError, Dialect};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header::CONTENT_TYPE;
-use kopek_domain::{Error, FieldError, Reason};
+use kopek_domain::{Error, FieldError, Reason, text};
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
 
@@ -97,6 +97,15 @@ pub fn parse<T: DeserializeOwned>(raw: &[u8]) -> Result<T, Error> {
         }
         Some(_) => {}
     }
+    if may_hold_controls(raw)
+        && let Ok(tree) = serde_json::from_slice::<serde_json::Value>(raw)
+    {
+        let mut found = Vec::new();
+        controls(&tree, &mut String::new(), false, &mut found);
+        if !found.is_empty() {
+            return Err(Error::Validation(found));
+        }
+    }
     let mut de = serde_json::Deserializer::from_slice(raw);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -112,6 +121,78 @@ pub fn parse<T: DeserializeOwned>(raw: &[u8]) -> Result<T, Error> {
     de.end()
         .map_err(|e| Error::MalformedBody(without_position(&e.to_string())))?;
     Ok(value)
+}
+
+/// Fields whose text may span lines (tabs and line breaks allowed); the AIPIX
+/// billing fields hold whatever the outside billing system keeps there.
+const MULTILINE: [&str; 6] = [
+    "postAddress",
+    "post_address",
+    "legalAddress",
+    "legal_address",
+    "billing_info",
+    "billing_properties",
+];
+
+/// A control character reaches a JSON string only as an escape (`\u0000`, `\n`)
+/// or as a raw DEL or C1 character, so a body without a backslash or those bytes
+/// needs no walk (most bodies).
+fn may_hold_controls(raw: &[u8]) -> bool {
+    raw.iter().enumerate().any(|(i, &b)| {
+        b == b'\\'
+            || b == 0x7f
+            || (b == 0xc2 && raw.get(i + 1).is_some_and(|n| (0x80..0xa0).contains(n)))
+    })
+}
+
+/// Every string (and object key) of a JSON body that holds a control character,
+/// named by its path as serde_path_to_error names fields (`person.name`, `a[0]`).
+fn controls(
+    value: &serde_json::Value,
+    path: &mut String,
+    multiline: bool,
+    found: &mut Vec<FieldError>,
+) {
+    use serde_json::Value;
+    let at = path.len();
+    match value {
+        Value::String(text) => {
+            let check = if multiline {
+                text::multiline
+            } else {
+                text::line
+            };
+            if let Err(e) = check(path, text) {
+                found.push(e);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push_str(&format!("[{i}]"));
+                controls(item, path, multiline, found);
+                path.truncate(at);
+            }
+        }
+        Value::Object(members) => {
+            for (key, member) in members {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                if !text::is_line(key) {
+                    found.push(FieldError::new(path.clone(), text::NO_CONTROLS));
+                }
+                controls(
+                    member,
+                    path,
+                    multiline || MULTILINE.contains(&key.as_str()),
+                    found,
+                );
+                path.truncate(at);
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
 }
 
 /// serde_json appends " at line L column C"; the field path says more to a client.

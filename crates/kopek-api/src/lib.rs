@@ -20,6 +20,7 @@ pub mod pages;
 pub mod paging;
 pub mod path;
 pub mod payments;
+pub mod plain;
 pub mod query;
 pub mod yandex;
 
@@ -215,6 +216,7 @@ pub fn router(state: AppState) -> Router {
                 ),
         )
         .layer(from_fn_with_state(state.clone(), metrics::track))
+        .layer(from_fn(plain::middleware))
         .layer(from_fn(context::middleware))
         .with_state(state)
 }
@@ -232,7 +234,7 @@ pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// The family a path belongs to decides the dialect of errors outside any handler.
-fn render_for_path(path: &str, error: Error) -> Response {
+pub(crate) fn render_for_path(path: &str, error: Error) -> Response {
     if path.starts_with("/billing/") || path.starts_with("/operations") {
         error::render::<yandex::Yandex>(&error)
     } else if path.starts_with("/orgs/") || path.starts_with("/auth/") {

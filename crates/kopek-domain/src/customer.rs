@@ -3,6 +3,7 @@
 
 use crate::contact::{is_email, is_phone};
 use crate::error::{Error, FieldError, Reason, Violations};
+use crate::text;
 
 /// The longest reseller or customer id the Yandex API accepts.
 pub const MAX_ID_LEN: usize = 50;
@@ -131,6 +132,8 @@ impl NewCustomer {
         v.check(reseller_id_rule(onboarding, &reseller_id));
         if name.is_empty() {
             v.add("name", Reason::Required);
+        } else {
+            v.check(text::line("name", &name));
         }
         let invitation_email = match onboarding {
             Onboarding::Invite if invitation_email.is_empty() => {
@@ -144,9 +147,25 @@ impl NewCustomer {
             Onboarding::Invite => Some(invitation_email),
             Onboarding::ResellerServed => None,
         };
+        if let Some(p) = &person {
+            for (field, value) in [
+                ("person.name", &p.name),
+                ("person.longname", &p.longname),
+                ("person.phone", &p.phone),
+                ("person.email", &p.email),
+                ("person.postCode", &p.post_code),
+                ("person.tin", &p.tin),
+            ] {
+                v.check(text::line(field, value));
+            }
+            v.check(text::multiline("person.postAddress", &p.post_address));
+            v.check(text::multiline("person.legalAddress", &p.legal_address));
+        }
         match &person {
             None => v.add("person", Reason::Required),
-            Some(p) if !p.email.is_empty() && !is_email(&p.email) => v.add("person.email", EMAIL),
+            Some(p) if !p.email.is_empty() && text::is_line(&p.email) && !is_email(&p.email) => {
+                v.add("person.email", EMAIL)
+            }
             Some(_) => {}
         }
         v.finish()?;
@@ -182,7 +201,7 @@ pub fn id_rule(field: &str, id: &str) -> Result<(), FieldError> {
     } else if id.chars().count() > MAX_ID_LEN {
         Err(FieldError::new(field, Reason::TooLong { max: MAX_ID_LEN }))
     } else {
-        Ok(())
+        text::line(field, id)
     }
 }
 

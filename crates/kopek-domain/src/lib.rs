@@ -15,6 +15,7 @@ pub mod money;
 pub mod paging;
 pub mod password;
 pub mod reseller;
+pub mod text;
 pub mod time;
 pub mod user;
 pub mod vat;

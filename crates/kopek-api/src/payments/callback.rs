@@ -110,12 +110,13 @@ pub async fn receive(
         )
             .into_response();
     }
-    let notice: Notice = match serde_json::from_slice(&body) {
+    // The same reading as every JSON body: control characters refused by field.
+    let notice: Notice = match crate::body::parse(&body) {
         Ok(notice) => notice,
         Err(e) => {
             return (
                 StatusCode::BAD_REQUEST,
-                Json(json!({"error": e.to_string()})),
+                Json(json!({"error": e.public_message(kopek_domain::lang::Lang::En)})),
             )
                 .into_response();
         }

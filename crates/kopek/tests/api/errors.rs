@@ -107,7 +107,40 @@ async fn unknown_routes_answer_in_the_family_dialect(app: TestApp) {
     assert_eq!(admin["error"]["code"], "method_not_allowed");
 }
 
+/// A method a path does not have is a 4xx in the family's dialect with `Allow`,
+/// never a 5xx (Yandex: NOT_FOUND, since UNIMPLEMENTED is for methods that exist).
+async fn wrong_methods_are_4xx_in_the_dialect(app: TestApp) {
+    for (method, path) in [
+        (Method::PUT, "/billing/v1/billingAccounts"),
+        (Method::DELETE, "/operations/x"),
+        (Method::PUT, "/orgs/x/profile/invoices"),
+        (Method::GET, "/api/v1/billing/user/manage"),
+        (Method::PUT, "/admin/v1/resellers"),
+    ] {
+        let response = app
+            .request(method.clone(), path, Some(&app.admin_token))
+            .header("x-lp-client-identifier", crate::lifepos::CLIENT_ID)
+            .header("x-lp-client-type", "Service")
+            .send()
+            .await
+            .unwrap();
+        assert!(response.headers().contains_key("allow"), "{method} {path}");
+        let (status, body) = read(response).await;
+        let in_dialect = if path.starts_with("/billing/") || path.starts_with("/operations") {
+            status == 404 && body["code"] == 5
+        } else if path.starts_with("/orgs/") {
+            status == 405 && body["code"] == "NotAllowed"
+        } else if path.starts_with("/api/") {
+            status == 405 && body["message"].is_string()
+        } else {
+            status == 405 && body["error"]["code"] == "method_not_allowed"
+        };
+        assert!(in_dialect, "{method} {path}: {status} {body}");
+    }
+}
+
 both_backends!(
     malformed_bodies_get_a_4xx_in_the_dialect,
-    unknown_routes_answer_in_the_family_dialect
+    unknown_routes_answer_in_the_family_dialect,
+    wrong_methods_are_4xx_in_the_dialect
 );

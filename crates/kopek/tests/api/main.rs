@@ -20,3 +20,4 @@ mod outbox;
 mod pages;
 mod sdk;
 mod shutdown;
+mod text;

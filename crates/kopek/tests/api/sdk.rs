@@ -116,6 +116,22 @@ try:
 except grpc.RpcError as e:
     out["illegal"] = e.code().name
 
+# A NUL in any string is INVALID_ARGUMENT naming the field, never an internal error.
+out["nul"] = {}
+for what, call in [
+    ("name", lambda: customers.Invite(InviteCustomerRequest(reseller_id=rid, name="a\x00b",
+        invitation_email="nul@romashka.example", person=CustomerPerson()))),
+    ("person.longname", lambda: customers.CreateResellerServed(CreateResellerServedCustomerRequest(
+        reseller_id=rid, name="n", person=CustomerPerson(longname="a\x00b")))),
+    ("customer_id", lambda: customers.Suspend(SuspendCustomerRequest(customer_id="a\x00b"))),
+    ("reseller_id", lambda: customers.List(ListCustomersRequest(reseller_id="a\x00b"))),
+]:
+    try:
+        call()
+        out["nul"][what] = None
+    except grpc.RpcError as e:
+        out["nul"][what] = {"code": e.code().name, "details": e.details()}
+
 print(json.dumps(out))
 "#;
 
@@ -199,6 +215,14 @@ async fn the_official_sdk_drives_kopek_over_grpc(backend: Backend) {
             serde_json::json!(["invitation_email"])
         );
         assert_eq!(out["illegal"], "FAILED_PRECONDITION");
+        for (field, answer) in out["nul"].as_object().unwrap() {
+            assert_eq!(answer["code"], "INVALID_ARGUMENT", "{field}: {answer}");
+            assert!(
+                answer["details"].as_str().unwrap().contains(field.as_str()),
+                "{field}: {answer}"
+            );
+        }
+        assert_eq!(out["nul"].as_object().unwrap().len(), 4);
         // The same customers are there over REST: one domain underneath.
         let (status, rest) = app
             .admin(
