@@ -50,11 +50,7 @@ where
             Some(ct) => return Err(Error::UnsupportedMediaType(ct).into()),
             None => return Err(Error::UnsupportedMediaType(String::new()).into()),
         }
-        let raw = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
-            .await
-            .map_err(|_| Error::PayloadTooLarge {
-                limit: MAX_BODY_BYTES,
-            })?;
+        let raw = read(request).await?;
         let value = parse(&raw)?;
         Ok(JsonBody {
             value,
@@ -75,16 +71,31 @@ impl<S: Send + Sync, D: Dialect> FromRequest<S> for RawBody<D> {
     type Rejection = ApiError<D>;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
-            .await
-            .map_err(|_| Error::PayloadTooLarge {
-                limit: MAX_BODY_BYTES,
-            })?;
+        let bytes = read(request).await?;
         Ok(RawBody {
             bytes,
             dialect: PhantomData,
         })
     }
+}
+
+/// Reads a whole body up to [`MAX_BODY_BYTES`]. Past the limit it is
+/// `PayloadTooLarge`; a body that stops arriving (the server's body timeout, or a
+/// client gone) is `RequestTimeout`.
+pub async fn read(request: Request) -> Result<Bytes, Error> {
+    axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+        .await
+        .map_err(|e| {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|inner| inner.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                Error::PayloadTooLarge {
+                    limit: MAX_BODY_BYTES,
+                }
+            } else {
+                Error::RequestTimeout
+            }
+        })
 }
 
 /// Parses a JSON object, naming the field whose value has the wrong type.

@@ -43,5 +43,12 @@ pub fn render<D: Dialect>(error: &Error) -> Response {
             tracing::debug!(request_id = %context.request_id, error = %other, "request refused")
         }
     }
-    D::render(error, &context)
+    let mut response = D::render(error, &context);
+    if let Error::TooManyRequests { retry_after } = error {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(*retry_after),
+        );
+    }
+    response
 }

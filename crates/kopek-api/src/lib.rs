@@ -13,6 +13,7 @@ pub mod health;
 pub mod invoicing;
 pub mod json;
 pub mod lifepos;
+pub mod limits;
 pub mod metrics;
 pub mod mutation;
 pub mod openapi;
@@ -58,6 +59,13 @@ pub struct ApiConfig {
     /// The shared secret payment providers sign callbacks with; callbacks are
     /// refused while it is unset.
     pub payment_callback_secret: Option<String>,
+    /// Sign-in requests per minute from one client address (0: no limit).
+    pub sign_in_per_minute: u32,
+    /// Writes per minute with one API key (0: no limit).
+    pub writes_per_minute: u32,
+    /// The longest a request body may pause, and a whole request may take.
+    pub body_timeout: std::time::Duration,
+    pub request_timeout: std::time::Duration,
 }
 
 /// The seller's details, from configuration (`KOPEK_SELLER_*`).
@@ -103,6 +111,7 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     pub metrics: metrics::Metrics,
     pub catalog: Arc<catalogs::CatalogCache>,
+    pub limits: Arc<limits::Limits>,
 }
 
 impl AppState {
@@ -112,8 +121,15 @@ impl AppState {
     }
 
     pub fn new(store: Store, config: ApiConfig) -> Result<AppState, Error> {
+        let limits = limits::Limits {
+            sign_in: limits::RateLimit::new(config.sign_in_per_minute),
+            writes: limits::RateLimit::new(config.writes_per_minute),
+            body_timeout: config.body_timeout,
+            request_timeout: config.request_timeout,
+        };
         Ok(AppState {
             store,
+            limits: Arc::new(limits),
             config: Arc::new(config),
             metrics: metrics::Metrics::new().map_err(Error::internal)?,
             catalog: Arc::default(),
@@ -194,9 +210,9 @@ pub fn router(state: AppState) -> Router {
         .route_layer(from_fn(metrics::mark_route))
         .fallback(unmatched)
         .method_not_allowed_fallback(method_not_allowed)
-        // Bodies are read by our own extractor with its own limit and error; this
-        // only keeps axum's default limit out of the way.
-        .layer(DefaultBodyLimit::disable())
+        // Our own extractors read bodies with this limit and their own error; the
+        // same limit bounds axum's (the payment callback's bytes, the page forms).
+        .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
@@ -216,6 +232,7 @@ pub fn router(state: AppState) -> Router {
                 ),
         )
         .layer(from_fn_with_state(state.clone(), metrics::track))
+        .layer(from_fn_with_state(state.clone(), limits::timeouts))
         .layer(from_fn(plain::middleware))
         .layer(from_fn(context::middleware))
         .with_state(state)

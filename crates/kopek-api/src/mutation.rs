@@ -4,6 +4,7 @@
 
 use crate::AppState;
 use crate::error::{ApiError, Dialect};
+use crate::limits::Limits;
 use axum::extract::FromRequestParts;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
@@ -17,6 +18,7 @@ use kopek_store::{Conn, Store, Tx};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 const MAX_KEY_LEN: usize = 255;
@@ -40,6 +42,7 @@ pub fn idempotency_key(value: &[u8]) -> Result<String, Error> {
 
 pub struct Mutation<D> {
     store: Store,
+    limits: Arc<Limits>,
     method: Method,
     target: String,
     key: Option<String>,
@@ -60,6 +63,7 @@ impl<D: Dialect> FromRequestParts<AppState> for Mutation<D> {
             .transpose()?;
         Ok(Mutation {
             store: state.store.clone(),
+            limits: state.limits.clone(),
             method: parts.method.clone(),
             target: parts
                 .uri
@@ -76,7 +80,7 @@ impl<D> Mutation<D> {
     /// The write this request is, for code shared with other transports.
     pub fn write(self, body: &[u8]) -> Write {
         let hash = request_hash(self.method.as_str(), &self.target, body);
-        Write::new(self.store, self.key, hash)
+        Write::new(self.store, self.limits, self.key, hash)
     }
 
     /// The usual shape of a write: begin (or replay), do `work` in the transaction,
@@ -95,6 +99,27 @@ impl<D> Mutation<D> {
             .into_response())
     }
 
+    /// [`Mutation::run`] for an answer that holds a secret shown only once (the
+    /// `secret` field): a repeat with the same key gets the answer with that field
+    /// null, since the secret is never stored.
+    pub async fn run_secret<T: Serialize>(
+        self,
+        caller: &Principal,
+        body: &[u8],
+        status: StatusCode,
+        secret: &'static str,
+        work: impl AsyncFnOnce(&mut Work) -> Result<T, Error>,
+    ) -> Result<Response, Error> {
+        let write = self.write(body);
+        Ok(match write.begin(caller).await? {
+            Begun::Replay(stored) => respond(stored),
+            Begun::Work(mut tx) => {
+                let answer = work(&mut tx).await?;
+                respond(tx.commit_secret(status, &answer, secret).await?)
+            }
+        })
+    }
+
     /// Opens the transaction and claims the key (if any) for `caller`. `body` is the
     /// raw request body: together with method and path it must match on a repeat.
     pub async fn begin(self, caller: &Principal, body: &[u8]) -> Result<Begun, Error> {
@@ -106,6 +131,7 @@ impl<D> Mutation<D> {
 /// in its own crate): the store, the caller's key if any, and a hash of the request.
 pub struct Write {
     store: Store,
+    limits: Arc<Limits>,
     key: Option<String>,
     hash: String,
 }
@@ -144,15 +170,22 @@ impl<T> Ran<T> {
 }
 
 impl Write {
-    pub fn new(store: Store, key: Option<String>, request_hash: String) -> Write {
+    pub fn new(
+        store: Store,
+        limits: Arc<Limits>,
+        key: Option<String>,
+        request_hash: String,
+    ) -> Write {
         Write {
             store,
+            limits,
             key,
             hash: request_hash,
         }
     }
 
     pub async fn begin(self, caller: &Principal) -> Result<Begun, Error> {
+        self.limits.writes.check(&caller.id, Timestamp::now())?;
         let mut tx = self.store.begin().await?;
         let Some(key) = self.key else {
             return Ok(Begun::Work(Work { tx, claim: None }));
@@ -207,6 +240,31 @@ impl Work {
             body,
         })
         .await
+    }
+
+    /// Like [`Work::commit`], but what is stored for repeats has `secret` null; the
+    /// response returned (to this caller only) keeps it.
+    pub async fn commit_secret<T: Serialize>(
+        mut self,
+        status: StatusCode,
+        body: &T,
+        secret: &str,
+    ) -> Result<StoredResponse, Error> {
+        let full = serde_json::to_string(body).map_err(Error::internal)?;
+        let mut kept = serde_json::to_value(body).map_err(Error::internal)?;
+        if let Some(field) = kept.get_mut(secret) {
+            *field = serde_json::Value::Null;
+        }
+        let kept = StoredResponse {
+            status: status.as_u16(),
+            content_type: Some("application/json".to_owned()),
+            body: kept.to_string(),
+        };
+        if let Some((caller, key)) = &self.claim {
+            idempotency::save(&mut self.tx, caller, key, &kept).await?;
+        }
+        self.tx.commit().await.map_err(Error::internal)?;
+        Ok(StoredResponse { body: full, ..kept })
     }
 
     /// Commits with an empty 204 response.

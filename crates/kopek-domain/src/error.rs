@@ -34,10 +34,14 @@ pub enum Error {
     /// The same `Idempotency-Key` was used before with a different request.
     #[error("idempotency key reused with a different request")]
     IdempotencyKeyReused,
-    #[error("too many requests")]
-    TooManyRequests,
+    /// Refused for now; the client may try again after `retry_after` seconds.
+    #[error("too many requests (retry after {retry_after} s)")]
+    TooManyRequests { retry_after: u64 },
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The request (its body, or all of it) took longer than the server allows.
+    #[error("request timeout")]
+    RequestTimeout,
     /// Anything the caller cannot fix. The text goes to the log, never to the client.
     #[error("internal error: {0}")]
     Internal(String),
@@ -106,10 +110,16 @@ impl Error {
                     "Idempotency-Key уже использован с другим запросом",
                 )
                 .to_owned(),
-            Error::TooManyRequests => lang
+            Error::TooManyRequests { .. } => lang
                 .pick(
                     "Too many requests; try later",
                     "Слишком много запросов; повторите позже",
+                )
+                .to_owned(),
+            Error::RequestTimeout => lang
+                .pick(
+                    "The request took too long; send it again",
+                    "Запрос выполнялся слишком долго; отправьте его снова",
                 )
                 .to_owned(),
             Error::MethodNotAllowed => lang

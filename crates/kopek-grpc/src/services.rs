@@ -77,7 +77,12 @@ impl Services {
             .transpose()
             .map_err(to_status)?;
         let hash = request_hash("gRPC", rpc, &request.get_ref().encode_to_vec());
-        Ok(Write::new(self.state.store.clone(), key, hash))
+        Ok(Write::new(
+            self.state.store.clone(),
+            self.state.limits.clone(),
+            key,
+            hash,
+        ))
     }
 }
 

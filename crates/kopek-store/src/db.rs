@@ -83,6 +83,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "users", include_str!("../migrations/0003_users.sql")),
     (4, "subscriptions", include_str!("../migrations/0004_subscriptions.sql")),
     (5, "access tokens", include_str!("../migrations/0005_access_tokens.sql")),
+    (6, "hardening", include_str!("../migrations/0006_hardening.sql")),
 ];
 
 /// A fingerprint of the schema the migrations build, so a cached copy of a migrated

@@ -1,4 +1,4 @@
-//! Sign-in sessions (only token hashes are kept) and failed sign-in attempts.
+//! Sign-in sessions (only token hashes are kept) and sign-in attempts.
 
 use crate::db::{Conn, DbResult};
 use kopek_domain::Error;
@@ -31,6 +31,16 @@ pub async fn insert(conn: &mut Conn, session: &Session, token_hash: &str) -> Res
     Ok(())
 }
 
+/// Ends every session and token of a user (after a password change).
+pub async fn end_all(conn: &mut Conn, user_id: i64) -> Result<u64, Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(conn)
+        .await
+        .db()?;
+    Ok(done.rows_affected())
+}
+
 /// The unexpired session with this token hash.
 pub async fn find_live(
     conn: &mut Conn,
@@ -57,45 +67,59 @@ pub async fn find_live(
     .transpose()
 }
 
-pub async fn record_failure(conn: &mut Conn, login_key: &str, now: Timestamp) -> Result<(), Error> {
-    sqlx::query("INSERT INTO sign_in_failures (login_key, at) VALUES ($1, $2)")
-        .bind(login_key)
-        .bind(now.micros())
-        .execute(conn)
-        .await
-        .db()?;
-    Ok(())
-}
-
-/// Failed attempts for a login since `since`, and the newest one's time.
-pub async fn failures_since(
+/// Counts a sign-in attempt for a login before its password is checked: the row is
+/// committed on its own, then every attempt in the window is counted, so of any
+/// number of concurrent attempts only as many as the limit see a count within it.
+/// Returns the attempt's id, how many attempts (in flight or failed) the window
+/// holds with this one, and when the oldest of them was made.
+pub async fn begin_attempt(
     conn: &mut Conn,
     login_key: &str,
+    now: Timestamp,
     since: Timestamp,
-) -> Result<(i64, Option<Timestamp>), Error> {
+) -> Result<(String, i64, Timestamp), Error> {
+    let id = uuid::Uuid::now_v7().to_string();
+    sqlx::query("INSERT INTO sign_in_attempts (id, login_key, at) VALUES ($1, $2, $3)")
+        .bind(&id)
+        .bind(login_key)
+        .bind(now.micros())
+        .execute(&mut *conn)
+        .await
+        .db()?;
     let row = sqlx::query(
-        "SELECT CAST(COUNT(*) AS BIGINT) AS n, MAX(at) AS newest FROM sign_in_failures WHERE login_key = $1 AND at > $2",
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n, MIN(at) AS oldest FROM sign_in_attempts WHERE login_key = $1 AND at > $2",
     )
     .bind(login_key)
     .bind(since.micros())
     .fetch_one(conn)
     .await
     .db()?;
+    let oldest: Option<i64> = row.try_get("oldest").db()?;
     Ok((
+        id,
         row.try_get("n").db()?,
-        row.try_get::<Option<i64>, _>("newest")
-            .db()?
-            .map(Timestamp::from_micros),
+        Timestamp::from_micros(oldest.unwrap_or(now.micros())),
     ))
 }
 
-/// Forgets a login's failures (after a successful sign-in) and everyone's old ones.
-pub async fn clear_failures(
+/// Takes back an attempt that was refused without checking a password, so that
+/// hammering a locked login does not keep it locked.
+pub async fn forget_attempt(conn: &mut Conn, id: &str) -> Result<(), Error> {
+    sqlx::query("DELETE FROM sign_in_attempts WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await
+        .db()?;
+    Ok(())
+}
+
+/// Forgets a login's attempts (after a successful sign-in) and everyone's old ones.
+pub async fn clear_attempts(
     conn: &mut Conn,
     login_key: &str,
     older_than: Timestamp,
 ) -> Result<(), Error> {
-    sqlx::query("DELETE FROM sign_in_failures WHERE login_key = $1 OR at <= $2")
+    sqlx::query("DELETE FROM sign_in_attempts WHERE login_key = $1 OR at <= $2")
         .bind(login_key)
         .bind(older_than.micros())
         .execute(conn)

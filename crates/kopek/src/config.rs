@@ -11,7 +11,17 @@ use std::path::{Path, PathBuf};
 
 /// The only settings whose environment values are numbers; every other value is
 /// taken as text exactly as written (a token `12345`, a BIK `044525225`).
-const NUMBER_KEYS: &[&str] = &["db_max_connections", "invitation_ttl_days"];
+const NUMBER_KEYS: &[&str] = &[
+    "db_max_connections",
+    "invitation_ttl_days",
+    "http_header_timeout_seconds",
+    "http_body_timeout_seconds",
+    "http_request_timeout_seconds",
+    "http_max_connections",
+    "shutdown_grace_seconds",
+    "sign_in_per_minute",
+    "writes_per_minute_per_key",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -70,6 +80,26 @@ pub struct Config {
     /// PEM certificate and key files for gRPC over TLS; plaintext when unset.
     pub grpc_tls_cert: Option<PathBuf>,
     pub grpc_tls_key: Option<PathBuf>,
+    /// Seconds a client has to send a request head; also how long an idle
+    /// keep-alive connection (or one that never sends anything) stays open.
+    pub http_header_timeout_seconds: u64,
+    /// The longest pause inside a request body.
+    pub http_body_timeout_seconds: u64,
+    /// The longest a request may take, head to response.
+    pub http_request_timeout_seconds: u64,
+    /// Open HTTP connections at most; more wait to be accepted. Keep it below the
+    /// process's file descriptor limit (`ulimit -n`).
+    pub http_max_connections: u32,
+    /// How long a stop waits for requests in flight before dropping connections.
+    pub shutdown_grace_seconds: u64,
+    /// Sign-in requests per minute from one client address (0: no limit).
+    pub sign_in_per_minute: u32,
+    /// Writes per minute with one API key (0, the default: no limit).
+    pub writes_per_minute_per_key: u32,
+    /// This process's outbox worker name; a process restarted with the same name
+    /// takes back at once the rows its previous run had leased. Defaults to the
+    /// host name and HTTP port (random when the port is 0).
+    pub worker_id: Option<String>,
     /// `text` or `json`.
     pub log_format: LogFormat,
     /// A tracing filter such as `info` or `kopek=debug,sqlx=warn`.
@@ -122,6 +152,14 @@ impl Default for Config {
             grpc_public_address: None,
             grpc_tls_cert: None,
             grpc_tls_key: None,
+            http_header_timeout_seconds: 10,
+            http_body_timeout_seconds: 30,
+            http_request_timeout_seconds: 60,
+            http_max_connections: 1024,
+            shutdown_grace_seconds: 30,
+            sign_in_per_minute: 20,
+            writes_per_minute_per_key: 0,
+            worker_id: None,
             log_format: LogFormat::Text,
             log: "info,sqlx=warn".to_owned(),
         }
@@ -274,6 +312,51 @@ impl Config {
                 &n.to_string(),
                 "a whole number from 1 to 1000",
             );
+        }
+        for (key, value, range) in [
+            (
+                "http_header_timeout_seconds",
+                self.http_header_timeout_seconds,
+                1..=3600,
+            ),
+            (
+                "http_body_timeout_seconds",
+                self.http_body_timeout_seconds,
+                1..=3600,
+            ),
+            (
+                "http_request_timeout_seconds",
+                self.http_request_timeout_seconds,
+                1..=3600,
+            ),
+            (
+                "http_max_connections",
+                u64::from(self.http_max_connections),
+                1..=1_000_000,
+            ),
+            (
+                "shutdown_grace_seconds",
+                self.shutdown_grace_seconds,
+                0..=3600,
+            ),
+            (
+                "sign_in_per_minute",
+                u64::from(self.sign_in_per_minute),
+                0..=1_000_000,
+            ),
+            (
+                "writes_per_minute_per_key",
+                u64::from(self.writes_per_minute_per_key),
+                0..=1_000_000,
+            ),
+        ] {
+            if !range.contains(&value) {
+                return bad(
+                    key,
+                    &value.to_string(),
+                    &format!("a whole number from {} to {}", range.start(), range.end()),
+                );
+            }
         }
         if !(1..=365).contains(&self.invitation_ttl_days) {
             return bad(

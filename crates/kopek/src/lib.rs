@@ -2,6 +2,7 @@
 //! the same way.
 
 pub mod config;
+pub mod http;
 pub mod mail;
 pub mod telemetry;
 
@@ -92,20 +93,24 @@ impl Server {
             fixed_time,
             seller: config.seller(),
             payment_callback_secret: config.payment_callback_secret.clone(),
+            sign_in_per_minute: config.sign_in_per_minute,
+            writes_per_minute: config.writes_per_minute_per_key,
+            body_timeout: Duration::from_secs(config.http_body_timeout_seconds),
+            request_timeout: Duration::from_secs(config.http_request_timeout_seconds),
         };
         let state = AppState::new(store.clone(), api_config).map_err(|e| anyhow::anyhow!("{e}"))?;
         let app = kopek_api::router(state.clone());
         let shutdown = CancellationToken::new();
 
+        let bounds = http::Bounds {
+            header_timeout: Duration::from_secs(config.http_header_timeout_seconds),
+            max_connections: usize::try_from(config.http_max_connections).unwrap_or(usize::MAX),
+            shutdown_grace: Duration::from_secs(config.shutdown_grace_seconds),
+        };
         let http = {
             let stop = shutdown.clone();
             tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, app)
-                    .with_graceful_shutdown(stop.cancelled_owned())
-                    .await
-                {
-                    tracing::error!(error = %e, "HTTP server failed");
-                }
+                http::serve(listener, app, bounds, stop).await;
             })
         };
         let mailer = mail::Mailer::new(

@@ -32,8 +32,9 @@ pub struct CreateApiKey {
 #[serde(rename_all = "camelCase")]
 pub struct IssuedApiKey {
     pub id: String,
-    /// The bearer token. It is shown only in this response; Kopek keeps its hash.
-    pub token: String,
+    /// The bearer token. It is shown only in this response (Kopek keeps its hash);
+    /// null in the answer to a repeat with the same `Idempotency-Key`.
+    pub token: Option<String>,
     pub role: String,
     pub scope: Option<String>,
     pub name: String,
@@ -70,9 +71,11 @@ pub struct ApiKeyList {
     pub api_keys: Vec<ApiKeyView>,
 }
 
-/// Issues an API key.
+/// Issues an API key. Its token is in this answer only: it is stored as a hash,
+/// and a repeat with the same `Idempotency-Key` answers with `token` null (revoke
+/// the key and issue another if the first answer was lost).
 #[utoipa::path(post, path = "/admin/v1/api-keys", tag = "admin", operation_id = "createApiKey", request_body = CreateApiKey,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe; a repeat has no token")),
     responses((status = 201, body = IssuedApiKey), (status = "4XX", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create(
@@ -84,18 +87,24 @@ pub async fn create(
     let b = body.value;
     let spec = KeySpec::parse(b.role.as_deref(), b.scope, b.name)?;
     Ok(mutation
-        .run(principal, &body.raw, StatusCode::CREATED, async |work| {
-            let (key, token) = api_keys::issue(work.conn(), spec, Timestamp::now()).await?;
-            let issued = IssuedApiKey {
-                id: key.id,
-                token: token.expose().to_owned(),
-                role: key.role.to_string(),
-                scope: key.scope,
-                name: key.name,
-                created_at: key.created_at.rfc3339(),
-            };
-            Ok(issued)
-        })
+        .run_secret(
+            principal,
+            &body.raw,
+            StatusCode::CREATED,
+            "token",
+            async |work| {
+                let (key, token) = api_keys::issue(work.conn(), spec, Timestamp::now()).await?;
+                let issued = IssuedApiKey {
+                    id: key.id,
+                    token: Some(token.expose().to_owned()),
+                    role: key.role.to_string(),
+                    scope: key.scope,
+                    name: key.name,
+                    created_at: key.created_at.rfc3339(),
+                };
+                Ok(issued)
+            },
+        )
         .await?)
 }
 

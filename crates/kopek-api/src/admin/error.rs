@@ -50,7 +50,8 @@ pub fn code_and_status(error: &Error) -> (&'static str, StatusCode) {
         Error::AlreadyExists { .. } => ("already_exists", StatusCode::CONFLICT),
         Error::FailedPrecondition(_) => ("failed_precondition", StatusCode::CONFLICT),
         Error::MethodNotAllowed => ("method_not_allowed", StatusCode::METHOD_NOT_ALLOWED),
-        Error::TooManyRequests => ("too_many_requests", StatusCode::TOO_MANY_REQUESTS),
+        Error::RequestTimeout => ("request_timeout", StatusCode::REQUEST_TIMEOUT),
+        Error::TooManyRequests { .. } => ("too_many_requests", StatusCode::TOO_MANY_REQUESTS),
         Error::Internal(_) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
     }
 }

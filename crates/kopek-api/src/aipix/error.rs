@@ -53,7 +53,8 @@ pub fn status(error: &Error) -> StatusCode {
         Error::NotFound { .. } => StatusCode::NOT_FOUND,
         Error::FailedPrecondition(_) => StatusCode::CONFLICT,
         Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        Error::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        Error::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+        Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

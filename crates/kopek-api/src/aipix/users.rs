@@ -17,7 +17,7 @@ use kopek_domain::auth::Role;
 use kopek_domain::time::Timestamp;
 use kopek_domain::user::{NewUser, Property, User, UserChange, UserRules, parse_login};
 use kopek_domain::{Error, FieldError, Reason, password};
-use kopek_store::users;
+use kopek_store::{sessions, users};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -244,8 +244,13 @@ pub async fn update(
                 let mut user = users::find_live(work.conn(), &change.login)
                     .await?
                     .ok_or_else(unknown_login)?;
+                let new_password = password_hash.is_some();
                 user.apply(change, password_hash, Timestamp::now());
                 users::update(work.conn(), &user).await?;
+                // Whoever knew the old password must sign in again.
+                if new_password {
+                    sessions::end_all(work.conn(), user.id).await?;
+                }
                 Ok(UserObject::from(&user))
             },
         )

@@ -42,7 +42,8 @@ pub fn code_and_status(error: &Error) -> (&'static str, StatusCode) {
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         Error::MethodNotAllowed => ("NotAllowed", StatusCode::METHOD_NOT_ALLOWED),
-        Error::TooManyRequests => ("TooManyRequests", StatusCode::TOO_MANY_REQUESTS),
+        Error::RequestTimeout => ("RequestTimeout", StatusCode::REQUEST_TIMEOUT),
+        Error::TooManyRequests { .. } => ("TooManyRequests", StatusCode::TOO_MANY_REQUESTS),
         Error::Internal(_) => ("InternalServerError", StatusCode::INTERNAL_SERVER_ERROR),
     }
 }

@@ -3,13 +3,16 @@
 //!
 //! Five failed attempts for one login within 15 minutes lock that login out: until
 //! fewer than five failures lie in the last 15 minutes, every attempt (right or
-//! wrong) is 429 `TooManyRequests`.
+//! wrong) is 429 `TooManyRequests` with `Retry-After`. An attempt is counted before
+//! its password is checked, so however many guesses arrive at once, at most five
+//! are ever checked. A locked login answers the same whether it exists or not.
 
 use super::LifePos;
 use crate::AppState;
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::json::Json;
+use crate::limits::ClientAddress;
 use axum::extract::State;
 use kopek_domain::auth::SecretToken;
 use kopek_domain::error::Violations;
@@ -65,8 +68,17 @@ fn decoy_hash() -> &'static str {
     ))]
 pub async fn sign_in(
     State(state): State<AppState>,
+    client: ClientAddress,
     body: JsonBody<SignInRequest, LifePos>,
 ) -> Result<Json<SignInResponse>, ApiError<LifePos>> {
+    // Spraying passwords over many logins from one address is throttled here; the
+    // lock below is per login, whatever the address.
+    if let ClientAddress(Some(address)) = client {
+        state
+            .limits
+            .sign_in
+            .check(&address.to_string(), Timestamp::now())?;
+    }
     let b = body.value;
     let mut v = Violations::default();
     let login = b.full_username.filter(|s| !s.is_empty());
@@ -90,10 +102,17 @@ pub async fn sign_in(
     let now = Timestamp::now();
 
     let mut conn = state.store.conn().await?;
-    let (failures, _) =
-        sessions::failures_since(&mut conn, &key, now.plus_seconds(-WINDOW_SECONDS)).await?;
-    if failures >= MAX_FAILURES {
-        return Err(Error::TooManyRequests.into());
+    let since = now.plus_seconds(-WINDOW_SECONDS);
+    let (attempt, attempts, oldest) = sessions::begin_attempt(&mut conn, &key, now, since).await?;
+    if attempts > MAX_FAILURES {
+        sessions::forget_attempt(&mut conn, &attempt).await?;
+        // Free again when the oldest counted attempt leaves the window.
+        let free_at = oldest.plus_seconds(WINDOW_SECONDS);
+        let retry_after = (free_at.micros() - now.micros()).max(0) / 1_000_000 + 1;
+        return Err(Error::TooManyRequests {
+            retry_after: u64::try_from(retry_after).unwrap_or(1),
+        }
+        .into());
     }
     let user = users::find_live(&mut conn, &login).await?;
     drop(conn);
@@ -106,13 +125,12 @@ pub async fn sign_in(
     })
     .await?;
 
-    let mut tx = state.store.begin().await?;
+    // A failed attempt stays counted: its row is the failure.
     let Some(user) = checked else {
-        sessions::record_failure(&mut tx, &key, now).await?;
-        tx.commit().await.map_err(Error::internal)?;
         return Err(Error::WrongCredentials.into());
     };
-    sessions::clear_failures(&mut tx, &key, now.plus_seconds(-WINDOW_SECONDS)).await?;
+    let mut tx = state.store.begin().await?;
+    sessions::clear_attempts(&mut tx, &key, since).await?;
     let token = SecretToken::generate(TOKEN_PREFIX);
     let lifetime = if kind == "Token" {
         TOKEN_SECONDS

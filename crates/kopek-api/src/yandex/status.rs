@@ -34,11 +34,12 @@ pub fn grpc_code(error: &Error) -> i32 {
         Error::NotFound { .. } => 5,
         Error::AlreadyExists { .. } => 6,
         Error::Forbidden => 7,
-        Error::TooManyRequests => 8,
+        Error::TooManyRequests { .. } => 8,
         Error::FailedPrecondition(_) => 9,
         // UNIMPLEMENTED is for methods that exist but are not implemented; a method
         // the path does not have is not found, as Google's REST gateways say.
         Error::MethodNotAllowed => 5,
+        Error::RequestTimeout => 4,
         Error::Internal(_) => 13,
         Error::Unauthenticated | Error::WrongCredentials => 16,
     }

@@ -71,7 +71,7 @@ async fn provision(app: &TestApp, login: &str, password: &str) {
     assert_eq!(status, 200, "{body}");
 }
 
-async fn sign_in(app: &TestApp, login: &str, password: &str) -> (u16, Value) {
+pub async fn sign_in(app: &TestApp, login: &str, password: &str) -> (u16, Value) {
     read(
         lp(app, Method::POST, "/auth/sign-in", "")
             .json(

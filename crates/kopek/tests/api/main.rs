@@ -19,5 +19,6 @@ mod openapi;
 mod outbox;
 mod pages;
 mod sdk;
+mod security;
 mod shutdown;
 mod text;
