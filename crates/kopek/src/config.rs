@@ -15,6 +15,7 @@ const NUMBER_KEYS: &[&str] = &[
     "db_max_connections",
     "invitation_ttl_days",
     "http_header_timeout_seconds",
+    "http_idle_timeout_seconds",
     "http_body_timeout_seconds",
     "http_request_timeout_seconds",
     "http_max_connections",
@@ -80,9 +81,11 @@ pub struct Config {
     /// PEM certificate and key files for gRPC over TLS; plaintext when unset.
     pub grpc_tls_cert: Option<PathBuf>,
     pub grpc_tls_key: Option<PathBuf>,
-    /// Seconds a client has to send a request head; also how long an idle
-    /// keep-alive connection (or one that never sends anything) stays open.
+    /// Seconds a client has to send a request head, and how long a connection
+    /// that sends nothing at all stays open.
     pub http_header_timeout_seconds: u64,
+    /// How long a kept-alive connection with no request in flight stays open.
+    pub http_idle_timeout_seconds: u64,
     /// The longest pause inside a request body.
     pub http_body_timeout_seconds: u64,
     /// The longest a request may take, head to response.
@@ -153,6 +156,7 @@ impl Default for Config {
             grpc_tls_cert: None,
             grpc_tls_key: None,
             http_header_timeout_seconds: 10,
+            http_idle_timeout_seconds: 60,
             http_body_timeout_seconds: 30,
             http_request_timeout_seconds: 60,
             http_max_connections: 1024,

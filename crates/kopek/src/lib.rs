@@ -104,6 +104,7 @@ impl Server {
 
         let bounds = http::Bounds {
             header_timeout: Duration::from_secs(config.http_header_timeout_seconds),
+            idle_timeout: Duration::from_secs(config.http_idle_timeout_seconds),
             max_connections: usize::try_from(config.http_max_connections).unwrap_or(usize::MAX),
             shutdown_grace: Duration::from_secs(config.shutdown_grace_seconds),
         };

@@ -426,6 +426,21 @@ async fn refresh(state: &AppState, inv: &Invoice, token: &str, headers: &HeaderM
     render(state, inv, token, headers, StatusCode::CONFLICT, Some(text)).await
 }
 
+/// A form that could not be read: too large (over the 1 MiB every body is held
+/// to), or not the form the page sent, which is what a forged post looks like.
+fn refused_form(rejection: &FormRejection) -> Response {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return message(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Form too large",
+            "Слишком большая форма",
+            "The form sent is larger than any payment form; open the invoice link again.",
+            "Отправленная форма больше любой формы оплаты; откройте ссылку на счёт заново.",
+        );
+    }
+    forged()
+}
+
 fn forged() -> Response {
     message(
         StatusCode::FORBIDDEN,
@@ -493,8 +508,9 @@ pub async fn pay(
     headers: HeaderMap,
     form: Result<Form<PayForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return forged();
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(rejection) => return refused_form(&rejection),
     };
     let inv = match posted(&state, &guid, &link, &headers, &form.csrf).await {
         Ok(inv) => inv,
@@ -549,8 +565,9 @@ pub async fn confirm(
     headers: HeaderMap,
     form: Result<Form<ConfirmForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return forged();
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(rejection) => return refused_form(&rejection),
     };
     let inv = match posted(&state, &guid, &link, &headers, &form.csrf).await {
         Ok(inv) => inv,

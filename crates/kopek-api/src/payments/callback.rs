@@ -7,6 +7,7 @@ use crate::AppState;
 use crate::invoicing::{self, Change};
 use crate::json::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -87,23 +88,31 @@ pub async fn receive(
     State(state): State<AppState>,
     Path(provider): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let Some(secret) = state.config.payment_callback_secret.as_deref() else {
         return StatusCode::NOT_FOUND.into_response();
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            return (
+                rejection.status(),
+                Json(json!({"error": rejection.body_text()})),
+            )
+                .into_response();
+        }
     };
     let signature = headers
         .get("x-kopek-signature")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if body.len() > crate::body::MAX_BODY_BYTES
-        || !verify(
-            secret.as_bytes(),
-            signature,
-            &body,
-            Timestamp::now().micros() / 1_000_000,
-        )
-    {
+    if !verify(
+        secret.as_bytes(),
+        signature,
+        &body,
+        Timestamp::now().micros() / 1_000_000,
+    ) {
         return (
             StatusCode::UNAUTHORIZED,
             Json(json!({"error": "bad signature"})),

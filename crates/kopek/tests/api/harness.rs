@@ -374,9 +374,37 @@ impl Drop for Process {
 }
 
 pub async fn spawn_process(app: &TestApp) -> Process {
+    spawn_process_with(app, &[]).await
+}
+
+impl Process {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM and waits (up to `limit`) for the process to exit: the time it took.
+    pub fn terminate(&mut self, limit: Duration) -> Option<Duration> {
+        let started = std::time::Instant::now();
+        std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        while started.elapsed() < limit {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return Some(started.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+/// [`spawn_process`] with more `KOPEK_*` settings.
+pub async fn spawn_process_with(app: &TestApp, env: &[(&str, &str)]) -> Process {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kopek"))
         .arg("serve")
+        .envs(env.iter().copied())
         .env("KOPEK_DATABASE_URL", &app.db.url)
         .env("KOPEK_LISTEN", "127.0.0.1:0")
         .env("KOPEK_LOG", "info")
@@ -450,6 +478,12 @@ pub fn skipped(reason: &str) {
     use std::io::Write;
     let test = std::thread::current().name().unwrap_or("a test").to_owned();
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
+}
+
+/// A line for the test output that shows without `--nocapture` (a measurement).
+pub fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// Whether a program is on this machine. Tests that need one skip without it,

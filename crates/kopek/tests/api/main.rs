@@ -9,6 +9,7 @@ mod admin;
 mod auth;
 mod browser;
 mod cli;
+mod connections;
 mod customers;
 mod database;
 mod errors;

@@ -319,6 +319,35 @@ async fn a_transfer_invoice_needs_the_sellers_details(app: TestApp) {
     );
 }
 
+/// The anonymous endpoints read at most 1 MiB, like the API: the payment callback
+/// and both page forms refuse a larger body with 413 before reading it whole.
+async fn anonymous_bodies_are_bounded(backend: Backend) {
+    let (app, invoice) = invoice_app(backend, Some("bounded-secret")).await;
+    let card = link(&invoice, "payment_by_card_link");
+    let confirm = card.replace("/pay?", "/confirm?");
+    // Just over the limit, so the whole body is sent before the answer comes.
+    let big = vec![b'a'; kopek_api::body::MAX_BODY_BYTES + 4096];
+    for (url, content_type) in [
+        (
+            format!("{}/payments/callback/test", app.base),
+            "application/json",
+        ),
+        (card, "application/x-www-form-urlencoded"),
+        (confirm, "application/x-www-form-urlencoded"),
+    ] {
+        let response = app
+            .client
+            .post(&url)
+            .header("content-type", content_type)
+            .body(big.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 413, "{url}");
+    }
+    assert_eq!(status_of(&app, &invoice).await, "Pending");
+}
+
 async fn signed_provider_callbacks(backend: Backend) {
     let (app, invoice) = invoice_app(backend, Some("whsec_test")).await;
     let body =
@@ -395,4 +424,5 @@ both_backends!(
     the_bank_transfer_invoice_as_html_and_pdf,
     signed_provider_callbacks,
     a_transfer_invoice_needs_the_sellers_details,
+    anonymous_bodies_are_bounded,
 );
