@@ -119,6 +119,45 @@ impl Store {
         Ok(claimed)
     }
 
+    /// Extends `claimed`'s lease to `now + lease` just before it is worked on, so a
+    /// row that waited behind slow ones in its batch is not also taken by another
+    /// worker. False when another worker claimed it meanwhile (its lease had run
+    /// out); a lapsed lease nobody took is simply extended.
+    pub async fn outbox_renew(
+        &self,
+        claimed: &Claimed,
+        worker: &str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> Result<bool, Error> {
+        let lease_until = now.plus_seconds(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX));
+        let renewed = sqlx::query(
+            "UPDATE outbox SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND attempts = $4 \
+             AND state = 'pending'",
+        )
+        .bind(lease_until.micros())
+        .bind(&claimed.id)
+        .bind(worker)
+        .bind(claimed.attempt)
+        .execute(self.pool())
+        .await
+        .db()?;
+        Ok(renewed.rows_affected() == 1)
+    }
+
+    /// Gives up the leases `worker` holds: a process restarted under its old name
+    /// takes back at once what its previous run had claimed when it died.
+    pub async fn outbox_release(&self, worker: &str) -> Result<u64, Error> {
+        let released = sqlx::query(
+            "UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1 AND state = 'pending'",
+        )
+        .bind(worker)
+        .execute(self.pool())
+        .await
+        .db()?;
+        Ok(released.rows_affected())
+    }
+
     /// Records the attempt and its outcome: `Ok` finishes the row, `Err` schedules a
     /// retry with backoff or gives up. A finished row's payload is blanked when it
     /// held a secret (`redact`). Returns false when the lease was lost.
@@ -234,7 +273,9 @@ impl Worker {
             id: format!("worker-{}", uuid::Uuid::new_v4()),
             handlers: HashMap::new(),
             lease: Duration::from_secs(60),
-            batch: 16,
+            // Small batches: rows wait less behind each other (each is renewed
+            // anyway before it is worked on).
+            batch: 4,
             poll: Duration::from_millis(500),
         }
     }
@@ -245,6 +286,18 @@ impl Worker {
 
     pub fn with_handler(mut self, kind: &str, handler: Arc<dyn Handler>) -> Worker {
         self.handlers.insert(kind.to_owned(), handler);
+        self
+    }
+
+    /// The name leases are held under. A process that keeps its name across
+    /// restarts takes back its own leases at once (see [`Worker::run`]).
+    pub fn with_id(mut self, id: impl Into<String>) -> Worker {
+        self.id = id.into();
+        self
+    }
+
+    pub fn with_lease(mut self, lease: Duration) -> Worker {
+        self.lease = lease;
         self
     }
 
@@ -260,6 +313,14 @@ impl Worker {
             .outbox_claim(&self.id, self.lease, self.batch, Timestamp::now())
             .await?;
         for row in &claimed {
+            if !self
+                .store
+                .outbox_renew(row, &self.id, self.lease, Timestamp::now())
+                .await?
+            {
+                tracing::info!(outbox_id = %row.id, "outbox lease ran out while the row waited; another worker has it");
+                continue;
+            }
             let started = Timestamp::now();
             let handler = self.handlers.get(&row.kind);
             let outcome = match handler {
@@ -296,6 +357,13 @@ impl Worker {
 
     /// Works until `shutdown`, polling when idle. A batch in progress is finished.
     pub async fn run(self, shutdown: CancellationToken) {
+        match self.store.outbox_release(&self.id).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(worker = %self.id, rows = n, "took back the rows this worker's previous run had leased")
+            }
+            Err(e) => tracing::warn!(error = %e, "could not release this worker's old leases"),
+        }
         tracing::info!(worker = %self.id, "outbox worker started");
         loop {
             let worked = match self.run_once().await {

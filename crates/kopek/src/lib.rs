@@ -125,6 +125,10 @@ impl Server {
         };
         let built_in = Worker::new(store.clone())
             .with_handler(invitations::MAIL_KIND, Arc::new(invitation_mailer));
+        let built_in = match worker_id(config, addr) {
+            Some(id) => built_in.with_id(id),
+            None => built_in,
+        };
         let grpc = start_grpc(config, state, &shutdown).await?;
         let grpc_addr = grpc.as_ref().map(|(addr, _)| *addr);
         let worker = tokio::spawn(worker(built_in).run(shutdown.clone()));
@@ -150,6 +154,20 @@ impl Server {
         }
         self.store.close().await;
     }
+}
+
+/// The outbox worker's name: configured, or this host and HTTP port, which a
+/// restarted process keeps (none for a random port: a fresh name each start).
+fn worker_id(config: &Config, addr: std::net::SocketAddr) -> Option<String> {
+    if let Some(id) = &config.worker_id {
+        return Some(id.clone());
+    }
+    let requested_port = config.listen.rsplit_once(':').map(|(_, port)| port);
+    if requested_port == Some("0") {
+        return None;
+    }
+    let host = hostname::get().ok()?.into_string().ok()?;
+    Some(format!("{host}:{}", addr.port()))
 }
 
 /// What a new operator needs to hear once, at start: how to get an admin key when

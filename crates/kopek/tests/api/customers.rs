@@ -107,14 +107,14 @@ async fn served(app: &TestApp, token: &str, reseller: &str) -> Value {
 }
 
 /// Invites a customer (seed 000's body) and returns the Operation.
-async fn invited(app: &TestApp, token: &str, reseller: &str) -> Value {
+pub async fn invited(app: &TestApp, token: &str, reseller: &str) -> Value {
     let path = "/billing/v1/customers:invite";
     let (status, op) = call(app, Method::POST, path, token, Some(invite_body(reseller))).await;
     assert_eq!(status, 200, "{op}");
     op
 }
 
-async fn reseller_with_key(app: &TestApp, name: &str) -> (String, String, String) {
+pub async fn reseller_with_key(app: &TestApp, name: &str) -> (String, String, String) {
     let reseller = app.reseller(name).await;
     let (key_id, token) = app.key("reseller", Some(&reseller)).await;
     (reseller, key_id, token)
@@ -1170,6 +1170,56 @@ async fn billing_accounts_get_and_list(app: TestApp) {
     assert_eq!((status, error["code"].as_i64()), (404, Some(5)));
 }
 
+/// Two workers (two processes' pools) send 16 invitations through a slow SMTP
+/// relay: each mail is delivered once.
+async fn two_workers_and_a_slow_relay_deliver_each_mail_once(backend: Backend) {
+    let sink = SmtpSink::start_slow(Duration::from_millis(250)).await;
+    let lease = Duration::from_secs(1);
+    let app = TestApp::spawn_with(
+        backend,
+        |c| c.smtp_url = Some(sink.url()),
+        |w| {
+            w.with_lease(lease)
+                .with_poll_interval(Duration::from_millis(20))
+        },
+    )
+    .await;
+    let (reseller, _, token) = reseller_with_key(&app, "Busy Reseller").await;
+    for _ in 0..16 {
+        invited(&app, &token, &reseller).await;
+    }
+    let second = kopek_store::outbox::Worker::new(app.db.store().await)
+        .with_lease(lease)
+        .with_poll_interval(Duration::from_millis(20))
+        .with_handler(
+            kopek_store::invitations::MAIL_KIND,
+            std::sync::Arc::new(kopek::mail::InvitationMailer {
+                store: app.db.store().await,
+                mailer: kopek::mail::Mailer::new(
+                    Some(&sink.url()),
+                    app.data_dir().join("mail"),
+                    "Kopek <noreply@localhost>",
+                )
+                .unwrap(),
+            }),
+        );
+    let stop = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(second.run(stop.clone()));
+    sink.wait_for(16).await;
+    // Long enough for any lease to run out and a duplicate to show.
+    tokio::time::sleep(lease * 3).await;
+    stop.cancel();
+    running.await.unwrap();
+    let mails = sink.received();
+    let links: std::collections::BTreeSet<String> =
+        mails.iter().map(|m| find_link(&m.data)).collect();
+    assert_eq!(
+        (mails.len(), links.len()),
+        (16, 16),
+        "a mail was delivered twice"
+    );
+}
+
 both_backends!(
     seed_examples_return_the_documented_operation,
     every_validation_rule_names_its_field,
@@ -1181,6 +1231,7 @@ both_backends!(
     operations_get_and_cancel,
     billing_accounts_get_and_list,
     invitation_mail_over_smtp_and_accepting_it,
+    two_workers_and_a_slow_relay_deliver_each_mail_once,
     mail_files_carry_the_link_whole,
     expired_links_are_refused,
 );

@@ -151,7 +151,105 @@ async fn a_live_lease_keeps_other_workers_off(db: TestDb) {
     );
 }
 
+/// A handler slower than the lease allows for a whole batch: rows that waited in
+/// a batch must not be taken (and sent) by the other worker as well.
+struct Slow(Arc<Recorder>);
+
+#[async_trait::async_trait]
+impl Handler for Slow {
+    async fn handle(&self, payload: &str) -> Result<(), String> {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        self.0.handle(payload).await
+    }
+}
+
+async fn rows_waiting_in_a_batch_keep_their_lease(db: TestDb) {
+    let store = db.store().await;
+    let mut tx = store.begin().await.unwrap();
+    for i in 0..16 {
+        outbox::enqueue(&mut tx, "slow", &serde_json::json!(i), Timestamp::now())
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let lease = std::time::Duration::from_secs(1);
+    let workers = [
+        Worker::new(store.clone())
+            .with_lease(lease)
+            .with_handler("slow", Arc::new(Slow(recorder.clone()))),
+        Worker::new(db.store().await)
+            .with_lease(lease)
+            .with_handler("slow", Arc::new(Slow(recorder.clone()))),
+    ];
+    let mut tasks = Vec::new();
+    for worker in workers {
+        tasks.push(tokio::spawn(async move {
+            // Until nothing is left, also after leases ran out.
+            let mut idle = 0;
+            while idle < 3 {
+                if worker.run_once().await.unwrap() == 0 {
+                    idle += 1;
+                    tokio::time::sleep(lease / 2).await;
+                } else {
+                    idle = 0;
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let seen = recorder.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 16);
+    assert!(seen.values().all(|n| *n == 1), "handled twice: {seen:?}");
+}
+
+/// A process restarted under the name it had takes back its leased rows at once,
+/// instead of waiting for the dead run's leases to run out.
+async fn a_restarted_worker_takes_back_its_rows_at_once(db: TestDb) {
+    let store = db.store().await;
+    let mut tx = store.begin().await.unwrap();
+    for i in 0..3 {
+        outbox::enqueue(&mut tx, "test", &serde_json::json!(i), Timestamp::now())
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    // The previous run claimed them for a minute, then died.
+    let lease = std::time::Duration::from_secs(60);
+    let claimed = store
+        .outbox_claim("host-a:8080", lease, 10, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    assert!(
+        Worker::new(store.clone()).run_once().await.unwrap() == 0,
+        "leased rows wait"
+    );
+
+    let recorder = Arc::new(Recorder::default());
+    let worker = Worker::new(store.clone())
+        .with_id("host-a:8080")
+        .with_poll_interval(std::time::Duration::from_millis(20))
+        .with_handler("test", recorder.clone());
+    let stop = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(worker.run(stop.clone()));
+    let started = std::time::Instant::now();
+    while recorder.seen.lock().unwrap().len() < 3 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the rows waited for their old lease"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    stop.cancel();
+    running.await.unwrap();
+}
+
 both_backends!(
+    rows_waiting_in_a_batch_keep_their_lease,
+    a_restarted_worker_takes_back_its_rows_at_once,
     two_workers_process_each_row_exactly_once,
     failures_are_recorded_and_retried_later,
     a_live_lease_keeps_other_workers_off,

@@ -19,13 +19,18 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start() -> SmtpSink {
+        SmtpSink::start_slow(std::time::Duration::ZERO).await
+    }
+
+    /// A sink that takes `delay` to accept each mail, like a busy relay.
+    pub async fn start_slow(delay: std::time::Duration) -> SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
         let store = received.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(session(stream, store.clone()));
+                tokio::spawn(session(stream, store.clone(), delay));
             }
         });
         SmtpSink { port, received }
@@ -33,6 +38,11 @@ impl SmtpSink {
 
     pub fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every mail received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
     }
 
     /// Waits (up to 10 s) until `n` mails have arrived and returns them.
@@ -54,6 +64,7 @@ impl SmtpSink {
 async fn session(
     stream: tokio::net::TcpStream,
     store: Arc<Mutex<Vec<Received>>>,
+    delay: std::time::Duration,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
@@ -80,6 +91,7 @@ async fn session(
                 data.push_str(l.strip_prefix('.').unwrap_or(&l));
                 data.push('\n');
             }
+            tokio::time::sleep(delay).await;
             store.lock().unwrap().push(Received {
                 from: std::mem::take(&mut from),
                 to: std::mem::take(&mut to),
