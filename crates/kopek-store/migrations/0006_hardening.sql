@@ -7,3 +7,7 @@ CREATE TABLE sign_in_attempts (
     at BIGINT NOT NULL
 );
 CREATE INDEX sign_in_attempts_by_login ON sign_in_attempts (login_key, at);
+
+-- The reseller that serves an organization: the one billing account other than the
+-- organization's own that its invoices may name as payer.
+ALTER TABLE organizations ADD COLUMN reseller_id TEXT REFERENCES billing_accounts (id);

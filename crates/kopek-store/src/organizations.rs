@@ -12,11 +12,13 @@ pub struct Organization {
     pub guid: String,
     pub alias: String,
     pub company: Company,
+    /// The reseller billing account that serves the organization, if any.
+    pub reseller_id: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
 
-const COLUMNS: &str = "guid, alias, company_name, inn, kpp, created_at, updated_at";
+const COLUMNS: &str = "guid, alias, company_name, inn, kpp, reseller_id, created_at, updated_at";
 
 fn from_row(row: &AnyRow) -> Result<Organization, Error> {
     Ok(Organization {
@@ -27,6 +29,7 @@ fn from_row(row: &AnyRow) -> Result<Organization, Error> {
             inn: row.try_get("inn").db()?,
             kpp: row.try_get("kpp").db()?,
         },
+        reseller_id: row.try_get("reseller_id").db()?,
         created_at: Timestamp::from_micros(row.try_get("created_at").db()?),
         updated_at: Timestamp::from_micros(row.try_get("updated_at").db()?),
     })
@@ -35,14 +38,15 @@ fn from_row(row: &AnyRow) -> Result<Organization, Error> {
 /// Inserts an organization; a taken alias is `AlreadyExists`.
 pub async fn insert(conn: &mut Conn, org: &Organization) -> Result<(), Error> {
     let done = sqlx::query(
-        "INSERT INTO organizations (guid, alias, company_name, inn, kpp, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO organizations (guid, alias, company_name, inn, kpp, reseller_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&org.guid)
     .bind(&org.alias)
     .bind(&org.company.name)
     .bind(&org.company.inn)
     .bind(org.company.kpp.as_deref())
+    .bind(org.reseller_id.as_deref())
     .bind(org.created_at.micros())
     .bind(org.updated_at.micros())
     .execute(conn)

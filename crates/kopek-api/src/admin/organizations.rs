@@ -14,7 +14,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use kopek_domain::auth::Role;
 use kopek_domain::company::Company;
-use kopek_domain::{Error, FieldError, Reason};
+use kopek_domain::{Error, FieldError, Reason, text};
+use kopek_store::billing_accounts::{self, AccountKind};
 use kopek_store::organizations::{self, Organization};
 use kopek_store::users;
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,10 @@ pub struct CreateOrganization {
     /// 1 to 64 lowercase letters, digits and dashes; unique.
     pub alias: Option<String>,
     pub company: Option<CompanyBody>,
+    /// The reseller billing account that serves the organization: the only
+    /// account besides the organization itself its invoices may name in `who_pays`.
+    #[serde(rename = "resellerId")]
+    pub reseller_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -43,6 +48,7 @@ pub struct OrganizationView {
     pub alias: String,
     #[schema(value_type = Object)]
     pub company: Company,
+    pub reseller_id: Option<String>,
     /// Ids of member users.
     pub members: Vec<i64>,
     pub created_at: String,
@@ -66,6 +72,7 @@ fn view(org: Organization, members: Vec<i64>) -> OrganizationView {
         guid: org.guid,
         alias: org.alias,
         company: org.company,
+        reseller_id: org.reseller_id,
         members,
         created_at: org.created_at.rfc3339(),
     }
@@ -115,6 +122,12 @@ pub async fn create(
             .map_err(|e| errors.extend(e))
             .ok(),
     };
+    let reseller_id = b.reseller_id.filter(|r| !r.is_empty());
+    if let Some(r) = &reseller_id
+        && let Err(e) = text::line("resellerId", r)
+    {
+        errors.push(e);
+    }
     let company = match company {
         Some(company) if errors.is_empty() => company,
         _ => return Err(Error::Validation(errors).into()),
@@ -122,10 +135,18 @@ pub async fn create(
     Ok(mutation
         .run(principal, &body.raw, StatusCode::CREATED, async |work| {
             let now = state.now();
+            if let Some(r) = &reseller_id
+                && billing_accounts::get(work.conn(), AccountKind::Reseller, r)
+                    .await?
+                    .is_none()
+            {
+                return Err(Error::field("resellerId", Reason::UnknownReference));
+            }
             let org = Organization {
                 guid: uuid::Uuid::new_v4().to_string(),
                 alias,
                 company,
+                reseller_id,
                 created_at: now,
                 updated_at: now,
             };

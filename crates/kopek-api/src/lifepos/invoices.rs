@@ -18,7 +18,7 @@ use kopek_domain::error::Violations;
 use kopek_domain::invoice::{InvoiceStatus, MAX_QUANTITY, format_number, quote};
 use kopek_domain::time::Timestamp;
 use kopek_domain::{Error, FieldError, Reason, paging};
-use kopek_store::billing_accounts::{self, AccountKind};
+
 use kopek_store::events;
 use kopek_store::invoices::{self, Filter, Invoice};
 use serde::Deserialize;
@@ -121,9 +121,13 @@ pub async fn create_invoice(
     let (payer_type, payer_guid) = match b.who_pays.and_then(|w| w.guid).filter(|g| !g.is_empty()) {
         None => ("Organization", org.guid.clone()),
         Some(g) if g.eq_ignore_ascii_case(&org.guid) => ("Organization", org.guid.clone()),
-        Some(g) => match billing_accounts::get(&mut conn, AccountKind::Reseller, &g).await? {
-            Some(account) => ("BillingAccount", account.id),
-            None => return Err(Error::field("who_pays", Reason::UnknownReference).into()),
+        // Only the reseller that serves the organization may pay for it; any
+        // other account, existing or not, is the same unknown reference.
+        Some(g) => match &org.reseller_id {
+            Some(reseller) if reseller.eq_ignore_ascii_case(&g) => {
+                ("BillingAccount", reseller.clone())
+            }
+            _ => return Err(Error::field("who_pays", Reason::UnknownReference).into()),
         },
     };
     drop(conn);

@@ -43,12 +43,13 @@ pub async fn put_catalog(app: &TestApp, catalog: Value) -> Value {
     body
 }
 
-async fn organization(app: &TestApp, alias: &str) -> String {
+async fn organization(app: &TestApp, alias: &str, reseller: Option<&str>) -> String {
     let (status, org) = app
         .admin(
             Method::POST,
             "/admin/v1/organizations",
-            Some(json!({"alias": alias, "company": {"name": format!("ООО «{alias}»"), "inn": "7707083893", "kpp": "773601001"}})),
+            Some(json!({"alias": alias, "resellerId": reseller,
+                "company": {"name": format!("ООО «{alias}»"), "inn": "7707083893", "kpp": "773601001"}})),
         )
         .await;
     assert_eq!(status, 201, "{org}");
@@ -85,7 +86,12 @@ pub async fn sign_in(app: &TestApp, login: &str, password: &str) -> (u16, Value)
 }
 
 pub async fn shop(app: &TestApp, alias: &str) -> Shop {
-    let org = organization(app, alias).await;
+    served_shop(app, alias, None).await
+}
+
+/// A shop whose organization a reseller serves (and may pay for).
+pub async fn served_shop(app: &TestApp, alias: &str, reseller: Option<&str>) -> Shop {
+    let org = organization(app, alias, reseller).await;
     let login = format!("owner@{alias}.example");
     provision(app, &login, "s3cret-pass").await;
     let (status, body) = app
@@ -258,8 +264,10 @@ async fn the_seed_request_creates_the_documented_invoice(app: TestApp) {
 }
 
 async fn every_validation_rule(app: TestApp) {
-    let shop = ready(&app, "checks").await;
     let reseller = app.reseller("Payer").await;
+    let stranger = app.reseller("Someone Else").await;
+    put_catalog(&app, example_catalog()).await;
+    let shop = served_shop(&app, "checks", Some(&reseller)).await;
     let org = shop.org.clone();
     let cases: Vec<(Value, u16, &str, &str)> = vec![
         (
@@ -328,7 +336,15 @@ async fn every_validation_rule(app: TestApp) {
             "ReferenceNotFound",
             "who_pays",
         ),
+        // Another tenant's reseller is refused exactly like one that does not exist.
+        (
+            seed_request(START_PLAN, 1, 1, &stranger),
+            422,
+            "ReferenceNotFound",
+            "who_pays",
+        ),
     ];
+    let mut payer_errors = Vec::new();
     for (body, status, code, field) in cases {
         let (got, error) = create(&app, &shop, body.clone()).await;
         assert_eq!(
@@ -341,7 +357,13 @@ async fn every_validation_rule(app: TestApp) {
             "{body} -> {error}"
         );
         assert!(error["message"].is_string());
+        if field == "who_pays" {
+            payer_errors.push(error);
+        }
     }
+    // Unknown and not-yours say the same, so reseller ids cannot be probed.
+    assert_eq!(payer_errors.len(), 2);
+    assert_eq!(payer_errors[0], payer_errors[1]);
     let (status, error) = read(
         lp(
             &app,
@@ -1207,7 +1229,7 @@ async fn invoice_lists_filter_and_page(backend: Backend) {
         (404, Some("NotFound")),
         "{missing}"
     );
-    let empty = organization(&base_app, "empty").await;
+    let empty = organization(&base_app, "empty", None).await;
     let (status, none) = admin_list(empty).await;
     assert_eq!(
         (status, none["items"].as_array().map(Vec::len)),
@@ -1351,7 +1373,7 @@ async fn organizations_are_validated(app: TestApp) {
             "{body} -> {error}"
         );
     }
-    let guid = organization(&app, "unique").await;
+    let guid = organization(&app, "unique", None).await;
     let (status, error) = app
         .admin(
             Method::POST,
