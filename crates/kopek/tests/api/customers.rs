@@ -830,6 +830,22 @@ async fn mail_files_carry_the_link_whole(app: TestApp) {
         .find(|l| l.contains("mail written") && l.contains(&dir.display().to_string()))
         .unwrap_or_else(|| panic!("no log line for the mail in {}", dir.display()));
     assert!(line.contains("owner@romashka.example"), "{line}");
+    // Opening, accepting, accepting again and a wrong method: the token is in
+    // none of the log lines, at any level.
+    for (method, path) in [
+        (Method::GET, link.clone()),
+        (Method::POST, format!("{link}:accept")),
+        (Method::POST, format!("{link}:accept")),
+        (Method::POST, format!("{link}:bogus")),
+        (Method::DELETE, link.clone()),
+    ] {
+        app.client.request(method, &path).send().await.unwrap();
+    }
+    let logs = crate::harness::logs();
+    assert!(
+        logs.contains("/invitations/<token>:accept"),
+        "the requests were logged"
+    );
     assert!(
         !logs.contains(secret),
         "the invitation token reached the log"
