@@ -6,6 +6,8 @@ use crate::error::{Error, FieldError, Reason};
 use crate::password;
 use crate::time::Timestamp;
 use serde_json::{Map, Value};
+use unicode_normalization::UnicodeNormalization;
+use unicode_security::MixedScript;
 
 pub const MAX_LOGIN_LEN: usize = 255;
 pub const MAX_PASSWORD_LEN: usize = 100;
@@ -195,6 +197,23 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// A login: required, at most [`MAX_LOGIN_LEN`], of one script (Latin and
+    /// Cyrillic letters mixed are how look-alike logins are made).
+    fn login(&mut self) -> Option<String> {
+        let login = self.string("login", MAX_LOGIN_LEN, true)?;
+        if !login.is_single_script() {
+            self.fail(
+                "login",
+                Reason::Format {
+                    en: "written in one script (not, say, Latin and Cyrillic letters mixed)",
+                    ru: "записан буквами одной письменности (не, например, латиницей вперемешку с кириллицей)",
+                },
+            );
+            return None;
+        }
+        Some(login)
+    }
+
     fn user_type(&mut self, rules: &UserRules, required: bool) -> Option<String> {
         let t = self.string("type", MAX_TYPE_LEN, required);
         if let Some(t) = &t
@@ -362,7 +381,7 @@ impl NewUser {
             body,
             errors: Vec::new(),
         };
-        let login = c.string("login", MAX_LOGIN_LEN, true);
+        let login = c.login();
         let password = c.string("password", MAX_PASSWORD_LEN, true);
         let name = c.string("name", MAX_TEXT_LEN, false);
         let user_type = c.user_type(rules, true);
@@ -393,7 +412,7 @@ impl UserChange {
             body,
             errors: Vec::new(),
         };
-        let login = c.string("login", MAX_LOGIN_LEN, true);
+        let login = c.login();
         let change = UserChange {
             login: String::new(),
             password: c.string("password", MAX_PASSWORD_LEN, false),
@@ -423,9 +442,22 @@ pub fn parse_login(body: &Map<String, Value>) -> Result<String, Error> {
     login.ok_or_else(|| Error::internal("validated login lost"))
 }
 
-/// Logins compare without regard to case (`Test@mail.com` is `test@mail.com`).
+/// Logins compare as people read them: compatibility-normalized and case-folded
+/// (NFKC, full case folding, NFKC again: `STRASSE` is `straße`, fullwidth `ｉｖａｎ`
+/// is `ivan`, NFD `renée` is NFC `renée`), with the dot above a soft-dotted `i`
+/// or `j` dropped, since `İVAN` folds to `i̇van`, which reads as `ivan`.
 pub fn login_key(login: &str) -> String {
-    login.to_lowercase()
+    let folded = caseless::default_case_fold_str(&login.nfkc().collect::<String>());
+    let mut key = String::with_capacity(folded.len());
+    let mut previous = None;
+    for c in folded.nfkc() {
+        if c == '\u{307}' && matches!(previous, Some('i' | 'j')) {
+            continue;
+        }
+        key.push(c);
+        previous = Some(c);
+    }
+    key
 }
 
 #[cfg(test)]
@@ -550,5 +582,24 @@ mod tests {
             "x"
         );
         assert_eq!(login_key("Test@Mail.com"), "test@mail.com");
+        for (a, b) in [
+            ("straße", "STRASSE"),
+            ("ivan", "İVAN"),
+            ("ren\u{e9}e", "rene\u{301}e"),
+            ("ivan@mail.ru", "ｉｖａｎ＠ｍａｉｌ．ｒｕ"),
+            ("Σίσυφος", "ΣΊΣΥΦΟΣ"),
+        ] {
+            assert_eq!(login_key(a), login_key(b), "{a} and {b}");
+        }
+        assert_ne!(
+            login_key("renee"),
+            login_key("renée"),
+            "accents still count"
+        );
+        assert_ne!(
+            login_key("ivan"),
+            login_key("іvan"),
+            "a Cyrillic і is another letter"
+        );
     }
 }

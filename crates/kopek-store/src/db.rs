@@ -131,17 +131,22 @@ impl Store {
     pub async fn open_existing(options: &StoreOptions) -> Result<Store, OpenError> {
         let store = Store::connect(options).await?;
         let wanted = MIGRATIONS.last().map_or(0, |m| m.0);
-        // A database never migrated has no migrations table: version 0.
-        let found = sqlx::query("SELECT CAST(MAX(version) AS BIGINT) AS v FROM _sqlx_migrations")
-            .fetch_one(&store.pool)
-            .await
-            .ok()
-            .and_then(|row| row.try_get::<Option<i64>, _>("v").ok().flatten())
-            .unwrap_or(0);
+        let found = store.schema_version().await;
         if found != wanted {
             return Err(OpenError::Outdated { found, wanted });
         }
         store.with_secrets().await
+    }
+
+    /// The newest migration applied; 0 for a database never migrated (it has no
+    /// migrations table).
+    async fn schema_version(&self) -> i64 {
+        sqlx::query("SELECT CAST(MAX(version) AS BIGINT) AS v FROM _sqlx_migrations")
+            .fetch_one(&self.pool)
+            .await
+            .ok()
+            .and_then(|row| row.try_get::<Option<i64>, _>("v").ok().flatten())
+            .unwrap_or(0)
     }
 
     async fn with_secrets(mut self) -> Result<Store, OpenError> {
@@ -236,10 +241,17 @@ impl Store {
             migrations: Cow::Owned(migrations),
             ..Migrator::DEFAULT
         };
+        let before = self.schema_version().await;
         migrator
             .run(&self.pool)
             .await
-            .map_err(|e| OpenError::Migrate(e.to_string()))
+            .map_err(|e| OpenError::Migrate(e.to_string()))?;
+        // Migration 6 changed how logins compare; keys made before are made again.
+        if (1..6).contains(&before) {
+            let mut conn = self.conn().await?;
+            crate::users::rekey_logins(&mut conn).await?;
+        }
+        Ok(())
     }
 
     pub fn backend(&self) -> Backend {

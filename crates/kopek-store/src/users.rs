@@ -148,3 +148,39 @@ pub async fn list(conn: &mut Conn, after: i64, limit: i64) -> Result<Vec<User>, 
     .db()?;
     rows.iter().map(from_row).collect()
 }
+
+/// Recomputes every live user's login key with the current [`login_key`]. A user
+/// whose new key another live user already has keeps the old key (and is named in
+/// the log), so an upgrade never merges two accounts.
+pub async fn rekey_logins(conn: &mut Conn) -> Result<(), Error> {
+    let rows =
+        sqlx::query("SELECT id, login, login_key FROM users WHERE deleted_at IS NULL ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await
+            .db()?;
+    for row in rows {
+        let id: i64 = row.try_get("id").db()?;
+        let login: String = row.try_get("login").db()?;
+        let old: String = row.try_get("login_key").db()?;
+        let key = login_key(&login);
+        if key == old {
+            continue;
+        }
+        let done = sqlx::query("UPDATE users SET login_key = $1 WHERE id = $2")
+            .bind(&key)
+            .bind(id)
+            .execute(&mut *conn)
+            .await;
+        match done {
+            Ok(_) => {}
+            Err(e) if crate::db::is_unique_violation(&e) => {
+                tracing::warn!(
+                    user_id = id,
+                    "login looks like another user's; its old key is kept"
+                );
+            }
+            Err(e) => return Err(Error::internal(e)),
+        }
+    }
+    Ok(())
+}

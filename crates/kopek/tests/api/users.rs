@@ -546,7 +546,57 @@ async fn operators_read_users(app: TestApp) {
     assert_eq!(status, 404);
 }
 
+/// Logins that read alike are one login: case folded fully, compatibility forms
+/// and both normal forms of an accent alike; a login mixing scripts is refused;
+/// keys made before this rule are made again when the schema is upgraded.
+async fn logins_that_look_alike_are_one_login(app: TestApp) {
+    let token = app.admin_token.clone();
+    let create = |login: &str| json!({"login": login, "password": "pw-123456", "type": "user"});
+    for (first, second) in [
+        ("straße@mail.example", "STRASSE@mail.example"),
+        ("ivan@mail.example", "İVAN@mail.example"),
+        ("ren\u{e9}e@mail.example", "rene\u{301}e@mail.example"),
+        ("petr@mail.example", "ｐｅｔｒ@mail.example"),
+    ] {
+        let (status, body) = send(&app, Method::POST, &token, create(first)).await;
+        assert_eq!(status, 200, "{first}: {body}");
+        let (status, body) = send(&app, Method::POST, &token, create(second)).await;
+        assert_eq!(status, 422, "{second} is {first}: {body}");
+        assert!(body["errors"]["login"].is_array(), "{body}");
+        // The look-alike signs in as the same user.
+        let (status, _) = crate::lifepos::sign_in(&app, second, "pw-123456").await;
+        assert_eq!(status, 200, "{second}");
+    }
+    let (status, body) = send(&app, Method::POST, &token, create("ivаn@mail.example")).await;
+    assert_eq!(status, 422, "Latin with a Cyrillic а: {body}");
+    assert!(
+        body["errors"]["login"][0]
+            .as_str()
+            .unwrap()
+            .contains("one script"),
+        "{body}"
+    );
+
+    // A key as the old rule made it (plain lowercasing) is made again on upgrade.
+    let pool = app.store().pool();
+    sqlx::query(
+        "UPDATE users SET login_key = 'straße@mail.example' WHERE login = 'straße@mail.example'",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let mut conn = app.store().conn().await.unwrap();
+    users::rekey_logins(&mut conn).await.unwrap();
+    let key: String =
+        sqlx::query_scalar("SELECT login_key FROM users WHERE login = 'straße@mail.example'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(key, "strasse@mail.example");
+}
+
 both_backends!(
+    logins_that_look_alike_are_one_login,
     the_seed_request_returns_the_seed_shape,
     every_rule_and_every_failure_at_once,
     a_login_is_taken_once_even_under_a_race,
