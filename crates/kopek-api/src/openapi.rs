@@ -72,11 +72,55 @@ pub const REFERENCE_PATH: &str = "/docs";
         crate::lifepos::error::ErrorBody,
         crate::aipix::error::ErrorBody,
     )),
-    modifiers(&BearerAuth, &Reference),
+    modifiers(&BearerAuth, &Reference, &Limits),
 )]
 pub struct ApiDoc;
 
 struct BearerAuth;
+
+/// Limits every operation shares, stated once: the `Idempotency-Key` header, and
+/// the Yandex ids in paths (at most 50 characters, as the service definitions say).
+struct Limits;
+
+impl Modify for Limits {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ObjectBuilder, RefOr, Type};
+        let text = |min: usize, max: usize, pattern: Option<&str>| {
+            RefOr::T(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(min))
+                    .max_length(Some(max))
+                    .pattern(pattern)
+                    .into(),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    match parameter.name.as_str() {
+                        "Idempotency-Key" => {
+                            parameter.schema = Some(text(1, 255, Some("^[!-~]+$")));
+                        }
+                        "customerId" | "operationId" | "billingAccountId" => {
+                            parameter.schema = Some(text(1, 50, None));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}
 
 /// The reference page is served by Swagger UI's router, not a handler of ours.
 struct Reference;

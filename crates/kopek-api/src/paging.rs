@@ -12,9 +12,11 @@ use utoipa::IntoParams;
 pub struct PageQuery {
     /// 1 to 1000; 100 when absent or 0.
     #[serde(alias = "page_size")]
+    #[param(minimum = 0, maximum = 1000)]
     pub page_size: Option<i64>,
     /// `nextPageToken` of the previous page.
     #[serde(alias = "page_token")]
+    #[param(max_length = 100)]
     pub page_token: Option<String>,
 }
 

@@ -20,7 +20,7 @@ use std::time::Duration;
 use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
@@ -60,17 +60,8 @@ pub async fn serve(
     loop {
         // Finished connections are reaped as we go, so the set holds open ones.
         while connections.try_join_next().is_some() {}
-        let slot = match slots.clone().try_acquire_owned() {
-            Ok(slot) => slot,
-            Err(_) => {
-                // Full: make room by closing the connection quiet the longest, so
-                // a flood of silent connections cannot keep real clients waiting.
-                evict_quietest(&open);
-                tokio::select! {
-                    slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
-                    () = shutdown.cancelled() => break,
-                }
-            }
+        let Some(slot) = free_slot(&slots, &open, &shutdown).await else {
+            break;
         };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -152,13 +143,38 @@ struct Open {
     evict: CancellationToken,
 }
 
-/// Closes the open connection with nothing in flight that has been quiet longest.
+/// A slot for one more connection; None once `shutdown` is asked for. When the
+/// server is full it makes room by closing the connection quiet the longest, so a
+/// flood of silent connections cannot keep real clients waiting.
+async fn free_slot(
+    slots: &Arc<Semaphore>,
+    open: &Mutex<Vec<Open>>,
+    shutdown: &CancellationToken,
+) -> Option<OwnedSemaphorePermit> {
+    loop {
+        if let Ok(slot) = slots.clone().try_acquire_owned() {
+            return Some(slot);
+        }
+        evict_quietest(open);
+        tokio::select! {
+            slot = slots.clone().acquire_owned() => return slot.ok(),
+            () = tokio::time::sleep(EVICTION_AGE / 4) => {}
+            () = shutdown.cancelled() => return None,
+        }
+    }
+}
+
+/// A connection this young may not have been read yet, so it is never evicted.
+const EVICTION_AGE: Duration = Duration::from_secs(1);
+
+/// Closes the open connection with nothing in flight that has been quiet longest
+/// (at least [`EVICTION_AGE`]).
 fn evict_quietest(open: &Mutex<Vec<Open>>) {
     let open = open.lock().unwrap_or_else(|e| e.into_inner());
     let quietest = open
         .iter()
         .filter_map(|o| Some((o.activity.upgrade()?, &o.evict)))
-        .filter(|(a, _)| a.in_flight.load(Ordering::Relaxed) == 0)
+        .filter(|(a, _)| a.in_flight.load(Ordering::Relaxed) == 0 && a.quiet() >= EVICTION_AGE)
         .max_by_key(|(a, _)| a.quiet());
     if let Some((_, evict)) = quietest {
         evict.cancel();

@@ -12,13 +12,16 @@ use utoipa::ToSchema;
 
 pub struct Admin;
 
+/// The operator API's error: `{"error": {code, message, requestId, fields}}`.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AdminError)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AdminErrorDetail)]
 pub struct ErrorDetail {
     /// A stable machine-readable code such as `invalid_argument` or `not_found`.
     pub code: &'static str,
@@ -29,6 +32,7 @@ pub struct ErrorDetail {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AdminFieldMessage)]
 pub struct FieldMessage {
     pub field: String,
     pub message: String,

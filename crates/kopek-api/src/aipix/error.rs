@@ -19,7 +19,7 @@ pub struct AipixDelete;
 
 /// Field names in the order they first failed, each with all its reasons.
 #[derive(Debug, Default, ToSchema)]
-#[schema(value_type = std::collections::BTreeMap<String, Vec<String>>)]
+#[schema(as = AipixFieldErrors, value_type = std::collections::BTreeMap<String, Vec<String>>)]
 pub struct FieldErrors(Vec<(String, Vec<String>)>);
 
 impl Serialize for FieldErrors {
@@ -32,7 +32,9 @@ impl Serialize for FieldErrors {
     }
 }
 
+/// AIPIX's (Laravel's) error: `{message, errors: {field: [reasons]}}`.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AipixError)]
 pub struct ErrorBody {
     pub message: String,
     /// Present on validation failures (422, and 400 for a failed delete).

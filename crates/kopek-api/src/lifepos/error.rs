@@ -11,7 +11,9 @@ use utoipa::ToSchema;
 
 pub struct LifePos;
 
+/// LIFE POS's error: `{code, message, info}`.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = LifePosError)]
 pub struct ErrorBody {
     /// One of the API's error codes, e.g. `RequestIsNotValid`.
     pub code: &'static str,

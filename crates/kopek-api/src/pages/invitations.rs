@@ -114,6 +114,7 @@ async fn open_invitation(
 #[utoipa::path(get, path = "/invitations/{token}", tag = "pages", operation_id = "showInvitation",
     params(("token" = String, Path, description = "The secret from the invitation mail")),
     responses(
+        (status = 400, description = "A link that is not text", content_type = "text/html", body = String),
         (status = 200, description = "The invitation", content_type = "text/html", body = String),
         (status = 404, description = "Unknown link", content_type = "text/html", body = String),
         (status = 409, description = "The customer is no longer INVITED", content_type = "text/html", body = String),
@@ -164,6 +165,7 @@ pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> R
 #[utoipa::path(post, path = "/invitations/{token}:accept", tag = "pages", operation_id = "acceptInvitation",
     params(("token" = String, Path, description = "The secret from the invitation mail")),
     responses(
+        (status = 400, description = "A link that is not text", content_type = "text/html", body = String),
         (status = 200, description = "Accepted", content_type = "text/html", body = String),
         (status = 404, description = "Unknown link", content_type = "text/html", body = String),
         (status = 409, description = "The customer is no longer INVITED", content_type = "text/html", body = String),

@@ -291,6 +291,7 @@ fn secure(state: &AppState) -> bool {
 #[utoipa::path(get, path = "/invoices/{guid}/pay", tag = "pages", operation_id = "showPaymentPage",
     params(("guid" = String, Path), Link),
     responses(
+        (status = 400, description = "A link that is not text", content_type = "text/html", body = String),
         (status = 200, description = "The invoice and, while it is unpaid, the card form", content_type = "text/html", body = String),
         (status = 404, description = "Unknown invoice or a link that does not sign it", content_type = "text/html", body = String),
     ))]
@@ -493,6 +494,7 @@ async fn posted(
     params(("guid" = String, Path), Link),
     request_body(content = PayForm, content_type = "application/x-www-form-urlencoded"),
     responses(
+        (status = 400, description = "A link that is not text", content_type = "text/html", body = String),
         (status = 200, description = "The result, or the 3-D Secure step", content_type = "text/html", body = String),
         (status = 303, description = "Paid: on to the invoice page"),
         (status = 402, description = "The card was declined", content_type = "text/html", body = String),
@@ -552,6 +554,7 @@ pub async fn pay(
     params(("guid" = String, Path), Link),
     request_body(content = ConfirmForm, content_type = "application/x-www-form-urlencoded"),
     responses(
+        (status = 400, description = "A link that is not text", content_type = "text/html", body = String),
         (status = 200, description = "The result page", content_type = "text/html", body = String),
         (status = 303, description = "Paid: on to the invoice page"),
         (status = 402, description = "The card was declined", content_type = "text/html", body = String),

@@ -14,6 +14,19 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use kopek_domain::lang::Lang;
 
+/// An error met before a page's handler (a link that is not text, a method the
+/// page does not take, no such page), as a page.
+pub fn error_page(error: &kopek_domain::Error) -> Response {
+    let (_, status) = crate::admin::error::code_and_status(error);
+    invoice::message(
+        status,
+        "This link does not work",
+        "Эта ссылка не работает",
+        &error.public_message(Lang::En),
+        &error.public_message(Lang::Ru),
+    )
+}
+
 pub fn routes() -> Routes {
     Routes::new()
         .route(

@@ -197,6 +197,7 @@ fn headers(response: &mut Response) {
 #[utoipa::path(get, path = "/invoices/{guid}/bank-transfer", tag = "pages", operation_id = "showBankTransferInvoice",
     params(("guid" = String, Path), super::invoice::Link),
     responses(
+        (status = 400, description = "A link that is not text", content_type = "text/html", body = String),
         (status = 200, description = "The invoice with the seller's bank details: HTML, or PDF with `format=pdf`",
             content((String = "text/html"), (Vec<u8> = "application/pdf"))),
         (status = 404, description = "Unknown invoice or link", content_type = "text/html", body = String),

@@ -91,7 +91,11 @@ pub async fn receive(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let Some(secret) = state.config.payment_callback_secret.as_deref() else {
-        return StatusCode::NOT_FOUND.into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "payment callbacks are not configured"})),
+        )
+            .into_response();
     };
     let body = match body {
         Ok(body) => body,

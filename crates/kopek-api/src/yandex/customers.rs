@@ -408,6 +408,7 @@ pub async fn change_customer(
 pub struct ListCustomersQuery {
     /// Required. The reseller whose customers to list.
     #[serde(alias = "reseller_id")]
+    #[param(min_length = 1, max_length = 50)]
     pub reseller_id: Option<String>,
 }
 

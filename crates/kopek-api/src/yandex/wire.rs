@@ -51,6 +51,7 @@ impl From<CustomerPerson> for Person {
 pub struct InviteCustomerRequest {
     /// Required. Billing account id of the reseller; at most 50 characters.
     #[serde(alias = "reseller_id")]
+    #[schema(min_length = 1, max_length = 50)]
     pub reseller_id: Option<String>,
     /// Required. Name of the customer.
     pub name: Option<String>,
@@ -66,6 +67,10 @@ pub struct InviteCustomerRequest {
 pub struct CreateResellerServedCustomerRequest {
     /// Required. Id of the reseller, matching one of the three documented patterns.
     #[serde(alias = "reseller_id")]
+    #[schema(
+        max_length = 50,
+        pattern = "^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{32}|[a-z][-a-zA-Z0-9.]{0,48}[a-zA-Z0-9])$"
+    )]
     pub reseller_id: Option<String>,
     /// Required. Name of the customer.
     pub name: Option<String>,

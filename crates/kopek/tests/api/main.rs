@@ -19,6 +19,7 @@ mod observability;
 mod openapi;
 mod outbox;
 mod pages;
+mod schemathesis;
 mod sdk;
 mod security;
 mod shutdown;
