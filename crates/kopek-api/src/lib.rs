@@ -5,12 +5,10 @@ pub mod admin;
 pub mod aipix;
 pub mod auth;
 pub mod body;
-pub mod catalogs;
 pub mod context;
 pub mod cpu;
 pub mod error;
 pub mod health;
-pub mod invoicing;
 pub mod json;
 pub mod lifepos;
 pub mod limits;
@@ -31,6 +29,8 @@ use axum::http::Method;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::Response;
 use axum::routing::{MethodRouter, get};
+use kopek_core::limits::RateLimit;
+use kopek_core::{Core, Settings};
 use kopek_domain::Error;
 use kopek_domain::time::Timestamp;
 use kopek_store::Store;
@@ -38,22 +38,11 @@ use std::sync::Arc;
 use tower_http::LatencyUnit;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
-/// What handlers need from the configuration.
+/// What handlers need from the configuration beyond the core's [`Settings`].
 #[derive(Clone)]
 pub struct ApiConfig {
     /// SHA-256 of `KOPEK_ADMIN_TOKEN`, when one is configured.
     pub admin_token_hash: Option<String>,
-    /// The absolute base of links Kopek hands out (`KOPEK_PUBLIC_URL`).
-    pub public_url: String,
-    /// How long an invitation link works.
-    pub invitation_ttl_seconds: i64,
-    /// The user types an outside billing system may give (`KOPEK_USER_TYPES`).
-    pub user_types: Vec<String>,
-    /// The template of invoice numbers, e.g. `{year}-{seq:06}`.
-    pub invoice_number_format: String,
-    /// When set, the time invoices, payments and licenses are dated with (tests and
-    /// demos that need a particular day, such as the VAT change on 2026-01-01).
-    pub fixed_time: Option<Timestamp>,
     /// Who sells: printed on invoices, with the bank details for transfers.
     pub seller: Seller,
     /// The shared secret payment providers sign callbacks with; callbacks are
@@ -61,8 +50,6 @@ pub struct ApiConfig {
     pub payment_callback_secret: Option<String>,
     /// Sign-in requests per minute from one client address (0: no limit).
     pub sign_in_per_minute: u32,
-    /// Writes per minute with one API key (0: no limit).
-    pub writes_per_minute: u32,
     /// The longest a request body may pause, and a whole request may take.
     pub body_timeout: std::time::Duration,
     pub request_timeout: std::time::Duration,
@@ -107,32 +94,37 @@ impl Seller {
 
 #[derive(Clone)]
 pub struct AppState {
+    pub core: Core,
+    /// The core's store, for reads a handler makes itself.
     pub store: Store,
     pub config: Arc<ApiConfig>,
     pub metrics: metrics::Metrics,
-    pub catalog: Arc<catalogs::CatalogCache>,
     pub limits: Arc<limits::Limits>,
 }
 
 impl AppState {
     /// The time business records are dated with: now, unless the configuration fixes it.
     pub fn now(&self) -> Timestamp {
-        self.config.fixed_time.unwrap_or_else(Timestamp::now)
+        self.core.now()
     }
 
-    pub fn new(store: Store, config: ApiConfig) -> Result<AppState, Error> {
+    /// The core's settings (public URL, numbering, ...).
+    pub fn settings(&self) -> &Settings {
+        &self.core.settings
+    }
+
+    pub fn new(store: Store, settings: Settings, config: ApiConfig) -> Result<AppState, Error> {
         let limits = limits::Limits {
-            sign_in: limits::RateLimit::new(config.sign_in_per_minute),
-            writes: limits::RateLimit::new(config.writes_per_minute),
+            sign_in: RateLimit::new(config.sign_in_per_minute),
             body_timeout: config.body_timeout,
             request_timeout: config.request_timeout,
         };
         Ok(AppState {
+            core: Core::new(store.clone(), settings),
             store,
             limits: Arc::new(limits),
             config: Arc::new(config),
             metrics: metrics::Metrics::new().map_err(Error::internal)?,
-            catalog: Arc::default(),
         })
     }
 }

@@ -168,7 +168,7 @@ pub fn document_for(public_url: &str) -> utoipa::openapi::OpenApi {
 #[utoipa::path(get, path = "/openapi.json", tag = "docs", operation_id = "openApiDocument",
     responses((status = 200, description = "OpenAPI 3.1", content_type = "application/json", body = Object)))]
 pub async fn document(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
-    Json(document_for(&state.config.public_url))
+    Json(document_for(&state.settings().public_url))
 }
 
 /// Swagger UI at [`REFERENCE_PATH`], reading `/openapi.json`.

@@ -15,9 +15,9 @@ use endpoint::api_endpoint_service_server::{ApiEndpointService, ApiEndpointServi
 use iam::iam_token_service_server::{IamTokenService, IamTokenServiceServer};
 use kopek_api::AppState;
 use kopek_api::auth::{authenticate_token, bearer_token, exchange_api_key};
-use kopek_api::mutation::{IDEMPOTENCY_KEY, Write, idempotency_key, request_hash};
 use kopek_api::paging::PageQuery;
 use kopek_api::yandex::{billing_accounts, customers, operations};
+use kopek_core::write::{IDEMPOTENCY_KEY, Ran, Write, idempotency_key, request_hash};
 use kopek_domain::customer::{NewCustomer, Onboarding, Person};
 use kopek_domain::{Error, Reason};
 use operation::operation_service_server::{OperationService, OperationServiceServer};
@@ -77,12 +77,7 @@ impl Services {
             .transpose()
             .map_err(to_status)?;
         let hash = request_hash("gRPC", rpc, &request.get_ref().encode_to_vec());
-        Ok(Write::new(
-            self.state.store.clone(),
-            self.state.limits.clone(),
-            key,
-            hash,
-        ))
+        Ok(self.state.core.write(key, hash))
     }
 }
 
@@ -100,7 +95,7 @@ fn person(p: Option<billing::CustomerPerson>) -> Option<Person> {
 }
 
 fn done(
-    ran: Result<kopek_api::mutation::Ran<kopek_api::yandex::wire::OperationView>, Error>,
+    ran: Result<Ran<kopek_api::yandex::wire::OperationView>, Error>,
 ) -> Answer<operation::Operation> {
     let view = ran.and_then(|r| r.into_value()).map_err(to_status)?;
     Ok(Response::new(convert::operation(view)))

@@ -60,31 +60,50 @@ pub async fn claim(
     if inserted.rows_affected() == 1 {
         return Ok(Claim::Fresh);
     }
+    recorded(conn, caller, key, request_hash, now)
+        .await?
+        .ok_or_else(|| Error::internal("an idempotency key vanished while claimed"))
+}
+
+/// What a key already holds for this caller, without claiming it: a replay, a
+/// mismatch, or None when the key is unused (or its first request is still running).
+pub async fn recorded(
+    conn: &mut Conn,
+    caller: &str,
+    key: &str,
+    request_hash: &str,
+    now: Timestamp,
+) -> Result<Option<Claim>, Error> {
     let row = sqlx::query(
         "SELECT request_hash, status, content_type, body FROM idempotency_keys \
-         WHERE caller = $1 AND idem_key = $2",
+         WHERE caller = $1 AND idem_key = $2 AND expires_at > $3",
     )
     .bind(caller)
     .bind(key)
-    .fetch_one(&mut *conn)
+    .bind(now.micros())
+    .fetch_optional(&mut *conn)
     .await
     .db()?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
     let stored_hash: String = row.try_get("request_hash").db()?;
     if stored_hash != request_hash {
-        return Ok(Claim::Mismatch);
+        return Ok(Some(Claim::Mismatch));
     }
     let status: Option<i64> = row.try_get("status").db()?;
-    let status = status
-        .and_then(|s| u16::try_from(s).ok())
-        .ok_or_else(|| Error::internal("idempotency key committed without a response"))?;
-    Ok(Claim::Replay(StoredResponse {
+    let Some(status) = status.and_then(|s| u16::try_from(s).ok()) else {
+        // Claimed by a request still in flight: not a replay yet.
+        return Ok(None);
+    };
+    Ok(Some(Claim::Replay(StoredResponse {
         status,
         content_type: row.try_get("content_type").db()?,
         body: row
             .try_get::<Option<String>, _>("body")
             .db()?
             .unwrap_or_default(),
-    }))
+    })))
 }
 
 /// Stores the response of a [`Claim::Fresh`] key, in the work's transaction.

@@ -9,6 +9,7 @@ pub mod telemetry;
 use anyhow::Context;
 use config::Config;
 use kopek_api::{ApiConfig, AppState};
+use kopek_core::Settings;
 use kopek_domain::auth::hash_token;
 use kopek_domain::time::Timestamp;
 use kopek_store::outbox::Worker;
@@ -81,8 +82,7 @@ impl Server {
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let api_config = ApiConfig {
-            admin_token_hash: config.admin_token.as_deref().map(hash_token),
+        let settings = Settings {
             public_url: config
                 .public_url
                 .clone()
@@ -91,14 +91,18 @@ impl Server {
             user_types: config.user_type_list(),
             invoice_number_format: config.invoice_number_format.clone(),
             fixed_time,
+            writes_per_minute: config.writes_per_minute_per_key,
+        };
+        let api_config = ApiConfig {
+            admin_token_hash: config.admin_token.as_deref().map(hash_token),
             seller: config.seller(),
             payment_callback_secret: config.payment_callback_secret.clone(),
             sign_in_per_minute: config.sign_in_per_minute,
-            writes_per_minute: config.writes_per_minute_per_key,
             body_timeout: Duration::from_secs(config.http_body_timeout_seconds),
             request_timeout: Duration::from_secs(config.http_request_timeout_seconds),
         };
-        let state = AppState::new(store.clone(), api_config).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let state = AppState::new(store.clone(), settings, api_config)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let app = kopek_api::router(state.clone());
         let shutdown = CancellationToken::new();
 

@@ -7,14 +7,14 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::body::RawBody;
 use crate::error::ApiError;
-use crate::invoicing::{self, Change};
 use crate::json::Json;
 use crate::lifepos::wire::InvoiceView;
-use crate::mutation::Mutation;
+use crate::mutation::{Mutation, answer};
 use crate::path::split_custom_method;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use kopek_core::invoices::{self as core_invoices, Change};
 use kopek_domain::Error;
 use kopek_domain::auth::Role;
 use kopek_store::invoices;
@@ -48,7 +48,7 @@ pub async fn get(
         })?;
     Ok(Json(InvoiceView::new(
         &invoice,
-        &state.config.public_url,
+        &state.settings().public_url,
         state.store.page_key(),
     )))
 }
@@ -145,11 +145,21 @@ async fn apply(
     change: Change,
 ) -> Result<Response, ApiError<Admin>> {
     let principal = caller.require(Role::Admin)?;
-    Ok(mutation
-        .run(principal, body, StatusCode::OK, async |work| {
-            let invoice = invoicing::apply(work.conn(), guid, change, state.now()).await?;
-            let view = InvoiceView::new(&invoice, &state.config.public_url, state.store.page_key());
-            Ok(view)
-        })
-        .await?)
+    let ran = core_invoices::change(
+        &state.core,
+        mutation.write(body),
+        principal,
+        guid,
+        change,
+        StatusCode::OK.as_u16(),
+        |invoice| {
+            InvoiceView::new(
+                invoice,
+                &state.settings().public_url,
+                state.store.page_key(),
+            )
+        },
+    )
+    .await?;
+    Ok(answer(ran))
 }

@@ -9,10 +9,11 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::mutation::{Begun, Mutation, respond};
+use crate::mutation::{Mutation, respond};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use kopek_core::write::Begun;
 use kopek_domain::auth::Role;
 use kopek_domain::time::Timestamp;
 use kopek_domain::user::{NewUser, Property, User, UserChange, UserRules, parse_login};
@@ -116,7 +117,7 @@ pub struct DeleteUserRequest {
 
 fn rules(state: &AppState) -> UserRules<'_> {
     UserRules {
-        types: &state.config.user_types,
+        types: &state.settings().user_types,
     }
 }
 

@@ -1,28 +1,26 @@
 //! SubscriptionCreateInvoice, and reading an organization's invoices.
 
 use super::LifePos;
-use super::auth::{Buyer, read_organization};
+use super::auth::Buyer;
 use super::wire::{InvoiceList, InvoiceView, Reference};
 use crate::AppState;
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::json::Json;
-use crate::mutation::Mutation;
+use crate::mutation::{Mutation, answer};
 use crate::path::split_custom_method;
 use crate::query::Params;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use kopek_domain::catalog::MAX_PERIOD_MONTHS;
+use kopek_core::access::read_organization;
+use kopek_core::invoices::{self as invoices_core, Order};
 use kopek_domain::error::Violations;
-use kopek_domain::invoice::{InvoiceStatus, MAX_QUANTITY, format_number, quote};
 use kopek_domain::time::Timestamp;
-use kopek_domain::{Error, FieldError, Reason, paging};
+use kopek_domain::{Error, Reason, paging};
 
-use kopek_store::events;
-use kopek_store::invoices::{self, Filter, Invoice};
+use kopek_store::invoices::{self, Filter};
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -36,16 +34,6 @@ pub struct CreateInvoiceRequest {
     /// The organization itself (the default) or a reseller billing account that pays for it.
     pub who_pays: Option<Reference>,
     pub type_of: Option<String>,
-}
-
-fn range(field: &str, value: i64, min: i64, max: i64, v: &mut Violations) {
-    if !(min..=max).contains(&value) {
-        let (en, ru) = match field {
-            "quantity" => ("between 1 and 100000", "от 1 до 100000"),
-            _ => ("between 1 and 60", "от 1 до 60"),
-        };
-        v.add(field, Reason::Format { en, ru });
-    }
 }
 
 /// Creates an invoice for a subscription product.
@@ -79,111 +67,31 @@ pub async fn create_invoice(
         .into());
     }
     let b = body.value;
-    let mut conn = state.store.conn().await?;
-    let (org, version) = buyer.organization_and_catalog(&mut conn, &org_guid).await?;
-    let no_product = || Error::NotFound {
-        what: "product",
-        id: product_guid.to_owned(),
+    let order = Order {
+        organization: org_guid,
+        product: product_guid.to_owned(),
+        plan: b.plan.and_then(|p| p.guid),
+        quantity: b.quantity,
+        period_in_months: b.period_in_months,
+        payer: b.who_pays.and_then(|w| w.guid),
     };
-    let version = version.ok_or_else(no_product)?;
-    let catalog = state.catalog.at(&mut conn, version).await?;
-    let product = catalog.product(product_guid).ok_or_else(no_product)?;
-
-    let mut v = Violations::default();
-    let plan_guid = b.plan.and_then(|p| p.guid).filter(|g| !g.is_empty());
-    if plan_guid.is_none() {
-        v.add("plan", Reason::Required);
-    }
-    let quantity = b.quantity.unwrap_or(1);
-    range("quantity", quantity, 1, MAX_QUANTITY, &mut v);
-    if let Some(months) = b.period_in_months {
-        range("period_in_months", months, 1, MAX_PERIOD_MONTHS, &mut v);
-    }
-    v.finish()?;
-    let plan = product
-        .plan(plan_guid.as_deref().unwrap_or_default())
-        .ok_or_else(|| Error::field("plan", Reason::UnknownReference))?;
-    let months = b
-        .period_in_months
-        .or_else(|| plan.periods.iter().map(|p| p.period_in_months).min())
-        .unwrap_or(1);
-    let period = plan.period(months).ok_or_else(|| {
-        Error::Validation(vec![FieldError::new(
-            "period_in_months",
-            Reason::OneOf(
-                plan.periods
-                    .iter()
-                    .map(|p| p.period_in_months.to_string())
-                    .collect(),
-            ),
-        )])
-    })?;
-    let (payer_type, payer_guid) = match b.who_pays.and_then(|w| w.guid).filter(|g| !g.is_empty()) {
-        None => ("Organization", org.guid.clone()),
-        Some(g) if g.eq_ignore_ascii_case(&org.guid) => ("Organization", org.guid.clone()),
-        // Only the reseller that serves the organization may pay for it; any
-        // other account, existing or not, is the same unknown reference.
-        Some(g) => match &org.reseller_id {
-            Some(reseller) if reseller.eq_ignore_ascii_case(&g) => {
-                ("BillingAccount", reseller.clone())
-            }
-            _ => return Err(Error::field("who_pays", Reason::UnknownReference).into()),
+    let ran = invoices_core::create(
+        &state.core,
+        mutation.write(&body.raw),
+        &buyer.principal,
+        &buyer.access,
+        order,
+        StatusCode::CREATED.as_u16(),
+        |invoice| {
+            InvoiceView::new(
+                invoice,
+                &state.settings().public_url,
+                state.store.page_key(),
+            )
         },
-    };
-    drop(conn);
-    let now = state.now();
-    let priced = quote(product, plan, period, quantity, now)?;
-
-    Ok(mutation
-        .run(
-            &buyer.principal,
-            &body.raw,
-            StatusCode::CREATED,
-            async |work| {
-                // Allocated in the transaction that stores the invoice: a failure returns it.
-                let seq = invoices::next_seq(work.conn(), &org.guid).await?;
-                let invoice = Invoice {
-                    guid: uuid::Uuid::new_v4().to_string(),
-                    organization_guid: org.guid.clone(),
-                    seq,
-                    number: format_number(
-                        &state.config.invoice_number_format,
-                        now.date().year(),
-                        seq,
-                    ),
-                    catalog_version: version,
-                    product_guid: product.guid.to_ascii_lowercase(),
-                    plan_guid: plan.guid.to_ascii_lowercase(),
-                    period_in_months: period.period_in_months,
-                    quantity,
-                    company: org.company.clone(),
-                    positions: priced.positions,
-                    currency: priced.currency.code().to_owned(),
-                    total: priced.total,
-                    vat: priced.vat,
-                    vat_basis_points: priced.vat_basis_points,
-                    status: InvoiceStatus::Pending,
-                    payer_type: payer_type.to_owned(),
-                    payer_guid,
-                    meta: None,
-                    created_by: buyer.principal.id.clone(),
-                    created_at: now,
-                    updated_at: now,
-                    paid_at: None,
-                };
-                invoices::insert(work.conn(), &invoice).await?;
-                let payload = json!({
-                    "invoiceGuid": invoice.guid, "organizationGuid": invoice.organization_guid,
-                    "number": invoice.number, "total": invoice.total, "currency": invoice.currency,
-                });
-                events::record(work.conn(), "invoice.created", &invoice.guid, &payload, now)
-                    .await?;
-                let view =
-                    InvoiceView::new(&invoice, &state.config.public_url, state.store.page_key());
-                Ok(view)
-            },
-        )
-        .await?)
+    )
+    .await?;
+    Ok(answer(ran))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -321,7 +229,7 @@ pub async fn list(
         }
     };
     let mut conn = state.store.conn().await?;
-    buyer.check(&mut conn, &org_guid).await?;
+    buyer.access.check(&mut conn, &org_guid).await?;
     let org_guid = org_guid.to_ascii_lowercase();
     let archived_only = q.selection.as_deref() == Some("archived_only");
     let mut rows = if archived_only {
@@ -365,7 +273,7 @@ pub async fn list(
     let items = rows
         .iter()
         .map(|inv| {
-            let view = InvoiceView::new(inv, &state.config.public_url, key);
+            let view = InvoiceView::new(inv, &state.settings().public_url, key);
             if compact { view.compact() } else { view }
         })
         .collect();
@@ -395,7 +303,7 @@ pub async fn get(
     Path((org_guid, guid)): Path<(String, String)>,
 ) -> Result<Json<InvoiceView>, ApiError<LifePos>> {
     let mut conn = state.store.conn().await?;
-    let org = buyer.organization(&mut conn, &org_guid).await?;
+    let org = buyer.access.organization(&mut conn, &org_guid).await?;
     let invoice = invoices::get(&mut conn, &guid)
         .await?
         .filter(|inv| inv.organization_guid == org.guid)
@@ -405,7 +313,7 @@ pub async fn get(
         })?;
     Ok(Json(InvoiceView::new(
         &invoice,
-        &state.config.public_url,
+        &state.settings().public_url,
         state.store.page_key(),
     )))
 }

@@ -79,8 +79,9 @@ pub async fn list(
     Path(org_guid): Path<String>,
 ) -> Result<Json<ProductList>, ApiError<LifePos>> {
     let mut conn = state.store.conn().await?;
-    let org = buyer.organization(&mut conn, &org_guid).await?;
+    let org = buyer.access.organization(&mut conn, &org_guid).await?;
     let catalog = state
+        .core
         .catalog
         .current(&mut conn)
         .await?

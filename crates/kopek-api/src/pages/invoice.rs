@@ -1,12 +1,11 @@
 //! The hosted invoice page behind `payment_by_card_link`: the invoice, and while it
 //! is Pending a card form in test mode. Paying records the payment through the same
-//! `invoicing` code as the operator API, so the license is extended and the event
+//! core use case as the operator API, so the license is extended and the event
 //! written exactly as there.
 
 use super::{csrf, date, escape, money, page};
 use crate::AppState;
 use crate::context::RequestContext;
-use crate::invoicing::{self, Change};
 use crate::payments::test_provider::TestProvider;
 use crate::payments::{Outcome, Provider, parse_card};
 use axum::Form;
@@ -284,7 +283,7 @@ async fn render(
 }
 
 fn secure(state: &AppState) -> bool {
-    state.config.public_url.starts_with("https://")
+    state.settings().public_url.starts_with("https://")
 }
 
 /// The hosted payment page behind `payment_by_card_link`: the invoice and a card form.
@@ -325,13 +324,13 @@ async fn record(
     token: &str,
     reference: String,
 ) -> Result<Response, Error> {
-    let mut tx = state.store.begin().await?;
-    let change = Change::Pay {
-        method: "card".to_owned(),
-        reference: Some(reference),
-    };
-    invoicing::apply(&mut tx, &inv.guid, change, state.now()).await?;
-    tx.commit().await.map_err(Error::internal)?;
+    kopek_core::invoices::record_payment(
+        &state.core,
+        &inv.guid,
+        "card".to_owned(),
+        Some(reference),
+    )
+    .await?;
     let location = format!("/invoices/{}/pay?token={token}", inv.guid);
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
@@ -471,7 +470,7 @@ async fn posted(
         headers,
         &inv.guid,
         form_csrf,
-        &state.config.public_url,
+        &state.settings().public_url,
         host,
     ) {
         return Err(forged());

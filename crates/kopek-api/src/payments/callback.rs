@@ -4,7 +4,6 @@
 //! callback cannot be replayed later.
 
 use crate::AppState;
-use crate::invoicing::{self, Change};
 use crate::json::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -137,16 +136,12 @@ pub async fn receive(
     if notice.status != "succeeded" {
         return (StatusCode::OK, Json(json!({"received": true}))).into_response();
     }
-    let change = Change::Pay {
-        method: provider,
-        reference: Some(notice.reference),
-    };
-    let applied = async {
-        let mut tx = state.store.begin().await?;
-        let invoice = invoicing::apply(&mut tx, &notice.invoice_guid, change, state.now()).await?;
-        tx.commit().await.map_err(Error::internal)?;
-        Ok::<_, Error>(invoice)
-    }
+    let applied = kopek_core::invoices::record_payment(
+        &state.core,
+        &notice.invoice_guid,
+        provider,
+        Some(notice.reference),
+    )
     .await;
     match applied {
         Ok(invoice) => (

@@ -1,5 +1,5 @@
 //! Taking card payments. A provider charges a card or asks for a confirmation step;
-//! the outcome is recorded through `invoicing`, the same code the operator uses.
+//! the outcome is recorded through the core's invoice use cases, as the operator's is.
 //!
 //! Kopek ships a test provider only. A real one (YooKassa, Stripe, a bank's
 //! acquiring API) implements [`Provider`] by creating the payment at the provider

@@ -18,13 +18,14 @@ use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::json::Json;
-use crate::mutation::{Mutation, Ran, Write};
+use crate::mutation::{Mutation, answer};
 use crate::paging::PageQuery;
 use crate::path::split_custom_method;
 use crate::query::Params;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use kopek_core::write::{Ran, Write};
 use kopek_domain::Error;
 use kopek_domain::auth::{Principal, Role};
 use kopek_domain::customer::{CustomerState, NewCustomer, Onboarding, id_rule};
@@ -120,7 +121,7 @@ pub async fn create_customer(
     drop(conn);
     new.check_phone(&reseller.country_code)?;
     write
-        .run(caller, StatusCode::OK, async |work| {
+        .run(caller, StatusCode::OK.as_u16(), async |work| {
             let now = Timestamp::now();
             let customer_state = match new.onboarding {
                 Onboarding::Invite => CustomerState::Invited,
@@ -154,7 +155,7 @@ pub async fn create_customer(
                 Some(email) => {
                     invitations::issue(
                         work.conn(),
-                        &state.config,
+                        state.settings(),
                         &customer,
                         email,
                         &reseller.name,
@@ -199,7 +200,7 @@ pub async fn invite(
         b.person.map(Into::into),
     )?;
     let ran = create_customer(&state, &caller.principal, mutation.write(&body.raw), new).await?;
-    Ok(ran.into_response())
+    Ok(answer(ran))
 }
 
 /// Creates a new reseller-served customer.
@@ -223,7 +224,7 @@ pub async fn create_reseller_served(
         b.person.map(Into::into),
     )?;
     let ran = create_customer(&state, &caller.principal, mutation.write(&body.raw), new).await?;
-    Ok(ran.into_response())
+    Ok(answer(ran))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -266,15 +267,16 @@ pub async fn activate(
     mutation: Mutation<Yandex>,
     Path(customer_id): Path<String>,
 ) -> Result<Response, ApiError<Yandex>> {
-    Ok(change_customer(
-        &state,
-        &caller.principal,
-        mutation.write(b""),
-        &customer_id,
-        Change::Activate,
-    )
-    .await?
-    .into_response())
+    Ok(answer(
+        change_customer(
+            &state,
+            &caller.principal,
+            mutation.write(b""),
+            &customer_id,
+            Change::Activate,
+        )
+        .await?,
+    ))
 }
 
 /// Suspends an ACTIVE customer.
@@ -288,15 +290,16 @@ pub async fn suspend(
     mutation: Mutation<Yandex>,
     Path(customer_id): Path<String>,
 ) -> Result<Response, ApiError<Yandex>> {
-    Ok(change_customer(
-        &state,
-        &caller.principal,
-        mutation.write(b""),
-        &customer_id,
-        Change::Suspend,
-    )
-    .await?
-    .into_response())
+    Ok(answer(
+        change_customer(
+            &state,
+            &caller.principal,
+            mutation.write(b""),
+            &customer_id,
+            Change::Suspend,
+        )
+        .await?,
+    ))
 }
 
 /// Kopek extension: sends an INVITED customer a fresh invitation; older links stop working.
@@ -310,15 +313,16 @@ pub async fn resend_invitation(
     mutation: Mutation<Yandex>,
     Path(customer_id): Path<String>,
 ) -> Result<Response, ApiError<Yandex>> {
-    Ok(change_customer(
-        &state,
-        &caller.principal,
-        mutation.write(b""),
-        &customer_id,
-        Change::ResendInvitation,
-    )
-    .await?
-    .into_response())
+    Ok(answer(
+        change_customer(
+            &state,
+            &caller.principal,
+            mutation.write(b""),
+            &customer_id,
+            Change::ResendInvitation,
+        )
+        .await?,
+    ))
 }
 
 /// Activates, suspends or re-invites a customer. Shared by REST and gRPC.
@@ -330,7 +334,7 @@ pub async fn change_customer(
     change: Change,
 ) -> Result<Ran<OperationView>, Error> {
     write
-        .run(caller, StatusCode::OK, async |work| {
+        .run(caller, StatusCode::OK.as_u16(), async |work| {
             // Read inside the write transaction, so the state checked is the state changed.
             let mut customer = visible_customer(work.conn(), caller, customer_id).await?;
             let now = Timestamp::now();
@@ -379,7 +383,7 @@ pub async fn change_customer(
                         .await?;
                     invitations::issue(
                         work.conn(),
-                        &state.config,
+                        state.settings(),
                         &customer,
                         &email,
                         &reseller.name,

@@ -1,7 +1,7 @@
 //! Issuing an invitation: a fresh single-use token (only its hash is stored) and
 //! the mail that carries the link, queued in the outbox of the same transaction.
 
-use crate::ApiConfig;
+use kopek_core::Settings;
 use kopek_domain::Error;
 use kopek_domain::auth::SecretToken;
 use kopek_domain::ids::{prefix, yc_id};
@@ -13,7 +13,7 @@ use kopek_store::outbox;
 
 pub async fn issue(
     conn: &mut Conn,
-    config: &ApiConfig,
+    config: &Settings,
     customer: &Customer,
     email: &str,
     reseller_name: &str,

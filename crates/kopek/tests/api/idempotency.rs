@@ -81,7 +81,36 @@ async fn concurrent_requests_with_one_key_do_the_work_once(app: TestApp) {
     assert_eq!(reseller_count(&app).await, 1);
 }
 
+/// A repeat gets the first answer even when what the first request was checked
+/// against has changed since: here the product is no longer in the catalog.
+async fn a_repeat_is_answered_before_anything_is_checked_again(app: TestApp) {
+    use crate::lifepos::{
+        START_PLAN, START_PRODUCT, create_path, lp, put_catalog, ready, seed_request,
+    };
+    let shop = ready(&app, "replayed").await;
+    let send = || {
+        lp(
+            &app,
+            Method::POST,
+            &create_path(&shop.org, START_PRODUCT),
+            &shop.token,
+        )
+        .header("idempotency-key", "order-1")
+        .json(&seed_request(START_PLAN, 1, 12, &shop.org))
+    };
+    let (status, first) = read(send().send().await.unwrap()).await;
+    assert_eq!(status, 201, "{first}");
+    put_catalog(&app, json!({"products": []})).await;
+    let (status, again) = read(send().send().await.unwrap()).await;
+    assert_eq!((status, &again), (201, &first));
+    // A new order for the product now fails: the replay was not re-checked.
+    let (status, fresh) =
+        crate::lifepos::create(&app, &shop, seed_request(START_PLAN, 1, 12, &shop.org)).await;
+    assert_eq!(status, 404, "{fresh}");
+}
+
 both_backends!(
+    a_repeat_is_answered_before_anything_is_checked_again,
     a_repeat_replays_the_first_response,
     a_failed_request_leaves_the_key_free,
     concurrent_requests_with_one_key_do_the_work_once,

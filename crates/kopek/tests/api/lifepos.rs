@@ -126,7 +126,7 @@ pub fn seed_request(plan: &str, quantity: i64, months: i64, payer: &str) -> Valu
     })
 }
 
-fn create_path(org: &str, product: &str) -> String {
+pub fn create_path(org: &str, product: &str) -> String {
     format!("/orgs/{org}/profile/subscriptions/products/{product}:create-invoice")
 }
 

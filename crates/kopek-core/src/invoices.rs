@@ -1,0 +1,334 @@
+//! Invoices: made for an order of a subscription product (priced from the catalog
+//! in force, numbered from the organization's gapless sequence), then paid (which
+//! extends the organization's license), canceled or refunded. Every caller (LIFE
+//! POS, the operator API, the payment pages, provider callbacks) comes here.
+
+use crate::Core;
+use crate::access::OrgAccess;
+use crate::write::{Ran, Write};
+use kopek_domain::auth::Principal;
+use kopek_domain::catalog::MAX_PERIOD_MONTHS;
+use kopek_domain::error::Violations;
+use kopek_domain::ids::{prefix, yc_id};
+use kopek_domain::invoice::{InvoiceStatus, MAX_QUANTITY, Quote, format_number, quote};
+use kopek_domain::license::extended_expiry;
+use kopek_domain::time::Timestamp;
+use kopek_domain::{Error, FieldError, Reason};
+use kopek_store::invoices::{self, Invoice, License, Payment};
+use kopek_store::organizations::Organization;
+use kopek_store::{Conn, catalog, events};
+use serde::Serialize;
+use serde_json::json;
+
+/// What a buyer orders: a plan of a product for an organization. Absent values
+/// take their defaults (one unit, the plan's shortest period, the organization
+/// paying for itself).
+#[derive(Debug, Clone)]
+pub struct Order {
+    pub organization: String,
+    pub product: String,
+    pub plan: Option<String>,
+    pub quantity: Option<i64>,
+    pub period_in_months: Option<i64>,
+    /// The organization itself, or the reseller billing account that serves it.
+    pub payer: Option<String>,
+}
+
+/// An order checked against the catalog and priced: all a new invoice needs.
+struct Priced {
+    organization: Organization,
+    catalog_version: i64,
+    product_guid: String,
+    plan_guid: String,
+    period_in_months: i64,
+    quantity: i64,
+    quote: Quote,
+    payer_type: &'static str,
+    payer_guid: String,
+    now: Timestamp,
+}
+
+fn range(field: &str, value: i64, max: i64, v: &mut Violations) {
+    if !(1..=max).contains(&value) {
+        let (en, ru) = match field {
+            "quantity" => ("between 1 and 100000", "от 1 до 100000"),
+            _ => ("between 1 and 60", "от 1 до 60"),
+        };
+        v.add(field, Reason::Format { en, ru });
+    }
+}
+
+/// Checks an order (who may buy, the product, plan, period, quantity and payer)
+/// and prices it, reading outside any write transaction.
+async fn price(core: &Core, access: &OrgAccess, order: Order) -> Result<Priced, Error> {
+    let mut conn = core.store.conn().await?;
+    let (organization, version) = access
+        .organization_and_catalog(&mut conn, &order.organization)
+        .await?;
+    let no_product = || Error::NotFound {
+        what: "product",
+        id: order.product.clone(),
+    };
+    let version = version.ok_or_else(no_product)?;
+    let catalog = core.catalog.at(&mut conn, version).await?;
+    let product = catalog.product(&order.product).ok_or_else(no_product)?;
+
+    let mut v = Violations::default();
+    let plan_guid = order.plan.filter(|g| !g.is_empty());
+    if plan_guid.is_none() {
+        v.add("plan", Reason::Required);
+    }
+    let quantity = order.quantity.unwrap_or(1);
+    range("quantity", quantity, MAX_QUANTITY, &mut v);
+    if let Some(months) = order.period_in_months {
+        range("period_in_months", months, MAX_PERIOD_MONTHS, &mut v);
+    }
+    v.finish()?;
+    let plan = product
+        .plan(plan_guid.as_deref().unwrap_or_default())
+        .ok_or_else(|| Error::field("plan", Reason::UnknownReference))?;
+    let months = order
+        .period_in_months
+        .or_else(|| plan.periods.iter().map(|p| p.period_in_months).min())
+        .unwrap_or(1);
+    let period = plan.period(months).ok_or_else(|| {
+        Error::Validation(vec![FieldError::new(
+            "period_in_months",
+            Reason::OneOf(
+                plan.periods
+                    .iter()
+                    .map(|p| p.period_in_months.to_string())
+                    .collect(),
+            ),
+        )])
+    })?;
+    let (payer_type, payer_guid) = match order.payer.filter(|g| !g.is_empty()) {
+        None => ("Organization", organization.guid.clone()),
+        Some(g) if g.eq_ignore_ascii_case(&organization.guid) => {
+            ("Organization", organization.guid.clone())
+        }
+        // Only the reseller that serves the organization may pay for it; any
+        // other account, existing or not, is the same unknown reference.
+        Some(g) => match &organization.reseller_id {
+            Some(reseller) if reseller.eq_ignore_ascii_case(&g) => {
+                ("BillingAccount", reseller.clone())
+            }
+            _ => return Err(Error::field("who_pays", Reason::UnknownReference)),
+        },
+    };
+    let now = core.now();
+    let quote = quote(product, plan, period, quantity, now)?;
+    Ok(Priced {
+        catalog_version: version,
+        product_guid: product.guid.to_ascii_lowercase(),
+        plan_guid: plan.guid.to_ascii_lowercase(),
+        period_in_months: period.period_in_months,
+        quantity,
+        quote,
+        payer_type,
+        payer_guid,
+        organization,
+        now,
+    })
+}
+
+/// Creates an invoice for `order` (LIFE POS's SubscriptionCreateInvoice) with an
+/// `invoice.created` event. The number is taken in the transaction that stores the
+/// invoice, so a failure hands it back. A repeat of an idempotent write gets its
+/// first answer before anything is checked again. `answer` renders the invoice as
+/// the caller's wire shows it, stored with `status` for repeats.
+pub async fn create<T: Serialize>(
+    core: &Core,
+    write: Write,
+    caller: &Principal,
+    access: &OrgAccess,
+    order: Order,
+    status: u16,
+    answer: impl FnOnce(&Invoice) -> T,
+) -> Result<Ran<T>, Error> {
+    if let Some(stored) = write.replay(caller).await? {
+        return Ok(Ran::Replayed(stored));
+    }
+    let priced = price(core, access, order).await?;
+    write
+        .run(caller, status, async |work| {
+            let conn = work.conn();
+            let seq = invoices::next_seq(&mut *conn, &priced.organization.guid).await?;
+            let now = priced.now;
+            let invoice = Invoice {
+                guid: uuid::Uuid::new_v4().to_string(),
+                organization_guid: priced.organization.guid.clone(),
+                seq,
+                number: format_number(&core.settings.invoice_number_format, now.date().year(), seq),
+                catalog_version: priced.catalog_version,
+                product_guid: priced.product_guid,
+                plan_guid: priced.plan_guid,
+                period_in_months: priced.period_in_months,
+                quantity: priced.quantity,
+                company: priced.organization.company.clone(),
+                positions: priced.quote.positions,
+                currency: priced.quote.currency.code().to_owned(),
+                total: priced.quote.total,
+                vat: priced.quote.vat,
+                vat_basis_points: priced.quote.vat_basis_points,
+                status: InvoiceStatus::Pending,
+                payer_type: priced.payer_type.to_owned(),
+                payer_guid: priced.payer_guid,
+                meta: None,
+                created_by: caller.id.clone(),
+                created_at: now,
+                updated_at: now,
+                paid_at: None,
+            };
+            invoices::insert(&mut *conn, &invoice).await?;
+            let payload = json!({
+                "invoiceGuid": invoice.guid, "organizationGuid": invoice.organization_guid,
+                "number": invoice.number, "total": invoice.total, "currency": invoice.currency,
+            });
+            events::record(conn, "invoice.created", &invoice.guid, &payload, now).await?;
+            Ok(answer(&invoice))
+        })
+        .await
+}
+
+/// Moves an invoice through its lifecycle as one write (the operator's `:pay`,
+/// `:cancel`, `:refund`), answering as `answer` renders the invoice.
+pub async fn change<T: Serialize>(
+    core: &Core,
+    write: Write,
+    caller: &Principal,
+    guid: &str,
+    change: Change,
+    status: u16,
+    answer: impl FnOnce(&Invoice) -> T,
+) -> Result<Ran<T>, Error> {
+    write
+        .run(caller, status, async |work| {
+            let invoice = apply(work.conn(), guid, change, core.now()).await?;
+            Ok(answer(&invoice))
+        })
+        .await
+}
+
+/// Records a payment a provider took (the hosted card page, a provider's signed
+/// callback) in a transaction of its own, and returns the invoice as it now is.
+pub async fn record_payment(
+    core: &Core,
+    guid: &str,
+    method: String,
+    reference: Option<String>,
+) -> Result<Invoice, Error> {
+    let mut tx = core.store.begin().await?;
+    let invoice = apply(&mut tx, guid, Change::Pay { method, reference }, core.now()).await?;
+    tx.commit().await.map_err(Error::internal)?;
+    Ok(invoice)
+}
+
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// Record a payment of the whole total.
+    Pay {
+        method: String,
+        reference: Option<String>,
+    },
+    Cancel,
+    Refund,
+}
+
+/// Applies `change` to the invoice in the caller's transaction and returns it as
+/// it now is. Any change the lifecycle does not allow is `FailedPrecondition`.
+pub async fn apply(
+    conn: &mut Conn,
+    guid: &str,
+    change: Change,
+    now: Timestamp,
+) -> Result<Invoice, Error> {
+    let mut invoice = invoices::get(&mut *conn, guid)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "invoice",
+            id: guid.to_owned(),
+        })?;
+    let previous = invoice.status;
+    let (next, event) = match &change {
+        Change::Pay { .. } => (previous.pay()?, "invoice.paid"),
+        Change::Cancel => (previous.cancel()?, "invoice.canceled"),
+        Change::Refund => (previous.refund()?, "invoice.refunded"),
+    };
+    if !invoices::transition(&mut *conn, &invoice.guid, previous, next, now).await? {
+        return Err(Error::FailedPrecondition(
+            "The invoice changed meanwhile; read it and try again".to_owned(),
+        ));
+    }
+    invoice.status = next;
+    invoice.updated_at = now;
+    if let Change::Pay { method, reference } = change {
+        invoice.paid_at = Some(now);
+        let payment = Payment {
+            id: yc_id(prefix::PAYMENT),
+            invoice_guid: invoice.guid.clone(),
+            amount: invoice.total,
+            currency: invoice.currency.clone(),
+            method,
+            reference,
+            created_at: now,
+        };
+        invoices::insert_payment(&mut *conn, &payment).await?;
+        extend_license(&mut *conn, &invoice, now).await?;
+    }
+    let payload = json!({
+        "invoiceGuid": invoice.guid,
+        "organizationGuid": invoice.organization_guid,
+        "number": invoice.number,
+        "status": next.as_str(),
+        "previousStatus": previous.as_str(),
+        "total": invoice.total,
+        "currency": invoice.currency,
+    });
+    events::record(conn, event, &invoice.guid, &payload, now).await?;
+    Ok(invoice)
+}
+
+/// Paying moves the license's end by the period bought, with the invoice's plan
+/// and quantity.
+async fn extend_license(conn: &mut Conn, invoice: &Invoice, now: Timestamp) -> Result<(), Error> {
+    let plan_name = catalog::get(&mut *conn, invoice.catalog_version)
+        .await?
+        .and_then(|c| {
+            c.product(&invoice.product_guid)
+                .and_then(|p| p.plan(&invoice.plan_guid))
+                .map(|p| p.name.clone())
+        })
+        .unwrap_or_default();
+    let current = invoices::licenses(&mut *conn, &invoice.organization_guid)
+        .await?
+        .into_iter()
+        .find(|l| l.product_guid.eq_ignore_ascii_case(&invoice.product_guid));
+    let months = u32::try_from(invoice.period_in_months).map_err(Error::internal)?;
+    let license = License {
+        organization_guid: invoice.organization_guid.clone(),
+        product_guid: invoice.product_guid.clone(),
+        plan_guid: invoice.plan_guid.clone(),
+        plan_name,
+        quantity: invoice.quantity,
+        expires_at: extended_expiry(current.map(|l| l.expires_at), now, months),
+        updated_at: now,
+    };
+    invoices::save_license(&mut *conn, &license).await?;
+    let payload = json!({
+        "organizationGuid": license.organization_guid,
+        "productGuid": license.product_guid,
+        "planGuid": license.plan_guid,
+        "quantity": license.quantity,
+        "expiresAt": license.expires_at.rfc3339(),
+        "invoiceGuid": invoice.guid,
+    });
+    events::record(
+        conn,
+        "license.extended",
+        &invoice.organization_guid,
+        &payload,
+        now,
+    )
+    .await
+}

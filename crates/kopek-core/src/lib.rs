@@ -1,0 +1,65 @@
+//! Kopek's use cases: one function per business action, beneath every caller (the
+//! REST families, gRPC, the pages, and what is to come: a scheduler, webhooks,
+//! payment notifications, bank statements, a console). Each takes typed input,
+//! applies the domain's rules in one transaction through [`write::Write`] (which
+//! also keeps idempotency), writes its events and returns typed results or the
+//! domain error. Nothing here knows HTTP or any wire format.
+
+pub mod access;
+pub mod catalog;
+pub mod invoices;
+pub mod limits;
+pub mod write;
+
+use kopek_domain::time::Timestamp;
+use kopek_store::Store;
+use std::sync::Arc;
+
+/// What the use cases need from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The absolute base of links Kopek hands out (`KOPEK_PUBLIC_URL`).
+    pub public_url: String,
+    /// How long an invitation link works.
+    pub invitation_ttl_seconds: i64,
+    /// The user types an outside billing system may give (`KOPEK_USER_TYPES`).
+    pub user_types: Vec<String>,
+    /// The template of invoice numbers, e.g. `{year}-{seq:06}`.
+    pub invoice_number_format: String,
+    /// When set, the time invoices, payments and licenses are dated with (tests and
+    /// demos that need a particular day, such as the VAT change on 2026-01-01).
+    pub fixed_time: Option<Timestamp>,
+    /// Writes per minute with one API key (0: no limit).
+    pub writes_per_minute: u32,
+}
+
+/// The core of one server: the store, the settings, and what is kept between calls.
+#[derive(Clone)]
+pub struct Core {
+    pub store: Store,
+    pub settings: Arc<Settings>,
+    pub catalog: Arc<catalog::CatalogCache>,
+    pub writes: Arc<limits::RateLimit>,
+}
+
+impl Core {
+    pub fn new(store: Store, settings: Settings) -> Core {
+        Core {
+            store,
+            writes: Arc::new(limits::RateLimit::new(settings.writes_per_minute)),
+            settings: Arc::new(settings),
+            catalog: Arc::default(),
+        }
+    }
+
+    /// The time business records are dated with: now, unless the settings fix it.
+    pub fn now(&self) -> Timestamp {
+        self.settings.fixed_time.unwrap_or_else(Timestamp::now)
+    }
+
+    /// The write a request is: its idempotency key (if any) and the hash a repeat
+    /// must match.
+    pub fn write(&self, key: Option<String>, request_hash: String) -> write::Write {
+        write::Write::new(self.store.clone(), self.writes.clone(), key, request_hash)
+    }
+}
