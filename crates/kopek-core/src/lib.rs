@@ -7,6 +7,8 @@
 
 pub mod access;
 pub mod catalog;
+pub mod customers;
+pub mod invitations;
 pub mod invoices;
 pub mod limits;
 pub mod write;

@@ -1,16 +1,18 @@
-//! From the REST views (which the shared code returns) to protobuf messages.
+//! From the core's and the store's typed values to protobuf messages.
 
 use crate::proto::google::rpc;
 use crate::proto::yandex::cloud::billing::v1 as billing;
 use crate::proto::yandex::cloud::operation::{Operation, operation};
-use kopek_api::yandex::wire::{BillingAccountView, CUSTOMER, CUSTOMER_METADATA, OperationView};
+use kopek_core::customers::{CUSTOMER, CUSTOMER_METADATA};
 use kopek_domain::time::Timestamp;
+use kopek_store::billing_accounts::BillingAccount;
+use kopek_store::operations::Operation as StoredOperation;
 use prost::Message;
 use prost_types::Any;
 use serde_json::Value;
 
-pub fn timestamp(rfc3339: &str) -> Option<prost_types::Timestamp> {
-    let micros = Timestamp::parse_rfc3339(rfc3339)?.micros();
+pub fn timestamp(at: Timestamp) -> Option<prost_types::Timestamp> {
+    let micros = at.micros();
     Some(prost_types::Timestamp {
         seconds: micros.div_euclid(1_000_000),
         nanos: (micros.rem_euclid(1_000_000) * 1_000) as i32,
@@ -44,8 +46,8 @@ fn any(value: &Value) -> Option<Any> {
     })
 }
 
-pub fn operation(view: OperationView) -> Operation {
-    let result = match (&view.error, &view.response) {
+pub fn operation(op: &StoredOperation) -> Operation {
+    let result = match (&op.error, &op.response) {
         (Some(error), _) => Some(operation::Result::Error(rpc::Status {
             code: error["code"].as_i64().unwrap_or(2) as i32,
             message: text(error, "message"),
@@ -55,63 +57,25 @@ pub fn operation(view: OperationView) -> Operation {
         (None, None) => None,
     };
     Operation {
-        id: view.id,
-        description: view.description,
-        created_at: timestamp(&view.created_at),
-        created_by: view.created_by,
-        modified_at: timestamp(&view.modified_at),
-        done: view.done,
-        metadata: any(&view.metadata),
+        id: op.id.clone(),
+        description: op.description.clone(),
+        created_at: timestamp(op.created_at),
+        created_by: op.created_by.clone(),
+        modified_at: timestamp(op.modified_at),
+        done: op.done,
+        metadata: any(&op.metadata),
         result,
     }
 }
 
-pub fn billing_account(view: BillingAccountView) -> billing::BillingAccount {
+pub fn billing_account(account: &BillingAccount) -> billing::BillingAccount {
     billing::BillingAccount {
-        created_at: timestamp(&view.created_at),
-        id: view.id,
-        name: view.name,
-        country_code: view.country_code,
-        currency: view.currency,
-        active: view.active,
-        balance: view.balance,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn operations_carry_typed_anys() {
-        let view: OperationView = serde_json::from_value(json!({
-            "id": "bop1", "description": "Invite customer", "createdAt": "2026-11-22T08:00:00.5Z",
-            "createdBy": "aje1", "modifiedAt": "2026-11-22T08:00:00.5Z", "done": true,
-            "metadata": {"@type": CUSTOMER_METADATA, "resellerId": "r", "customerId": "c"},
-            "response": {"@type": CUSTOMER, "id": "c", "billingAccountId": "b"}
-        }))
-        .unwrap();
-        let op = operation(view);
-        assert_eq!(op.created_at.unwrap().nanos, 500_000_000);
-        let meta =
-            billing::CustomerMetadata::decode(op.metadata.unwrap().value.as_slice()).unwrap();
-        assert_eq!(
-            (meta.reseller_id.as_str(), meta.customer_id.as_str()),
-            ("r", "c")
-        );
-        let Some(operation::Result::Response(any)) = op.result else {
-            panic!()
-        };
-        assert_eq!(
-            any.type_url,
-            "type.googleapis.com/yandex.cloud.billing.v1.Customer"
-        );
-        assert_eq!(
-            billing::Customer::decode(any.value.as_slice())
-                .unwrap()
-                .billing_account_id,
-            "b"
-        );
+        created_at: timestamp(account.created_at),
+        id: account.id.clone(),
+        name: account.name.clone(),
+        country_code: account.country_code.clone(),
+        currency: account.currency.clone(),
+        active: account.active,
+        balance: account.balance_text(),
     }
 }

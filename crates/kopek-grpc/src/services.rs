@@ -16,10 +16,12 @@ use iam::iam_token_service_server::{IamTokenService, IamTokenServiceServer};
 use kopek_api::AppState;
 use kopek_api::auth::{authenticate_token, bearer_token, exchange_api_key};
 use kopek_api::paging::PageQuery;
-use kopek_api::yandex::{billing_accounts, customers, operations};
+use kopek_api::yandex::{billing_accounts, operations};
+use kopek_core::customers;
 use kopek_core::write::{IDEMPOTENCY_KEY, Ran, Write, idempotency_key, request_hash};
 use kopek_domain::customer::{NewCustomer, Onboarding, Person};
 use kopek_domain::{Error, Reason};
+use kopek_store::operations::Operation;
 use operation::operation_service_server::{OperationService, OperationServiceServer};
 use prost::Message;
 use std::future::Future;
@@ -94,11 +96,11 @@ fn person(p: Option<billing::CustomerPerson>) -> Option<Person> {
     })
 }
 
-fn done(
-    ran: Result<Ran<kopek_api::yandex::wire::OperationView>, Error>,
-) -> Answer<operation::Operation> {
-    let view = ran.and_then(|r| r.into_value()).map_err(to_status)?;
-    Ok(Response::new(convert::operation(view)))
+/// A customer operation as gRPC answers it. What idempotency stores for a gRPC
+/// call is the operation itself, so a repeat converts the same typed value.
+fn done(ran: Result<Ran<Operation>, Error>) -> Answer<operation::Operation> {
+    let op = ran.and_then(|r| r.into_value()).map_err(to_status)?;
+    Ok(Response::new(convert::operation(&op)))
 }
 
 #[tonic::async_trait]
@@ -109,7 +111,7 @@ impl CustomerService for Services {
     ) -> Answer<billing::ListCustomersResponse> {
         let caller = self.caller(&request).await?;
         let r = request.into_inner();
-        let page = customers::list_customers(
+        let page = kopek_api::yandex::customers::list_customers(
             &self.state,
             &caller,
             &r.reseller_id,
@@ -197,7 +199,7 @@ impl Services {
         let caller = self.caller(&request).await?;
         let write = self.write(&request, &format!("{CUSTOMER_SERVICE}{method}"))?;
         let new = parse(request.into_inner()).map_err(to_status)?;
-        done(customers::create_customer(&self.state, &caller, write, new).await)
+        done(customers::create(&self.state.core, write, &caller, new, 200, Operation::clone).await)
     }
 
     async fn change<T: Message>(
@@ -209,7 +211,18 @@ impl Services {
     ) -> Answer<operation::Operation> {
         let caller = self.caller(&request).await?;
         let write = self.write(&request, &format!("{CUSTOMER_SERVICE}{method}"))?;
-        done(customers::change_customer(&self.state, &caller, write, customer_id, change).await)
+        done(
+            customers::change(
+                &self.state.core,
+                write,
+                &caller,
+                customer_id,
+                change,
+                200,
+                Operation::clone,
+            )
+            .await,
+        )
     }
 }
 
@@ -236,10 +249,10 @@ impl OperationService for Services {
 impl Services {
     async fn operation<T>(&self, request: &Request<T>, id: &str) -> Answer<operation::Operation> {
         let caller = self.caller(request).await?;
-        let view = operations::visible_operation(&self.state, &caller, id)
+        let op = operations::visible_operation(&self.state, &caller, id)
             .await
             .map_err(to_status)?;
-        Ok(Response::new(convert::operation(view)))
+        Ok(Response::new(convert::operation(&op)))
     }
 }
 
@@ -251,10 +264,10 @@ impl BillingAccountService for Services {
     ) -> Answer<billing::BillingAccount> {
         let caller = self.caller(&request).await?;
         let id = request.into_inner().id;
-        let view = billing_accounts::get_account(&self.state, &caller, &id)
+        let account = billing_accounts::get_account(&self.state, &caller, &id)
             .await
             .map_err(to_status)?;
-        Ok(Response::new(convert::billing_account(view)))
+        Ok(Response::new(convert::billing_account(&account)))
     }
 
     async fn list(
@@ -263,7 +276,7 @@ impl BillingAccountService for Services {
     ) -> Answer<billing::ListBillingAccountsResponse> {
         let caller = self.caller(&request).await?;
         let r = request.into_inner();
-        let page = billing_accounts::list_accounts(
+        let (accounts, next_page_token) = billing_accounts::list_accounts(
             &self.state,
             &caller,
             &PageQuery {
@@ -274,12 +287,8 @@ impl BillingAccountService for Services {
         .await
         .map_err(to_status)?;
         Ok(Response::new(billing::ListBillingAccountsResponse {
-            billing_accounts: page
-                .billing_accounts
-                .into_iter()
-                .map(convert::billing_account)
-                .collect(),
-            next_page_token: page.next_page_token,
+            billing_accounts: accounts.iter().map(convert::billing_account).collect(),
+            next_page_token,
         }))
     }
 }
@@ -341,7 +350,7 @@ impl IamTokenService for Services {
             .map_err(to_status)?;
         Ok(Response::new(iam::CreateIamTokenResponse {
             iam_token,
-            expires_at: convert::timestamp(&expires_at.rfc3339()),
+            expires_at: convert::timestamp(expires_at),
         }))
     }
 }

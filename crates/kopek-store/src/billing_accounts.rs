@@ -36,6 +36,16 @@ pub struct BillingAccount {
     pub created_at: Timestamp,
 }
 
+impl BillingAccount {
+    /// The balance as a decimal amount in the account's currency (`0.00`), or in
+    /// minor units for a currency Kopek does not know.
+    pub fn balance_text(&self) -> String {
+        kopek_domain::money::Currency::parse("currency", &self.currency)
+            .map(|c| kopek_domain::money::format_minor(self.balance, c))
+            .unwrap_or_else(|_| self.balance.to_string())
+    }
+}
+
 const COLUMNS: &str =
     "id, kind, name, country_code, currency, active, balance, reseller_id, created_at";
 

@@ -10,30 +10,9 @@ use crate::path::split_custom_method;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use kopek_domain::Error;
-use kopek_domain::auth::hash_token;
-use kopek_domain::customer::CustomerState;
+use kopek_core::invitations::{self as invitations_core, Refusal};
 use kopek_domain::lang::Lang;
-use kopek_domain::time::Timestamp;
-use kopek_store::billing_accounts::{self, AccountKind};
-use kopek_store::customers::{self, Customer};
-use kopek_store::invitations::{self, Invitation, Unusable};
-use kopek_store::{Conn, events};
-use serde_json::json;
-
-/// Why the page cannot offer an acceptance.
-enum Refusal {
-    Unknown,
-    Unusable(Unusable),
-    NotInvited,
-    Internal(Error),
-}
-
-impl From<Error> for Refusal {
-    fn from(e: Error) -> Refusal {
-        Refusal::Internal(e)
-    }
-}
+use kopek_store::invitations::Unusable;
 
 fn refusal_page(refusal: Refusal) -> Response {
     let lang = RequestContext::current().lang;
@@ -91,25 +70,6 @@ fn refusal_page(refusal: Refusal) -> Response {
     )
 }
 
-/// The invitation of a token with its customer, if the link may still be used.
-async fn open_invitation(
-    conn: &mut Conn,
-    token: &str,
-    now: Timestamp,
-) -> Result<(Invitation, Customer), Refusal> {
-    let invitation = invitations::find_by_token_hash(&mut *conn, &hash_token(token))
-        .await?
-        .ok_or(Refusal::Unknown)?;
-    invitation.usable(now).map_err(Refusal::Unusable)?;
-    let customer = customers::get(conn, &invitation.customer_id)
-        .await?
-        .ok_or_else(|| Refusal::Internal(Error::internal("invitation without customer")))?;
-    if customer.state != CustomerState::Invited {
-        return Err(Refusal::NotInvited);
-    }
-    Ok((invitation, customer))
-}
-
 /// The invitation page: who invites whom, and an Accept button.
 #[utoipa::path(get, path = "/invitations/{token}", tag = "pages", operation_id = "showInvitation",
     params(("token" = String, Path, description = "The secret from the invitation mail")),
@@ -122,16 +82,7 @@ async fn open_invitation(
     ))]
 pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let lang = RequestContext::current().lang;
-    let shown = async {
-        let mut conn = state.store.conn().await?;
-        let (_, customer) = open_invitation(&mut conn, &token, Timestamp::now()).await?;
-        let reseller =
-            billing_accounts::get(&mut conn, AccountKind::Reseller, &customer.reseller_id)
-                .await?
-                .ok_or_else(|| Refusal::Internal(Error::internal("customer without reseller")))?;
-        Ok::<_, Refusal>((customer, reseller))
-    }
-    .await;
+    let shown = invitations_core::open(&state.core, &token).await;
     match shown {
         Err(refusal) => refusal_page(refusal),
         Ok((customer, reseller)) => {
@@ -177,31 +128,7 @@ pub async fn accept(State(state): State<AppState>, Path(segment): Path<String>) 
     if method != Some("accept") {
         return refusal_page(Refusal::Unknown);
     }
-    let accepted = async {
-        let mut tx = state.store.begin().await?;
-        let now = Timestamp::now();
-        let (invitation, mut customer) = open_invitation(&mut tx, token, now).await?;
-        let next = customer.state.accept().map_err(|_| Refusal::NotInvited)?;
-        // Both guards hold only for the first of two racing accepts.
-        if !invitations::mark_used(&mut tx, &invitation.id, now).await?
-            || !customers::transition(&mut tx, &customer, customer.state, next, now).await?
-        {
-            return Err(Refusal::Unusable(Unusable::Used));
-        }
-        customer.state = next;
-        let payload = json!({
-            "customerId": customer.id,
-            "resellerId": customer.reseller_id,
-            "billingAccountId": customer.billing_account_id,
-            "state": next.as_str(),
-            "previousState": CustomerState::Invited.as_str(),
-            "invitationId": invitation.id,
-        });
-        events::record(&mut tx, "customer.accepted", &customer.id, &payload, now).await?;
-        tx.commit().await.map_err(Error::internal)?;
-        Ok::<_, Refusal>(customer)
-    }
-    .await;
+    let accepted = invitations_core::accept(&state.core, token).await;
     match accepted {
         Err(refusal) => refusal_page(refusal),
         Ok(customer) => {

@@ -41,7 +41,9 @@ pub async fn get(
     caller: Caller<Yandex>,
     Path(id): Path<String>,
 ) -> Result<Json<BillingAccountView>, ApiError<Yandex>> {
-    Ok(Json(get_account(&state, &caller.principal, &id).await?))
+    Ok(Json(
+        get_account(&state, &caller.principal, &id).await?.into(),
+    ))
 }
 
 /// One billing account the caller may see. Shared by REST and gRPC.
@@ -49,12 +51,12 @@ pub async fn get_account(
     state: &AppState,
     caller: &Principal,
     id: &str,
-) -> Result<BillingAccountView, Error> {
+) -> Result<BillingAccount, Error> {
     id_rule("billingAccountId", id).map_err(|e| Error::Validation(vec![e]))?;
     let scope = reseller_scope(caller)?;
     let mut conn = state.store.conn().await?;
     match billing_accounts::find(&mut conn, id).await? {
-        Some(a) if visible(&a, scope) => Ok(a.into()),
+        Some(a) if visible(&a, scope) => Ok(a),
         _ if scope.is_some() => Err(Error::Forbidden),
         _ => Err(Error::NotFound {
             what: "billing account",
@@ -72,17 +74,21 @@ pub async fn list(
     caller: Caller<Yandex>,
     query: Params<PageQuery, Yandex>,
 ) -> Result<Json<ListBillingAccountsResponse>, ApiError<Yandex>> {
-    Ok(Json(
-        list_accounts(&state, &caller.principal, &query.value).await?,
-    ))
+    let (accounts, next_page_token) =
+        list_accounts(&state, &caller.principal, &query.value).await?;
+    Ok(Json(ListBillingAccountsResponse {
+        billing_accounts: accounts.into_iter().map(BillingAccountView::from).collect(),
+        next_page_token,
+    }))
 }
 
-/// One page of the billing accounts the caller may see. Shared by REST and gRPC.
+/// One page of the billing accounts the caller may see, and the next page's token
+/// (empty on the last). Shared by REST and gRPC.
 pub async fn list_accounts(
     state: &AppState,
     caller: &Principal,
     query: &PageQuery,
-) -> Result<ListBillingAccountsResponse, Error> {
+) -> Result<(Vec<BillingAccount>, String), Error> {
     let scope = reseller_scope(caller)?;
     let key = state.store.page_key();
     let context = format!("billingAccounts:{}", scope.unwrap_or("*"));
@@ -92,8 +98,5 @@ pub async fn list_accounts(
         billing_accounts::list_visible(&mut conn, scope, page.after.as_deref(), page.fetch_limit())
             .await?;
     let next_page_token = page.finish(key, &mut rows, |a| a.id.as_str());
-    Ok(ListBillingAccountsResponse {
-        billing_accounts: rows.into_iter().map(BillingAccountView::from).collect(),
-        next_page_token,
-    })
+    Ok((rows, next_page_token))
 }

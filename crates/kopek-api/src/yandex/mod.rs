@@ -3,7 +3,6 @@
 
 pub mod billing_accounts;
 pub mod customers;
-mod invitations;
 pub mod operations;
 pub mod status;
 pub mod wire;

@@ -16,14 +16,14 @@ use axum::extract::{Path, State};
 use kopek_domain::Error;
 use kopek_domain::auth::{Principal, Role};
 use kopek_domain::customer::id_rule;
-use kopek_store::operations;
+use kopek_store::operations::{self, Operation};
 
 /// An operation the caller may read. Shared by REST and gRPC.
 pub async fn visible_operation(
     state: &AppState,
     caller: &Principal,
     id: &str,
-) -> Result<OperationView, Error> {
+) -> Result<Operation, Error> {
     id_rule("operationId", id).map_err(|e| Error::Validation(vec![e]))?;
     let mut conn = state.store.conn().await?;
     let op = operations::get(&mut conn, id).await?;
@@ -35,7 +35,7 @@ pub async fn visible_operation(
                     .as_deref()
                     .is_some_and(|r| caller.may_act_for(Role::Reseller, r)) =>
         {
-            Ok(op.into())
+            Ok(op)
         }
         _ if !caller.is_admin() => Err(Error::Forbidden),
         _ => Err(Error::NotFound {
@@ -85,9 +85,16 @@ pub async fn get(
     caller: Caller<Yandex>,
     Path(id): Path<String>,
 ) -> Result<Json<OperationView>, ApiError<Yandex>> {
-    Ok(Json(
-        visible_operation(&state, &caller.principal, &id).await?,
-    ))
+    view(&state, &caller, &id).await
+}
+
+async fn view(
+    state: &AppState,
+    caller: &Caller<Yandex>,
+    id: &str,
+) -> Result<Json<OperationView>, ApiError<Yandex>> {
+    let op = visible_operation(state, &caller.principal, id).await?;
+    Ok(Json(op.into()))
 }
 
 /// Cancels the specified operation. Kopek's operations are done when they are
@@ -101,7 +108,5 @@ pub async fn cancel(
     caller: Caller<Yandex>,
     Path(id): Path<String>,
 ) -> Result<Json<OperationView>, ApiError<Yandex>> {
-    Ok(Json(
-        visible_operation(&state, &caller.principal, &id).await?,
-    ))
+    view(&state, &caller, &id).await
 }

@@ -2,16 +2,12 @@
 //! are also accepted in their original snake_case, as protobuf JSON parsers do.
 
 use kopek_domain::customer::Person;
-use kopek_domain::money::{Currency, format_minor};
 use kopek_store::billing_accounts::BillingAccount;
 use kopek_store::customers::Customer;
 use kopek_store::operations::Operation;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::ToSchema;
-
-pub const CUSTOMER_METADATA: &str = "type.googleapis.com/yandex.cloud.billing.v1.CustomerMetadata";
-pub const CUSTOMER: &str = "type.googleapis.com/yandex.cloud.billing.v1.Customer";
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -95,14 +91,6 @@ impl From<&Customer> for CustomerView {
     }
 }
 
-pub fn customer_any(c: &Customer) -> Value {
-    json!({"@type": CUSTOMER, "id": c.id, "billingAccountId": c.billing_account_id})
-}
-
-pub fn customer_metadata(c: &Customer) -> Value {
-    json!({"@type": CUSTOMER_METADATA, "resellerId": c.reseller_id, "customerId": c.id})
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ListCustomersResponse {
@@ -137,6 +125,13 @@ pub struct OperationView {
     pub response: Option<Value>,
 }
 
+impl OperationView {
+    /// The view of a stored operation (as the core's use cases answer).
+    pub fn of(op: &Operation) -> OperationView {
+        OperationView::from(op.clone())
+    }
+}
+
 impl From<Operation> for OperationView {
     fn from(op: Operation) -> OperationView {
         OperationView {
@@ -169,9 +164,7 @@ pub struct BillingAccountView {
 
 impl From<BillingAccount> for BillingAccountView {
     fn from(a: BillingAccount) -> BillingAccountView {
-        let balance = Currency::parse("currency", &a.currency)
-            .map(|c| format_minor(a.balance, c))
-            .unwrap_or_else(|_| a.balance.to_string());
+        let balance = a.balance_text();
         BillingAccountView {
             id: a.id,
             name: a.name,
