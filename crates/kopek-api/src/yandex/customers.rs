@@ -25,6 +25,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use kopek_core::customers::{self, Change, reseller_for};
+use kopek_core::write::Write;
 use kopek_domain::Error;
 use kopek_domain::auth::Principal;
 use kopek_domain::customer::{NewCustomer, Onboarding, id_rule};
@@ -51,16 +52,7 @@ pub async fn invite(
         b.invitation_email.unwrap_or_default(),
         b.person.map(Into::into),
     )?;
-    let ran = customers::create(
-        &state.core,
-        mutation.write(&body.raw),
-        &caller.principal,
-        new,
-        StatusCode::OK.as_u16(),
-        OperationView::of,
-    )
-    .await?;
-    Ok(answer(ran))
+    created(&state, &caller, mutation.write(&body.raw), new).await
 }
 
 /// Creates a new reseller-served customer.
@@ -83,9 +75,18 @@ pub async fn create_reseller_served(
         String::new(),
         b.person.map(Into::into),
     )?;
+    created(&state, &caller, mutation.write(&body.raw), new).await
+}
+
+async fn created(
+    state: &AppState,
+    caller: &Caller<Yandex>,
+    write: Write,
+    new: NewCustomer,
+) -> Result<Response, ApiError<Yandex>> {
     let ran = customers::create(
         &state.core,
-        mutation.write(&body.raw),
+        write,
         &caller.principal,
         new,
         StatusCode::OK.as_u16(),
