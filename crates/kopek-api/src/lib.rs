@@ -6,7 +6,7 @@ pub mod aipix;
 pub mod auth;
 pub mod body;
 pub mod context;
-pub mod cpu;
+
 pub mod error;
 pub mod health;
 pub mod json;

@@ -7,10 +7,12 @@
 
 pub mod access;
 pub mod catalog;
+pub mod cpu;
 pub mod customers;
 pub mod invitations;
 pub mod invoices;
 pub mod limits;
+pub mod users;
 pub mod write;
 
 use kopek_domain::time::Timestamp;

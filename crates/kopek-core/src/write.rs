@@ -140,6 +140,23 @@ impl Write {
     }
 }
 
+impl Write {
+    /// [`Write::run`] for a write answered with no content (204).
+    pub async fn run_no_content(
+        self,
+        caller: &Principal,
+        work: impl AsyncFnOnce(&mut Work) -> Result<(), Error>,
+    ) -> Result<Ran<()>, Error> {
+        match self.begin(caller).await? {
+            Begun::Replay(stored) => Ok(Ran::Replayed(stored)),
+            Begun::Work(mut tx) => {
+                work(&mut tx).await?;
+                Ok(Ran::Done((), tx.commit_no_content().await?))
+            }
+        }
+    }
+}
+
 pub struct Work {
     tx: Tx,
     claim: Option<(String, String)>,

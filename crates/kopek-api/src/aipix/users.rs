@@ -9,16 +9,15 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::mutation::{Mutation, respond};
+use crate::mutation::{Mutation, answer};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use kopek_core::write::Begun;
+use kopek_core::users;
 use kopek_domain::auth::Role;
 use kopek_domain::time::Timestamp;
 use kopek_domain::user::{NewUser, Property, User, UserChange, UserRules, parse_login};
-use kopek_domain::{Error, FieldError, Reason, password};
-use kopek_store::{sessions, users};
+use kopek_domain::{Error, FieldError, Reason};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -121,27 +120,12 @@ fn rules(state: &AppState) -> UserRules<'_> {
     }
 }
 
-/// argon2 takes tens of milliseconds of CPU: never on the async runtime.
-async fn hash_password(password: String) -> Result<String, Error> {
-    crate::cpu::run(move || password::hash(&password))
-        .await?
-        .map_err(Error::internal)
-}
-
 /// What idempotency compares on a repeat: the body without the password, so that
 /// not even a fast hash of it is kept.
 fn fingerprint(body: &Map<String, Value>) -> Vec<u8> {
     let mut body = body.clone();
     body.remove("password");
     Value::Object(body).to_string().into_bytes()
-}
-
-fn taken() -> Error {
-    Error::field("login", Reason::Taken)
-}
-
-fn unknown_login() -> Error {
-    Error::field("login", Reason::UnknownReference)
 }
 
 /// Creates a user.
@@ -169,48 +153,23 @@ pub async fn create(
         // the same Idempotency-Key has had its chance to replay).
         Err(Error::Validation(mut fields)) => {
             if let Some(Value::String(login)) = body.get("login").filter(|l| l.as_str() != Some(""))
+                && users::is_taken(&state.core, login).await?
             {
-                let mut conn = state.store.conn().await?;
-                if users::find_live(&mut conn, login).await?.is_some() {
-                    fields.insert(0, FieldError::new("login", Reason::Taken));
-                }
+                fields.insert(0, FieldError::new("login", Reason::Taken));
             }
             return Err(Error::Validation(fields).into());
         }
         Err(e) => return Err(e.into()),
     };
-    let password_hash = hash_password(new.password.clone()).await?;
-    Ok(mutation
-        .run(
-            principal,
-            &fingerprint(&body),
-            StatusCode::OK,
-            async |work| {
-                let now = Timestamp::now();
-                let user = User {
-                    id: 0,
-                    login: new.login,
-                    password_hash,
-                    name: new.name,
-                    user_type: new.user_type,
-                    status: new.status,
-                    billing_info: new.billing_info,
-                    billing_properties: new.billing_properties,
-                    permissions: Vec::new(),
-                    can_update_password: new.can_update_password,
-                    created_at: now,
-                    updated_at: now,
-                    deleted_at: None,
-                };
-                // The unique index decides races: the loser gets the same answer as a repeat.
-                let user = match users::insert(work.conn(), &user).await {
-                    Err(Error::AlreadyExists { .. }) => return Err(taken()),
-                    other => other?,
-                };
-                Ok(UserObject::from(&user))
-            },
-        )
-        .await?)
+    let ran = users::create(
+        mutation.write(&fingerprint(&body)),
+        principal,
+        new,
+        StatusCode::OK.as_u16(),
+        |user| UserObject::from(user),
+    )
+    .await?;
+    Ok(answer(ran))
 }
 
 /// Changes the user with `login`.
@@ -231,31 +190,16 @@ pub async fn update(
 ) -> Result<Response, ApiError<Aipix>> {
     let principal = caller.require(Role::Integration)?;
     let body = body.value;
-    let mut change = UserChange::parse(&body, &rules(&state))?;
-    let password_hash = match change.password.take() {
-        Some(p) => Some(hash_password(p).await?),
-        None => None,
-    };
-    Ok(mutation
-        .run(
-            principal,
-            &fingerprint(&body),
-            StatusCode::OK,
-            async |work| {
-                let mut user = users::find_live(work.conn(), &change.login)
-                    .await?
-                    .ok_or_else(unknown_login)?;
-                let new_password = password_hash.is_some();
-                user.apply(change, password_hash, Timestamp::now());
-                users::update(work.conn(), &user).await?;
-                // Whoever knew the old password must sign in again.
-                if new_password {
-                    sessions::end_all(work.conn(), user.id).await?;
-                }
-                Ok(UserObject::from(&user))
-            },
-        )
-        .await?)
+    let change = UserChange::parse(&body, &rules(&state))?;
+    let ran = users::update(
+        mutation.write(&fingerprint(&body)),
+        principal,
+        change,
+        StatusCode::OK.as_u16(),
+        |user| UserObject::from(user),
+    )
+    .await?;
+    Ok(answer(ran))
 }
 
 /// Deletes the user with `login`: 204, or 400 with the validation body.
@@ -275,13 +219,7 @@ pub async fn delete(
 ) -> Result<Response, ApiError<AipixDelete>> {
     let principal = caller.require(Role::Integration)?;
     let login = parse_login(&body.value)?;
-    let mut work = match mutation.begin(principal, &body.raw).await? {
-        Begun::Replay(stored) => return Ok(respond(stored)),
-        Begun::Work(work) => work,
-    };
-    let user = users::find_live(work.conn(), &login)
-        .await?
-        .ok_or_else(unknown_login)?;
-    users::soft_delete(work.conn(), user.id, Timestamp::now()).await?;
-    Ok(respond(work.commit_no_content().await?))
+    Ok(answer(
+        users::delete(mutation.write(&body.raw), principal, &login).await?,
+    ))
 }

@@ -116,7 +116,7 @@ pub async fn sign_in(
     }
     let user = users::find_live(&mut conn, &login).await?;
     drop(conn);
-    let checked: Option<User> = crate::cpu::run(move || match user {
+    let checked: Option<User> = kopek_core::cpu::run(move || match user {
         Some(user) => user.check_password(&secret).then_some(user),
         None => {
             password::verify(decoy_hash(), &secret);

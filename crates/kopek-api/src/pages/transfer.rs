@@ -234,7 +234,7 @@ pub async fn show(
     let mut response = if link.format.as_deref() == Some("pdf") {
         let number = inv.number.clone();
         // Laying out a PDF is CPU work: off the async runtime.
-        match crate::cpu::run(move || pdf::render(&doc)).await {
+        match kopek_core::cpu::run(move || pdf::render(&doc)).await {
             Ok(Ok(bytes)) => {
                 let mut r = (StatusCode::OK, bytes).into_response();
                 r.headers_mut()

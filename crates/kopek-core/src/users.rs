@@ -1,0 +1,118 @@
+//! Users, provisioned by an outside billing system (AIPIX VMS Billing): created,
+//! changed (a new password ends every session the user had), blocked and deleted.
+//! A deleted user's login may be created again as a new user; the deleted one stays
+//! on record for the operator. Passwords are hashed with argon2 off the runtime and
+//! never kept otherwise.
+
+use crate::Core;
+use crate::write::{Ran, Write};
+use kopek_domain::auth::Principal;
+use kopek_domain::time::Timestamp;
+use kopek_domain::user::{NewUser, User, UserChange};
+use kopek_domain::{Error, Reason, password};
+use kopek_store::{sessions, users};
+use serde::Serialize;
+
+/// argon2 takes tens of milliseconds of CPU: never on the async runtime.
+async fn hash_password(password: String) -> Result<String, Error> {
+    crate::cpu::run(move || password::hash(&password))
+        .await?
+        .map_err(Error::internal)
+}
+
+fn unknown_login() -> Error {
+    Error::field("login", Reason::UnknownReference)
+}
+
+/// Whether a live user has this login (as logins compare).
+pub async fn is_taken(core: &Core, login: &str) -> Result<bool, Error> {
+    let mut conn = core.store.conn().await?;
+    Ok(users::find_live(&mut conn, login).await?.is_some())
+}
+
+/// Creates a user; a login a live user has is `Taken` (the unique index decides
+/// races: of two at once, one is created and the other told so).
+pub async fn create<T: Serialize>(
+    write: Write,
+    caller: &Principal,
+    new: NewUser,
+    status: u16,
+    answer: impl FnOnce(&User) -> T,
+) -> Result<Ran<T>, Error> {
+    if let Some(stored) = write.replay(caller).await? {
+        return Ok(Ran::Replayed(stored));
+    }
+    let password_hash = hash_password(new.password.clone()).await?;
+    write
+        .run(caller, status, async |work| {
+            let now = Timestamp::now();
+            let user = User {
+                id: 0,
+                login: new.login,
+                password_hash,
+                name: new.name,
+                user_type: new.user_type,
+                status: new.status,
+                billing_info: new.billing_info,
+                billing_properties: new.billing_properties,
+                permissions: Vec::new(),
+                can_update_password: new.can_update_password,
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+            };
+            let user = match users::insert(work.conn(), &user).await {
+                Err(Error::AlreadyExists { .. }) => {
+                    return Err(Error::field("login", Reason::Taken));
+                }
+                other => other?,
+            };
+            Ok(answer(&user))
+        })
+        .await
+}
+
+/// Changes the user with `change.login`. A new password ends every session and
+/// token of the user: whoever knew the old one must sign in again.
+pub async fn update<T: Serialize>(
+    write: Write,
+    caller: &Principal,
+    mut change: UserChange,
+    status: u16,
+    answer: impl FnOnce(&User) -> T,
+) -> Result<Ran<T>, Error> {
+    if let Some(stored) = write.replay(caller).await? {
+        return Ok(Ran::Replayed(stored));
+    }
+    let password_hash = match change.password.take() {
+        Some(p) => Some(hash_password(p).await?),
+        None => None,
+    };
+    write
+        .run(caller, status, async |work| {
+            let mut user = users::find_live(work.conn(), &change.login)
+                .await?
+                .ok_or_else(unknown_login)?;
+            let new_password = password_hash.is_some();
+            user.apply(change, password_hash, Timestamp::now());
+            users::update(work.conn(), &user).await?;
+            if new_password {
+                sessions::end_all(work.conn(), user.id).await?;
+            }
+            Ok(answer(&user))
+        })
+        .await
+}
+
+/// Deletes the user with `login` (marks it deleted); answered with no content.
+pub async fn delete(write: Write, caller: &Principal, login: &str) -> Result<Ran<()>, Error> {
+    write
+        .run_no_content(caller, async |work| {
+            let user = users::find_live(work.conn(), login)
+                .await?
+                .ok_or_else(unknown_login)?;
+            users::soft_delete(work.conn(), user.id, Timestamp::now()).await?;
+            Ok(())
+        })
+        .await
+}
