@@ -12,6 +12,7 @@ pub mod customers;
 pub mod invitations;
 pub mod invoices;
 pub mod limits;
+pub mod sessions;
 pub mod users;
 pub mod write;
 

@@ -33,7 +33,7 @@ impl FromRequestParts<AppState> for Buyer {
     ) -> Result<Self, Self::Rejection> {
         // Session tokens first: they are what LIFE POS clients carry.
         let token = bearer_or_bare(parts);
-        if let Some(token) = token.filter(|t| t.starts_with(super::sign_in::TOKEN_PREFIX)) {
+        if let Some(token) = token.filter(|t| t.starts_with(kopek_core::sessions::TOKEN_PREFIX)) {
             let mut conn = state.store.conn().await?;
             let session = sessions::find_live(&mut conn, &hash_token(token), Timestamp::now())
                 .await?
