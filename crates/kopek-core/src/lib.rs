@@ -12,6 +12,8 @@ pub mod customers;
 pub mod invitations;
 pub mod invoices;
 pub mod limits;
+pub mod operator;
+pub mod organizations;
 pub mod sessions;
 pub mod users;
 pub mod write;

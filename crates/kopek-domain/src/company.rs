@@ -99,6 +99,27 @@ impl Company {
     }
 }
 
+/// An organization's alias: 1 to 64 lowercase letters, digits and dashes.
+pub fn check_alias(alias: &str) -> Result<(), FieldError> {
+    let ok = (1..=64).contains(&alias.len())
+        && alias
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if alias.is_empty() {
+        Err(FieldError::new("alias", Reason::Required))
+    } else if ok {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            "alias",
+            Reason::Format {
+                en: "1 to 64 lowercase letters, digits and dashes",
+                ru: "строкой из 1–64 строчных латинских букв, цифр и дефисов",
+            },
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -71,28 +71,11 @@ impl Server {
         }
         kopek_domain::invoice::check_number_template(&config.invoice_number_format)
             .map_err(anyhow::Error::msg)?;
-        let fixed_time = match &config.fixed_time {
-            None => None,
-            Some(t) => Some(
-                Timestamp::parse_rfc3339(t)
-                    .with_context(|| format!("KOPEK_FIXED_TIME {t:?} is not RFC 3339"))?,
-            ),
-        };
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let settings = Settings {
-            public_url: config
-                .public_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{addr}")),
-            invitation_ttl_seconds: i64::from(config.invitation_ttl_days) * 24 * 60 * 60,
-            user_types: config.user_type_list(),
-            invoice_number_format: config.invoice_number_format.clone(),
-            fixed_time,
-            writes_per_minute: config.writes_per_minute_per_key,
-        };
+        let settings = core_settings(config, &addr.to_string())?;
         let api_config = ApiConfig {
             admin_token_hash: config.admin_token.as_deref().map(hash_token),
             seller: config.seller(),
@@ -158,6 +141,29 @@ impl Server {
         }
         self.store.close().await;
     }
+}
+
+/// What the core's use cases take from the configuration; links are made from
+/// `KOPEK_PUBLIC_URL`, or from `listen` (the address bound) without one.
+pub fn core_settings(config: &Config, listen: &str) -> anyhow::Result<Settings> {
+    let fixed_time = match &config.fixed_time {
+        None => None,
+        Some(t) => Some(
+            Timestamp::parse_rfc3339(t)
+                .with_context(|| format!("KOPEK_FIXED_TIME {t:?} is not RFC 3339"))?,
+        ),
+    };
+    Ok(Settings {
+        public_url: config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{listen}")),
+        invitation_ttl_seconds: i64::from(config.invitation_ttl_days) * 24 * 60 * 60,
+        user_types: config.user_type_list(),
+        invoice_number_format: config.invoice_number_format.clone(),
+        fixed_time,
+        writes_per_minute: config.writes_per_minute_per_key,
+    })
 }
 
 /// The outbox worker's name: configured, or this host and HTTP port, which a

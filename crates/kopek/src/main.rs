@@ -1,7 +1,7 @@
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kopek::Server;
 use kopek::config::{Config, ConfigError};
+use kopek_core::{Core, operator};
 use kopek_domain::auth::{KeySpec, Role};
 use kopek_domain::time::Timestamp;
 use kopek_store::{Store, api_keys};
@@ -172,11 +172,8 @@ async fn api_key(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> 
     match command {
         ApiKeyCommand::Create { role, scope, name } => {
             let spec = KeySpec::parse(Some(&role), scope, name).map_err(invalid)?;
-            let mut tx = store.begin().await.map_err(fail)?;
-            let (key, token) = api_keys::issue(&mut tx, spec, Timestamp::now())
-                .await
-                .map_err(fail)?;
-            tx.commit().await.context("saving the key")?;
+            let core = Core::new(store.clone(), kopek::core_settings(config, &config.listen)?);
+            let (key, token) = operator::issue_key_now(&core, spec).await.map_err(fail)?;
             eprintln!(
                 "key {} ({}) created; its token is shown only now:",
                 key.id, key.role

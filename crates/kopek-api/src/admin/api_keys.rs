@@ -6,11 +6,11 @@ use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::json::Json;
-use crate::mutation::Mutation;
+use crate::mutation::{Mutation, answer};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use kopek_domain::Error;
+use kopek_core::operator;
 use kopek_domain::auth::{KeySpec, Role};
 use kopek_domain::time::Timestamp;
 use kopek_store::api_keys::{self, ApiKey};
@@ -86,26 +86,23 @@ pub async fn create(
     let principal = caller.require(Role::Admin)?;
     let b = body.value;
     let spec = KeySpec::parse(b.role.as_deref(), b.scope, b.name)?;
-    Ok(mutation
-        .run_secret(
-            principal,
-            &body.raw,
-            StatusCode::CREATED,
-            "token",
-            async |work| {
-                let (key, token) = api_keys::issue(work.conn(), spec, Timestamp::now()).await?;
-                let issued = IssuedApiKey {
-                    id: key.id,
-                    token: Some(token.expose().to_owned()),
-                    role: key.role.to_string(),
-                    scope: key.scope,
-                    name: key.name,
-                    created_at: key.created_at.rfc3339(),
-                };
-                Ok(issued)
-            },
-        )
-        .await?)
+    let ran = operator::issue_key(
+        mutation.write(&body.raw),
+        principal,
+        spec,
+        StatusCode::CREATED.as_u16(),
+        "token",
+        |key, token| IssuedApiKey {
+            id: key.id.clone(),
+            token: Some(token.expose().to_owned()),
+            role: key.role.to_string(),
+            scope: key.scope.clone(),
+            name: key.name.clone(),
+            created_at: key.created_at.rfc3339(),
+        },
+    )
+    .await?;
+    Ok(answer(ran))
 }
 
 /// Lists API keys, newest first; revoked keys show `revokedAt`.
@@ -135,18 +132,13 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError<Admin>> {
     let principal = caller.require(Role::Admin)?;
-    Ok(mutation
-        .run(principal, b"", StatusCode::OK, async |work| {
-            if !api_keys::revoke(work.conn(), &id, Timestamp::now()).await? {
-                return Err(Error::NotFound {
-                    what: "api key",
-                    id,
-                });
-            }
-            let key = api_keys::get(work.conn(), &id)
-                .await?
-                .ok_or_else(|| Error::internal("revoked key vanished"))?;
-            Ok(ApiKeyView::from(key))
-        })
-        .await?)
+    let ran = operator::revoke_key(
+        mutation.write(b""),
+        principal,
+        &id,
+        StatusCode::OK.as_u16(),
+        |key| ApiKeyView::from(key.clone()),
+    )
+    .await?;
+    Ok(answer(ran))
 }

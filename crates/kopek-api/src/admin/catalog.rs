@@ -7,10 +7,11 @@ use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::json::Json;
-use crate::mutation::Mutation;
+use crate::mutation::{Mutation, answer};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use kopek_core::operator;
 use kopek_domain::auth::Role;
 use kopek_domain::catalog::Catalog;
 use kopek_store::catalog;
@@ -64,17 +65,18 @@ pub async fn replace(
     body: JsonBody<Catalog, Admin>,
 ) -> Result<Response, ApiError<Admin>> {
     let principal = caller.require(Role::Admin)?;
-    body.value.validate()?;
-    Ok(mutation
-        .run(principal, &body.raw, StatusCode::OK, async |work| {
-            let (version, created) =
-                catalog::replace(work.conn(), &body.value, state.now()).await?;
-            let answer = CatalogVersion {
-                version,
-                created: Some(created),
-                catalog: body.value,
-            };
-            Ok(answer)
-        })
-        .await?)
+    let ran = operator::replace_catalog(
+        &state.core,
+        mutation.write(&body.raw),
+        principal,
+        body.value,
+        StatusCode::OK.as_u16(),
+        |version, created, catalog| CatalogVersion {
+            version,
+            created: Some(created),
+            catalog,
+        },
+    )
+    .await?;
+    Ok(answer(ran))
 }

@@ -6,18 +6,17 @@ use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::json::Json;
-use crate::mutation::Mutation;
+use crate::mutation::{Mutation, answer};
 use crate::paging::PageQuery;
 use crate::query::Params;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use kopek_core::organizations::{self as organizations_core, NewOrganization};
 use kopek_domain::auth::Role;
-use kopek_domain::company::Company;
+use kopek_domain::company::{self, Company};
 use kopek_domain::{Error, FieldError, Reason, text};
-use kopek_store::billing_accounts::{self, AccountKind};
 use kopek_store::organizations::{self, Organization};
-use kopek_store::users;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -78,26 +77,6 @@ fn view(org: Organization, members: Vec<i64>) -> OrganizationView {
     }
 }
 
-fn check_alias(alias: &str) -> Result<(), FieldError> {
-    let ok = (1..=64).contains(&alias.len())
-        && alias
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if alias.is_empty() {
-        Err(FieldError::new("alias", Reason::Required))
-    } else if ok {
-        Ok(())
-    } else {
-        Err(FieldError::new(
-            "alias",
-            Reason::Format {
-                en: "1 to 64 lowercase letters, digits and dashes",
-                ru: "строкой из 1–64 строчных латинских букв, цифр и дефисов",
-            },
-        ))
-    }
-}
-
 /// Creates an organization.
 #[utoipa::path(post, path = "/admin/v1/organizations", tag = "admin", operation_id = "createOrganization", request_body = CreateOrganization,
     params(("Idempotency-Key" = Option<String>, Header)),
@@ -112,7 +91,7 @@ pub async fn create(
     let principal = caller.require(Role::Admin)?;
     let b = body.value;
     let alias = b.alias.unwrap_or_default();
-    let mut errors: Vec<FieldError> = check_alias(&alias).err().into_iter().collect();
+    let mut errors: Vec<FieldError> = company::check_alias(&alias).err().into_iter().collect();
     let company = match b.company {
         None => {
             errors.push(FieldError::new("company", Reason::Required));
@@ -132,33 +111,21 @@ pub async fn create(
         Some(company) if errors.is_empty() => company,
         _ => return Err(Error::Validation(errors).into()),
     };
-    Ok(mutation
-        .run(principal, &body.raw, StatusCode::CREATED, async |work| {
-            let now = state.now();
-            if let Some(r) = &reseller_id
-                && billing_accounts::get(work.conn(), AccountKind::Reseller, r)
-                    .await?
-                    .is_none()
-            {
-                return Err(Error::field("resellerId", Reason::UnknownReference));
-            }
-            let org = Organization {
-                guid: uuid::Uuid::new_v4().to_string(),
-                alias,
-                company,
-                reseller_id,
-                created_at: now,
-                updated_at: now,
-            };
-            match organizations::insert(work.conn(), &org).await {
-                Err(Error::AlreadyExists { .. }) => {
-                    return Err(Error::field("alias", Reason::Taken));
-                }
-                other => other?,
-            }
-            Ok(view(org, Vec::new()))
-        })
-        .await?)
+    let new = NewOrganization {
+        alias,
+        company,
+        reseller_id,
+    };
+    let ran = organizations_core::create(
+        &state.core,
+        mutation.write(&body.raw),
+        principal,
+        new,
+        StatusCode::CREATED.as_u16(),
+        |org| view(org.clone(), Vec::new()),
+    )
+    .await?;
+    Ok(answer(ran))
 }
 
 /// Gets an organization with its members.
@@ -228,20 +195,15 @@ pub async fn add_member(
         .login
         .filter(|l| !l.is_empty())
         .ok_or_else(|| Error::field("login", Reason::Required))?;
-    Ok(mutation
-        .run(principal, &body.raw, StatusCode::OK, async |work| {
-            let org = organizations::get(work.conn(), &guid)
-                .await?
-                .ok_or(Error::NotFound {
-                    what: "organization",
-                    id: guid,
-                })?;
-            let user = users::find_live(work.conn(), &login)
-                .await?
-                .ok_or_else(|| Error::field("login", Reason::UnknownReference))?;
-            organizations::add_member(work.conn(), &org.guid, user.id, state.now()).await?;
-            let members = organizations::members(work.conn(), &org.guid).await?;
-            Ok(view(org, members))
-        })
-        .await?)
+    let ran = organizations_core::add_member(
+        &state.core,
+        mutation.write(&body.raw),
+        principal,
+        &guid,
+        &login,
+        StatusCode::OK.as_u16(),
+        |org, members| view(org.clone(), members),
+    )
+    .await?;
+    Ok(answer(ran))
 }

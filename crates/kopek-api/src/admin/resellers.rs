@@ -6,17 +6,16 @@ use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::json::Json;
-use crate::mutation::Mutation;
+use crate::mutation::{Mutation, answer};
 use crate::paging::PageQuery;
 use crate::query::Params;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use kopek_core::operator;
 use kopek_domain::Error;
 use kopek_domain::auth::Role;
-use kopek_domain::ids::{prefix, yc_id};
 use kopek_domain::reseller::NewReseller;
-use kopek_domain::time::Timestamp;
 use kopek_store::billing_accounts::{self, AccountKind, BillingAccount};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -83,23 +82,15 @@ pub async fn create(
     let principal = caller.require(Role::Admin)?;
     let b = body.value;
     let new = NewReseller::parse(b.name, b.country_code, b.currency)?;
-    Ok(mutation
-        .run(principal, &body.raw, StatusCode::CREATED, async |work| {
-            let account = BillingAccount {
-                id: yc_id(prefix::BILLING_ACCOUNT),
-                kind: AccountKind::Reseller,
-                name: new.name,
-                country_code: new.country_code,
-                currency: new.currency.code().to_owned(),
-                active: true,
-                balance: 0,
-                reseller_id: None,
-                created_at: Timestamp::now(),
-            };
-            billing_accounts::insert(work.conn(), &account).await?;
-            Ok(Reseller::from(account))
-        })
-        .await?)
+    let ran = operator::create_reseller(
+        mutation.write(&body.raw),
+        principal,
+        new,
+        StatusCode::CREATED.as_u16(),
+        |account| Reseller::from(account.clone()),
+    )
+    .await?;
+    Ok(answer(ran))
 }
 
 /// Gets a reseller.

@@ -1,0 +1,114 @@
+//! What only the operator does: resellers, API keys and the catalog.
+
+use crate::Core;
+use crate::write::{Begun, Ran, Write};
+use kopek_domain::Error;
+use kopek_domain::auth::{KeySpec, Principal, SecretToken};
+use kopek_domain::catalog::Catalog;
+use kopek_domain::ids::{prefix, yc_id};
+use kopek_domain::reseller::NewReseller;
+use kopek_domain::time::Timestamp;
+use kopek_store::api_keys::{self, ApiKey};
+use kopek_store::billing_accounts::{self, AccountKind, BillingAccount};
+use kopek_store::catalog;
+use serde::Serialize;
+
+/// Creates a reseller: a billing account of its own.
+pub async fn create_reseller<T: Serialize>(
+    write: Write,
+    caller: &Principal,
+    new: NewReseller,
+    status: u16,
+    answer: impl FnOnce(&BillingAccount) -> T,
+) -> Result<Ran<T>, Error> {
+    write
+        .run(caller, status, async |work| {
+            let account = BillingAccount {
+                id: yc_id(prefix::BILLING_ACCOUNT),
+                kind: AccountKind::Reseller,
+                name: new.name,
+                country_code: new.country_code,
+                currency: new.currency.code().to_owned(),
+                active: true,
+                balance: 0,
+                reseller_id: None,
+                created_at: Timestamp::now(),
+            };
+            billing_accounts::insert(work.conn(), &account).await?;
+            Ok(answer(&account))
+        })
+        .await
+}
+
+/// Issues an API key. Its token is in this answer only: what is stored for a
+/// repeat has the `secret_field` of the answer null, since the token is kept only
+/// as a hash.
+pub async fn issue_key<T: Serialize>(
+    write: Write,
+    caller: &Principal,
+    spec: KeySpec,
+    status: u16,
+    secret_field: &str,
+    answer: impl FnOnce(&ApiKey, &SecretToken) -> T,
+) -> Result<Ran<T>, Error> {
+    match write.begin(caller).await? {
+        Begun::Replay(stored) => Ok(Ran::Replayed(stored)),
+        Begun::Work(mut work) => {
+            let (key, token) = api_keys::issue(work.conn(), spec, Timestamp::now()).await?;
+            let answered = answer(&key, &token);
+            let stored = work.commit_secret(status, &answered, secret_field).await?;
+            Ok(Ran::Done(answered, stored))
+        }
+    }
+}
+
+/// Issues an API key in a transaction of its own (the command line's way).
+pub async fn issue_key_now(core: &Core, spec: KeySpec) -> Result<(ApiKey, SecretToken), Error> {
+    let mut tx = core.store.begin().await?;
+    let issued = api_keys::issue(&mut tx, spec, Timestamp::now()).await?;
+    tx.commit().await.map_err(Error::internal)?;
+    Ok(issued)
+}
+
+/// Revokes an API key at once; revoking again changes nothing.
+pub async fn revoke_key<T: Serialize>(
+    write: Write,
+    caller: &Principal,
+    id: &str,
+    status: u16,
+    answer: impl FnOnce(&ApiKey) -> T,
+) -> Result<Ran<T>, Error> {
+    write
+        .run(caller, status, async |work| {
+            if !api_keys::revoke(work.conn(), id, Timestamp::now()).await? {
+                return Err(Error::NotFound {
+                    what: "api key",
+                    id: id.to_owned(),
+                });
+            }
+            let key = api_keys::get(work.conn(), id)
+                .await?
+                .ok_or_else(|| Error::internal("revoked key vanished"))?;
+            Ok(answer(&key))
+        })
+        .await
+}
+
+/// Replaces the whole catalog, checked first; a catalog equal to the one in force
+/// makes no new version. Answers with the version in force and whether it is new.
+pub async fn replace_catalog<T: Serialize>(
+    core: &Core,
+    write: Write,
+    caller: &Principal,
+    new: Catalog,
+    status: u16,
+    answer: impl FnOnce(i64, bool, Catalog) -> T,
+) -> Result<Ran<T>, Error> {
+    new.validate()?;
+    write
+        .run(caller, status, async |work| {
+            let (version, created) = catalog::replace(work.conn(), &new, core.now()).await?;
+            Ok(answer(version, created, new))
+        })
+        .await
+}

@@ -1,0 +1,88 @@
+//! Organizations (companies that buy subscriptions): created by the operator,
+//! optionally served by a reseller, with the users who may buy for them.
+
+use crate::Core;
+use crate::write::{Ran, Write};
+use kopek_domain::auth::Principal;
+use kopek_domain::company::Company;
+use kopek_domain::{Error, Reason};
+use kopek_store::billing_accounts::{self, AccountKind};
+use kopek_store::organizations::{self, Organization};
+use kopek_store::users;
+use serde::Serialize;
+
+/// An organization as asked for, its fields already checked for form.
+#[derive(Debug, Clone)]
+pub struct NewOrganization {
+    pub alias: String,
+    pub company: Company,
+    /// The reseller billing account that serves it, which must exist.
+    pub reseller_id: Option<String>,
+}
+
+/// Creates an organization; a taken alias and an unknown reseller name their field.
+pub async fn create<T: Serialize>(
+    core: &Core,
+    write: Write,
+    caller: &Principal,
+    new: NewOrganization,
+    status: u16,
+    answer: impl FnOnce(&Organization) -> T,
+) -> Result<Ran<T>, Error> {
+    write
+        .run(caller, status, async |work| {
+            let now = core.now();
+            if let Some(r) = &new.reseller_id
+                && billing_accounts::get(work.conn(), AccountKind::Reseller, r)
+                    .await?
+                    .is_none()
+            {
+                return Err(Error::field("resellerId", Reason::UnknownReference));
+            }
+            let org = Organization {
+                guid: uuid::Uuid::new_v4().to_string(),
+                alias: new.alias,
+                company: new.company,
+                reseller_id: new.reseller_id,
+                created_at: now,
+                updated_at: now,
+            };
+            match organizations::insert(work.conn(), &org).await {
+                Err(Error::AlreadyExists { .. }) => {
+                    return Err(Error::field("alias", Reason::Taken));
+                }
+                other => other?,
+            }
+            Ok(answer(&org))
+        })
+        .await
+}
+
+/// Makes the provisioned user with `login` a member of the organization; answers
+/// with the organization and the ids of its members.
+pub async fn add_member<T: Serialize>(
+    core: &Core,
+    write: Write,
+    caller: &Principal,
+    guid: &str,
+    login: &str,
+    status: u16,
+    answer: impl FnOnce(&Organization, Vec<i64>) -> T,
+) -> Result<Ran<T>, Error> {
+    write
+        .run(caller, status, async |work| {
+            let org = organizations::get(work.conn(), guid)
+                .await?
+                .ok_or_else(|| Error::NotFound {
+                    what: "organization",
+                    id: guid.to_owned(),
+                })?;
+            let user = users::find_live(work.conn(), login)
+                .await?
+                .ok_or_else(|| Error::field("login", Reason::UnknownReference))?;
+            organizations::add_member(work.conn(), &org.guid, user.id, core.now()).await?;
+            let members = organizations::members(work.conn(), &org.guid).await?;
+            Ok(answer(&org, members))
+        })
+        .await
+}
