@@ -16,7 +16,7 @@ pub mod metrics;
 pub mod mutation;
 pub mod openapi;
 pub mod pages;
-pub mod paging;
+
 pub mod path;
 pub mod payments;
 pub mod plain;
@@ -41,8 +41,6 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 /// What handlers need from the configuration beyond the core's [`Settings`].
 #[derive(Clone)]
 pub struct ApiConfig {
-    /// SHA-256 of `KOPEK_ADMIN_TOKEN`, when one is configured.
-    pub admin_token_hash: Option<String>,
     /// Who sells: printed on invoices, with the bank details for transfers.
     pub seller: Seller,
     /// The shared secret payment providers sign callbacks with; callbacks are

@@ -10,6 +10,7 @@
 
 use crate::Core;
 use crate::invitations;
+use crate::paging::PageQuery;
 use crate::write::{Ran, Write};
 use kopek_domain::Error;
 use kopek_domain::auth::{Principal, Role};
@@ -273,4 +274,28 @@ pub async fn change<T: Serialize>(
             Ok(answer(&op))
         })
         .await
+}
+
+/// One page of a reseller's customers, and the next page's token (empty on the
+/// last).
+pub async fn list(
+    core: &Core,
+    caller: &Principal,
+    reseller_id: &str,
+    query: &PageQuery,
+) -> Result<(Vec<Customer>, String), Error> {
+    id_rule("resellerId", reseller_id).map_err(|e| Error::Validation(vec![e]))?;
+    let key = core.store.page_key();
+    let page = query.page(key, format!("customers:{reseller_id}"))?;
+    let mut conn = core.store.conn().await?;
+    reseller_for(&mut conn, caller, reseller_id).await?;
+    let mut rows = customers::list(
+        &mut conn,
+        reseller_id,
+        page.after.as_deref(),
+        page.fetch_limit(),
+    )
+    .await?;
+    let next_page_token = page.finish(key, &mut rows, |c| c.id.as_str());
+    Ok((rows, next_page_token))
 }

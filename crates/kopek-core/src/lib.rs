@@ -6,14 +6,18 @@
 //! domain error. Nothing here knows HTTP or any wire format.
 
 pub mod access;
+pub mod auth;
+pub mod billing_accounts;
 pub mod catalog;
 pub mod cpu;
 pub mod customers;
 pub mod invitations;
 pub mod invoices;
 pub mod limits;
+pub mod operations;
 pub mod operator;
 pub mod organizations;
+pub mod paging;
 pub mod sessions;
 pub mod users;
 pub mod write;
@@ -25,6 +29,8 @@ use std::sync::Arc;
 /// What the use cases need from the configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// SHA-256 of `KOPEK_ADMIN_TOKEN`, when one is configured.
+    pub admin_token_hash: Option<String>,
     /// The absolute base of links Kopek hands out (`KOPEK_PUBLIC_URL`).
     pub public_url: String,
     /// How long an invitation link works.

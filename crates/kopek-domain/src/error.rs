@@ -48,6 +48,29 @@ pub enum Error {
 }
 
 impl Error {
+    /// The `google.rpc.Code` of the error, as Yandex Cloud answers it over gRPC
+    /// and in its REST `Status` bodies.
+    pub fn rpc_code(&self) -> i32 {
+        match self {
+            Error::Validation(_)
+            | Error::MalformedBody(_)
+            | Error::UnsupportedMediaType(_)
+            | Error::PayloadTooLarge { .. }
+            | Error::IdempotencyKeyReused => 3,
+            Error::NotFound { .. } => 5,
+            Error::AlreadyExists { .. } => 6,
+            Error::Forbidden => 7,
+            Error::TooManyRequests { .. } => 8,
+            Error::FailedPrecondition(_) => 9,
+            // UNIMPLEMENTED is for methods that exist but are not implemented; a method
+            // the path does not have is not found, as Google's REST gateways say.
+            Error::MethodNotAllowed => 5,
+            Error::RequestTimeout => 4,
+            Error::Internal(_) => 13,
+            Error::Unauthenticated | Error::WrongCredentials => 16,
+        }
+    }
+
     pub fn field(field: impl Into<String>, reason: Reason) -> Error {
         Error::Validation(vec![FieldError::new(field, reason)])
     }

@@ -1,5 +1,5 @@
 //! The Yandex Cloud gRPC services, so the official SDKs drive Kopek unchanged.
-//! Every method calls the same code as its REST twin in `kopek_api::yandex`.
+//! Every method calls the same use case in `kopek_core` as its REST twin.
 
 pub mod proto {
     #![allow(clippy::all, missing_docs)]

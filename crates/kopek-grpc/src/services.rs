@@ -13,12 +13,11 @@ use billing::billing_account_service_server::{BillingAccountService, BillingAcco
 use billing::customer_service_server::{CustomerService, CustomerServiceServer};
 use endpoint::api_endpoint_service_server::{ApiEndpointService, ApiEndpointServiceServer};
 use iam::iam_token_service_server::{IamTokenService, IamTokenServiceServer};
-use kopek_api::AppState;
-use kopek_api::auth::{authenticate_token, bearer_token, exchange_api_key};
-use kopek_api::paging::PageQuery;
-use kopek_api::yandex::{billing_accounts, operations};
-use kopek_core::customers;
+use kopek_core::Core;
+use kopek_core::auth::{authenticate, bearer_token, exchange_api_key};
+use kopek_core::paging::PageQuery;
 use kopek_core::write::{IDEMPOTENCY_KEY, Ran, Write, idempotency_key, request_hash};
+use kopek_core::{billing_accounts, customers, operations};
 use kopek_domain::customer::{NewCustomer, Onboarding, Person};
 use kopek_domain::{Error, Reason};
 use kopek_store::operations::Operation;
@@ -41,7 +40,7 @@ const ENDPOINT_IDS: [&str; 6] = [
 
 #[derive(Clone)]
 pub struct Services {
-    state: AppState,
+    core: Core,
     /// The `host:port` SDKs should connect to (what the certificate names).
     public_address: String,
 }
@@ -49,9 +48,9 @@ pub struct Services {
 type Answer<T> = Result<Response<T>, Status>;
 
 impl Services {
-    pub fn new(state: AppState, public_address: String) -> Services {
+    pub fn new(core: Core, public_address: String) -> Services {
         Services {
-            state,
+            core,
             public_address,
         }
     }
@@ -65,9 +64,7 @@ impl Services {
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .and_then(bearer_token);
-        authenticate_token(&self.state, token)
-            .await
-            .map_err(to_status)
+        authenticate(&self.core, token).await.map_err(to_status)
     }
 
     /// The write a request is, keyed by its `idempotency-key` metadata.
@@ -79,7 +76,7 @@ impl Services {
             .transpose()
             .map_err(to_status)?;
         let hash = request_hash("gRPC", rpc, &request.get_ref().encode_to_vec());
-        Ok(self.state.core.write(key, hash))
+        Ok(self.core.write(key, hash))
     }
 }
 
@@ -111,8 +108,8 @@ impl CustomerService for Services {
     ) -> Answer<billing::ListCustomersResponse> {
         let caller = self.caller(&request).await?;
         let r = request.into_inner();
-        let page = kopek_api::yandex::customers::list_customers(
-            &self.state,
+        let (rows, next_page_token) = customers::list(
+            &self.core,
             &caller,
             &r.reseller_id,
             &PageQuery {
@@ -123,15 +120,14 @@ impl CustomerService for Services {
         .await
         .map_err(to_status)?;
         Ok(Response::new(billing::ListCustomersResponse {
-            customers: page
-                .customers
+            customers: rows
                 .into_iter()
                 .map(|c| billing::Customer {
                     id: c.id,
                     billing_account_id: c.billing_account_id,
                 })
                 .collect(),
-            next_page_token: page.next_page_token,
+            next_page_token,
         }))
     }
 
@@ -199,7 +195,7 @@ impl Services {
         let caller = self.caller(&request).await?;
         let write = self.write(&request, &format!("{CUSTOMER_SERVICE}{method}"))?;
         let new = parse(request.into_inner()).map_err(to_status)?;
-        done(customers::create(&self.state.core, write, &caller, new, 200, Operation::clone).await)
+        done(customers::create(&self.core, write, &caller, new, 200, Operation::clone).await)
     }
 
     async fn change<T: Message>(
@@ -213,7 +209,7 @@ impl Services {
         let write = self.write(&request, &format!("{CUSTOMER_SERVICE}{method}"))?;
         done(
             customers::change(
-                &self.state.core,
+                &self.core,
                 write,
                 &caller,
                 customer_id,
@@ -249,7 +245,7 @@ impl OperationService for Services {
 impl Services {
     async fn operation<T>(&self, request: &Request<T>, id: &str) -> Answer<operation::Operation> {
         let caller = self.caller(request).await?;
-        let op = operations::visible_operation(&self.state, &caller, id)
+        let op = operations::visible(&self.core, &caller, id)
             .await
             .map_err(to_status)?;
         Ok(Response::new(convert::operation(&op)))
@@ -264,7 +260,7 @@ impl BillingAccountService for Services {
     ) -> Answer<billing::BillingAccount> {
         let caller = self.caller(&request).await?;
         let id = request.into_inner().id;
-        let account = billing_accounts::get_account(&self.state, &caller, &id)
+        let account = billing_accounts::get(&self.core, &caller, &id)
             .await
             .map_err(to_status)?;
         Ok(Response::new(convert::billing_account(&account)))
@@ -276,8 +272,8 @@ impl BillingAccountService for Services {
     ) -> Answer<billing::ListBillingAccountsResponse> {
         let caller = self.caller(&request).await?;
         let r = request.into_inner();
-        let (accounts, next_page_token) = billing_accounts::list_accounts(
-            &self.state,
+        let (accounts, next_page_token) = billing_accounts::list(
+            &self.core,
             &caller,
             &PageQuery {
                 page_size: Some(r.page_size),
@@ -345,11 +341,11 @@ impl IamTokenService for Services {
                 )));
             }
         };
-        let (iam_token, expires_at) = exchange_api_key(&self.state, &key)
+        let (token, expires_at) = exchange_api_key(&self.core, &key)
             .await
             .map_err(to_status)?;
         Ok(Response::new(iam::CreateIamTokenResponse {
-            iam_token,
+            iam_token: token.expose().to_owned(),
             expires_at: convert::timestamp(expires_at),
         }))
     }

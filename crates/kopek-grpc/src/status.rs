@@ -1,7 +1,6 @@
 //! The domain error as a gRPC status: the code Yandex Cloud uses, a message, and a
 //! `google.rpc.BadRequest` naming the fields in their protobuf (snake_case) names.
 
-use kopek_api::yandex::status::grpc_code;
 use kopek_domain::Error;
 use kopek_domain::lang::Lang;
 use tonic::{Code, Status};
@@ -25,7 +24,7 @@ pub fn to_status(error: Error) -> Status {
     if let Error::Internal(detail) = &error {
         tracing::error!(error = %detail, "internal error in a gRPC call");
     }
-    let code = Code::from_i32(grpc_code(&error));
+    let code = Code::from_i32(error.rpc_code());
     match &error {
         Error::Validation(fields) => {
             let violations: Vec<(String, String)> = fields

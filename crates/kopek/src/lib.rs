@@ -77,7 +77,6 @@ impl Server {
         let addr = listener.local_addr()?;
         let settings = core_settings(config, &addr.to_string())?;
         let api_config = ApiConfig {
-            admin_token_hash: config.admin_token.as_deref().map(hash_token),
             seller: config.seller(),
             payment_callback_secret: config.payment_callback_secret.clone(),
             sign_in_per_minute: config.sign_in_per_minute,
@@ -154,6 +153,7 @@ pub fn core_settings(config: &Config, listen: &str) -> anyhow::Result<Settings> 
         ),
     };
     Ok(Settings {
+        admin_token_hash: config.admin_token.as_deref().map(hash_token),
         public_url: config
             .public_url
             .clone()
@@ -235,7 +235,7 @@ async fn start_grpc(
         }
     });
     let secure = tls.is_some();
-    let services = kopek_grpc::Services::new(state, public);
+    let services = kopek_grpc::Services::new(state.core.clone(), public);
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
         if let Err(e) = kopek_grpc::serve(listener, services, tls, stop.cancelled_owned()).await {

@@ -18,17 +18,16 @@ use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::json::Json;
 use crate::mutation::{Mutation, answer};
-use crate::paging::PageQuery;
 use crate::path::split_custom_method;
 use crate::query::Params;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use kopek_core::customers::{self, Change, reseller_for};
+use kopek_core::customers::{self, Change};
+use kopek_core::paging::PageQuery;
 use kopek_core::write::Write;
 use kopek_domain::Error;
-use kopek_domain::auth::Principal;
-use kopek_domain::customer::{NewCustomer, Onboarding, id_rule};
+use kopek_domain::customer::{NewCustomer, Onboarding};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -190,38 +189,15 @@ pub async fn list(
     query: Params<ListCustomersQuery, Yandex>,
     page: Params<PageQuery, Yandex>,
 ) -> Result<Json<ListCustomersResponse>, ApiError<Yandex>> {
-    let list = list_customers(
-        &state,
+    let (rows, next_page_token) = customers::list(
+        &state.core,
         &caller.principal,
         &query.value.reseller_id.unwrap_or_default(),
         &page.value,
     )
     .await?;
-    Ok(Json(list))
-}
-
-/// One page of a reseller's customers. Shared by REST and gRPC.
-pub async fn list_customers(
-    state: &AppState,
-    caller: &Principal,
-    reseller_id: &str,
-    query: &PageQuery,
-) -> Result<ListCustomersResponse, Error> {
-    id_rule("resellerId", reseller_id).map_err(|e| Error::Validation(vec![e]))?;
-    let key = state.store.page_key();
-    let page = query.page(key, format!("customers:{reseller_id}"))?;
-    let mut conn = state.store.conn().await?;
-    reseller_for(&mut conn, caller, reseller_id).await?;
-    let mut rows = kopek_store::customers::list(
-        &mut conn,
-        reseller_id,
-        page.after.as_deref(),
-        page.fetch_limit(),
-    )
-    .await?;
-    let next_page_token = page.finish(key, &mut rows, |c| c.id.as_str());
-    Ok(ListCustomersResponse {
+    Ok(Json(ListCustomersResponse {
         customers: rows.iter().map(CustomerView::from).collect(),
         next_page_token,
-    })
+    }))
 }

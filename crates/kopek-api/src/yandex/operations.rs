@@ -13,37 +13,8 @@ use crate::error::ApiError;
 use crate::json::Json;
 use crate::path::split_custom_method;
 use axum::extract::{Path, State};
+use kopek_core::operations;
 use kopek_domain::Error;
-use kopek_domain::auth::{Principal, Role};
-use kopek_domain::customer::id_rule;
-use kopek_store::operations::{self, Operation};
-
-/// An operation the caller may read. Shared by REST and gRPC.
-pub async fn visible_operation(
-    state: &AppState,
-    caller: &Principal,
-    id: &str,
-) -> Result<Operation, Error> {
-    id_rule("operationId", id).map_err(|e| Error::Validation(vec![e]))?;
-    let mut conn = state.store.conn().await?;
-    let op = operations::get(&mut conn, id).await?;
-    match op {
-        Some(op)
-            if caller.is_admin()
-                || op
-                    .reseller_id
-                    .as_deref()
-                    .is_some_and(|r| caller.may_act_for(Role::Reseller, r)) =>
-        {
-            Ok(op)
-        }
-        _ if !caller.is_admin() => Err(Error::Forbidden),
-        _ => Err(Error::NotFound {
-            what: "operation",
-            id: id.to_owned(),
-        }),
-    }
-}
 
 /// `GET /operations/{segment}`: Get, or Cancel when the segment ends in `:cancel`
 /// (the service definition maps Cancel to GET; REST clients also POST it).
@@ -93,7 +64,7 @@ async fn view(
     caller: &Caller<Yandex>,
     id: &str,
 ) -> Result<Json<OperationView>, ApiError<Yandex>> {
-    let op = visible_operation(state, &caller.principal, id).await?;
+    let op = operations::visible(&state.core, &caller.principal, id).await?;
     Ok(Json(op.into()))
 }
 

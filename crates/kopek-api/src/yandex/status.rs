@@ -23,28 +23,6 @@ pub struct Status {
     pub details: Vec<Value>,
 }
 
-/// The gRPC code of an error (`google.rpc.Code`).
-pub fn grpc_code(error: &Error) -> i32 {
-    match error {
-        Error::Validation(_)
-        | Error::MalformedBody(_)
-        | Error::UnsupportedMediaType(_)
-        | Error::PayloadTooLarge { .. }
-        | Error::IdempotencyKeyReused => 3,
-        Error::NotFound { .. } => 5,
-        Error::AlreadyExists { .. } => 6,
-        Error::Forbidden => 7,
-        Error::TooManyRequests { .. } => 8,
-        Error::FailedPrecondition(_) => 9,
-        // UNIMPLEMENTED is for methods that exist but are not implemented; a method
-        // the path does not have is not found, as Google's REST gateways say.
-        Error::MethodNotAllowed => 5,
-        Error::RequestTimeout => 4,
-        Error::Internal(_) => 13,
-        Error::Unauthenticated | Error::WrongCredentials => 16,
-    }
-}
-
 /// The HTTP status Yandex Cloud's REST gateway uses for a gRPC code.
 pub fn http_status(code: i32) -> StatusCode {
     let status = match code {
@@ -81,7 +59,7 @@ pub fn status(error: &Error, context: &RequestContext) -> Status {
         "requestId": context.request_id,
     }));
     Status {
-        code: grpc_code(error),
+        code: error.rpc_code(),
         message: error.public_message(context.lang),
         details,
     }
