@@ -11,6 +11,7 @@ pub mod ids;
 pub mod invoice;
 pub mod lang;
 pub mod license;
+pub mod mac;
 pub mod money;
 pub mod paging;
 pub mod password;

@@ -5,9 +5,8 @@
 
 use axum::http::header::{COOKIE, ORIGIN, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
-use hmac::{Hmac, Mac};
+use kopek_domain::mac;
 use rand::RngCore;
-use sha2::Sha256;
 
 const COOKIE_NAME: &str = "kopek_csrf";
 
@@ -23,13 +22,12 @@ fn cookie_value(headers: &HeaderMap) -> Option<String> {
         .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+fn parts<'a>(cookie: &'a str, subject: &'a str) -> [&'a [u8]; 4] {
+    [b"csrf\0", cookie.as_bytes(), b"\0", subject.as_bytes()]
+}
+
 fn token(key: &[u8], cookie: &str, subject: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(b"csrf\0");
-    mac.update(cookie.as_bytes());
-    mac.update(b"\0");
-    mac.update(subject.as_bytes());
-    hex::encode(&mac.finalize().into_bytes()[..16])
+    hex::encode(&mac::sign(key, &parts(cookie, subject))[..16])
 }
 
 /// The form token for `subject`, and the cookie to set when the browser has none.
@@ -81,13 +79,7 @@ pub fn verify(
     let Some(cookie) = cookie_value(headers) else {
         return false;
     };
-    let expected = token(key, &cookie, subject);
-    expected.len() == form_token.len()
-        && expected
-            .bytes()
-            .zip(form_token.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    hex::decode(form_token).is_ok_and(|given| mac::verify(key, &parts(&cookie, subject), &given))
 }
 
 pub fn set_cookie(response: &mut axum::response::Response, cookie: Option<HeaderValue>) {
