@@ -52,3 +52,26 @@ pub fn render<D: Dialect>(error: &Error) -> Response {
     }
     response
 }
+
+/// The HTTP status an error has where no dialect says otherwise (the operator API,
+/// the pages).
+pub fn http_status(error: &Error) -> axum::http::StatusCode {
+    use axum::http::StatusCode;
+    match error {
+        Error::Validation(_) => StatusCode::BAD_REQUEST,
+        Error::MalformedBody(_) => StatusCode::BAD_REQUEST,
+        Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Error::WrongCredentials => StatusCode::UNAUTHORIZED,
+        Error::Forbidden => StatusCode::FORBIDDEN,
+        Error::NotFound { .. } => StatusCode::NOT_FOUND,
+        Error::AlreadyExists { .. } => StatusCode::CONFLICT,
+        Error::FailedPrecondition(_) => StatusCode::CONFLICT,
+        Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        Error::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+        Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}

@@ -9,6 +9,7 @@ pub mod context;
 
 pub mod error;
 pub mod health;
+pub mod invoice_view;
 pub mod json;
 pub mod lifepos;
 pub mod limits;

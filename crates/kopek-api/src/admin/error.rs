@@ -38,26 +38,29 @@ pub struct FieldMessage {
     pub message: String,
 }
 
-pub fn code_and_status(error: &Error) -> (&'static str, StatusCode) {
+/// The operator API's name for an error.
+pub fn code(error: &Error) -> &'static str {
     match error {
-        Error::Validation(_) => ("invalid_argument", StatusCode::BAD_REQUEST),
-        Error::MalformedBody(_) => ("malformed_body", StatusCode::BAD_REQUEST),
-        Error::UnsupportedMediaType(_) => {
-            ("unsupported_media_type", StatusCode::UNSUPPORTED_MEDIA_TYPE)
-        }
-        Error::PayloadTooLarge { .. } => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
-        Error::IdempotencyKeyReused => ("idempotency_key_reused", StatusCode::UNPROCESSABLE_ENTITY),
-        Error::Unauthenticated => ("unauthenticated", StatusCode::UNAUTHORIZED),
-        Error::WrongCredentials => ("wrong_credentials", StatusCode::UNAUTHORIZED),
-        Error::Forbidden => ("permission_denied", StatusCode::FORBIDDEN),
-        Error::NotFound { .. } => ("not_found", StatusCode::NOT_FOUND),
-        Error::AlreadyExists { .. } => ("already_exists", StatusCode::CONFLICT),
-        Error::FailedPrecondition(_) => ("failed_precondition", StatusCode::CONFLICT),
-        Error::MethodNotAllowed => ("method_not_allowed", StatusCode::METHOD_NOT_ALLOWED),
-        Error::RequestTimeout => ("request_timeout", StatusCode::REQUEST_TIMEOUT),
-        Error::TooManyRequests { .. } => ("too_many_requests", StatusCode::TOO_MANY_REQUESTS),
-        Error::Internal(_) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
+        Error::Validation(_) => "invalid_argument",
+        Error::MalformedBody(_) => "malformed_body",
+        Error::UnsupportedMediaType(_) => "unsupported_media_type",
+        Error::PayloadTooLarge { .. } => "payload_too_large",
+        Error::IdempotencyKeyReused => "idempotency_key_reused",
+        Error::Unauthenticated => "unauthenticated",
+        Error::WrongCredentials => "wrong_credentials",
+        Error::Forbidden => "permission_denied",
+        Error::NotFound { .. } => "not_found",
+        Error::AlreadyExists { .. } => "already_exists",
+        Error::FailedPrecondition(_) => "failed_precondition",
+        Error::MethodNotAllowed => "method_not_allowed",
+        Error::RequestTimeout => "request_timeout",
+        Error::TooManyRequests { .. } => "too_many_requests",
+        Error::Internal(_) => "internal",
     }
+}
+
+pub fn code_and_status(error: &Error) -> (&'static str, StatusCode) {
+    (code(error), crate::error::http_status(error))
 }
 
 impl Dialect for Admin {

@@ -42,22 +42,14 @@ pub struct ErrorBody {
     pub errors: Option<FieldErrors>,
 }
 
+/// Laravel answers every validation failure, and a taken value, with 422; the
+/// rest as anywhere else.
 pub fn status(error: &Error) -> StatusCode {
     match error {
         Error::Validation(_) | Error::IdempotencyKeyReused | Error::AlreadyExists { .. } => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
-        Error::MalformedBody(_) => StatusCode::BAD_REQUEST,
-        Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        Error::Unauthenticated | Error::WrongCredentials => StatusCode::UNAUTHORIZED,
-        Error::Forbidden => StatusCode::FORBIDDEN,
-        Error::NotFound { .. } => StatusCode::NOT_FOUND,
-        Error::FailedPrecondition(_) => StatusCode::CONFLICT,
-        Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        Error::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-        Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        other => crate::error::http_status(other),
     }
 }
 

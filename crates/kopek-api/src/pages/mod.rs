@@ -1,6 +1,7 @@
 //! Pages people open in a browser. They work without JavaScript, send no referrer
 //! (their URLs carry secrets) and may not be framed.
 
+pub mod bank_document;
 pub mod csrf;
 pub mod invitations;
 pub mod invoice;
@@ -17,7 +18,7 @@ use kopek_domain::lang::Lang;
 /// An error met before a page's handler (a link that is not text, a method the
 /// page does not take, no such page), as a page.
 pub fn error_page(error: &kopek_domain::Error) -> Response {
-    let (_, status) = crate::admin::error::code_and_status(error);
+    let status = crate::error::http_status(error);
     invoice::message(
         status,
         "This link does not work",

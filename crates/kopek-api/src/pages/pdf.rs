@@ -3,7 +3,7 @@
 //! DejaVu Sans glyphs the document uses, with their Unicode, so Cyrillic renders
 //! and extracts as text anywhere while a one-page invoice stays a few dozen KB.
 
-use super::transfer::Document;
+use super::bank_document::Document;
 use kopek_domain::Error;
 use krilla::geom::{PathBuilder, Point};
 use krilla::metadata::Metadata;
