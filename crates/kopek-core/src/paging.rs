@@ -47,15 +47,7 @@ impl PageQuery {
                     },
                 ));
             }
-            Some(t) => Some(paging::decode(key, &context, t).ok_or_else(|| {
-                Error::field(
-                    "pageToken",
-                    Reason::Format {
-                        en: "a token returned by the previous page",
-                        ru: "токеном, полученным с предыдущей страницей",
-                    },
-                )
-            })?),
+            Some(t) => Some(open_token(key, &context, t, "pageToken")?),
         };
         Ok(Page {
             size,
@@ -63,6 +55,29 @@ impl PageQuery {
             context,
         })
     }
+}
+
+/// The cursor a page token holds, if it was made for the listing `context` (by
+/// [`seal_token`]); otherwise a validation error naming `field`. Every listing's
+/// tokens, whatever their cursor holds, are opened and sealed so.
+pub fn open_token(key: &[u8], context: &str, token: &str, field: &str) -> Result<String, Error> {
+    paging::decode(key, context, token).ok_or_else(|| bad_token(field))
+}
+
+/// The error for a page token that is not one this listing made.
+pub fn bad_token(field: &str) -> Error {
+    Error::field(
+        field,
+        Reason::Format {
+            en: "a token returned by the previous page",
+            ru: "токеном, полученным с предыдущей страницей",
+        },
+    )
+}
+
+/// The token of `cursor` for the listing `context`.
+pub fn seal_token(key: &[u8], context: &str, cursor: &str) -> String {
+    paging::encode(key, context, cursor)
 }
 
 pub const DEFAULT_PAGE_SIZE: i64 = 100;
@@ -91,7 +106,7 @@ impl Page {
         }
         rows.truncate(size);
         rows.last()
-            .map(|last| paging::encode(key, &self.context, cursor(last)))
+            .map(|last| seal_token(key, &self.context, cursor(last)))
             .unwrap_or_default()
     }
 }

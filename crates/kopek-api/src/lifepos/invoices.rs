@@ -15,9 +15,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use kopek_core::access::read_organization;
 use kopek_core::invoices::{self as invoices_core, Order};
+use kopek_core::paging::{bad_token, open_token, seal_token};
 use kopek_domain::error::Violations;
 use kopek_domain::time::Timestamp;
-use kopek_domain::{Error, Reason, paging};
+use kopek_domain::{Error, Reason};
 
 use kopek_store::invoices::{self, Filter};
 use serde::Deserialize;
@@ -211,16 +212,8 @@ pub async fn list(
     let (page_number, after) = match q.page_token.as_deref().filter(|t| !t.is_empty()) {
         None => (1, None),
         Some(token) => {
-            let bad = || {
-                Error::field(
-                    "page_token",
-                    Reason::Format {
-                        en: "a token returned by the previous page",
-                        ru: "токеном, полученным с предыдущей страницей",
-                    },
-                )
-            };
-            let cursor = paging::decode(key, &context, token).ok_or_else(bad)?;
+            let cursor = open_token(key, &context, token, "page_token")?;
+            let bad = || bad_token("page_token");
             let mut parts = cursor.splitn(3, '|');
             let page: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
             let at: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
@@ -265,7 +258,7 @@ pub async fn list(
                 last.created_at.micros(),
                 last.guid
             );
-            paging::encode(key, &context, &cursor)
+            seal_token(key, &context, &cursor)
         })
     } else {
         None
