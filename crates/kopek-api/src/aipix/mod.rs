@@ -1,6 +1,7 @@
 //! Family C: AIPIX VMS Billing (Laravel-style JSON and validation errors).
 
 pub mod error;
+pub mod request;
 pub mod users;
 
 use crate::Routes;

@@ -4,6 +4,7 @@
 //! A deleted user's login may be created again: the new user gets a new id, and the
 //! deleted one stays on record (with `deleted_at`) for the operator.
 
+use super::request;
 use super::{Aipix, AipixDelete};
 use crate::AppState;
 use crate::auth::Caller;
@@ -16,7 +17,7 @@ use axum::response::Response;
 use kopek_core::users;
 use kopek_domain::auth::Role;
 use kopek_domain::time::Timestamp;
-use kopek_domain::user::{NewUser, Property, User, UserChange, UserRules, parse_login};
+use kopek_domain::user::{Property, User, UserRules};
 use kopek_domain::{Error, FieldError, Reason};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -146,7 +147,7 @@ pub async fn create(
 ) -> Result<Response, ApiError<Aipix>> {
     let principal = caller.require(Role::Integration)?;
     let body = body.value;
-    let new = match NewUser::parse(&body, &rules(&state)) {
+    let new = match request::new_user(&body, &rules(&state)) {
         Ok(new) => new,
         // A taken login is reported with the other failures, as one answer. When
         // nothing else fails, the unique index below says it (after a repeat with
@@ -190,7 +191,7 @@ pub async fn update(
 ) -> Result<Response, ApiError<Aipix>> {
     let principal = caller.require(Role::Integration)?;
     let body = body.value;
-    let change = UserChange::parse(&body, &rules(&state))?;
+    let change = request::user_change(&body, &rules(&state))?;
     let ran = users::update(
         mutation.write(&fingerprint(&body)),
         principal,
@@ -218,7 +219,7 @@ pub async fn delete(
     body: JsonBody<Map<String, Value>, AipixDelete>,
 ) -> Result<Response, ApiError<AipixDelete>> {
     let principal = caller.require(Role::Integration)?;
-    let login = parse_login(&body.value)?;
+    let login = request::parse_login(&body.value)?;
     Ok(answer(
         users::delete(mutation.write(&body.raw), principal, &login).await?,
     ))
