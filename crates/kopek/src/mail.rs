@@ -105,35 +105,35 @@ fn part(content_type: ContentType, body: String, eight_bit: bool) -> SinglePart 
 }
 
 /// The HTML alternative of a plain-text mail: paragraphs at blank lines, line breaks
-/// kept, and every `http(s)://` link made clickable.
+/// kept, and every `http(s)://` link made clickable. Each line of the text is a
+/// line of the HTML too, so no line grows past what 8-bit mail carries.
 fn html(text: &str) -> String {
-    let paragraphs: Vec<String> = text
-        .split("\n\n")
-        .filter(|p| !p.trim().is_empty())
-        .map(|p| {
-            let lines: Vec<String> = p.lines().map(linkify).collect();
-            format!("<p>{}</p>", lines.join("<br>\n"))
-        })
-        .collect();
-    format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"></head>\
-         <body style=\"font-family:sans-serif\">\n{}\n</body></html>\n",
-        paragraphs.join("\n")
-    )
-}
-
-fn linkify(line: &str) -> String {
-    line.split(' ')
-        .map(|word| {
-            let escaped = kopek_api::pages::escape(word);
-            if word.starts_with("https://") || word.starts_with("http://") {
-                format!("<a href=\"{escaped}\">{escaped}</a>")
-            } else {
-                escaped
+    let paragraphs = text.split("\n\n").filter(|p| !p.trim().is_empty());
+    maud::html! {
+        (maud::DOCTYPE)
+        html {
+            head { meta charset="utf-8"; }
+            body style="font-family:sans-serif" {
+                @for paragraph in paragraphs {
+                    p {
+                        @for (i, line) in paragraph.lines().enumerate() {
+                            @if i > 0 { br; (maud::PreEscaped("\n")) }
+                            @for (j, word) in line.split(' ').enumerate() {
+                                @if j > 0 { " " }
+                                @if word.starts_with("https://") || word.starts_with("http://") {
+                                    a href=(word) { (word) }
+                                } @else {
+                                    (word)
+                                }
+                            }
+                        }
+                    }
+                    (maud::PreEscaped("\n"))
+                }
             }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+        }
+    }
+    .into_string()
 }
 
 /// Sends invitation mails from the outbox and records the delivery on the invitation.

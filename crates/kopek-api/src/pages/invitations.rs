@@ -3,7 +3,7 @@
 //! The form needs no separate anti-forgery token: it posts to the secret link
 //! itself, so a forged request would have to know the secret already.
 
-use super::{escape, page};
+use super::page;
 use crate::AppState;
 use crate::context::RequestContext;
 use crate::path::split_custom_method;
@@ -13,6 +13,7 @@ use axum::response::Response;
 use kopek_core::invitations::{self as invitations_core, Refusal};
 use kopek_domain::lang::Lang;
 use kopek_store::invitations::Unusable;
+use maud::html;
 
 fn refusal_page(refusal: Refusal) -> Response {
     let lang = RequestContext::current().lang;
@@ -63,11 +64,7 @@ fn refusal_page(refusal: Refusal) -> Response {
             )
         }
     };
-    page(
-        status,
-        title,
-        &format!("<h1>{}</h1><p>{}</p>", escape(title), escape(text)),
-    )
+    page(status, title, html! { h1 { (title) } p { (text) } })
 }
 
 /// The invitation page: who invites whom, and an Accept button.
@@ -87,27 +84,20 @@ pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> R
         Err(refusal) => refusal_page(refusal),
         Ok((customer, reseller)) => {
             let title = lang.pick("Accept the invitation", "Принять приглашение");
-            let intro = match lang {
-                Lang::En => format!(
-                    "<strong>{}</strong> invites <strong>{}</strong> to its billing.",
-                    escape(&reseller.name),
-                    escape(&customer.name)
-                ),
-                Lang::Ru => format!(
-                    "<strong>{}</strong> приглашает <strong>{}</strong> подключиться к биллингу.",
-                    escape(&reseller.name),
-                    escape(&customer.name)
-                ),
+            let (reseller, customer) = (&reseller.name, &customer.name);
+            let body = html! {
+                h1 { (title) }
+                p {
+                    @match lang {
+                        Lang::En => { strong { (reseller) } " invites " strong { (customer) } " to its billing." },
+                        Lang::Ru => { strong { (reseller) } " приглашает " strong { (customer) } " подключиться к биллингу." },
+                    }
+                }
+                form method="post" action={ "/invitations/" (token) ":accept" } {
+                    button type="submit" { (lang.pick("Accept", "Принять")) }
+                }
             };
-            let body = format!(
-                "<h1>{title}</h1><p>{intro}</p>\
-                 <form method=\"post\" action=\"/invitations/{token}:accept\">\
-                 <button type=\"submit\">{button}</button></form>",
-                title = escape(title),
-                token = escape(&token),
-                button = escape(lang.pick("Accept", "Принять")),
-            );
-            page(StatusCode::OK, title, &body)
+            page(StatusCode::OK, title, body)
         }
     }
 }
@@ -134,14 +124,10 @@ pub async fn accept(State(state): State<AppState>, Path(segment): Path<String>) 
         Ok(customer) => {
             let title = lang.pick("Invitation accepted", "Приглашение принято");
             let text = match lang {
-                Lang::En => format!("{} is now an active customer.", escape(&customer.name)),
-                Lang::Ru => format!("{} теперь активный клиент.", escape(&customer.name)),
+                Lang::En => format!("{} is now an active customer.", customer.name),
+                Lang::Ru => format!("{} теперь активный клиент.", customer.name),
             };
-            page(
-                StatusCode::OK,
-                title,
-                &format!("<h1>{}</h1><p>{text}</p>", escape(title)),
-            )
+            page(StatusCode::OK, title, html! { h1 { (title) } p { (text) } })
         }
     }
 }

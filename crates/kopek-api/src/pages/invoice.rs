@@ -3,7 +3,7 @@
 //! core use case as the operator API, so the license is extended and the event
 //! written exactly as there.
 
-use super::{csrf, date, escape, money, page};
+use super::{csrf, date, money, page};
 use crate::AppState;
 use crate::context::RequestContext;
 use crate::payments::test_provider::TestProvider;
@@ -20,6 +20,7 @@ use kopek_domain::lang::Lang;
 use kopek_domain::paging::check_link_token;
 use kopek_domain::vat;
 use kopek_store::invoices::{self, Invoice, Payment};
+use maud::{Markup, html};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -63,11 +64,7 @@ pub fn message(
     page(
         status,
         title,
-        &format!(
-            "<h1>{}</h1><p>{}</p>",
-            escape(title),
-            escape(lang.pick(text_en, text_ru))
-        ),
+        html! { h1 { (title) } p { (lang.pick(text_en, text_ru)) } },
     )
 }
 
@@ -116,115 +113,86 @@ fn status_label(status: InvoiceStatus, lang: Lang) -> &'static str {
 }
 
 /// The invoice itself: parties, positions, VAT, total and status.
-fn summary(state: &AppState, inv: &Invoice, lang: Lang) -> String {
+fn summary(state: &AppState, inv: &Invoice, lang: Lang) -> Markup {
     let seller = &state.config.seller;
-    let m = |v: i64| escape(&money(v, &inv.currency, lang));
+    let m = |v: i64| money(v, &inv.currency, lang);
     let party = |title: &str, name: &str, inn: &str, kpp: Option<&str>| {
-        format!(
-            "<div><h2>{}</h2><strong>{}</strong><br>{} {}{}</div>",
-            escape(title),
-            escape(name),
-            lang.pick("INN", "ИНН"),
-            escape(inn),
-            kpp.filter(|k| !k.is_empty())
-                .map(|k| format!(", {} {}", lang.pick("KPP", "КПП"), escape(k)))
-                .unwrap_or_default()
-        )
+        html! {
+            div {
+                h2 { (title) }
+                strong { (name) }
+                br;
+                (lang.pick("INN", "ИНН")) " " (inn)
+                @if let Some(kpp) = kpp.filter(|k| !k.is_empty()) {
+                    ", " (lang.pick("KPP", "КПП")) " " (kpp)
+                }
+            }
+        }
     };
-    let rows: String = inv
-        .positions
-        .iter()
-        .map(|p| {
-            format!(
-                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                escape(&p.name),
-                p.quantity,
-                m(p.price),
-                m(p.total)
-            )
-        })
-        .collect();
-    format!(
-        "<h1>{title} {number}</h1>\
-         <p class=\"muted\">{of} {date} · <span class=\"status status-{status}\">{label}</span></p>\
-         <section class=\"parties\">{seller}{buyer}</section>\
-         <table><thead><tr><th>{item}</th><th class=\"num\">{qty}</th><th class=\"num\">{price}</th><th class=\"num\">{sum}</th></tr></thead>\
-         <tbody>{rows}</tbody></table>\
-         <p>{vat_label} {rate}: {vat}</p><p class=\"total\">{total_label}: {total}</p>",
-        title = lang.pick("Invoice", "Счёт №"),
-        number = escape(&inv.number),
-        of = lang.pick("Issued", "Выставлен"),
-        date = escape(&date(inv.created_at, lang)),
-        status = inv.status.as_str(),
-        label = status_label(inv.status, lang),
-        seller = party(
-            lang.pick("Seller", "Продавец"),
-            &seller.name,
-            &seller.inn,
-            Some(&seller.kpp)
-        ),
-        buyer = party(
-            lang.pick("Buyer", "Покупатель"),
-            &inv.company.name,
-            &inv.company.inn,
-            inv.company.kpp.as_deref()
-        ),
-        item = lang.pick("Item", "Наименование"),
-        qty = lang.pick("Qty", "Кол-во"),
-        price = lang.pick("Price", "Цена"),
-        sum = lang.pick("Sum", "Сумма"),
-        vat_label = lang.pick("Including VAT", "В том числе НДС"),
-        rate = vat::percent(inv.vat_basis_points),
-        vat = m(inv.vat),
-        total_label = lang.pick("Total", "Итого"),
-        total = m(inv.total),
-    )
+    html! {
+        h1 { (lang.pick("Invoice", "Счёт №")) " " (inv.number) }
+        p.muted {
+            (lang.pick("Issued", "Выставлен")) " " (date(inv.created_at, lang)) " · "
+            span class={ "status status-" (inv.status.as_str()) } { (status_label(inv.status, lang)) }
+        }
+        section.parties {
+            (party(lang.pick("Seller", "Продавец"), &seller.name, &seller.inn, Some(&seller.kpp)))
+            (party(lang.pick("Buyer", "Покупатель"), &inv.company.name, &inv.company.inn, inv.company.kpp.as_deref()))
+        }
+        table {
+            thead {
+                tr {
+                    th { (lang.pick("Item", "Наименование")) }
+                    th.num { (lang.pick("Qty", "Кол-во")) }
+                    th.num { (lang.pick("Price", "Цена")) }
+                    th.num { (lang.pick("Sum", "Сумма")) }
+                }
+            }
+            tbody {
+                @for p in &inv.positions {
+                    tr {
+                        td { (p.name) }
+                        td.num { (p.quantity) }
+                        td.num { (m(p.price)) }
+                        td.num { (m(p.total)) }
+                    }
+                }
+            }
+        }
+        p { (lang.pick("Including VAT", "В том числе НДС")) " " (vat::percent(inv.vat_basis_points)) ": " (m(inv.vat)) }
+        p.total { (lang.pick("Total", "Итого")) ": " (m(inv.total)) }
+    }
 }
 
-fn card_form(guid: &str, token: &str, csrf_token: &str, lang: Lang) -> String {
-    format!(
-        "<form class=\"card\" method=\"post\" action=\"/invoices/{guid}/pay?token={token}\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf_token}\">\
-         <label>{number}<input name=\"card_number\" inputmode=\"numeric\" autocomplete=\"cc-number\" required></label>\
-         <label>{expiry}<input name=\"expiry\" placeholder=\"MM/YY\" autocomplete=\"cc-exp\" required></label>\
-         <label>CVC<input name=\"cvc\" inputmode=\"numeric\" autocomplete=\"cc-csc\" required></label>\
-         <button type=\"submit\">{pay}</button></form>\
-         <p class=\"test-cards\">{test}: {ok} · {declined} · {confirm}</p>",
-        guid = escape(guid),
-        token = escape(token),
-        number = lang.pick("Card number", "Номер карты"),
-        expiry = lang.pick("Valid thru", "Срок действия"),
-        pay = lang.pick("Pay", "Оплатить"),
-        test = lang.pick(
-            "Test mode, no money moves. Cards",
-            "Тестовый режим, деньги не списываются. Карты"
-        ),
-        ok = format_args!("4242 4242 4242 4242 {}", lang.pick("succeeds", "успешно")),
-        declined = format_args!(
-            "4000 0000 0000 0002 {}",
-            lang.pick("is declined", "отклоняется")
-        ),
-        confirm = format_args!(
-            "4000 0000 0000 3220 {}",
-            lang.pick("asks to confirm", "требует подтверждения")
-        ),
-    )
+fn card_form(guid: &str, token: &str, csrf_token: &str, lang: Lang) -> Markup {
+    html! {
+        form.card method="post" action={ "/invoices/" (guid) "/pay?token=" (token) } {
+            input type="hidden" name="csrf" value=(csrf_token);
+            label { (lang.pick("Card number", "Номер карты")) input name="card_number" inputmode="numeric" autocomplete="cc-number" required; }
+            label { (lang.pick("Valid thru", "Срок действия")) input name="expiry" placeholder="MM/YY" autocomplete="cc-exp" required; }
+            label { "CVC" input name="cvc" inputmode="numeric" autocomplete="cc-csc" required; }
+            button type="submit" { (lang.pick("Pay", "Оплатить")) }
+        }
+        p.test-cards {
+            (lang.pick("Test mode, no money moves. Cards", "Тестовый режим, деньги не списываются. Карты")) ": "
+            "4242 4242 4242 4242 " (lang.pick("succeeds", "успешно")) " · "
+            "4000 0000 0000 0002 " (lang.pick("is declined", "отклоняется")) " · "
+            "4000 0000 0000 3220 " (lang.pick("asks to confirm", "требует подтверждения"))
+        }
+    }
 }
 
-fn receipt(payments: &[Payment], inv: &Invoice, lang: Lang) -> String {
-    payments
-        .iter()
-        .map(|p| {
-            format!(
-                "<div class=\"receipt\"><strong>{title}</strong><br>{amount} · {when} · {method} · {reference}</div>",
-                title = lang.pick("Receipt", "Квитанция"),
-                amount = escape(&money(p.amount, &inv.currency, lang)),
-                when = escape(&date(p.created_at, lang)),
-                method = escape(&p.method),
-                reference = escape(p.reference.as_deref().unwrap_or(&p.id)),
-            )
-        })
-        .collect()
+fn receipt(payments: &[Payment], inv: &Invoice, lang: Lang) -> Markup {
+    html! {
+        @for p in payments {
+            div.receipt {
+                strong { (lang.pick("Receipt", "Квитанция")) }
+                br;
+                (money(p.amount, &inv.currency, lang)) " · " (date(p.created_at, lang)) " · "
+                (p.method) " · " (p.reference.as_deref().unwrap_or(&p.id))
+            }
+        }
+    }
 }
 
 /// The whole invoice page, with `alert` shown above the form when set.
@@ -237,17 +205,13 @@ async fn render(
     alert: Option<&str>,
 ) -> Response {
     let lang = RequestContext::current().lang;
-    let mut body = summary(state, inv, lang);
-    if let Some(alert) = alert {
-        body.push_str(&format!("<div class=\"alert\">{}</div>", escape(alert)));
-    }
     let mut cookie = None;
-    match inv.status {
+    let after = match inv.status {
         InvoiceStatus::Pending => {
             let (csrf_token, set) =
                 csrf::issue(state.store.page_key(), headers, &inv.guid, secure(state));
             cookie = set;
-            body.push_str(&card_form(&inv.guid, token, &csrf_token, lang));
+            card_form(&inv.guid, token, &csrf_token, lang)
         }
         InvoiceStatus::Paid | InvoiceStatus::Refunded => {
             let payments = match state.store.conn().await {
@@ -256,28 +220,24 @@ async fn render(
                     .unwrap_or_default(),
                 Err(_) => Vec::new(),
             };
-            body.push_str(&receipt(&payments, inv, lang));
+            receipt(&payments, inv, lang)
         }
-        InvoiceStatus::Canceled => body.push_str(&format!(
-            "<p>{}</p>",
-            lang.pick(
-                "This invoice was canceled and cannot be paid.",
-                "Счёт отменён, оплатить его нельзя."
-            )
-        )),
-    }
-    let transfer = format!(
-        "<p class=\"muted\"><a href=\"/invoices/{}/bank-transfer?token={}\">{}</a></p>",
-        escape(&inv.guid),
-        escape(token),
-        lang.pick(
-            "Invoice for a bank transfer",
-            "Счёт для оплаты банковским переводом"
-        )
-    );
-    body.push_str(&transfer);
+        InvoiceStatus::Canceled => html! {
+            p { (lang.pick("This invoice was canceled and cannot be paid.", "Счёт отменён, оплатить его нельзя.")) }
+        },
+    };
+    let body = html! {
+        (summary(state, inv, lang))
+        @if let Some(alert) = alert { div.alert { (alert) } }
+        (after)
+        p.muted {
+            a href={ "/invoices/" (inv.guid) "/bank-transfer?token=" (token) } {
+                (lang.pick("Invoice for a bank transfer", "Счёт для оплаты банковским переводом"))
+            }
+        }
+    };
     let title = format!("{} {}", lang.pick("Invoice", "Счёт"), inv.number);
-    let mut response = page(status, &title, &body);
+    let mut response = page(status, &title, body);
     csrf::set_cookie(&mut response, cookie);
     response
 }
@@ -386,25 +346,21 @@ async fn settle(
             let (csrf_token, cookie) =
                 csrf::issue(state.store.page_key(), headers, &inv.guid, secure(state));
             let title = lang.pick("Confirm the payment", "Подтвердите платёж");
-            let body = format!(
-                "<h1>{title}</h1><p>{text}</p>\
-                 <form method=\"post\" action=\"/invoices/{guid}/confirm?token={token}\">\
-                 <input type=\"hidden\" name=\"csrf\" value=\"{csrf_token}\">\
-                 <input type=\"hidden\" name=\"challenge\" value=\"{challenge}\">\
-                 <button type=\"submit\" name=\"decision\" value=\"confirm\">{confirm}</button> \
-                 <button type=\"submit\" name=\"decision\" value=\"refuse\" class=\"secondary\">{refuse}</button></form>",
-                title = escape(title),
-                text = escape(lang.pick(
+            let body = html! {
+                h1 { (title) }
+                p { (lang.pick(
                     "Your bank asks you to confirm this payment (3-D Secure, test mode).",
                     "Банк просит подтвердить платёж (3-D Secure, тестовый режим).",
-                )),
-                guid = escape(&inv.guid),
-                token = escape(token),
-                challenge = escape(&challenge),
-                confirm = lang.pick("Confirm", "Подтвердить"),
-                refuse = lang.pick("Refuse", "Отказаться"),
-            );
-            let mut response = page(StatusCode::OK, title, &body);
+                )) }
+                form method="post" action={ "/invoices/" (inv.guid) "/confirm?token=" (token) } {
+                    input type="hidden" name="csrf" value=(csrf_token);
+                    input type="hidden" name="challenge" value=(challenge);
+                    button type="submit" name="decision" value="confirm" { (lang.pick("Confirm", "Подтвердить")) }
+                    " "
+                    button.secondary type="submit" name="decision" value="refuse" { (lang.pick("Refuse", "Отказаться")) }
+                }
+            };
+            let mut response = page(StatusCode::OK, title, body);
             csrf::set_cookie(&mut response, cookie);
             response
         }

@@ -14,6 +14,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use kopek_domain::lang::Lang;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 /// An error met before a page's handler (a link that is not text, a method the
 /// page does not take, no such page), as a page.
@@ -46,37 +47,30 @@ pub fn routes() -> Routes {
         )
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A whole page around `body` (already escaped HTML), with the security headers.
-/// Every page shares this look; none needs JavaScript.
-pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
+/// A whole page around `body`, with the security headers. Every page shares this
+/// look; none needs JavaScript. Pages are maud templates, so every value is
+/// escaped unless it is already markup.
+pub fn page(status: StatusCode, title: &str, body: Markup) -> Response {
     let lang = match RequestContext::current().lang {
         Lang::En => "en",
         Lang::Ru => "ru",
     };
-    let html = format!(
-        "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><style>{STYLE}</style></head><body>\
-         <header class=\"brand\">Kopek</header><main>{body}</main></body></html>\n",
-        title = escape(title),
-    );
-    let mut response = (status, Html(html)).into_response();
+    let html = html! {
+        (DOCTYPE)
+        html lang=(lang) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header.brand { "Kopek" }
+                main { (body) }
+            }
+        }
+    };
+    let mut response = (status, Html(html.into_string())).into_response();
     let headers = response.headers_mut();
     for (name, value) in [
         (
@@ -176,6 +170,5 @@ mod tests {
         let t = kopek_domain::time::Timestamp::parse_rfc3339("2026-11-22T10:00:00Z").unwrap();
         assert_eq!(date(t, Lang::Ru), "22 ноября 2026 г.");
         assert_eq!(date(t, Lang::En), "22 November 2026");
-        assert_eq!(escape("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
     }
 }

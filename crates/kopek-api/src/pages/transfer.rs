@@ -4,7 +4,7 @@
 
 use super::bank_document::{Document, document};
 use super::invoice::{Link, failed, linked, message, not_found};
-use super::{escape, pdf};
+use super::pdf;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::header::{
@@ -12,6 +12,7 @@ use axum::http::header::{
 };
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+use maud::{DOCTYPE, PreEscaped, html};
 
 const PRINT_STYLE: &str = "\
 @page{size:A4;margin:15mm}\
@@ -24,55 +25,49 @@ h1{font-size:14pt;border-bottom:2px solid #000;padding-bottom:4px;margin:16px 0 
 @media print{.noprint{display:none}}";
 
 fn html(doc: &Document, pdf_link: &str) -> String {
-    let bank: String = doc
-        .bank
-        .iter()
-        .map(|(k, v)| format!("<tr><td>{}</td><td>{}</td></tr>", escape(k), escape(v)))
-        .collect();
-    let rows: String = doc
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            format!(
-                "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                i + 1,
-                escape(&r[0]),
-                escape(&r[1]),
-                escape(&r[2]),
-                escape(&r[3]),
-                escape(&r[4])
-            )
-        })
-        .collect();
-    let totals: String = doc
-        .totals
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "<tr><td>{}</td><td class=\"num\"><strong>{}</strong></td></tr>",
-                escape(k),
-                escape(v)
-            )
-        })
-        .collect();
-    format!(
-        "<!doctype html>\n<html lang=\"ru\"><head><meta charset=\"utf-8\"><title>{title}</title><style>{PRINT_STYLE}</style></head><body>\
-         <p class=\"noprint\"><a href=\"{pdf_link}\">PDF</a></p>\
-         <table>{bank}</table><h1>{title}</h1>\
-         <p><strong>Поставщик (Исполнитель):</strong> {supplier}</p>\
-         <p><strong>Покупатель (Заказчик):</strong> {buyer}</p>\
-         <table><thead><tr><th>№</th><th>Товары (работы, услуги)</th><th>Кол-во</th><th>Ед.</th><th>Цена</th><th>Сумма</th></tr></thead><tbody>{rows}</tbody></table>\
-         <table class=\"totals\">{totals}</table>\
-         <p>{summary}</p><p class=\"words\">{words}</p>\
-         <div class=\"signs\"><div>Руководитель</div><div>Бухгалтер</div></div>\
-         </body></html>\n",
-        title = escape(&doc.title),
-        supplier = escape(&doc.supplier),
-        buyer = escape(&doc.buyer),
-        summary = escape(&doc.summary),
-        words = escape(&doc.in_words),
-    )
+    html! {
+        (DOCTYPE)
+        html lang="ru" {
+            head {
+                meta charset="utf-8";
+                title { (doc.title) }
+                style { (PreEscaped(PRINT_STYLE)) }
+            }
+            body {
+                p.noprint { a href=(pdf_link) { "PDF" } }
+                table {
+                    @for (k, v) in &doc.bank { tr { td { (k) } td { (v) } } }
+                }
+                h1 { (doc.title) }
+                p { strong { "Поставщик (Исполнитель):" } " " (doc.supplier) }
+                p { strong { "Покупатель (Заказчик):" } " " (doc.buyer) }
+                table {
+                    thead {
+                        tr { th { "№" } th { "Товары (работы, услуги)" } th { "Кол-во" } th { "Ед." } th { "Цена" } th { "Сумма" } }
+                    }
+                    tbody {
+                        @for (i, [name, quantity, unit, price, sum]) in doc.rows.iter().enumerate() {
+                            tr {
+                                td { (i + 1) }
+                                td { (name) }
+                                td.num { (quantity) }
+                                td { (unit) }
+                                td.num { (price) }
+                                td.num { (sum) }
+                            }
+                        }
+                    }
+                }
+                table.totals {
+                    @for (k, v) in &doc.totals { tr { td { (k) } td.num { strong { (v) } } } }
+                }
+                p { (doc.summary) }
+                p.words { (doc.in_words) }
+                div.signs { div { "Руководитель" } div { "Бухгалтер" } }
+            }
+        }
+    }
+    .into_string()
 }
 
 fn headers(response: &mut Response) {
@@ -148,8 +143,8 @@ pub async fn show(
     } else {
         let pdf_link = format!(
             "/invoices/{}/bank-transfer?token={}&format=pdf",
-            escape(&inv.guid),
-            escape(link.token.as_deref().unwrap_or_default())
+            inv.guid,
+            link.token.as_deref().unwrap_or_default()
         );
         Html(html(&doc, &pdf_link)).into_response()
     };
