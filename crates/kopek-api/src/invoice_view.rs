@@ -2,6 +2,7 @@
 //! currency, type_of}`, references as `{guid, type_of}`), which the operator API
 //! answers in too, and its payment links.
 
+use kopek_domain::ids::InvoiceId;
 use kopek_domain::invoice::Position;
 use kopek_domain::paging::link_token;
 use kopek_domain::time::Timestamp;
@@ -19,11 +20,11 @@ pub struct Money {
     pub type_of: &'static str,
 }
 
-impl Money {
-    pub fn new(value: i64, currency: &str) -> Money {
+impl From<kopek_domain::money::Money> for Money {
+    fn from(m: kopek_domain::money::Money) -> Money {
         Money {
-            value,
-            currency: currency.to_owned(),
+            value: m.minor(),
+            currency: m.currency().code().to_owned(),
             type_of: "Money",
         }
     }
@@ -112,9 +113,9 @@ pub struct VatView {
 }
 
 /// The two payment links of an invoice, each carrying its unguessable token.
-pub fn payment_links(public_url: &str, key: &[u8], guid: &str) -> (String, String) {
+pub fn payment_links(public_url: &str, key: &[u8], guid: &InvoiceId) -> (String, String) {
     let base = public_url.trim_end_matches('/');
-    let token = link_token(key, guid);
+    let token = link_token(key, guid.as_str());
     (
         format!("{base}/invoices/{guid}/pay?token={token}"),
         format!("{base}/invoices/{guid}/bank-transfer?token={token}"),
@@ -130,27 +131,27 @@ impl InvoiceView {
 
     pub fn new(inv: &Invoice, public_url: &str, key: &[u8]) -> InvoiceView {
         let (card, transfer) = payment_links(public_url, key, &inv.guid);
-        let money = |v: i64| Money::new(v, &inv.currency);
         InvoiceView {
             company: CompanyView {
-                id: inv.organization_guid.clone(),
-                inn: inv.company.inn.clone(),
-                kpp: inv.company.kpp.clone(),
+                id: inv.organization_guid.to_string(),
+                inn: inv.company.inn.to_string(),
+                kpp: inv.company.kpp.as_ref().map(ToString::to_string),
                 name: inv.company.name.clone(),
             },
             number: inv.number.clone(),
-            total_sum: money(inv.total),
+            total_sum: inv.quote.total.into(),
             status: inv.status.as_str().to_owned(),
             payment_by_card_link: card,
             payment_by_transaction_link: transfer,
             positions: Some(
-                inv.positions
+                inv.quote
+                    .positions
                     .iter()
                     .map(|p: &Position| PositionView {
                         name: p.name.clone(),
                         quantity: p.quantity,
-                        price: money(p.price),
-                        total_sum: money(p.total),
+                        price: p.price.into(),
+                        total_sum: p.total.into(),
                         type_of: "InvoicePosition",
                     })
                     .collect(),
@@ -167,12 +168,12 @@ impl InvoiceView {
                 product: Reference::to(&inv.product_guid, "Product"),
                 quantity: inv.quantity,
                 vat: VatView {
-                    rate: vat::percent(inv.vat_basis_points),
-                    sum: money(inv.vat),
+                    rate: vat::percent(inv.quote.vat_basis_points),
+                    sum: inv.quote.vat.into(),
                 },
-                who_pays: Reference::to(&inv.payer_guid, &inv.payer_type),
+                who_pays: Reference::to(inv.payer.id(), inv.payer.kind()),
             },
-            guid: inv.guid.clone(),
+            guid: inv.guid.to_string(),
             type_of: "Invoice",
         }
     }

@@ -15,7 +15,8 @@ use crate::write::{Ran, Write};
 use kopek_domain::Error;
 use kopek_domain::auth::{Principal, Role};
 use kopek_domain::customer::{CustomerState, NewCustomer, Onboarding, id_rule};
-use kopek_domain::ids::{prefix, yc_id};
+use kopek_domain::ids::{BillingAccountId, CustomerId, prefix, yc_id};
+use kopek_domain::money::Money;
 use kopek_domain::time::Timestamp;
 use kopek_store::billing_accounts::{self, AccountKind, BillingAccount};
 use kopek_store::customers::{self, Customer};
@@ -41,16 +42,16 @@ pub fn customer_metadata(c: &Customer) -> Value {
 pub async fn reseller_for(
     conn: &mut Conn,
     caller: &Principal,
-    reseller_id: &str,
+    reseller_id: &BillingAccountId,
 ) -> Result<BillingAccount, Error> {
-    if !caller.may_act_for(Role::Reseller, reseller_id) {
+    if !caller.may_act_for(Role::Reseller, reseller_id.as_str()) {
         return Err(Error::Forbidden);
     }
     billing_accounts::get(conn, AccountKind::Reseller, reseller_id)
         .await?
         .ok_or_else(|| Error::NotFound {
             what: "reseller",
-            id: reseller_id.to_owned(),
+            id: reseller_id.to_string(),
         })
 }
 
@@ -61,8 +62,8 @@ pub async fn visible_customer(
     customer_id: &str,
 ) -> Result<Customer, Error> {
     id_rule("customerId", customer_id).map_err(|e| Error::Validation(vec![e]))?;
-    match customers::get(conn, customer_id).await? {
-        Some(c) if caller.may_act_for(Role::Reseller, &c.reseller_id) => Ok(c),
+    match customers::get(conn, &CustomerId::from(customer_id)).await? {
+        Some(c) if caller.may_act_for(Role::Reseller, c.reseller_id.as_str()) => Ok(c),
         _ if !caller.is_admin() => Err(Error::Forbidden),
         _ => Err(Error::NotFound {
             what: "customer",
@@ -140,19 +141,18 @@ pub async fn create<T: Serialize>(
                 Onboarding::ResellerServed => CustomerState::Active,
             };
             let account = BillingAccount {
-                id: yc_id(prefix::BILLING_ACCOUNT),
+                id: BillingAccountId::generate(),
                 kind: AccountKind::Customer,
                 name: new.name.clone(),
                 country_code: reseller.country_code.clone(),
-                currency: reseller.currency.clone(),
                 active: customer_state.account_active(),
-                balance: 0,
+                balance: Money::zero(reseller.balance.currency()),
                 reseller_id: Some(reseller.id.clone()),
                 created_at: now,
             };
             billing_accounts::insert(work.conn(), &account).await?;
             let customer = Customer {
-                id: yc_id(prefix::CUSTOMER),
+                id: CustomerId::generate(),
                 reseller_id: reseller.id.clone(),
                 billing_account_id: account.id,
                 name: new.name,
@@ -181,7 +181,7 @@ pub async fn create<T: Serialize>(
             events::record(
                 work.conn(),
                 event,
-                &customer.id,
+                customer.id.as_str(),
                 &event_payload(&customer, None),
                 now,
             )
@@ -265,7 +265,7 @@ pub async fn change<T: Serialize>(
             events::record(
                 work.conn(),
                 event,
-                &customer.id,
+                customer.id.as_str(),
                 &event_payload(&customer, Some(previous)),
                 now,
             )
@@ -287,11 +287,12 @@ pub async fn list(
     id_rule("resellerId", reseller_id).map_err(|e| Error::Validation(vec![e]))?;
     let key = core.store.page_key();
     let page = query.page(key, format!("customers:{reseller_id}"))?;
+    let reseller_id = BillingAccountId::from(reseller_id);
     let mut conn = core.store.conn().await?;
-    reseller_for(&mut conn, caller, reseller_id).await?;
+    reseller_for(&mut conn, caller, &reseller_id).await?;
     let mut rows = customers::list(
         &mut conn,
-        reseller_id,
+        &reseller_id,
         page.after.as_deref(),
         page.fetch_limit(),
     )

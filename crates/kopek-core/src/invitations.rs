@@ -5,6 +5,7 @@
 use crate::{Core, Settings};
 use kopek_domain::Error;
 use kopek_domain::auth::{SecretToken, hash_token};
+use kopek_domain::contact::Email;
 use kopek_domain::customer::CustomerState;
 use kopek_domain::ids::{prefix, yc_id};
 use kopek_domain::time::Timestamp;
@@ -18,7 +19,7 @@ pub async fn issue(
     conn: &mut Conn,
     config: &Settings,
     customer: &Customer,
-    email: &str,
+    email: &Email,
     reseller_name: &str,
     now: Timestamp,
 ) -> Result<Invitation, Error> {
@@ -26,7 +27,7 @@ pub async fn issue(
     let invitation = Invitation {
         id: yc_id(prefix::INVITATION),
         customer_id: customer.id.clone(),
-        email: email.to_owned(),
+        email: email.clone(),
         created_at: now,
         expires_at: now.plus_seconds(config.invitation_ttl_seconds),
         used_at: None,
@@ -43,7 +44,7 @@ pub async fn issue(
     );
     let mail = Mail {
         invitation_id: invitation.id.clone(),
-        to: email.to_owned(),
+        to: email.to_string(),
         subject: format!("{reseller_name} invites {} to Kopek billing", customer.name),
         text: format!(
             "Hello,\n\n{reseller_name} invites {customer} to use its billing.\n\
@@ -132,7 +133,14 @@ pub async fn accept(core: &Core, token: &str) -> Result<Customer, Refusal> {
         "previousState": CustomerState::Invited.as_str(),
         "invitationId": invitation.id,
     });
-    events::record(&mut tx, "customer.accepted", &customer.id, &payload, now).await?;
+    events::record(
+        &mut tx,
+        "customer.accepted",
+        customer.id.as_str(),
+        &payload,
+        now,
+    )
+    .await?;
     tx.commit().await.map_err(Error::internal)?;
     Ok(customer)
 }

@@ -9,8 +9,8 @@ use crate::write::{Ran, Write};
 use kopek_domain::auth::Principal;
 use kopek_domain::catalog::MAX_PERIOD_MONTHS;
 use kopek_domain::error::Violations;
-use kopek_domain::ids::{prefix, yc_id};
-use kopek_domain::invoice::{InvoiceStatus, MAX_QUANTITY, Quote, format_number, quote};
+use kopek_domain::ids::{InvoiceId, OrganizationId, prefix, yc_id};
+use kopek_domain::invoice::{InvoiceStatus, MAX_QUANTITY, Payer, Quote, format_number, quote};
 use kopek_domain::license::extended_expiry;
 use kopek_domain::time::Timestamp;
 use kopek_domain::{Error, FieldError, Reason};
@@ -25,7 +25,7 @@ use serde_json::json;
 /// paying for itself).
 #[derive(Debug, Clone)]
 pub struct Order {
-    pub organization: String,
+    pub organization: OrganizationId,
     pub product: String,
     pub plan: Option<String>,
     pub quantity: Option<i64>,
@@ -43,8 +43,7 @@ struct Priced {
     period_in_months: i64,
     quantity: i64,
     quote: Quote,
-    payer_type: &'static str,
-    payer_guid: String,
+    payer: Payer,
     now: Timestamp,
 }
 
@@ -102,16 +101,16 @@ async fn price(core: &Core, access: &OrgAccess, order: Order) -> Result<Priced, 
             ),
         )])
     })?;
-    let (payer_type, payer_guid) = match order.payer.filter(|g| !g.is_empty()) {
-        None => ("Organization", organization.guid.clone()),
-        Some(g) if g.eq_ignore_ascii_case(&organization.guid) => {
-            ("Organization", organization.guid.clone())
+    let payer = match order.payer.filter(|g| !g.is_empty()) {
+        None => Payer::Organization(organization.guid.clone()),
+        Some(g) if g.eq_ignore_ascii_case(organization.guid.as_str()) => {
+            Payer::Organization(organization.guid.clone())
         }
         // Only the reseller that serves the organization may pay for it; any
         // other account, existing or not, is the same unknown reference.
         Some(g) => match &organization.reseller_id {
-            Some(reseller) if reseller.eq_ignore_ascii_case(&g) => {
-                ("BillingAccount", reseller.clone())
+            Some(reseller) if reseller.as_str().eq_ignore_ascii_case(&g) => {
+                Payer::BillingAccount(reseller.clone())
             }
             _ => return Err(Error::field("who_pays", Reason::UnknownReference)),
         },
@@ -125,8 +124,7 @@ async fn price(core: &Core, access: &OrgAccess, order: Order) -> Result<Priced, 
         period_in_months: period.period_in_months,
         quantity,
         quote,
-        payer_type,
-        payer_guid,
+        payer,
         organization,
         now,
     })
@@ -156,7 +154,7 @@ pub async fn create<T: Serialize>(
             let seq = invoices::next_seq(&mut *conn, &priced.organization.guid).await?;
             let now = priced.now;
             let invoice = Invoice {
-                guid: uuid::Uuid::new_v4().to_string(),
+                guid: InvoiceId::generate(),
                 organization_guid: priced.organization.guid.clone(),
                 seq,
                 number: format_number(&core.settings.invoice_number_format, now.date().year(), seq),
@@ -166,14 +164,9 @@ pub async fn create<T: Serialize>(
                 period_in_months: priced.period_in_months,
                 quantity: priced.quantity,
                 company: priced.organization.company.clone(),
-                positions: priced.quote.positions,
-                currency: priced.quote.currency.code().to_owned(),
-                total: priced.quote.total,
-                vat: priced.quote.vat,
-                vat_basis_points: priced.quote.vat_basis_points,
+                quote: priced.quote,
                 status: InvoiceStatus::Pending,
-                payer_type: priced.payer_type.to_owned(),
-                payer_guid: priced.payer_guid,
+                payer: priced.payer,
                 meta: None,
                 created_by: caller.id.clone(),
                 created_at: now,
@@ -183,9 +176,17 @@ pub async fn create<T: Serialize>(
             invoices::insert(&mut *conn, &invoice).await?;
             let payload = json!({
                 "invoiceGuid": invoice.guid, "organizationGuid": invoice.organization_guid,
-                "number": invoice.number, "total": invoice.total, "currency": invoice.currency,
+                "number": invoice.number, "total": invoice.quote.total.minor(),
+                "currency": invoice.currency(),
             });
-            events::record(conn, "invoice.created", &invoice.guid, &payload, now).await?;
+            events::record(
+                conn,
+                "invoice.created",
+                invoice.guid.as_str(),
+                &payload,
+                now,
+            )
+            .await?;
             Ok(answer(&invoice))
         })
         .await
@@ -197,7 +198,7 @@ pub async fn change<T: Serialize>(
     core: &Core,
     write: Write,
     caller: &Principal,
-    guid: &str,
+    guid: &InvoiceId,
     change: Change,
     status: u16,
     answer: impl FnOnce(&Invoice) -> T,
@@ -214,7 +215,7 @@ pub async fn change<T: Serialize>(
 /// callback) in a transaction of its own, and returns the invoice as it now is.
 pub async fn record_payment(
     core: &Core,
-    guid: &str,
+    guid: &InvoiceId,
     method: String,
     reference: Option<String>,
 ) -> Result<Invoice, Error> {
@@ -239,7 +240,7 @@ pub enum Change {
 /// it now is. Any change the lifecycle does not allow is `FailedPrecondition`.
 pub async fn apply(
     conn: &mut Conn,
-    guid: &str,
+    guid: &InvoiceId,
     change: Change,
     now: Timestamp,
 ) -> Result<Invoice, Error> {
@@ -247,7 +248,7 @@ pub async fn apply(
         .await?
         .ok_or_else(|| Error::NotFound {
             what: "invoice",
-            id: guid.to_owned(),
+            id: guid.to_string(),
         })?;
     let previous = invoice.status;
     let (next, event) = match &change {
@@ -267,8 +268,7 @@ pub async fn apply(
         let payment = Payment {
             id: yc_id(prefix::PAYMENT),
             invoice_guid: invoice.guid.clone(),
-            amount: invoice.total,
-            currency: invoice.currency.clone(),
+            amount: invoice.quote.total,
             method,
             reference,
             created_at: now,
@@ -282,10 +282,10 @@ pub async fn apply(
         "number": invoice.number,
         "status": next.as_str(),
         "previousStatus": previous.as_str(),
-        "total": invoice.total,
-        "currency": invoice.currency,
+        "total": invoice.quote.total.minor(),
+        "currency": invoice.currency(),
     });
-    events::record(conn, event, &invoice.guid, &payload, now).await?;
+    events::record(conn, event, invoice.guid.as_str(), &payload, now).await?;
     Ok(invoice)
 }
 
@@ -326,7 +326,7 @@ async fn extend_license(conn: &mut Conn, invoice: &Invoice, now: Timestamp) -> R
     events::record(
         conn,
         "license.extended",
-        &invoice.organization_guid,
+        invoice.organization_guid.as_str(),
         &payload,
         now,
     )

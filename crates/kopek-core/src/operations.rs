@@ -17,8 +17,8 @@ pub async fn visible(core: &Core, caller: &Principal, id: &str) -> Result<Operat
             if caller.is_admin()
                 || op
                     .reseller_id
-                    .as_deref()
-                    .is_some_and(|r| caller.may_act_for(Role::Reseller, r)) =>
+                    .as_ref()
+                    .is_some_and(|r| caller.may_act_for(Role::Reseller, r.as_str())) =>
         {
             Ok(op)
         }

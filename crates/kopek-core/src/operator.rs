@@ -5,7 +5,8 @@ use crate::write::{Begun, Ran, Write};
 use kopek_domain::Error;
 use kopek_domain::auth::{KeySpec, Principal, SecretToken};
 use kopek_domain::catalog::Catalog;
-use kopek_domain::ids::{prefix, yc_id};
+use kopek_domain::ids::BillingAccountId;
+use kopek_domain::money::Money;
 use kopek_domain::reseller::NewReseller;
 use kopek_domain::time::Timestamp;
 use kopek_store::api_keys::{self, ApiKey};
@@ -24,13 +25,12 @@ pub async fn create_reseller<T: Serialize>(
     write
         .run(caller, status, async |work| {
             let account = BillingAccount {
-                id: yc_id(prefix::BILLING_ACCOUNT),
+                id: BillingAccountId::generate(),
                 kind: AccountKind::Reseller,
                 name: new.name,
                 country_code: new.country_code,
-                currency: new.currency.code().to_owned(),
                 active: true,
-                balance: 0,
+                balance: Money::zero(new.currency),
                 reseller_id: None,
                 created_at: Timestamp::now(),
             };

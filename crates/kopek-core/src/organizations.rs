@@ -5,6 +5,7 @@ use crate::Core;
 use crate::write::{Ran, Write};
 use kopek_domain::auth::Principal;
 use kopek_domain::company::Company;
+use kopek_domain::ids::{BillingAccountId, OrganizationId, UserId};
 use kopek_domain::{Error, Reason};
 use kopek_store::billing_accounts::{self, AccountKind};
 use kopek_store::organizations::{self, Organization};
@@ -17,7 +18,7 @@ pub struct NewOrganization {
     pub alias: String,
     pub company: Company,
     /// The reseller billing account that serves it, which must exist.
-    pub reseller_id: Option<String>,
+    pub reseller_id: Option<BillingAccountId>,
 }
 
 /// Creates an organization; a taken alias and an unknown reseller name their field.
@@ -40,7 +41,7 @@ pub async fn create<T: Serialize>(
                 return Err(Error::field("resellerId", Reason::UnknownReference));
             }
             let org = Organization {
-                guid: uuid::Uuid::new_v4().to_string(),
+                guid: OrganizationId::generate(),
                 alias: new.alias,
                 company: new.company,
                 reseller_id: new.reseller_id,
@@ -64,10 +65,10 @@ pub async fn add_member<T: Serialize>(
     core: &Core,
     write: Write,
     caller: &Principal,
-    guid: &str,
+    guid: &OrganizationId,
     login: &str,
     status: u16,
-    answer: impl FnOnce(&Organization, Vec<i64>) -> T,
+    answer: impl FnOnce(&Organization, Vec<UserId>) -> T,
 ) -> Result<Ran<T>, Error> {
     write
         .run(caller, status, async |work| {
@@ -75,7 +76,7 @@ pub async fn add_member<T: Serialize>(
                 .await?
                 .ok_or_else(|| Error::NotFound {
                     what: "organization",
-                    id: guid.to_owned(),
+                    id: guid.to_string(),
                 })?;
             let user = users::find_live(work.conn(), login)
                 .await?

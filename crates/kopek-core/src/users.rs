@@ -7,6 +7,7 @@
 use crate::Core;
 use crate::write::{Ran, Write};
 use kopek_domain::auth::Principal;
+use kopek_domain::ids::UserId;
 use kopek_domain::time::Timestamp;
 use kopek_domain::user::{NewUser, User, UserChange};
 use kopek_domain::{Error, Reason, password};
@@ -47,7 +48,7 @@ pub async fn create<T: Serialize>(
         .run(caller, status, async |work| {
             let now = Timestamp::now();
             let user = User {
-                id: 0,
+                id: UserId::new(0),
                 login: new.login,
                 password_hash,
                 name: new.name,

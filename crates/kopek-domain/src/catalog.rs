@@ -3,7 +3,7 @@
 
 use crate::error::{Error, FieldError, Reason};
 use crate::ids::is_guid;
-use crate::money::Currency;
+use crate::money::{Currency, Money};
 use crate::vat::VatKind;
 use std::collections::HashSet;
 
@@ -48,8 +48,8 @@ pub struct Period {
     pub period_in_months: i64,
     /// ISO 4217 code: RUB, KZT, USD, EUR or GBP.
     #[serde(default = "rub")]
-    #[schema(default = "RUB")]
-    pub currency: String,
+    #[schema(value_type = String, default = "RUB")]
+    pub currency: Currency,
     /// The list price of the whole period, per unit (seat, point of sale), in
     /// minor units with VAT.
     #[schema(minimum = 0)]
@@ -60,8 +60,20 @@ pub struct Period {
     pub final_price: i64,
 }
 
-fn rub() -> String {
-    "RUB".to_owned()
+fn rub() -> Currency {
+    Currency::Rub
+}
+
+impl Period {
+    /// What the period costs, per unit.
+    pub fn price(&self) -> Money {
+        Money::new(self.final_price, self.currency)
+    }
+
+    /// The list price, per unit.
+    pub fn list_price(&self) -> Money {
+        Money::new(self.base_price, self.currency)
+    }
 }
 
 pub const MAX_PERIOD_MONTHS: i64 = 60;
@@ -115,9 +127,6 @@ impl Catalog {
                             format!("{at}.period_in_months"),
                             Reason::Taken,
                         ));
-                    }
-                    if let Err(e) = Currency::parse(&format!("{at}.currency"), &p.currency) {
-                        errors.push(e);
                     }
                     if p.base_price < 0 || p.final_price < 0 {
                         errors.push(FieldError::new(
@@ -189,14 +198,22 @@ mod tests {
             .unwrap()
             .plan("6f1c2a52-1b1e-4c55-9b7e-0a5d4f3e2a11")
             .unwrap();
-        assert_eq!(plan.period(1).unwrap().currency, "RUB");
+        assert_eq!(plan.period(1).unwrap().currency, Currency::Rub);
+        assert_eq!(
+            plan.period(1).unwrap().price(),
+            Money::new(900, Currency::Rub)
+        );
+        assert_eq!(
+            plan.period(1).unwrap().list_price(),
+            Money::new(1000, Currency::Rub)
+        );
         assert!(plan.period(12).is_none());
 
         let mut bad = good.clone();
         bad.products[0].plans[0].guid = bad.products[0].guid.clone();
         bad.products[0].plans[0].periods.push(Period {
             period_in_months: 1,
-            currency: "XXX".into(),
+            currency: Currency::Usd,
             base_price: 5,
             final_price: 6,
         });
@@ -209,7 +226,6 @@ mod tests {
             [
                 "products.0.plans.0.guid",
                 "products.0.plans.0.periods.1.period_in_months",
-                "products.0.plans.0.periods.1.currency",
                 "products.0.plans.0.periods.1.final_price"
             ]
         );
@@ -217,5 +233,10 @@ mod tests {
             serde_json::from_value::<Catalog>(serde_json::json!({"products": [], "typo": 1}))
                 .is_err()
         );
+        // An unknown currency is refused by its type, before any rule runs.
+        let mut doc = serde_json::to_value(sample()).unwrap();
+        doc["products"][0]["plans"][0]["periods"][0]["currency"] = "XXX".into();
+        let err = serde_json::from_value::<Catalog>(doc).unwrap_err();
+        assert!(err.to_string().contains("one of RUB"), "{err}");
     }
 }

@@ -1,5 +1,6 @@
 //! Russian company details: INN (taxpayer number) with its check digits, and KPP.
 
+use crate::checked::checked_text;
 use crate::error::{FieldError, Reason};
 
 fn digits(s: &str) -> Option<Vec<u32>> {
@@ -11,9 +12,28 @@ fn check_digit(digits: &[u32], weights: &[u32]) -> u32 {
     sum % 11 % 10
 }
 
-/// A 10-digit INN (organizations) or a 12-digit one (individuals, sole traders),
-/// with valid check digits.
-pub fn is_inn(s: &str) -> bool {
+checked_text!(
+    /// A taxpayer number (ИНН): 10 digits for organizations, 12 for individuals and
+    /// sole traders, with valid check digits.
+    Inn,
+    is_inn,
+    Reason::Format {
+        en: "a valid INN of 10 or 12 digits",
+        ru: "корректным ИНН из 10 или 12 цифр",
+    }
+);
+
+checked_text!(
+    /// A tax registration reason code (КПП): `^\d{4}[0-9A-Z]{2}\d{3}$`.
+    Kpp,
+    is_kpp,
+    Reason::Format {
+        en: "a KPP of 9 characters: 4 digits, 2 digits or capital letters, 3 digits",
+        ru: "КПП из 9 символов: 4 цифры, 2 цифры или заглавные буквы, 3 цифры",
+    }
+);
+
+fn is_inn(s: &str) -> bool {
     let Some(d) = digits(s) else { return false };
     match d.len() {
         10 => check_digit(&d[..9], &[2, 4, 10, 3, 5, 9, 4, 6, 8]) == d[9],
@@ -25,8 +45,7 @@ pub fn is_inn(s: &str) -> bool {
     }
 }
 
-/// `^\d{4}[0-9A-Z]{2}\d{3}$`.
-pub fn is_kpp(s: &str) -> bool {
+fn is_kpp(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 9
         && b[..4].iter().all(u8::is_ascii_digit)
@@ -39,9 +58,9 @@ pub fn is_kpp(s: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Company {
     pub name: String,
-    pub inn: String,
+    pub inn: Inn,
     /// Organizations (10-digit INN) have one; sole traders (12-digit INN) do not.
-    pub kpp: Option<String>,
+    pub kpp: Option<Kpp>,
 }
 
 impl Company {
@@ -62,39 +81,38 @@ impl Company {
                 Reason::TooLong { max: 1000 },
             ));
         }
-        let inn = inn.unwrap_or_default();
-        if inn.is_empty() {
+        let raw_inn = inn.unwrap_or_default();
+        let inn = if raw_inn.is_empty() {
             errors.push(FieldError::new(format!("{at}inn"), Reason::Required));
-        } else if !is_inn(&inn) {
-            errors.push(FieldError::new(
-                format!("{at}inn"),
-                Reason::Format {
-                    en: "a valid INN of 10 or 12 digits",
-                    ru: "корректным ИНН из 10 или 12 цифр",
-                },
-            ));
-        }
-        let kpp = kpp.filter(|k| !k.is_empty());
-        match &kpp {
-            Some(k) if !is_kpp(k) => errors.push(FieldError::new(
-                format!("{at}kpp"),
-                Reason::Format {
-                    en: "a KPP of 9 characters: 4 digits, 2 digits or capital letters, 3 digits",
-                    ru: "КПП из 9 символов: 4 цифры, 2 цифры или заглавные буквы, 3 цифры",
-                },
-            )),
-            None if inn.len() == 10 => {
-                errors.push(FieldError::new(format!("{at}kpp"), Reason::Required))
-            }
-            Some(_) if inn.len() == 12 => {
-                errors.push(FieldError::new(format!("{at}kpp"), Reason::NotAllowed))
-            }
-            _ => {}
-        }
-        if errors.is_empty() {
-            Ok(Company { name, inn, kpp })
+            None
         } else {
-            Err(errors)
+            Inn::parse(&format!("{at}inn"), &raw_inn)
+                .map_err(|e| errors.push(e))
+                .ok()
+        };
+        // Whether a KPP is due follows the INN's length, even when its check digits
+        // are wrong, so both mistakes are reported at once.
+        let kpp = match kpp.filter(|k| !k.is_empty()) {
+            Some(k) => match Kpp::parse(&format!("{at}kpp"), &k) {
+                Ok(_) if raw_inn.len() == 12 => {
+                    errors.push(FieldError::new(format!("{at}kpp"), Reason::NotAllowed));
+                    None
+                }
+                Ok(kpp) => Some(kpp),
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            },
+            None if raw_inn.len() == 10 => {
+                errors.push(FieldError::new(format!("{at}kpp"), Reason::Required));
+                None
+            }
+            None => None,
+        };
+        match inn {
+            Some(inn) if errors.is_empty() => Ok(Company { name, inn, kpp }),
+            _ => Err(errors),
         }
     }
 }
@@ -148,6 +166,29 @@ mod tests {
         assert!(!is_kpp("7736ab001"));
         assert!(!is_kpp("77360100"));
         assert!(!is_kpp("A73601001"));
+    }
+
+    #[test]
+    fn inn_and_kpp_values() {
+        assert_eq!(
+            Inn::parse("inn", "500100732259").unwrap().as_str(),
+            "500100732259"
+        );
+        let err = Inn::parse("company.inn", "7707083894").unwrap_err();
+        assert_eq!(
+            (err.field.as_str(), err.reason),
+            ("company.inn", Inn::REASON)
+        );
+        assert_eq!(
+            Kpp::parse("kpp", "7736AB001").unwrap().as_str(),
+            "7736AB001"
+        );
+        assert!(Kpp::parse("kpp", "7736ab001").is_err());
+        assert!(serde_json::from_str::<Inn>(r#""7707083894""#).is_err());
+        let company: Company =
+            serde_json::from_str(r#"{"name": "Sber", "inn": "7707083893", "kpp": "773601001"}"#)
+                .unwrap();
+        assert_eq!(company.kpp.unwrap().as_str(), "773601001");
     }
 
     #[test]

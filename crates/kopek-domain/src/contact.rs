@@ -1,8 +1,20 @@
 //! Email addresses and telephone numbers.
 
-/// An email address as the WHATWG HTML standard defines a valid one (what browsers
-/// accept in `<input type=email>`), at most 254 characters.
-pub fn is_email(s: &str) -> bool {
+use crate::checked::checked_text;
+use crate::error::{FieldError, Reason};
+
+checked_text!(
+    /// An email address as the WHATWG HTML standard defines a valid one (what
+    /// browsers accept in `<input type=email>`), at most 254 characters.
+    Email,
+    is_email,
+    Reason::Format {
+        en: "a valid email address",
+        ru: "корректным адресом электронной почты",
+    }
+);
+
+fn is_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
     };
@@ -40,10 +52,35 @@ fn keypad_digit(c: char) -> Option<char> {
 
 use phonenumber::metadata::DATABASE;
 
-/// Whether `s` is a valid telephone number, in E.164 form (`+7 495 739-70-00`) or
-/// national form read in `region` (an ISO 3166-1 alpha-2 code), or a valid
-/// phoneword whose letters map to keypad digits (`1-800-FLOWERS`).
-pub fn is_phone(s: &str, region: &str) -> bool {
+/// A telephone number, in E.164 form (`+7 495 739-70-00`) or in the national form
+/// of a region, or a phoneword whose letters map to keypad digits
+/// (`1-800-FLOWERS`), kept as it was written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Phone(String);
+
+impl Phone {
+    /// Why a number is refused.
+    pub const REASON: Reason = Reason::Format {
+        en: "a valid telephone number or phoneword",
+        ru: "корректным номером телефона или буквенным номером",
+    };
+
+    /// The number, read in `region` (an ISO 3166-1 alpha-2 code) when it has no
+    /// country code, or the error that names `field`.
+    pub fn parse(field: &str, value: &str, region: &str) -> Result<Phone, FieldError> {
+        if is_phone(value, region) {
+            Ok(Phone(value.to_owned()))
+        } else {
+            Err(FieldError::new(field, Phone::REASON))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn is_phone(s: &str, region: &str) -> bool {
     const PUNCTUATION: &str = " -().+/";
     if s.trim().is_empty()
         || !s
@@ -133,6 +170,40 @@ mod tests {
             assert!(!is_email(bad), "{bad}");
         }
         assert!(!is_email(&format!("{}@example.com", "a".repeat(250))));
+    }
+
+    #[test]
+    fn parsed_values_keep_the_text_and_name_the_field() {
+        let email = Email::parse("person.email", "o'neil@example.com").unwrap();
+        assert_eq!(email.as_str(), "o'neil@example.com");
+        assert_eq!(email.to_string(), "o'neil@example.com");
+        let err = Email::parse("invitationEmail", "a@b@c").unwrap_err();
+        assert_eq!(
+            (err.field.as_str(), err.reason),
+            ("invitationEmail", Email::REASON)
+        );
+        assert_eq!(
+            serde_json::from_str::<Email>(r#""a@b.c""#).unwrap(),
+            Email::parse("x", "a@b.c").unwrap()
+        );
+        assert!(serde_json::from_str::<Email>(r#""a@""#).is_err());
+        assert_eq!(
+            serde_json::to_string(&email).unwrap(),
+            r#""o'neil@example.com""#
+        );
+        assert_eq!(
+            Email::try_from("x".to_owned()).unwrap_err(),
+            "The Email must be a valid email address."
+        );
+
+        let phone = Phone::parse("person.phone", "8 (495) 739-70-00", "RU").unwrap();
+        assert_eq!(phone.as_str(), "8 (495) 739-70-00");
+        assert!(Phone::parse("person.phone", "8 (495) 739-70-00", "ZZ").is_err());
+        let err = Phone::parse("person.phone", "call me", "RU").unwrap_err();
+        assert_eq!(
+            (err.field.as_str(), err.reason),
+            ("person.phone", Phone::REASON)
+        );
     }
 
     #[test]

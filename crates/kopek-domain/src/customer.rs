@@ -1,8 +1,9 @@
 //! Customers of a reseller: who they are, how they are validated, and the states
 //! they move through.
 
-use crate::contact::{is_email, is_phone};
+use crate::contact::{Email, Phone};
 use crate::error::{Error, FieldError, Reason, Violations};
+use crate::ids::BillingAccountId;
 use crate::text;
 
 /// The longest reseller or customer id the Yandex API accepts.
@@ -107,16 +108,11 @@ pub enum Onboarding {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCustomer {
     pub onboarding: Onboarding,
-    pub reseller_id: String,
+    pub reseller_id: BillingAccountId,
     pub name: String,
-    pub invitation_email: Option<String>,
+    pub invitation_email: Option<Email>,
     pub person: Person,
 }
-
-const EMAIL: Reason = Reason::Format {
-    en: "a valid email address",
-    ru: "корректным адресом электронной почты",
-};
 
 impl NewCustomer {
     /// Checks every field that needs nothing but the request. The phone needs the
@@ -140,11 +136,7 @@ impl NewCustomer {
                 v.add("invitationEmail", Reason::Required);
                 None
             }
-            Onboarding::Invite if !is_email(&invitation_email) => {
-                v.add("invitationEmail", EMAIL);
-                None
-            }
-            Onboarding::Invite => Some(invitation_email),
+            Onboarding::Invite => v.check(Email::parse("invitationEmail", &invitation_email)),
             Onboarding::ResellerServed => None,
         };
         if let Some(p) = &person {
@@ -163,15 +155,15 @@ impl NewCustomer {
         }
         match &person {
             None => v.add("person", Reason::Required),
-            Some(p) if !p.email.is_empty() && text::is_line(&p.email) && !is_email(&p.email) => {
-                v.add("person.email", EMAIL)
+            Some(p) if !p.email.is_empty() && text::is_line(&p.email) => {
+                v.check(Email::parse("person.email", &p.email));
             }
             Some(_) => {}
         }
         v.finish()?;
         Ok(NewCustomer {
             onboarding,
-            reseller_id,
+            reseller_id: reseller_id.into(),
             name,
             invitation_email,
             person: person.unwrap_or_default(),
@@ -180,17 +172,11 @@ impl NewCustomer {
 
     /// A phone must be valid in E.164 or in the national form of `region`.
     pub fn check_phone(&self, region: &str) -> Result<(), Error> {
-        if self.person.phone.is_empty() || is_phone(&self.person.phone, region) {
-            Ok(())
-        } else {
-            Err(Error::field(
-                "person.phone",
-                Reason::Format {
-                    en: "a valid telephone number or phoneword",
-                    ru: "корректным номером телефона или буквенным номером",
-                },
-            ))
+        if !self.person.phone.is_empty() {
+            Phone::parse("person.phone", &self.person.phone, region)
+                .map_err(|e| Error::Validation(vec![e]))?;
         }
+        Ok(())
     }
 }
 

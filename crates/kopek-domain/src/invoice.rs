@@ -3,7 +3,8 @@
 
 use crate::catalog::{Period, Plan, Product};
 use crate::error::{Error, FieldError, Reason};
-use crate::money::Currency;
+use crate::ids::{BillingAccountId, OrganizationId};
+use crate::money::{Money, MoneyError};
 use crate::time::Timestamp;
 use crate::vat;
 
@@ -71,37 +72,77 @@ impl InvoiceStatus {
     }
 }
 
+/// Who pays an invoice: the buying organization itself, or the reseller billing
+/// account that serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payer {
+    Organization(OrganizationId),
+    BillingAccount(BillingAccountId),
+}
+
+impl Payer {
+    /// The kind, as the wire's `who_pays.type_of` and the store name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Payer::Organization(_) => "Organization",
+            Payer::BillingAccount(_) => "BillingAccount",
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        match self {
+            Payer::Organization(id) => id.as_str(),
+            Payer::BillingAccount(id) => id.as_str(),
+        }
+    }
+
+    /// The payer of a kind (as [`Payer::kind`] names it); None for another name.
+    pub fn of_kind(kind: &str, id: String) -> Option<Payer> {
+        match kind {
+            "Organization" => Some(Payer::Organization(id.into())),
+            "BillingAccount" => Some(Payer::BillingAccount(id.into())),
+            _ => None,
+        }
+    }
+}
+
 /// One line of an invoice.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Position {
     pub name: String,
     pub quantity: i64,
     /// Per unit, VAT included.
-    pub price: i64,
+    pub price: Money,
     /// `price × quantity`.
-    pub total: i64,
+    pub total: Money,
     /// The VAT contained in `total`, rounded half away from zero.
-    pub vat: i64,
+    pub vat: Money,
 }
 
 /// What buying `quantity` units of a plan for a period costs on a date.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quote {
     pub positions: Vec<Position>,
-    pub total: i64,
-    pub vat: i64,
+    /// The sum of the positions' totals.
+    pub total: Money,
+    /// The sum of the positions' VAT.
+    pub vat: Money,
     pub vat_basis_points: i64,
-    pub currency: Currency,
 }
 
-fn too_large() -> Error {
-    Error::Validation(vec![FieldError::new(
-        "quantity",
-        Reason::Format {
-            en: "small enough for the invoice total to be representable",
-            ru: "таким, чтобы сумма счёта была представима",
-        },
-    )])
+/// An amount out of range is the request's fault (too many units of too dear a
+/// plan); a second currency on one invoice would be ours.
+fn refused(e: MoneyError) -> Error {
+    match e {
+        MoneyError::Overflow => Error::Validation(vec![FieldError::new(
+            "quantity",
+            Reason::Format {
+                en: "small enough for the invoice total to be representable",
+                ru: "таким, чтобы сумма счёта была представима",
+            },
+        )]),
+        MoneyError::Mismatch(..) => Error::internal(e),
+    }
 }
 
 /// Prices a purchase. Every product of amounts is checked: an overflow is a
@@ -113,45 +154,33 @@ pub fn quote(
     quantity: i64,
     on: Timestamp,
 ) -> Result<Quote, Error> {
-    let currency = Currency::parse("period_in_months", &period.currency)
-        .map_err(|e| Error::Validation(vec![e]))?;
     let rate = vat::rate_basis_points(plan.vat, on.date());
-    let total = period
-        .final_price
-        .checked_mul(quantity)
-        .ok_or_else(too_large)?;
-    let line_vat = vat::included(total, rate).ok_or_else(too_large)?;
+    let price = period.price();
+    let total = price.times(quantity).map_err(refused)?;
     let position = Position {
         name: format!(
             "{} «{}», {} мес.",
             product.name, plan.name, period.period_in_months
         ),
         quantity,
-        price: period.final_price,
+        price,
         total,
-        vat: line_vat,
+        vat: total.vat_included(rate).map_err(refused)?,
     };
     let positions = vec![position];
-    let total = positions
-        .iter()
-        .try_fold(0i64, |sum, p| sum.checked_add(p.total))
-        .ok_or_else(too_large)?;
-    let vat = positions
-        .iter()
-        .try_fold(0i64, |sum, p| sum.checked_add(p.vat))
-        .ok_or_else(too_large)?;
+    let currency = price.currency();
     Ok(Quote {
+        total: Money::sum(currency, positions.iter().map(|p| p.total)).map_err(refused)?,
+        vat: Money::sum(currency, positions.iter().map(|p| p.vat)).map_err(refused)?,
         positions,
-        total,
-        vat,
         vat_basis_points: rate,
-        currency,
     })
 }
 
 /// A per-month figure of a period price, rounded half away from zero.
-pub fn per_month(price: i64, months: i64) -> i64 {
-    vat::div_round(i128::from(price), i128::from(months.max(1))).unwrap_or(price)
+pub fn per_month(price: Money, months: i64) -> Money {
+    let minor = vat::div_round(i128::from(price.minor()), i128::from(months.max(1)));
+    minor.map_or(price, |m| Money::new(m, price.currency()))
 }
 
 /// Formats an invoice number from a template with `{year}` and `{seq}` or
@@ -220,16 +249,19 @@ mod tests {
 
     #[test]
     fn vat_by_date_and_half_kopeck_rounding() {
+        let minor = |q: &Quote| (q.total.minor(), q.vat.minor(), q.vat_basis_points);
         let q = price(12_200, 3, "2026-01-01T00:00:00Z").unwrap();
-        assert_eq!((q.total, q.vat, q.vat_basis_points), (36_600, 6_600, 2200));
+        assert_eq!(minor(&q), (36_600, 6_600, 2200));
+        assert_eq!(q.total.currency(), crate::money::Currency::Rub);
         let q = price(12_000, 1, "2025-12-31T23:59:59Z").unwrap();
-        assert_eq!((q.total, q.vat, q.vat_basis_points), (12_000, 2_000, 2000));
+        assert_eq!(minor(&q), (12_000, 2_000, 2000));
         // 3 kopecks hold 0.5 kopeck of 20% VAT: half rounds away from zero.
         let q = price(1, 3, "2025-12-31T12:00:00Z").unwrap();
-        assert_eq!((q.total, q.vat), (3, 1));
+        assert_eq!((q.total.minor(), q.vat.minor()), (3, 1));
         assert_eq!(q.positions[0].name, "POS «Start», 12 мес.");
-        assert_eq!(per_month(18, 12), 2);
-        assert_eq!(per_month(17, 12), 1);
+        let rub = |m| Money::new(m, crate::money::Currency::Rub);
+        assert_eq!(per_month(rub(18), 12), rub(2));
+        assert_eq!(per_month(rub(17), 12), rub(1));
     }
 
     #[test]
@@ -246,6 +278,20 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn payers_round_trip_through_their_kind() {
+        for payer in [
+            Payer::Organization(OrganizationId::generate()),
+            Payer::BillingAccount(BillingAccountId::generate()),
+        ] {
+            assert_eq!(
+                Payer::of_kind(payer.kind(), payer.id().to_owned()),
+                Some(payer)
+            );
+        }
+        assert_eq!(Payer::of_kind("Reseller", "x".into()), None);
     }
 
     #[test]

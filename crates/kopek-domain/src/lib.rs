@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod catalog;
+mod checked;
 pub mod company;
 pub mod contact;
 pub mod customer;
@@ -16,6 +17,8 @@ pub mod money;
 pub mod paging;
 pub mod password;
 pub mod reseller;
+#[cfg(feature = "sqlx")]
+pub mod sql;
 pub mod text;
 pub mod time;
 pub mod user;

@@ -1,6 +1,8 @@
-//! Currencies. Amounts are integer minor units of one of these.
+//! Money: integer minor units of one currency. An amount never meets an amount of
+//! another currency: there is no `+`, and the checked sums refuse a mismatch.
 
 use crate::error::{FieldError, Reason};
+use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Currency {
@@ -48,8 +50,149 @@ impl Currency {
     }
 }
 
+/// On the wire and in stored documents, a currency is its code.
+impl serde::Serialize for Currency {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Currency {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Currency, D::Error> {
+        let code = String::deserialize(d)?;
+        Currency::ALL
+            .into_iter()
+            .find(|c| c.code() == code)
+            .ok_or_else(|| {
+                serde::de::Error::invalid_value(
+                    serde::de::Unexpected::Str(&code),
+                    &"one of RUB, KZT, USD, EUR, GBP",
+                )
+            })
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// An amount in the minor units of its currency (kopecks, tiyn, cents).
+///
+/// Sums are checked: a second currency or an overflow is an error, never a wrong
+/// number.
+///
+/// ```
+/// use kopek_domain::money::{Currency, Money, MoneyError};
+/// let rub = Money::new(150, Currency::Rub);
+/// assert_eq!(rub.checked_add(rub).unwrap().to_string(), "3.00");
+/// assert_eq!(
+///     rub.checked_add(Money::new(150, Currency::Kzt)),
+///     Err(MoneyError::Mismatch(Currency::Rub, Currency::Kzt))
+/// );
+/// ```
+///
+/// Adding kopecks to tenge does not compile:
+///
+/// ```compile_fail
+/// use kopek_domain::money::{Currency, Money, MoneyError};
+/// let _ = Money::new(150, Currency::Rub) + Money::new(150, Currency::Kzt);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Money {
+    minor: i64,
+    currency: Currency,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("an amount in {0} cannot be combined with one in {1}")]
+    Mismatch(Currency, Currency),
+    #[error("the amount does not fit in 64 bits of minor units")]
+    Overflow,
+}
+
+impl Money {
+    pub const fn new(minor: i64, currency: Currency) -> Money {
+        Money { minor, currency }
+    }
+
+    pub const fn zero(currency: Currency) -> Money {
+        Money::new(0, currency)
+    }
+
+    pub const fn minor(self) -> i64 {
+        self.minor
+    }
+
+    pub const fn currency(self) -> Currency {
+        self.currency
+    }
+
+    pub fn is_negative(self) -> bool {
+        self.minor < 0
+    }
+
+    fn same(self, other: Money) -> Result<(), MoneyError> {
+        if self.currency == other.currency {
+            Ok(())
+        } else {
+            Err(MoneyError::Mismatch(self.currency, other.currency))
+        }
+    }
+
+    pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
+        self.same(other)?;
+        let minor = self
+            .minor
+            .checked_add(other.minor)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(minor, self.currency))
+    }
+
+    pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
+        self.same(other)?;
+        let minor = self
+            .minor
+            .checked_sub(other.minor)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(minor, self.currency))
+    }
+
+    /// The amount `n` times over (a unit price times a quantity).
+    pub fn times(self, n: i64) -> Result<Money, MoneyError> {
+        let minor = self.minor.checked_mul(n).ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(minor, self.currency))
+    }
+
+    /// The VAT that this amount, VAT included, contains at a rate in basis points,
+    /// rounded half away from zero.
+    pub fn vat_included(self, basis_points: i64) -> Result<Money, MoneyError> {
+        let vat = crate::vat::included(self.minor, basis_points).ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(vat, self.currency))
+    }
+
+    /// The sum of `amounts`, all in `currency`; zero of it when there are none.
+    pub fn sum(
+        currency: Currency,
+        amounts: impl IntoIterator<Item = Money>,
+    ) -> Result<Money, MoneyError> {
+        amounts
+            .into_iter()
+            .try_fold(Money::zero(currency), Money::checked_add)
+    }
+}
+
+/// Major units with the currency's decimals (`-12.05`), without the code.
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_minor(self.minor, self.currency))
+    }
+}
+
 /// An amount of minor units as a decimal string in major units (`-12.05`).
-pub fn format_minor(amount: i64, currency: Currency) -> String {
+fn format_minor(amount: i64, currency: Currency) -> String {
     let scale = 10u64.pow(currency.exponent());
     let sign = if amount < 0 { "-" } else { "" };
     let abs = amount.unsigned_abs();
@@ -77,10 +220,42 @@ mod tests {
     }
 
     #[test]
+    fn sums_stay_in_one_currency_and_in_range() {
+        let rub = |m| Money::new(m, Currency::Rub);
+        assert_eq!(Money::sum(Currency::Rub, []), Ok(rub(0)));
+        assert_eq!(Money::sum(Currency::Rub, [rub(1), rub(2)]), Ok(rub(3)));
+        assert_eq!(
+            Money::sum(Currency::Rub, [rub(1), Money::new(2, Currency::Kzt)]),
+            Err(MoneyError::Mismatch(Currency::Rub, Currency::Kzt))
+        );
+        assert_eq!(
+            Money::sum(Currency::Kzt, [rub(1)]),
+            Err(MoneyError::Mismatch(Currency::Kzt, Currency::Rub))
+        );
+        assert_eq!(rub(i64::MAX).checked_add(rub(1)), Err(MoneyError::Overflow));
+        assert_eq!(rub(i64::MIN).checked_sub(rub(1)), Err(MoneyError::Overflow));
+        assert_eq!(rub(5).checked_sub(rub(7)), Ok(rub(-2)));
+        assert!(rub(-2).is_negative());
+        assert_eq!(rub(i64::MAX / 2 + 1).times(2), Err(MoneyError::Overflow));
+        assert_eq!(rub(-3).times(3), Ok(rub(-9)));
+        assert_eq!(rub(12200).vat_included(2200), Ok(rub(2200)));
+        assert_eq!(rub(5).vat_included(2200), Ok(rub(1)), "0.9 rounds up");
+        assert_eq!(rub(-12345).to_string(), "-123.45");
+        assert_eq!(Currency::Kzt.to_string(), "KZT");
+    }
+
+    #[test]
     fn parses_known_codes_only() {
         assert_eq!(Currency::parse("currency", "RUB"), Ok(Currency::Rub));
         assert!(Currency::parse("currency", "rub").is_err());
         assert!(Currency::parse("currency", "XXX").is_err());
         assert_eq!(Currency::Kzt.exponent(), 2);
+        assert_eq!(serde_json::to_string(&Currency::Gbp).unwrap(), r#""GBP""#);
+        assert_eq!(
+            serde_json::from_str::<Currency>(r#""KZT""#).unwrap(),
+            Currency::Kzt
+        );
+        let err = serde_json::from_str::<Currency>(r#""DOGE""#).unwrap_err();
+        assert!(err.to_string().contains("one of RUB, KZT"), "{err}");
     }
 }

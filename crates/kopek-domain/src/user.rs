@@ -4,6 +4,7 @@
 //! AIPIX family's.
 
 use crate::error::Reason;
+use crate::ids::UserId;
 use crate::password;
 use crate::time::Timestamp;
 use serde_json::Value;
@@ -49,17 +50,23 @@ pub struct Property {
 
 /// A user as Kopek keeps it.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
 pub struct User {
-    pub id: i64,
+    pub id: UserId,
     pub login: String,
     pub password_hash: String,
     pub name: Option<String>,
+    #[cfg_attr(feature = "sqlx", sqlx(rename = "type"))]
     pub user_type: String,
     pub status: UserStatus,
     /// `{billing_id, billing_extra}` as the billing system sent it.
+    #[cfg_attr(feature = "sqlx", sqlx(try_from = "crate::sql::Json<Value>"))]
     pub billing_info: Value,
+    #[cfg_attr(feature = "sqlx", sqlx(try_from = "crate::sql::Json<Vec<Property>>"))]
     pub billing_properties: Vec<Property>,
+    #[cfg_attr(feature = "sqlx", sqlx(try_from = "crate::sql::Json<Vec<String>>"))]
     pub permissions: Vec<String>,
+    #[cfg_attr(feature = "sqlx", sqlx(try_from = "crate::sql::Flag"))]
     pub can_update_password: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -196,7 +203,7 @@ mod tests {
             permissions_to_detach: vec!["old".into()],
         };
         let mut user = User {
-            id: 1,
+            id: UserId::new(1),
             login: "a".into(),
             password_hash: password::hash("secret").unwrap(),
             name: None,

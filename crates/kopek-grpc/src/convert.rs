@@ -71,11 +71,11 @@ pub fn operation(op: &StoredOperation) -> Operation {
 pub fn billing_account(account: &BillingAccount) -> billing::BillingAccount {
     billing::BillingAccount {
         created_at: timestamp(account.created_at),
-        id: account.id.clone(),
+        id: account.id.to_string(),
         name: account.name.clone(),
         country_code: account.country_code.clone(),
-        currency: account.currency.clone(),
+        currency: account.balance.currency().to_string(),
         active: account.active,
-        balance: account.balance_text(),
+        balance: account.balance.to_string(),
     }
 }

@@ -123,8 +123,8 @@ impl CustomerService for Services {
             customers: rows
                 .into_iter()
                 .map(|c| billing::Customer {
-                    id: c.id,
-                    billing_account_id: c.billing_account_id,
+                    id: c.id.into(),
+                    billing_account_id: c.billing_account_id.into(),
                 })
                 .collect(),
             next_page_token,

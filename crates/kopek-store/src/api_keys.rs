@@ -1,15 +1,14 @@
 //! API keys: only the hash of a token is stored.
 
 use crate::billing_accounts::{self, AccountKind};
-use crate::db::{Conn, DbResult};
+use crate::db::{AnyQuery, Conn, DbResult, Record, select};
 use kopek_domain::auth::{KeySpec, Principal, Role, SecretToken};
 use kopek_domain::ids::{prefix, yc_id};
 use kopek_domain::time::Timestamp;
 use kopek_domain::{Error, Reason};
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use sqlx::FromRow;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct ApiKey {
     pub id: String,
     pub role: Role,
@@ -29,21 +28,18 @@ impl ApiKey {
     }
 }
 
-const COLUMNS: &str = "id, role, scope, name, created_at, revoked_at";
+impl Record for ApiKey {
+    const TABLE: &'static str = "api_keys";
+    const COLUMNS: &'static str = "id, role, scope, name, created_at, revoked_at";
 
-fn from_row(row: &AnyRow) -> Result<ApiKey, Error> {
-    let role: String = row.try_get("role").db()?;
-    Ok(ApiKey {
-        id: row.try_get("id").db()?,
-        role: role.parse().map_err(Error::internal)?,
-        scope: row.try_get("scope").db()?,
-        name: row.try_get("name").db()?,
-        created_at: Timestamp::from_micros(row.try_get("created_at").db()?),
-        revoked_at: row
-            .try_get::<Option<i64>, _>("revoked_at")
-            .db()?
-            .map(Timestamp::from_micros),
-    })
+    fn bind<'q>(&'q self, q: AnyQuery<'q>) -> AnyQuery<'q> {
+        q.bind(&self.id)
+            .bind(self.role)
+            .bind(&self.scope)
+            .bind(&self.name)
+            .bind(self.created_at)
+            .bind(self.revoked_at)
+    }
 }
 
 /// Issues a key: checks that a reseller scope names a reseller, stores the token's
@@ -54,7 +50,7 @@ pub async fn issue(
     now: Timestamp,
 ) -> Result<(ApiKey, SecretToken), Error> {
     if let (Role::Reseller, Some(scope)) = (spec.role, &spec.scope)
-        && billing_accounts::get(&mut *conn, AccountKind::Reseller, scope)
+        && billing_accounts::get(&mut *conn, AccountKind::Reseller, &scope.as_str().into())
             .await?
             .is_none()
     {
@@ -74,65 +70,46 @@ pub async fn issue(
 }
 
 async fn insert(conn: &mut Conn, key: &ApiKey, token_hash: &str) -> Result<(), Error> {
-    sqlx::query(
-        "INSERT INTO api_keys (id, token_hash, role, scope, name, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&key.id)
-    .bind(token_hash)
-    .bind(key.role.as_str())
-    .bind(key.scope.as_deref())
-    .bind(&key.name)
-    .bind(key.created_at.micros())
-    .execute(conn)
-    .await
-    .db()?;
-    Ok(())
+    crate::db::insert(conn, key, &[("token_hash", token_hash)])
+        .await
+        .db()
 }
 
 /// The live (not revoked) key with this token hash.
 pub async fn find_live_by_hash(conn: &mut Conn, token_hash: &str) -> Result<Option<ApiKey>, Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM api_keys WHERE token_hash = $1 AND revoked_at IS NULL"
-    )))
+    sqlx::query_as(select::<ApiKey>(
+        "WHERE token_hash = $1 AND revoked_at IS NULL",
+    ))
     .bind(token_hash)
     .fetch_optional(conn)
     .await
-    .db()?;
-    row.as_ref().map(from_row).transpose()
+    .db()
 }
 
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<ApiKey>, Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM api_keys WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(conn)
-    .await
-    .db()?;
-    row.as_ref().map(from_row).transpose()
+    sqlx::query_as(select::<ApiKey>("WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .db()
 }
 
 /// Every key, newest first, revoked ones included (they show `revoked_at`).
 pub async fn list(conn: &mut Conn) -> Result<Vec<ApiKey>, Error> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM api_keys ORDER BY created_at DESC, id"
-    )))
-    .fetch_all(conn)
-    .await
-    .db()?;
-    rows.iter().map(from_row).collect()
+    sqlx::query_as(select::<ApiKey>("ORDER BY created_at DESC, id"))
+        .fetch_all(conn)
+        .await
+        .db()
 }
 
 /// Whether any admin key works: a fresh server without one says how to get one.
 pub async fn any_live_admin(conn: &mut Conn) -> Result<bool, Error> {
-    let row = sqlx::query(
+    let n: i64 = sqlx::query_scalar(
         "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL",
     )
     .fetch_one(conn)
     .await
     .db()?;
-    let n: i64 = row.try_get("n").db()?;
     Ok(n > 0)
 }
 
@@ -140,7 +117,7 @@ pub async fn any_live_admin(conn: &mut Conn) -> Result<bool, Error> {
 pub async fn revoke(conn: &mut Conn, id: &str, now: Timestamp) -> Result<bool, Error> {
     let done =
         sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
-            .bind(now.micros())
+            .bind(now)
             .bind(id)
             .execute(conn)
             .await
@@ -159,8 +136,8 @@ pub async fn insert_access_token(
     sqlx::query("INSERT INTO access_tokens (token_hash, api_key_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
         .bind(token_hash)
         .bind(api_key_id)
-        .bind(now.micros())
-        .bind(expires_at.micros())
+        .bind(now)
+        .bind(expires_at)
         .execute(conn)
         .await
         .db()?;
@@ -173,15 +150,13 @@ pub async fn find_by_access_token(
     token_hash: &str,
     now: Timestamp,
 ) -> Result<Option<ApiKey>, Error> {
-    let row = sqlx::query(
-        "SELECT k.id, k.role, k.scope, k.name, k.created_at, k.revoked_at FROM access_tokens t \
-         JOIN api_keys k ON k.id = t.api_key_id \
-         WHERE t.token_hash = $1 AND t.expires_at > $2 AND k.revoked_at IS NULL",
-    )
+    sqlx::query_as(select::<ApiKey>(
+        "WHERE id = (SELECT api_key_id FROM access_tokens WHERE token_hash = $1 AND expires_at > $2) \
+         AND revoked_at IS NULL",
+    ))
     .bind(token_hash)
-    .bind(now.micros())
+    .bind(now)
     .fetch_optional(conn)
     .await
-    .db()?;
-    row.as_ref().map(from_row).transpose()
+    .db()
 }

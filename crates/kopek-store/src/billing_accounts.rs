@@ -1,10 +1,12 @@
 //! Billing accounts: resellers and, later, their customers' accounts.
 
-use crate::db::{Conn, DbResult, flag};
+use crate::db::{AnyQuery, Conn, DbResult, Record, select};
 use kopek_domain::Error;
+use kopek_domain::ids::BillingAccountId;
+use kopek_domain::money::{Currency, Money};
+use kopek_domain::sql::Flag;
 use kopek_domain::time::Timestamp;
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use sqlx::FromRow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountKind {
@@ -21,88 +23,81 @@ impl AccountKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BillingAccount {
-    pub id: String,
-    pub kind: AccountKind,
-    pub name: String,
-    pub country_code: String,
-    pub currency: String,
-    pub active: bool,
-    /// Minor units of `currency`.
-    pub balance: i64,
-    /// For a customer's account: the reseller that serves it.
-    pub reseller_id: Option<String>,
-    pub created_at: Timestamp,
-}
+impl TryFrom<String> for AccountKind {
+    type Error = String;
 
-impl BillingAccount {
-    /// The balance as a decimal amount in the account's currency (`0.00`), or in
-    /// minor units for a currency Kopek does not know.
-    pub fn balance_text(&self) -> String {
-        kopek_domain::money::Currency::parse("currency", &self.currency)
-            .map(|c| kopek_domain::money::format_minor(self.balance, c))
-            .unwrap_or_else(|_| self.balance.to_string())
+    fn try_from(kind: String) -> Result<AccountKind, String> {
+        match kind.as_str() {
+            "reseller" => Ok(AccountKind::Reseller),
+            "customer" => Ok(AccountKind::Customer),
+            other => Err(format!("unknown account kind {other:?}")),
+        }
     }
 }
 
-const COLUMNS: &str =
-    "id, kind, name, country_code, currency, active, balance, reseller_id, created_at";
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct BillingAccount {
+    pub id: BillingAccountId,
+    #[sqlx(try_from = "String")]
+    pub kind: AccountKind,
+    pub name: String,
+    pub country_code: String,
+    #[sqlx(try_from = "Flag")]
+    pub active: bool,
+    /// In the account's currency.
+    #[sqlx(flatten, try_from = "Balance")]
+    pub balance: Money,
+    /// For a customer's account: the reseller that serves it.
+    pub reseller_id: Option<BillingAccountId>,
+    pub created_at: Timestamp,
+}
 
-fn from_row(row: &AnyRow) -> Result<BillingAccount, Error> {
-    let kind: String = row.try_get("kind").db()?;
-    Ok(BillingAccount {
-        id: row.try_get("id").db()?,
-        kind: match kind.as_str() {
-            "reseller" => AccountKind::Reseller,
-            "customer" => AccountKind::Customer,
-            other => return Err(Error::internal(format!("unknown account kind {other:?}"))),
-        },
-        name: row.try_get("name").db()?,
-        country_code: row.try_get("country_code").db()?,
-        currency: row.try_get("currency").db()?,
-        active: row.try_get::<i64, _>("active").db()? != 0,
-        balance: row.try_get("balance").db()?,
-        reseller_id: row.try_get("reseller_id").db()?,
-        created_at: Timestamp::from_micros(row.try_get("created_at").db()?),
-    })
+/// The balance and the currency it is kept in.
+#[derive(FromRow)]
+struct Balance {
+    currency: Currency,
+    balance: i64,
+}
+
+impl From<Balance> for Money {
+    fn from(b: Balance) -> Money {
+        Money::new(b.balance, b.currency)
+    }
+}
+
+impl Record for BillingAccount {
+    const TABLE: &'static str = "billing_accounts";
+    const COLUMNS: &'static str =
+        "id, kind, name, country_code, active, currency, balance, reseller_id, created_at";
+
+    fn bind<'q>(&'q self, q: AnyQuery<'q>) -> AnyQuery<'q> {
+        q.bind(&self.id)
+            .bind(self.kind.as_str())
+            .bind(&self.name)
+            .bind(&self.country_code)
+            .bind(Flag(self.active))
+            .bind(self.balance.currency())
+            .bind(self.balance.minor())
+            .bind(&self.reseller_id)
+            .bind(self.created_at)
+    }
 }
 
 pub async fn insert(conn: &mut Conn, account: &BillingAccount) -> Result<(), Error> {
-    sqlx::query(
-        "INSERT INTO billing_accounts \
-         (id, kind, name, country_code, currency, active, balance, reseller_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(&account.id)
-    .bind(account.kind.as_str())
-    .bind(&account.name)
-    .bind(&account.country_code)
-    .bind(&account.currency)
-    .bind(flag(account.active))
-    .bind(account.balance)
-    .bind(account.reseller_id.as_deref())
-    .bind(account.created_at.micros())
-    .execute(conn)
-    .await
-    .db()?;
-    Ok(())
+    crate::db::insert(conn, account, &[]).await.db()
 }
 
 pub async fn get(
     conn: &mut Conn,
     kind: AccountKind,
-    id: &str,
+    id: &BillingAccountId,
 ) -> Result<Option<BillingAccount>, Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM billing_accounts WHERE kind = $1 AND id = $2"
-    )))
-    .bind(kind.as_str())
-    .bind(id)
-    .fetch_optional(conn)
-    .await
-    .db()?;
-    row.as_ref().map(from_row).transpose()
+    sqlx::query_as(select::<BillingAccount>("WHERE kind = $1 AND id = $2"))
+        .bind(kind.as_str())
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .db()
 }
 
 /// One page of accounts of a kind in id order, starting after `after`.
@@ -112,21 +107,20 @@ pub async fn list(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<BillingAccount>, Error> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM billing_accounts WHERE kind = $1 AND id > $2 ORDER BY id LIMIT $3"
-    )))
+    sqlx::query_as(select::<BillingAccount>(
+        "WHERE kind = $1 AND id > $2 ORDER BY id LIMIT $3",
+    ))
     .bind(kind.as_str())
     .bind(after.unwrap_or(""))
     .bind(limit)
     .fetch_all(conn)
     .await
-    .db()?;
-    rows.iter().map(from_row).collect()
+    .db()
 }
 
-pub async fn set_active(conn: &mut Conn, id: &str, active: bool) -> Result<(), Error> {
+pub async fn set_active(conn: &mut Conn, id: &BillingAccountId, active: bool) -> Result<(), Error> {
     sqlx::query("UPDATE billing_accounts SET active = $1 WHERE id = $2")
-        .bind(flag(active))
+        .bind(Flag(active))
         .bind(id)
         .execute(conn)
         .await
@@ -135,47 +129,43 @@ pub async fn set_active(conn: &mut Conn, id: &str, active: bool) -> Result<(), E
 }
 
 /// Any account by id, whatever its kind.
-pub async fn find(conn: &mut Conn, id: &str) -> Result<Option<BillingAccount>, Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM billing_accounts WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(conn)
-    .await
-    .db()?;
-    row.as_ref().map(from_row).transpose()
+pub async fn find(conn: &mut Conn, id: &BillingAccountId) -> Result<Option<BillingAccount>, Error> {
+    sqlx::query_as(select::<BillingAccount>("WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .db()
 }
 
 /// One page of the accounts a caller may see, in id order: every account
 /// (`reseller` None) or a reseller's own account and its customers' accounts.
 pub async fn list_visible(
     conn: &mut Conn,
-    reseller: Option<&str>,
+    reseller: Option<&BillingAccountId>,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<BillingAccount>, Error> {
-    let rows = match reseller {
+    let after = after.unwrap_or("");
+    match reseller {
         None => {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {COLUMNS} FROM billing_accounts WHERE id > $1 ORDER BY id LIMIT $2"
-            )))
-            .bind(after.unwrap_or(""))
+            sqlx::query_as(select::<BillingAccount>(
+                "WHERE id > $1 ORDER BY id LIMIT $2",
+            ))
+            .bind(after)
             .bind(limit)
             .fetch_all(conn)
             .await
         }
         Some(reseller) => {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {COLUMNS} FROM billing_accounts WHERE (id = $1 OR reseller_id = $1) AND id > $2 \
-                 ORDER BY id LIMIT $3"
-            )))
+            sqlx::query_as(select::<BillingAccount>(
+                "WHERE (id = $1 OR reseller_id = $1) AND id > $2 ORDER BY id LIMIT $3",
+            ))
             .bind(reseller)
-            .bind(after.unwrap_or(""))
+            .bind(after)
             .bind(limit)
             .fetch_all(conn)
             .await
         }
     }
-    .db()?;
-    rows.iter().map(from_row).collect()
+    .db()
 }

@@ -4,36 +4,29 @@
 use crate::db::{Conn, DbResult, next_value};
 use kopek_domain::Error;
 use kopek_domain::catalog::Catalog;
+use kopek_domain::sql::Json;
 use kopek_domain::time::Timestamp;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
-
-fn parse(document: &str) -> Result<Catalog, Error> {
-    serde_json::from_str(document).map_err(Error::internal)
-}
 
 /// The newest version and its catalog, if any was ever loaded.
 pub async fn current(conn: &mut Conn) -> Result<Option<(i64, Catalog)>, Error> {
-    let row =
-        sqlx::query("SELECT version, document FROM catalog_versions ORDER BY version DESC LIMIT 1")
-            .fetch_optional(conn)
-            .await
-            .db()?;
-    row.map(|row| {
-        let document: String = row.try_get("document").db()?;
-        Ok((row.try_get("version").db()?, parse(&document)?))
-    })
-    .transpose()
+    let row: Option<(i64, Json<Catalog>)> = sqlx::query_as(
+        "SELECT version, document FROM catalog_versions ORDER BY version DESC LIMIT 1",
+    )
+    .fetch_optional(conn)
+    .await
+    .db()?;
+    Ok(row.map(|(version, document)| (version, document.0)))
 }
 
 pub async fn get(conn: &mut Conn, version: i64) -> Result<Option<Catalog>, Error> {
-    let row = sqlx::query("SELECT document FROM catalog_versions WHERE version = $1")
-        .bind(version)
-        .fetch_optional(conn)
-        .await
-        .db()?;
-    row.map(|row| parse(&row.try_get::<String, _>("document").db()?))
-        .transpose()
+    let document: Option<Json<Catalog>> =
+        sqlx::query_scalar("SELECT document FROM catalog_versions WHERE version = $1")
+            .bind(version)
+            .fetch_optional(conn)
+            .await
+            .db()?;
+    Ok(document.map(Catalog::from))
 }
 
 /// Stores `catalog` as the newest version, unless it equals the newest already;
@@ -45,22 +38,23 @@ pub async fn replace(
 ) -> Result<(i64, bool), Error> {
     let document = serde_json::to_string(catalog).map_err(Error::internal)?;
     let digest = hex::encode(Sha256::digest(document.as_bytes()));
-    let newest =
-        sqlx::query("SELECT version, digest FROM catalog_versions ORDER BY version DESC LIMIT 1")
-            .fetch_optional(&mut *conn)
-            .await
-            .db()?;
-    if let Some(row) = newest
-        && row.try_get::<String, _>("digest").db()? == digest
+    let newest: Option<(i64, String)> = sqlx::query_as(
+        "SELECT version, digest FROM catalog_versions ORDER BY version DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await
+    .db()?;
+    if let Some((version, newest_digest)) = newest
+        && newest_digest == digest
     {
-        return Ok((row.try_get("version").db()?, false));
+        return Ok((version, false));
     }
     let version = next_value(&mut *conn, "catalog").await?;
     sqlx::query("INSERT INTO catalog_versions (version, document, digest, created_at) VALUES ($1, $2, $3, $4)")
         .bind(version)
         .bind(document)
         .bind(digest)
-        .bind(now.micros())
+        .bind(now)
         .execute(conn)
         .await
         .db()?;
@@ -69,9 +63,8 @@ pub async fn replace(
 
 /// The number of the newest version, without reading the document.
 pub async fn current_version(conn: &mut Conn) -> Result<Option<i64>, Error> {
-    let row = sqlx::query("SELECT version FROM catalog_versions ORDER BY version DESC LIMIT 1")
+    sqlx::query_scalar("SELECT version FROM catalog_versions ORDER BY version DESC LIMIT 1")
         .fetch_optional(conn)
         .await
-        .db()?;
-    row.map(|row| row.try_get("version").db()).transpose()
+        .db()
 }

@@ -2,7 +2,7 @@ use kopek_domain::Error;
 use rand::RngCore;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Row, SqlSafeStr};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, SqlSafeStr};
 use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -141,12 +141,14 @@ impl Store {
     /// The newest migration applied; 0 for a database never migrated (it has no
     /// migrations table).
     async fn schema_version(&self) -> i64 {
-        sqlx::query("SELECT CAST(MAX(version) AS BIGINT) AS v FROM _sqlx_migrations")
-            .fetch_one(&self.pool)
-            .await
-            .ok()
-            .and_then(|row| row.try_get::<Option<i64>, _>("v").ok().flatten())
-            .unwrap_or(0)
+        sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT CAST(MAX(version) AS BIGINT) AS v FROM _sqlx_migrations",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(0)
     }
 
     async fn with_secrets(mut self) -> Result<Store, OpenError> {
@@ -318,12 +320,11 @@ impl Store {
         .execute(&self.pool)
         .await
         .db()?;
-        let row = sqlx::query("SELECT value FROM settings WHERE name = $1")
+        let value: String = sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
             .bind(name)
             .fetch_one(&self.pool)
             .await
             .db()?;
-        let value: String = row.try_get("value").db()?;
         hex::decode(value).map_err(Error::internal)
     }
 }
@@ -369,19 +370,62 @@ pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
 /// The next value of a named counter, in the caller's transaction. The row lock
 /// it takes serialises allocations, so values are never handed out twice.
 pub async fn next_value(conn: &mut Conn, name: &str) -> Result<i64, Error> {
-    let row = sqlx::query(
+    sqlx::query_scalar(
         "INSERT INTO sequences (name, value) VALUES ($1, 1) \
          ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1 RETURNING value",
     )
     .bind(name)
     .fetch_one(conn)
     .await
-    .db()?;
-    row.try_get("value").db()
+    .db()
 }
 
-pub(crate) fn flag(value: bool) -> i64 {
-    i64::from(value)
+/// A query on either backend, before its binds.
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
+
+/// The row type of a table: its columns are named once, here, and both reading
+/// (the type's `FromRow`) and writing (`bind`, in the order of `COLUMNS`) follow
+/// that one list.
+pub(crate) trait Record:
+    for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin
+{
+    const TABLE: &'static str;
+    const COLUMNS: &'static str;
+
+    /// Binds every column of `COLUMNS`, in its order.
+    fn bind<'q>(&'q self, query: AnyQuery<'q>) -> AnyQuery<'q>;
+}
+
+/// `SELECT <the record's columns> FROM <its table> <rest>`.
+pub(crate) fn select<R: Record>(rest: &str) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(format!("SELECT {} FROM {} {rest}", R::COLUMNS, R::TABLE))
+}
+
+/// Inserts a record, with `extra` text columns that are written but never read
+/// back (a token's hash, a login's comparison key). The driver's error is kept so
+/// the caller can tell a unique violation apart.
+pub(crate) async fn insert<R: Record>(
+    conn: &mut Conn,
+    record: &R,
+    extra: &[(&str, &str)],
+) -> Result<(), sqlx::Error> {
+    let mut columns = R::COLUMNS.to_owned();
+    for (name, _) in extra {
+        columns.push_str(", ");
+        columns.push_str(name);
+    }
+    let count = columns.split(',').count();
+    let values = (1..=count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!("INSERT INTO {} ({columns}) VALUES ({values})", R::TABLE);
+    let mut query = record.bind(sqlx::query(sqlx::AssertSqlSafe(sql)));
+    for (_, value) in extra {
+        query = query.bind(*value);
+    }
+    query.execute(conn).await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ pub async fn record(
     .bind(kind)
     .bind(subject)
     .bind(payload.to_string())
-    .bind(now.micros())
+    .bind(now)
     .execute(conn)
     .await
     .db()?;

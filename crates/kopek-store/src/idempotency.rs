@@ -5,7 +5,7 @@
 use crate::db::{Conn, DbResult};
 use kopek_domain::Error;
 use kopek_domain::time::Timestamp;
-use sqlx::Row;
+use sqlx::FromRow;
 
 /// How long a key is remembered.
 pub const TTL_SECONDS: i64 = 24 * 60 * 60;
@@ -41,7 +41,7 @@ pub async fn claim(
     )
     .bind(caller)
     .bind(key)
-    .bind(now.micros())
+    .bind(now)
     .execute(&mut *conn)
     .await
     .db()?;
@@ -52,8 +52,8 @@ pub async fn claim(
     .bind(caller)
     .bind(key)
     .bind(request_hash)
-    .bind(now.micros())
-    .bind(now.plus_seconds(TTL_SECONDS).micros())
+    .bind(now)
+    .bind(now.plus_seconds(TTL_SECONDS))
     .execute(&mut *conn)
     .await
     .db()?;
@@ -74,36 +74,40 @@ pub async fn recorded(
     request_hash: &str,
     now: Timestamp,
 ) -> Result<Option<Claim>, Error> {
-    let row = sqlx::query(
+    let row: Option<Recorded> = sqlx::query_as(
         "SELECT request_hash, status, content_type, body FROM idempotency_keys \
          WHERE caller = $1 AND idem_key = $2 AND expires_at > $3",
     )
     .bind(caller)
     .bind(key)
-    .bind(now.micros())
+    .bind(now)
     .fetch_optional(&mut *conn)
     .await
     .db()?;
     let Some(row) = row else {
         return Ok(None);
     };
-    let stored_hash: String = row.try_get("request_hash").db()?;
-    if stored_hash != request_hash {
+    if row.request_hash != request_hash {
         return Ok(Some(Claim::Mismatch));
     }
-    let status: Option<i64> = row.try_get("status").db()?;
-    let Some(status) = status.and_then(|s| u16::try_from(s).ok()) else {
+    let Some(status) = row.status.and_then(|s| u16::try_from(s).ok()) else {
         // Claimed by a request still in flight: not a replay yet.
         return Ok(None);
     };
     Ok(Some(Claim::Replay(StoredResponse {
         status,
-        content_type: row.try_get("content_type").db()?,
-        body: row
-            .try_get::<Option<String>, _>("body")
-            .db()?
-            .unwrap_or_default(),
+        content_type: row.content_type,
+        body: row.body.unwrap_or_default(),
     })))
+}
+
+/// A key's row; the response columns are empty while its request runs.
+#[derive(FromRow)]
+struct Recorded {
+    request_hash: String,
+    status: Option<i64>,
+    content_type: Option<String>,
+    body: Option<String>,
 }
 
 /// Stores the response of a [`Claim::Fresh`] key, in the work's transaction.
@@ -131,7 +135,7 @@ pub async fn save(
 /// Forgets expired keys; returns how many.
 pub async fn purge_expired(conn: &mut Conn, now: Timestamp) -> Result<u64, Error> {
     let done = sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= $1")
-        .bind(now.micros())
+        .bind(now)
         .execute(conn)
         .await
         .db()?;

@@ -1,16 +1,17 @@
 //! Invitations: emailed, expiring, single-use links. Only the token's hash is kept.
 
-use crate::db::{Conn, DbResult};
+use crate::db::{AnyQuery, Conn, DbResult, Record, select};
 use kopek_domain::Error;
+use kopek_domain::contact::Email;
+use kopek_domain::ids::CustomerId;
 use kopek_domain::time::Timestamp;
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use sqlx::FromRow;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct Invitation {
     pub id: String,
-    pub customer_id: String,
-    pub email: String,
+    pub customer_id: CustomerId,
+    pub email: Email,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
     pub used_at: Option<Timestamp>,
@@ -44,60 +45,40 @@ impl Invitation {
     }
 }
 
-const COLUMNS: &str = "id, customer_id, email, created_at, expires_at, used_at, superseded_at, \
-                       delivery_state, delivered_at, delivery_error";
+impl Record for Invitation {
+    const TABLE: &'static str = "invitations";
+    const COLUMNS: &'static str = "id, customer_id, email, created_at, expires_at, used_at, \
+        superseded_at, delivery_state, delivered_at, delivery_error";
 
-fn time(row: &AnyRow, column: &str) -> Result<Option<Timestamp>, Error> {
-    Ok(row
-        .try_get::<Option<i64>, _>(column)
-        .db()?
-        .map(Timestamp::from_micros))
-}
-
-fn from_row(row: &AnyRow) -> Result<Invitation, Error> {
-    Ok(Invitation {
-        id: row.try_get("id").db()?,
-        customer_id: row.try_get("customer_id").db()?,
-        email: row.try_get("email").db()?,
-        created_at: Timestamp::from_micros(row.try_get("created_at").db()?),
-        expires_at: Timestamp::from_micros(row.try_get("expires_at").db()?),
-        used_at: time(row, "used_at")?,
-        superseded_at: time(row, "superseded_at")?,
-        delivery_state: row.try_get("delivery_state").db()?,
-        delivered_at: time(row, "delivered_at")?,
-        delivery_error: row.try_get("delivery_error").db()?,
-    })
+    fn bind<'q>(&'q self, q: AnyQuery<'q>) -> AnyQuery<'q> {
+        q.bind(&self.id)
+            .bind(&self.customer_id)
+            .bind(&self.email)
+            .bind(self.created_at)
+            .bind(self.expires_at)
+            .bind(self.used_at)
+            .bind(self.superseded_at)
+            .bind(&self.delivery_state)
+            .bind(self.delivered_at)
+            .bind(&self.delivery_error)
+    }
 }
 
 pub async fn insert(conn: &mut Conn, inv: &Invitation, token_hash: &str) -> Result<(), Error> {
-    sqlx::query(
-        "INSERT INTO invitations (id, customer_id, token_hash, email, created_at, expires_at, delivery_state) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending')",
-    )
-    .bind(&inv.id)
-    .bind(&inv.customer_id)
-    .bind(token_hash)
-    .bind(&inv.email)
-    .bind(inv.created_at.micros())
-    .bind(inv.expires_at.micros())
-    .execute(conn)
-    .await
-    .db()?;
-    Ok(())
+    crate::db::insert(conn, inv, &[("token_hash", token_hash)])
+        .await
+        .db()
 }
 
 pub async fn find_by_token_hash(
     conn: &mut Conn,
     token_hash: &str,
 ) -> Result<Option<Invitation>, Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM invitations WHERE token_hash = $1"
-    )))
-    .bind(token_hash)
-    .fetch_optional(conn)
-    .await
-    .db()?;
-    row.as_ref().map(from_row).transpose()
+    sqlx::query_as(select::<Invitation>("WHERE token_hash = $1"))
+        .bind(token_hash)
+        .fetch_optional(conn)
+        .await
+        .db()
 }
 
 /// Uses the invitation up; false when it was used or replaced meanwhile.
@@ -105,7 +86,7 @@ pub async fn mark_used(conn: &mut Conn, id: &str, now: Timestamp) -> Result<bool
     let done = sqlx::query(
         "UPDATE invitations SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND superseded_at IS NULL",
     )
-    .bind(now.micros())
+    .bind(now)
     .bind(id)
     .execute(conn)
     .await
@@ -116,14 +97,14 @@ pub async fn mark_used(conn: &mut Conn, id: &str, now: Timestamp) -> Result<bool
 /// Retires every open invitation of a customer (before a fresh one is sent).
 pub async fn supersede_open(
     conn: &mut Conn,
-    customer_id: &str,
+    customer_id: &CustomerId,
     now: Timestamp,
 ) -> Result<(), Error> {
     sqlx::query(
         "UPDATE invitations SET superseded_at = $1 \
          WHERE customer_id = $2 AND used_at IS NULL AND superseded_at IS NULL",
     )
-    .bind(now.micros())
+    .bind(now)
     .bind(customer_id)
     .execute(conn)
     .await
@@ -139,7 +120,7 @@ pub async fn record_delivery(
     now: Timestamp,
 ) -> Result<(), Error> {
     let (state, delivered_at, error) = match outcome {
-        Ok(()) => ("sent", Some(now.micros()), None),
+        Ok(()) => ("sent", Some(now), None),
         Err(e) => ("failed", None, Some(e)),
     };
     sqlx::query(

@@ -1,17 +1,19 @@
 //! Invoices, their payments, and the licenses payments extend.
 
-use crate::db::{Conn, DbResult, next_value};
+use crate::db::{AnyQuery, Conn, DbResult, Record, next_value, select};
 use kopek_domain::Error;
 use kopek_domain::company::Company;
-use kopek_domain::invoice::{InvoiceStatus, Position};
+use kopek_domain::ids::{InvoiceId, OrganizationId};
+use kopek_domain::invoice::{InvoiceStatus, Payer, Position, Quote};
+use kopek_domain::money::{Currency, Money};
+use kopek_domain::sql::Json;
 use kopek_domain::time::Timestamp;
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use sqlx::FromRow;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct Invoice {
-    pub guid: String,
-    pub organization_guid: String,
+    pub guid: InvoiceId,
+    pub organization_guid: OrganizationId,
     /// The gapless per-organization sequence number behind `number`.
     pub seq: i64,
     pub number: String,
@@ -21,16 +23,14 @@ pub struct Invoice {
     pub period_in_months: i64,
     pub quantity: i64,
     /// The buyer as it was when the invoice was made.
+    #[sqlx(try_from = "Json<Company>")]
     pub company: Company,
-    pub positions: Vec<Position>,
-    pub currency: String,
-    pub total: i64,
-    pub vat: i64,
-    pub vat_basis_points: i64,
+    /// Its positions, total and VAT, as priced when it was made.
+    #[sqlx(flatten, try_from = "Amounts")]
+    pub quote: Quote,
     pub status: InvoiceStatus,
-    /// Who pays: `Organization` (the buyer) or `BillingAccount` (a reseller).
-    pub payer_type: String,
-    pub payer_guid: String,
+    #[sqlx(flatten, try_from = "PayerColumns")]
+    pub payer: Payer,
     pub meta: Option<String>,
     pub created_by: String,
     pub created_at: Timestamp,
@@ -38,95 +38,134 @@ pub struct Invoice {
     pub paid_at: Option<Timestamp>,
 }
 
-const COLUMNS: &str = "guid, organization_guid, seq, number, catalog_version, product_guid, plan_guid, \
-    period_in_months, quantity, company, positions, currency, total, vat, vat_basis_points, status, \
-    payer_type, payer_guid, meta, created_by, created_at, updated_at, paid_at";
+impl Invoice {
+    pub fn currency(&self) -> Currency {
+        self.quote.total.currency()
+    }
+}
 
-fn from_row(row: &AnyRow) -> Result<Invoice, Error> {
-    let company: String = row.try_get("company").db()?;
-    let positions: String = row.try_get("positions").db()?;
-    let status: String = row.try_get("status").db()?;
-    Ok(Invoice {
-        guid: row.try_get("guid").db()?,
-        organization_guid: row.try_get("organization_guid").db()?,
-        seq: row.try_get("seq").db()?,
-        number: row.try_get("number").db()?,
-        catalog_version: row.try_get("catalog_version").db()?,
-        product_guid: row.try_get("product_guid").db()?,
-        plan_guid: row.try_get("plan_guid").db()?,
-        period_in_months: row.try_get("period_in_months").db()?,
-        quantity: row.try_get("quantity").db()?,
-        company: serde_json::from_str(&company).map_err(Error::internal)?,
-        positions: serde_json::from_str(&positions).map_err(Error::internal)?,
-        currency: row.try_get("currency").db()?,
-        total: row.try_get("total").db()?,
-        vat: row.try_get("vat").db()?,
-        vat_basis_points: row.try_get("vat_basis_points").db()?,
-        status: InvoiceStatus::parse(&status)
-            .ok_or_else(|| Error::internal(format!("unknown invoice status {status:?}")))?,
-        payer_type: row.try_get("payer_type").db()?,
-        payer_guid: row.try_get("payer_guid").db()?,
-        meta: row.try_get("meta").db()?,
-        created_by: row.try_get("created_by").db()?,
-        created_at: Timestamp::from_micros(row.try_get("created_at").db()?),
-        updated_at: Timestamp::from_micros(row.try_get("updated_at").db()?),
-        paid_at: row
-            .try_get::<Option<i64>, _>("paid_at")
-            .db()?
-            .map(Timestamp::from_micros),
-    })
+/// A position as the `positions` column keeps it: the invoice's currency is kept
+/// once, beside the totals.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Line {
+    name: String,
+    quantity: i64,
+    price: i64,
+    total: i64,
+    vat: i64,
+}
+
+/// The money columns of an invoice.
+#[derive(FromRow)]
+struct Amounts {
+    positions: Json<Vec<Line>>,
+    currency: Currency,
+    total: i64,
+    vat: i64,
+    vat_basis_points: i64,
+}
+
+impl From<Amounts> for Quote {
+    fn from(a: Amounts) -> Quote {
+        let money = |minor| Money::new(minor, a.currency);
+        Quote {
+            positions: a
+                .positions
+                .0
+                .into_iter()
+                .map(|l| Position {
+                    name: l.name,
+                    quantity: l.quantity,
+                    price: money(l.price),
+                    total: money(l.total),
+                    vat: money(l.vat),
+                })
+                .collect(),
+            total: money(a.total),
+            vat: money(a.vat),
+            vat_basis_points: a.vat_basis_points,
+        }
+    }
+}
+
+fn lines(positions: &[Position]) -> Vec<Line> {
+    positions
+        .iter()
+        .map(|p| Line {
+            name: p.name.clone(),
+            quantity: p.quantity,
+            price: p.price.minor(),
+            total: p.total.minor(),
+            vat: p.vat.minor(),
+        })
+        .collect()
+}
+
+#[derive(FromRow)]
+struct PayerColumns {
+    payer_type: String,
+    payer_guid: String,
+}
+
+impl TryFrom<PayerColumns> for Payer {
+    type Error = String;
+
+    fn try_from(p: PayerColumns) -> Result<Payer, String> {
+        let kind = p.payer_type;
+        Payer::of_kind(&kind, p.payer_guid).ok_or_else(|| format!("unknown payer type {kind:?}"))
+    }
+}
+
+impl Record for Invoice {
+    const TABLE: &'static str = "invoices";
+    const COLUMNS: &'static str = "guid, organization_guid, seq, number, catalog_version, \
+        product_guid, plan_guid, period_in_months, quantity, company, positions, currency, total, \
+        vat, vat_basis_points, status, payer_type, payer_guid, meta, created_by, created_at, \
+        updated_at, paid_at";
+
+    fn bind<'q>(&'q self, q: AnyQuery<'q>) -> AnyQuery<'q> {
+        q.bind(&self.guid)
+            .bind(&self.organization_guid)
+            .bind(self.seq)
+            .bind(&self.number)
+            .bind(self.catalog_version)
+            .bind(&self.product_guid)
+            .bind(&self.plan_guid)
+            .bind(self.period_in_months)
+            .bind(self.quantity)
+            .bind(Json(&self.company))
+            .bind(Json(lines(&self.quote.positions)))
+            .bind(self.currency())
+            .bind(self.quote.total.minor())
+            .bind(self.quote.vat.minor())
+            .bind(self.quote.vat_basis_points)
+            .bind(self.status)
+            .bind(self.payer.kind())
+            .bind(self.payer.id())
+            .bind(&self.meta)
+            .bind(&self.created_by)
+            .bind(self.created_at)
+            .bind(self.updated_at)
+            .bind(self.paid_at)
+    }
 }
 
 /// The next number in an organization's sequence, in the caller's transaction, so
 /// that a request that fails hands its number back and numbers stay gapless.
-pub async fn next_seq(conn: &mut Conn, organization_guid: &str) -> Result<i64, Error> {
+pub async fn next_seq(conn: &mut Conn, organization_guid: &OrganizationId) -> Result<i64, Error> {
     next_value(conn, &format!("invoice:{organization_guid}")).await
 }
 
 pub async fn insert(conn: &mut Conn, inv: &Invoice) -> Result<(), Error> {
-    sqlx::query(
-        "INSERT INTO invoices (guid, organization_guid, seq, number, catalog_version, product_guid, plan_guid, \
-         period_in_months, quantity, company, positions, currency, total, vat, vat_basis_points, status, \
-         payer_type, payer_guid, meta, created_by, created_at, updated_at, paid_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, NULL)",
-    )
-    .bind(&inv.guid)
-    .bind(&inv.organization_guid)
-    .bind(inv.seq)
-    .bind(&inv.number)
-    .bind(inv.catalog_version)
-    .bind(&inv.product_guid)
-    .bind(&inv.plan_guid)
-    .bind(inv.period_in_months)
-    .bind(inv.quantity)
-    .bind(serde_json::to_string(&inv.company).map_err(Error::internal)?)
-    .bind(serde_json::to_string(&inv.positions).map_err(Error::internal)?)
-    .bind(&inv.currency)
-    .bind(inv.total)
-    .bind(inv.vat)
-    .bind(inv.vat_basis_points)
-    .bind(inv.status.as_str())
-    .bind(&inv.payer_type)
-    .bind(&inv.payer_guid)
-    .bind(inv.meta.as_deref())
-    .bind(&inv.created_by)
-    .bind(inv.created_at.micros())
-    .bind(inv.updated_at.micros())
-    .execute(conn)
-    .await
-    .db()?;
-    Ok(())
+    crate::db::insert(conn, inv, &[]).await.db()
 }
 
-pub async fn get(conn: &mut Conn, guid: &str) -> Result<Option<Invoice>, Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM invoices WHERE guid = $1"
-    )))
-    .bind(guid.to_ascii_lowercase())
-    .fetch_optional(conn)
-    .await
-    .db()?;
-    row.as_ref().map(from_row).transpose()
+pub async fn get(conn: &mut Conn, guid: &InvoiceId) -> Result<Option<Invoice>, Error> {
+    sqlx::query_as(select::<Invoice>("WHERE guid = $1"))
+        .bind(guid.as_str().to_ascii_lowercase())
+        .fetch_optional(conn)
+        .await
+        .db()
 }
 
 /// Which invoices of an organization a listing shows.
@@ -152,11 +191,11 @@ fn bounds(f: &Filter) -> [i64; 4] {
 
 pub async fn count(
     conn: &mut Conn,
-    organization_guid: &str,
+    organization_guid: &OrganizationId,
     filter: &Filter,
 ) -> Result<i64, Error> {
     let [a, b, c, d] = bounds(filter);
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM invoices WHERE {FILTER}"
     )))
     .bind(organization_guid)
@@ -166,15 +205,14 @@ pub async fn count(
     .bind(d)
     .fetch_one(conn)
     .await
-    .db()?;
-    row.try_get("n").db()
+    .db()
 }
 
 /// One page in creation order (newest first when `descending`), after the
 /// `(created_at, guid)` of the previous page's last invoice.
 pub async fn list(
     conn: &mut Conn,
-    organization_guid: &str,
+    organization_guid: &OrganizationId,
     filter: &Filter,
     descending: bool,
     after: Option<(Timestamp, String)>,
@@ -193,12 +231,12 @@ pub async fn list(
         None => (i64::MIN, String::new()),
     };
     let first_page = i64::from(guid.is_empty());
-    let sql = format!(
-        "SELECT {COLUMNS} FROM invoices WHERE {FILTER} \
+    let sql = select::<Invoice>(&format!(
+        "WHERE {FILTER} \
          AND ($6 = 1 OR created_at {cmp} $7 OR (created_at = $7 AND guid {cmp} $8)) \
          ORDER BY created_at {order}, guid {order} LIMIT $9"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    ));
+    sqlx::query_as(sql)
         .bind(organization_guid)
         .bind(a)
         .bind(b)
@@ -210,92 +248,91 @@ pub async fn list(
         .bind(limit)
         .fetch_all(conn)
         .await
-        .db()?;
-    rows.iter().map(from_row).collect()
+        .db()
 }
 
 /// Moves an invoice from `from` to `to`; false when it was no longer in `from`.
 pub async fn transition(
     conn: &mut Conn,
-    guid: &str,
+    guid: &InvoiceId,
     from: InvoiceStatus,
     to: InvoiceStatus,
     now: Timestamp,
 ) -> Result<bool, Error> {
-    let paid_at = (to == InvoiceStatus::Paid).then_some(now.micros());
+    let paid_at = (to == InvoiceStatus::Paid).then_some(now);
     let done = sqlx::query(
         "UPDATE invoices SET status = $1, updated_at = $2, paid_at = COALESCE($3, paid_at) WHERE guid = $4 AND status = $5",
     )
-    .bind(to.as_str())
-    .bind(now.micros())
+    .bind(to)
+    .bind(now)
     .bind(paid_at)
     .bind(guid)
-    .bind(from.as_str())
+    .bind(from)
     .execute(conn)
     .await
     .db()?;
     Ok(done.rows_affected() == 1)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct Payment {
     pub id: String,
-    pub invoice_guid: String,
-    pub amount: i64,
-    pub currency: String,
+    pub invoice_guid: InvoiceId,
+    #[sqlx(flatten, try_from = "PaidAmount")]
+    pub amount: Money,
     /// `manual` (operator), `card`, `transfer`, or a provider's name.
     pub method: String,
     pub reference: Option<String>,
     pub created_at: Timestamp,
 }
 
+#[derive(FromRow)]
+struct PaidAmount {
+    amount: i64,
+    currency: Currency,
+}
+
+impl From<PaidAmount> for Money {
+    fn from(p: PaidAmount) -> Money {
+        Money::new(p.amount, p.currency)
+    }
+}
+
+impl Record for Payment {
+    const TABLE: &'static str = "payments";
+    const COLUMNS: &'static str =
+        "id, invoice_guid, amount, currency, method, reference, created_at";
+
+    fn bind<'q>(&'q self, q: AnyQuery<'q>) -> AnyQuery<'q> {
+        q.bind(&self.id)
+            .bind(&self.invoice_guid)
+            .bind(self.amount.minor())
+            .bind(self.amount.currency())
+            .bind(&self.method)
+            .bind(&self.reference)
+            .bind(self.created_at)
+    }
+}
+
 pub async fn insert_payment(conn: &mut Conn, p: &Payment) -> Result<(), Error> {
-    sqlx::query(
-        "INSERT INTO payments (id, invoice_guid, amount, currency, method, reference, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&p.id)
-    .bind(&p.invoice_guid)
-    .bind(p.amount)
-    .bind(&p.currency)
-    .bind(&p.method)
-    .bind(p.reference.as_deref())
-    .bind(p.created_at.micros())
-    .execute(conn)
-    .await
-    .db()?;
-    Ok(())
+    crate::db::insert(conn, p, &[]).await.db()
 }
 
 /// The payments of an invoice, oldest first.
-pub async fn payments_of(conn: &mut Conn, invoice_guid: &str) -> Result<Vec<Payment>, Error> {
-    let rows = sqlx::query(
-        "SELECT id, invoice_guid, amount, currency, method, reference, created_at FROM payments \
-         WHERE invoice_guid = $1 ORDER BY created_at, id",
-    )
+pub async fn payments_of(conn: &mut Conn, invoice_guid: &InvoiceId) -> Result<Vec<Payment>, Error> {
+    sqlx::query_as(select::<Payment>(
+        "WHERE invoice_guid = $1 ORDER BY created_at, id",
+    ))
     .bind(invoice_guid)
     .fetch_all(conn)
     .await
-    .db()?;
-    rows.iter()
-        .map(|row| {
-            Ok(Payment {
-                id: row.try_get("id").db()?,
-                invoice_guid: row.try_get("invoice_guid").db()?,
-                amount: row.try_get("amount").db()?,
-                currency: row.try_get("currency").db()?,
-                method: row.try_get("method").db()?,
-                reference: row.try_get("reference").db()?,
-                created_at: Timestamp::from_micros(row.try_get("created_at").db()?),
-            })
-        })
-        .collect()
+    .db()
 }
 
 /// An organization's license for one product.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct License {
-    pub organization_guid: String,
+    pub organization_guid: OrganizationId,
     pub product_guid: String,
     pub plan_guid: String,
     pub plan_name: String,
@@ -304,45 +341,46 @@ pub struct License {
     pub updated_at: Timestamp,
 }
 
-pub async fn licenses(conn: &mut Conn, organization_guid: &str) -> Result<Vec<License>, Error> {
-    let rows = sqlx::query(
-        "SELECT organization_guid, product_guid, plan_guid, plan_name, quantity, expires_at, updated_at \
-         FROM licenses WHERE organization_guid = $1 ORDER BY product_guid",
-    )
+impl Record for License {
+    const TABLE: &'static str = "licenses";
+    const COLUMNS: &'static str =
+        "organization_guid, product_guid, plan_guid, plan_name, quantity, expires_at, updated_at";
+
+    fn bind<'q>(&'q self, q: AnyQuery<'q>) -> AnyQuery<'q> {
+        q.bind(&self.organization_guid)
+            .bind(&self.product_guid)
+            .bind(&self.plan_guid)
+            .bind(&self.plan_name)
+            .bind(self.quantity)
+            .bind(self.expires_at)
+            .bind(self.updated_at)
+    }
+}
+
+pub async fn licenses(
+    conn: &mut Conn,
+    organization_guid: &OrganizationId,
+) -> Result<Vec<License>, Error> {
+    sqlx::query_as(select::<License>(
+        "WHERE organization_guid = $1 ORDER BY product_guid",
+    ))
     .bind(organization_guid)
     .fetch_all(conn)
     .await
-    .db()?;
-    rows.iter()
-        .map(|row| {
-            Ok(License {
-                organization_guid: row.try_get("organization_guid").db()?,
-                product_guid: row.try_get("product_guid").db()?,
-                plan_guid: row.try_get("plan_guid").db()?,
-                plan_name: row.try_get("plan_name").db()?,
-                quantity: row.try_get("quantity").db()?,
-                expires_at: Timestamp::from_micros(row.try_get("expires_at").db()?),
-                updated_at: Timestamp::from_micros(row.try_get("updated_at").db()?),
-            })
-        })
-        .collect()
+    .db()
 }
 
+/// Saves a license, replacing the organization's license for the same product.
 pub async fn save_license(conn: &mut Conn, l: &License) -> Result<(), Error> {
-    sqlx::query(
-        "INSERT INTO licenses (organization_guid, product_guid, plan_guid, plan_name, quantity, expires_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (organization_guid, product_guid) DO UPDATE SET \
+    let sql = format!(
+        "INSERT INTO licenses ({}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (organization_guid, product_guid) DO UPDATE SET \
          plan_guid = $3, plan_name = $4, quantity = $5, expires_at = $6, updated_at = $7",
-    )
-    .bind(&l.organization_guid)
-    .bind(&l.product_guid)
-    .bind(&l.plan_guid)
-    .bind(&l.plan_name)
-    .bind(l.quantity)
-    .bind(l.expires_at.micros())
-    .bind(l.updated_at.micros())
-    .execute(conn)
-    .await
-    .db()?;
+        License::COLUMNS
+    );
+    l.bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
+        .execute(conn)
+        .await
+        .db()?;
     Ok(())
 }

@@ -1,58 +1,64 @@
 //! Organizations (companies that buy subscriptions) and their member users.
 
-use crate::db::{Conn, DbResult, is_unique_violation};
+use crate::db::{AnyQuery, Conn, DbResult, Record, is_unique_violation, select};
 use kopek_domain::Error;
-use kopek_domain::company::Company;
+use kopek_domain::company::{Company, Inn, Kpp};
+use kopek_domain::ids::{BillingAccountId, OrganizationId, UserId};
 use kopek_domain::time::Timestamp;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct Organization {
-    pub guid: String,
+    pub guid: OrganizationId,
     pub alias: String,
+    #[sqlx(flatten, try_from = "CompanyColumns")]
     pub company: Company,
     /// The reseller billing account that serves the organization, if any.
-    pub reseller_id: Option<String>,
+    pub reseller_id: Option<BillingAccountId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
 
-const COLUMNS: &str = "guid, alias, company_name, inn, kpp, reseller_id, created_at, updated_at";
+/// The buyer's details, kept in columns of their own.
+#[derive(FromRow)]
+struct CompanyColumns {
+    company_name: String,
+    inn: Inn,
+    kpp: Option<Kpp>,
+}
 
-fn from_row(row: &AnyRow) -> Result<Organization, Error> {
-    Ok(Organization {
-        guid: row.try_get("guid").db()?,
-        alias: row.try_get("alias").db()?,
-        company: Company {
-            name: row.try_get("company_name").db()?,
-            inn: row.try_get("inn").db()?,
-            kpp: row.try_get("kpp").db()?,
-        },
-        reseller_id: row.try_get("reseller_id").db()?,
-        created_at: Timestamp::from_micros(row.try_get("created_at").db()?),
-        updated_at: Timestamp::from_micros(row.try_get("updated_at").db()?),
-    })
+impl From<CompanyColumns> for Company {
+    fn from(c: CompanyColumns) -> Company {
+        Company {
+            name: c.company_name,
+            inn: c.inn,
+            kpp: c.kpp,
+        }
+    }
+}
+
+impl Record for Organization {
+    const TABLE: &'static str = "organizations";
+    const COLUMNS: &'static str =
+        "guid, alias, company_name, inn, kpp, reseller_id, created_at, updated_at";
+
+    fn bind<'q>(&'q self, q: AnyQuery<'q>) -> AnyQuery<'q> {
+        q.bind(&self.guid)
+            .bind(&self.alias)
+            .bind(&self.company.name)
+            .bind(&self.company.inn)
+            .bind(&self.company.kpp)
+            .bind(&self.reseller_id)
+            .bind(self.created_at)
+            .bind(self.updated_at)
+    }
 }
 
 /// Inserts an organization; a taken alias is `AlreadyExists`.
 pub async fn insert(conn: &mut Conn, org: &Organization) -> Result<(), Error> {
-    let done = sqlx::query(
-        "INSERT INTO organizations (guid, alias, company_name, inn, kpp, reseller_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&org.guid)
-    .bind(&org.alias)
-    .bind(&org.company.name)
-    .bind(&org.company.inn)
-    .bind(org.company.kpp.as_deref())
-    .bind(org.reseller_id.as_deref())
-    .bind(org.created_at.micros())
-    .bind(org.updated_at.micros())
-    .execute(conn)
-    .await;
-    match done {
-        Ok(_) => Ok(()),
+    match crate::db::insert(conn, org, &[]).await {
+        Ok(()) => Ok(()),
         Err(e) if is_unique_violation(&e) => Err(Error::AlreadyExists {
             what: "organization alias",
             id: org.alias.clone(),
@@ -61,33 +67,41 @@ pub async fn insert(conn: &mut Conn, org: &Organization) -> Result<(), Error> {
     }
 }
 
-pub async fn get(conn: &mut Conn, guid: &str) -> Result<Option<Organization>, Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM organizations WHERE guid = $1"
-    )))
-    .bind(guid.to_ascii_lowercase())
-    .fetch_optional(conn)
-    .await
-    .db()?;
-    row.as_ref().map(from_row).transpose()
+/// Guids are kept in lowercase; a lookup finds one written in either case.
+fn key(guid: &OrganizationId) -> String {
+    guid.as_str().to_ascii_lowercase()
+}
+
+pub async fn get(conn: &mut Conn, guid: &OrganizationId) -> Result<Option<Organization>, Error> {
+    sqlx::query_as(select::<Organization>("WHERE guid = $1"))
+        .bind(key(guid))
+        .fetch_optional(conn)
+        .await
+        .db()
 }
 
 /// The organization and, in the same round trip, the newest catalog version (None
 /// before any catalog): what create-invoice needs before it prices anything.
 pub async fn get_with_catalog_version(
     conn: &mut Conn,
-    guid: &str,
+    guid: &OrganizationId,
 ) -> Result<Option<(Organization, Option<i64>)>, Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS}, (SELECT MAX(version) FROM catalog_versions) AS catalog_version \
-         FROM organizations WHERE guid = $1"
+    let row: Option<AnyRow> = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {}, (SELECT MAX(version) FROM catalog_versions) AS catalog_version \
+         FROM organizations WHERE guid = $1",
+        Organization::COLUMNS
     )))
-    .bind(guid.to_ascii_lowercase())
+    .bind(key(guid))
     .fetch_optional(conn)
     .await
     .db()?;
-    row.map(|row| Ok((from_row(&row)?, row.try_get("catalog_version").db()?)))
-        .transpose()
+    row.map(|row| {
+        Ok((
+            Organization::from_row(&row).db()?,
+            row.try_get("catalog_version").db()?,
+        ))
+    })
+    .transpose()
 }
 
 /// One page of organizations in guid order, after `after`.
@@ -96,22 +110,21 @@ pub async fn list(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Organization>, Error> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM organizations WHERE guid > $1 ORDER BY guid LIMIT $2"
-    )))
+    sqlx::query_as(select::<Organization>(
+        "WHERE guid > $1 ORDER BY guid LIMIT $2",
+    ))
     .bind(after.unwrap_or(""))
     .bind(limit)
     .fetch_all(conn)
     .await
-    .db()?;
-    rows.iter().map(from_row).collect()
+    .db()
 }
 
 /// Makes a user a member; adding twice changes nothing.
 pub async fn add_member(
     conn: &mut Conn,
-    guid: &str,
-    user_id: i64,
+    guid: &OrganizationId,
+    user_id: UserId,
     now: Timestamp,
 ) -> Result<(), Error> {
     sqlx::query(
@@ -120,29 +133,32 @@ pub async fn add_member(
     )
     .bind(guid)
     .bind(user_id)
-    .bind(now.micros())
+    .bind(now)
     .execute(conn)
     .await
     .db()?;
     Ok(())
 }
 
-pub async fn members(conn: &mut Conn, guid: &str) -> Result<Vec<i64>, Error> {
-    let rows = sqlx::query(
+pub async fn members(conn: &mut Conn, guid: &OrganizationId) -> Result<Vec<UserId>, Error> {
+    sqlx::query_scalar(
         "SELECT user_id FROM organization_members WHERE organization_guid = $1 ORDER BY user_id",
     )
     .bind(guid)
     .fetch_all(conn)
     .await
-    .db()?;
-    rows.iter().map(|r| r.try_get("user_id").db()).collect()
+    .db()
 }
 
-pub async fn is_member(conn: &mut Conn, guid: &str, user_id: i64) -> Result<bool, Error> {
+pub async fn is_member(
+    conn: &mut Conn,
+    guid: &OrganizationId,
+    user_id: UserId,
+) -> Result<bool, Error> {
     let row = sqlx::query(
         "SELECT 1 AS one FROM organization_members WHERE organization_guid = $1 AND user_id = $2",
     )
-    .bind(guid.to_ascii_lowercase())
+    .bind(key(guid))
     .bind(user_id)
     .fetch_optional(conn)
     .await

@@ -9,7 +9,7 @@
 use crate::db::{Backend, Conn, DbResult, Store};
 use kopek_domain::Error;
 use kopek_domain::time::Timestamp;
-use sqlx::Row;
+use sqlx::FromRow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,7 +43,7 @@ pub async fn enqueue(
     .bind(&id)
     .bind(kind)
     .bind(payload.to_string())
-    .bind(now.micros())
+    .bind(now)
     .execute(conn)
     .await
     .db()?;
@@ -51,17 +51,18 @@ pub async fn enqueue(
 }
 
 /// A row claimed by a worker for one attempt.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct Claimed {
     pub id: String,
     pub kind: String,
     pub payload: String,
     /// The attempt number this claim is; also the fencing token of the lease.
+    #[sqlx(rename = "attempts")]
     pub attempt: i64,
 }
 
 /// What the outbox holds about one row (for operators and tests).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct RowState {
     pub state: String,
     pub attempts: i64,
@@ -95,26 +96,15 @@ impl Store {
         };
         let lease_until = now.plus_seconds(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX));
         let mut tx = self.begin().await?;
-        let rows = sqlx::query(sql)
+        let mut claimed: Vec<Claimed> = sqlx::query_as(sql)
             .bind(worker)
-            .bind(lease_until.micros())
-            .bind(now.micros())
+            .bind(lease_until)
+            .bind(now)
             .bind(limit)
             .fetch_all(&mut *tx)
             .await
             .db()?;
         tx.commit().await.db()?;
-        let mut claimed = rows
-            .iter()
-            .map(|row| {
-                Ok(Claimed {
-                    id: row.try_get("id").db()?,
-                    kind: row.try_get("kind").db()?,
-                    payload: row.try_get("payload").db()?,
-                    attempt: row.try_get("attempts").db()?,
-                })
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
         claimed.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(claimed)
     }
@@ -135,7 +125,7 @@ impl Store {
             "UPDATE outbox SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND attempts = $4 \
              AND state = 'pending'",
         )
-        .bind(lease_until.micros())
+        .bind(lease_until)
         .bind(&claimed.id)
         .bind(worker)
         .bind(claimed.attempt)
@@ -178,7 +168,7 @@ impl Store {
                 None => ("dead", now, Some(e.as_str())),
             },
         };
-        let finished_at = (state != "pending").then_some(now.micros());
+        let finished_at = (state != "pending").then_some(now);
         let updated = sqlx::query(
             "UPDATE outbox SET state = $1, next_attempt_at = $2, last_error = $3, finished_at = $4, \
              lease_owner = NULL, lease_until = NULL, \
@@ -186,7 +176,7 @@ impl Store {
              WHERE id = $5 AND lease_owner = $6 AND attempts = $7 AND state = 'pending'",
         )
         .bind(state)
-        .bind(next_attempt_at.micros())
+        .bind(next_attempt_at)
         .bind(error)
         .bind(finished_at)
         .bind(&claimed.id)
@@ -206,8 +196,8 @@ impl Store {
         .bind(&claimed.id)
         .bind(claimed.attempt)
         .bind(worker)
-        .bind(started.micros())
-        .bind(now.micros())
+        .bind(started)
+        .bind(now)
         .bind(error)
         .execute(&mut *tx)
         .await
@@ -217,31 +207,22 @@ impl Store {
     }
 
     pub async fn outbox_row(&self, id: &str) -> Result<Option<RowState>, Error> {
-        let row = sqlx::query("SELECT state, attempts, last_error FROM outbox WHERE id = $1")
+        sqlx::query_as("SELECT state, attempts, last_error FROM outbox WHERE id = $1")
             .bind(id)
             .fetch_optional(self.pool())
             .await
-            .db()?;
-        row.map(|row| {
-            Ok(RowState {
-                state: row.try_get("state").db()?,
-                attempts: row.try_get("attempts").db()?,
-                last_error: row.try_get("last_error").db()?,
-            })
-        })
-        .transpose()
+            .db()
     }
 
     /// How many attempts were recorded for a row.
     pub async fn outbox_attempt_count(&self, id: &str) -> Result<i64, Error> {
-        let row = sqlx::query(
+        sqlx::query_scalar(
             "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM outbox_attempts WHERE outbox_id = $1",
         )
         .bind(id)
         .fetch_one(self.pool())
         .await
-        .db()?;
-        row.try_get("n").db()
+        .db()
     }
 }
 

@@ -1,38 +1,42 @@
 //! Sign-in sessions (only token hashes are kept) and sign-in attempts.
 
-use crate::db::{Conn, DbResult};
+use crate::db::{AnyQuery, Conn, DbResult, Record, select};
 use kopek_domain::Error;
+use kopek_domain::ids::UserId;
 use kopek_domain::time::Timestamp;
-use sqlx::Row;
+use sqlx::FromRow;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct Session {
     pub id: String,
-    pub user_id: i64,
+    pub user_id: UserId,
     /// `Session` or `Token`, as the client asked.
     pub kind: String,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
 }
 
+impl Record for Session {
+    const TABLE: &'static str = "sessions";
+    const COLUMNS: &'static str = "id, user_id, kind, created_at, expires_at";
+
+    fn bind<'q>(&'q self, q: AnyQuery<'q>) -> AnyQuery<'q> {
+        q.bind(&self.id)
+            .bind(self.user_id)
+            .bind(&self.kind)
+            .bind(self.created_at)
+            .bind(self.expires_at)
+    }
+}
+
 pub async fn insert(conn: &mut Conn, session: &Session, token_hash: &str) -> Result<(), Error> {
-    sqlx::query(
-        "INSERT INTO sessions (id, token_hash, user_id, kind, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&session.id)
-    .bind(token_hash)
-    .bind(session.user_id)
-    .bind(&session.kind)
-    .bind(session.created_at.micros())
-    .bind(session.expires_at.micros())
-    .execute(conn)
-    .await
-    .db()?;
-    Ok(())
+    crate::db::insert(conn, session, &[("token_hash", token_hash)])
+        .await
+        .db()
 }
 
 /// Ends every session and token of a user (after a password change).
-pub async fn end_all(conn: &mut Conn, user_id: i64) -> Result<u64, Error> {
+pub async fn end_all(conn: &mut Conn, user_id: UserId) -> Result<u64, Error> {
     let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
         .execute(conn)
@@ -47,24 +51,14 @@ pub async fn find_live(
     token_hash: &str,
     now: Timestamp,
 ) -> Result<Option<Session>, Error> {
-    let row = sqlx::query(
-        "SELECT id, user_id, kind, created_at, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2",
-    )
+    sqlx::query_as(select::<Session>(
+        "WHERE token_hash = $1 AND expires_at > $2",
+    ))
     .bind(token_hash)
-    .bind(now.micros())
+    .bind(now)
     .fetch_optional(conn)
     .await
-    .db()?;
-    row.map(|row| {
-        Ok(Session {
-            id: row.try_get("id").db()?,
-            user_id: row.try_get("user_id").db()?,
-            kind: row.try_get("kind").db()?,
-            created_at: Timestamp::from_micros(row.try_get("created_at").db()?),
-            expires_at: Timestamp::from_micros(row.try_get("expires_at").db()?),
-        })
-    })
-    .transpose()
+    .db()
 }
 
 /// Counts a sign-in attempt for a login before its password is checked: the row is
@@ -82,24 +76,19 @@ pub async fn begin_attempt(
     sqlx::query("INSERT INTO sign_in_attempts (id, login_key, at) VALUES ($1, $2, $3)")
         .bind(&id)
         .bind(login_key)
-        .bind(now.micros())
+        .bind(now)
         .execute(&mut *conn)
         .await
         .db()?;
-    let row = sqlx::query(
+    let (n, oldest): (i64, Option<Timestamp>) = sqlx::query_as(
         "SELECT CAST(COUNT(*) AS BIGINT) AS n, MIN(at) AS oldest FROM sign_in_attempts WHERE login_key = $1 AND at > $2",
     )
     .bind(login_key)
-    .bind(since.micros())
+    .bind(since)
     .fetch_one(conn)
     .await
     .db()?;
-    let oldest: Option<i64> = row.try_get("oldest").db()?;
-    Ok((
-        id,
-        row.try_get("n").db()?,
-        Timestamp::from_micros(oldest.unwrap_or(now.micros())),
-    ))
+    Ok((id, n, oldest.unwrap_or(now)))
 }
 
 /// Takes back an attempt that was refused without checking a password, so that
@@ -121,7 +110,7 @@ pub async fn clear_attempts(
 ) -> Result<(), Error> {
     sqlx::query("DELETE FROM sign_in_attempts WHERE login_key = $1 OR at <= $2")
         .bind(login_key)
-        .bind(older_than.micros())
+        .bind(older_than)
         .execute(conn)
         .await
         .db()?;

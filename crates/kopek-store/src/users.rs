@@ -1,74 +1,45 @@
 //! Users. Passwords only as argon2 hashes; a login is unique among live users,
 //! enforced by a unique index so two racing creates cannot both win.
 
-use crate::db::{Conn, DbResult, flag, is_unique_violation, next_value};
+use crate::db::{AnyQuery, Conn, DbResult, Record, is_unique_violation, next_value, select};
 use kopek_domain::Error;
+use kopek_domain::ids::UserId;
+use kopek_domain::sql::{Flag, Json};
 use kopek_domain::time::Timestamp;
-use kopek_domain::user::{User, UserStatus, login_key};
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use kopek_domain::user::{User, login_key};
 
-const COLUMNS: &str = "id, login, password_hash, name, type, status, billing_info, billing_properties, \
-                       permissions, can_update_password, created_at, updated_at, deleted_at";
+impl Record for User {
+    const TABLE: &'static str = "users";
+    const COLUMNS: &'static str = "id, login, password_hash, name, type, status, billing_info, \
+        billing_properties, permissions, can_update_password, created_at, updated_at, deleted_at";
 
-fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<T, Error> {
-    let text: String = row.try_get(column).db()?;
-    serde_json::from_str(&text).map_err(Error::internal)
-}
-
-fn from_row(row: &AnyRow) -> Result<User, Error> {
-    let status: String = row.try_get("status").db()?;
-    Ok(User {
-        id: row.try_get("id").db()?,
-        login: row.try_get("login").db()?,
-        password_hash: row.try_get("password_hash").db()?,
-        name: row.try_get("name").db()?,
-        user_type: row.try_get("type").db()?,
-        status: UserStatus::parse(&status)
-            .ok_or_else(|| Error::internal(format!("unknown user status {status:?}")))?,
-        billing_info: json(row, "billing_info")?,
-        billing_properties: json(row, "billing_properties")?,
-        permissions: json(row, "permissions")?,
-        can_update_password: row.try_get::<i64, _>("can_update_password").db()? != 0,
-        created_at: Timestamp::from_micros(row.try_get("created_at").db()?),
-        updated_at: Timestamp::from_micros(row.try_get("updated_at").db()?),
-        deleted_at: row
-            .try_get::<Option<i64>, _>("deleted_at")
-            .db()?
-            .map(Timestamp::from_micros),
-    })
-}
-
-fn text<T: serde::Serialize>(value: &T) -> Result<String, Error> {
-    serde_json::to_string(value).map_err(Error::internal)
+    fn bind<'q>(&'q self, q: AnyQuery<'q>) -> AnyQuery<'q> {
+        q.bind(self.id)
+            .bind(&self.login)
+            .bind(&self.password_hash)
+            .bind(&self.name)
+            .bind(&self.user_type)
+            .bind(self.status)
+            .bind(Json(&self.billing_info))
+            .bind(Json(&self.billing_properties))
+            .bind(Json(&self.permissions))
+            .bind(Flag(self.can_update_password))
+            .bind(self.created_at)
+            .bind(self.updated_at)
+            .bind(self.deleted_at)
+    }
 }
 
 /// Inserts a user with the next id (the given `id` is ignored) and returns it;
 /// a live user with the same login is `AlreadyExists`.
 pub async fn insert(conn: &mut Conn, user: &User) -> Result<User, Error> {
-    let id = next_value(&mut *conn, "users").await?;
-    let inserted = sqlx::query(
-        "INSERT INTO users (id, login, login_key, password_hash, name, type, status, billing_info, \
-         billing_properties, permissions, can_update_password, created_at, updated_at, deleted_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL)",
-    )
-    .bind(id)
-    .bind(&user.login)
-    .bind(login_key(&user.login))
-    .bind(&user.password_hash)
-    .bind(user.name.as_deref())
-    .bind(&user.user_type)
-    .bind(user.status.as_str())
-    .bind(text(&user.billing_info)?)
-    .bind(text(&user.billing_properties)?)
-    .bind(text(&user.permissions)?)
-    .bind(flag(user.can_update_password))
-    .bind(user.created_at.micros())
-    .bind(user.updated_at.micros())
-    .execute(conn)
-    .await;
-    match inserted {
-        Ok(_) => Ok(User { id, ..user.clone() }),
+    let user = User {
+        id: UserId::new(next_value(&mut *conn, "users").await?),
+        ..user.clone()
+    };
+    let key = login_key(&user.login);
+    match crate::db::insert(conn, &user, &[("login_key", &key)]).await {
+        Ok(()) => Ok(user),
         Err(e) if is_unique_violation(&e) => Err(Error::AlreadyExists {
             what: "user",
             id: user.login.clone(),
@@ -85,14 +56,14 @@ pub async fn update(conn: &mut Conn, user: &User) -> Result<(), Error> {
          WHERE id = $10 AND deleted_at IS NULL",
     )
     .bind(&user.password_hash)
-    .bind(user.name.as_deref())
+    .bind(&user.name)
     .bind(&user.user_type)
-    .bind(user.status.as_str())
-    .bind(text(&user.billing_info)?)
-    .bind(text(&user.billing_properties)?)
-    .bind(text(&user.permissions)?)
-    .bind(flag(user.can_update_password))
-    .bind(user.updated_at.micros())
+    .bind(user.status)
+    .bind(Json(&user.billing_info))
+    .bind(Json(&user.billing_properties))
+    .bind(Json(&user.permissions))
+    .bind(Flag(user.can_update_password))
+    .bind(user.updated_at)
     .bind(user.id)
     .execute(conn)
     .await
@@ -102,33 +73,29 @@ pub async fn update(conn: &mut Conn, user: &User) -> Result<(), Error> {
 
 /// The live user with this login (any case).
 pub async fn find_live(conn: &mut Conn, login: &str) -> Result<Option<User>, Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM users WHERE login_key = $1 AND deleted_at IS NULL"
-    )))
+    sqlx::query_as(select::<User>(
+        "WHERE login_key = $1 AND deleted_at IS NULL",
+    ))
     .bind(login_key(login))
     .fetch_optional(conn)
     .await
-    .db()?;
-    row.as_ref().map(from_row).transpose()
+    .db()
 }
 
-pub async fn get(conn: &mut Conn, id: i64) -> Result<Option<User>, Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM users WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(conn)
-    .await
-    .db()?;
-    row.as_ref().map(from_row).transpose()
+pub async fn get(conn: &mut Conn, id: UserId) -> Result<Option<User>, Error> {
+    sqlx::query_as(select::<User>("WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .db()
 }
 
 /// Marks a live user deleted; false when there was none.
-pub async fn soft_delete(conn: &mut Conn, id: i64, now: Timestamp) -> Result<bool, Error> {
+pub async fn soft_delete(conn: &mut Conn, id: UserId, now: Timestamp) -> Result<bool, Error> {
     let done = sqlx::query(
         "UPDATE users SET deleted_at = $1, updated_at = $1 WHERE id = $2 AND deleted_at IS NULL",
     )
-    .bind(now.micros())
+    .bind(now)
     .bind(id)
     .execute(conn)
     .await
@@ -138,30 +105,25 @@ pub async fn soft_delete(conn: &mut Conn, id: i64, now: Timestamp) -> Result<boo
 
 /// One page of users (deleted ones too) in id order, after `after`.
 pub async fn list(conn: &mut Conn, after: i64, limit: i64) -> Result<Vec<User>, Error> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM users WHERE id > $1 ORDER BY id LIMIT $2"
-    )))
-    .bind(after)
-    .bind(limit)
-    .fetch_all(conn)
-    .await
-    .db()?;
-    rows.iter().map(from_row).collect()
+    sqlx::query_as(select::<User>("WHERE id > $1 ORDER BY id LIMIT $2"))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+        .db()
 }
 
 /// Recomputes every live user's login key with the current [`login_key`]. A user
 /// whose new key another live user already has keeps the old key (and is named in
 /// the log), so an upgrade never merges two accounts.
 pub async fn rekey_logins(conn: &mut Conn) -> Result<(), Error> {
-    let rows =
-        sqlx::query("SELECT id, login, login_key FROM users WHERE deleted_at IS NULL ORDER BY id")
-            .fetch_all(&mut *conn)
-            .await
-            .db()?;
-    for row in rows {
-        let id: i64 = row.try_get("id").db()?;
-        let login: String = row.try_get("login").db()?;
-        let old: String = row.try_get("login_key").db()?;
+    let rows: Vec<(UserId, String, String)> = sqlx::query_as(
+        "SELECT id, login, login_key FROM users WHERE deleted_at IS NULL ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .db()?;
+    for (id, login, old) in rows {
         let key = login_key(&login);
         if key == old {
             continue;
@@ -175,7 +137,7 @@ pub async fn rekey_logins(conn: &mut Conn) -> Result<(), Error> {
             Ok(_) => {}
             Err(e) if crate::db::is_unique_violation(&e) => {
                 tracing::warn!(
-                    user_id = id,
+                    user_id = id.get(),
                     "login looks like another user's; its old key is kept"
                 );
             }

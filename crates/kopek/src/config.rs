@@ -416,13 +416,13 @@ impl Config {
             (
                 "seller_inn",
                 &self.seller_inn,
-                kopek_domain::company::is_inn(&self.seller_inn),
+                kopek_domain::company::Inn::parse("seller_inn", &self.seller_inn).is_ok(),
                 "10 or 12 digits with valid check digits",
             ),
             (
                 "seller_kpp",
                 &self.seller_kpp,
-                kopek_domain::company::is_kpp(&self.seller_kpp),
+                kopek_domain::company::Kpp::parse("seller_kpp", &self.seller_kpp).is_ok(),
                 "9 characters: 4 digits, 2 digits or capital letters, 3 digits",
             ),
             (

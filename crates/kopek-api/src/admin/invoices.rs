@@ -40,7 +40,7 @@ pub async fn get(
 ) -> Result<Json<InvoiceView>, ApiError<Admin>> {
     caller.require(Role::Admin)?;
     let mut conn = state.store.conn().await?;
-    let invoice = invoices::get(&mut conn, &guid)
+    let invoice = invoices::get(&mut conn, &guid.as_str().into())
         .await?
         .ok_or(Error::NotFound {
             what: "invoice",
@@ -149,7 +149,7 @@ async fn apply(
         &state.core,
         mutation.write(body),
         principal,
-        guid,
+        &guid.into(),
         change,
         StatusCode::OK.as_u16(),
         |invoice| {

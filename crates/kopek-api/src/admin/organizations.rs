@@ -15,6 +15,7 @@ use kopek_core::organizations::{self as organizations_core, NewOrganization};
 use kopek_core::paging::PageQuery;
 use kopek_domain::auth::Role;
 use kopek_domain::company::{self, Company};
+use kopek_domain::ids::UserId;
 use kopek_domain::{Error, FieldError, Reason, text};
 use kopek_store::organizations::{self, Organization};
 use serde::{Deserialize, Serialize};
@@ -66,13 +67,13 @@ pub struct AddMember {
     pub login: Option<String>,
 }
 
-fn view(org: Organization, members: Vec<i64>) -> OrganizationView {
+fn view(org: Organization, members: Vec<UserId>) -> OrganizationView {
     OrganizationView {
-        guid: org.guid,
+        guid: org.guid.into(),
         alias: org.alias,
         company: org.company,
-        reseller_id: org.reseller_id,
-        members,
+        reseller_id: org.reseller_id.map(String::from),
+        members: members.into_iter().map(UserId::get).collect(),
         created_at: org.created_at.rfc3339(),
     }
 }
@@ -114,7 +115,7 @@ pub async fn create(
     let new = NewOrganization {
         alias,
         company,
-        reseller_id,
+        reseller_id: reseller_id.map(Into::into),
     };
     let ran = organizations_core::create(
         &state.core,
@@ -139,7 +140,7 @@ pub async fn get(
 ) -> Result<Json<OrganizationView>, ApiError<Admin>> {
     caller.require(Role::Admin)?;
     let mut conn = state.store.conn().await?;
-    let org = organizations::get(&mut conn, &guid)
+    let org = organizations::get(&mut conn, &guid.as_str().into())
         .await?
         .ok_or(Error::NotFound {
             what: "organization",
@@ -199,7 +200,7 @@ pub async fn add_member(
         &state.core,
         mutation.write(&body.raw),
         principal,
-        &guid,
+        &guid.into(),
         &login,
         StatusCode::OK.as_u16(),
         |org, members| view(org.clone(), members),

@@ -47,10 +47,10 @@ pub struct Reseller {
 impl From<BillingAccount> for Reseller {
     fn from(a: BillingAccount) -> Reseller {
         Reseller {
-            id: a.id,
+            id: a.id.into(),
             name: a.name,
             country_code: a.country_code,
-            currency: a.currency,
+            currency: a.balance.currency().to_string(),
             active: a.active,
             created_at: a.created_at.rfc3339(),
         }
@@ -105,7 +105,7 @@ pub async fn get(
 ) -> Result<Json<Reseller>, ApiError<Admin>> {
     caller.require(Role::Admin)?;
     let mut conn = state.store.conn().await?;
-    let account = billing_accounts::get(&mut conn, AccountKind::Reseller, &id)
+    let account = billing_accounts::get(&mut conn, AccountKind::Reseller, &id.as_str().into())
         .await?
         .ok_or(Error::NotFound {
             what: "reseller",

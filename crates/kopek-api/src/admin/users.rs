@@ -10,6 +10,7 @@ use axum::extract::{Path, State};
 use kopek_core::paging::PageQuery;
 use kopek_domain::Error;
 use kopek_domain::auth::Role;
+use kopek_domain::ids::UserId;
 use kopek_domain::time::Timestamp;
 use kopek_domain::user::{Property, User};
 use kopek_store::users;
@@ -39,7 +40,7 @@ pub struct UserView {
 impl From<User> for UserView {
     fn from(u: User) -> UserView {
         UserView {
-            id: u.id,
+            id: u.id.get(),
             login: u.login,
             name: u.name,
             user_type: u.user_type,
@@ -77,7 +78,7 @@ pub async fn get(
         what: "user",
         id: id.clone(),
     };
-    let numeric: i64 = id.parse().map_err(|_| not_found())?;
+    let numeric = id.parse().map(UserId::new).map_err(|_| not_found())?;
     let mut conn = state.store.conn().await?;
     let user = users::get(&mut conn, numeric)
         .await?

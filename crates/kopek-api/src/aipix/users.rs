@@ -51,7 +51,7 @@ pub struct PropertyObject {
 impl From<&User> for UserObject {
     fn from(u: &User) -> UserObject {
         UserObject {
-            id: u.id,
+            id: u.id.get(),
             login: u.login.clone(),
             name: u.name.clone(),
             user_type: u.user_type.clone(),

@@ -55,7 +55,7 @@ impl FromRequestParts<AppState> for Buyer {
         let principal = authenticate_token(state, token).await?;
         let access = match (principal.role, &principal.scope) {
             (Role::Admin, _) => OrgAccess::All,
-            (Role::Organization, Some(guid)) => OrgAccess::Organization(guid.clone()),
+            (Role::Organization, Some(guid)) => OrgAccess::Organization(guid.as_str().into()),
             _ => return Err(Error::Forbidden.into()),
         };
         Ok(Buyer { principal, access })

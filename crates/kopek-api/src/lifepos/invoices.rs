@@ -17,6 +17,7 @@ use kopek_core::access::read_organization;
 use kopek_core::invoices::{self as invoices_core, Order};
 use kopek_core::paging::{bad_token, open_token, seal_token};
 use kopek_domain::error::Violations;
+use kopek_domain::ids::OrganizationId;
 use kopek_domain::time::Timestamp;
 use kopek_domain::{Error, Reason};
 
@@ -69,7 +70,7 @@ pub async fn create_invoice(
     }
     let b = body.value;
     let order = Order {
-        organization: org_guid,
+        organization: org_guid.into(),
         product: product_guid.to_owned(),
         plan: b.plan.and_then(|p| p.guid),
         quantity: b.quantity,
@@ -222,8 +223,8 @@ pub async fn list(
         }
     };
     let mut conn = state.store.conn().await?;
+    let org_guid = OrganizationId::from(org_guid.to_ascii_lowercase());
     buyer.access.check(&mut conn, &org_guid).await?;
-    let org_guid = org_guid.to_ascii_lowercase();
     let archived_only = q.selection.as_deref() == Some("archived_only");
     let mut rows = if archived_only {
         Vec::new()
@@ -296,8 +297,11 @@ pub async fn get(
     Path((org_guid, guid)): Path<(String, String)>,
 ) -> Result<Json<InvoiceView>, ApiError<LifePos>> {
     let mut conn = state.store.conn().await?;
-    let org = buyer.access.organization(&mut conn, &org_guid).await?;
-    let invoice = invoices::get(&mut conn, &guid)
+    let org = buyer
+        .access
+        .organization(&mut conn, &org_guid.into())
+        .await?;
+    let invoice = invoices::get(&mut conn, &guid.as_str().into())
         .await?
         .filter(|inv| inv.organization_guid == org.guid)
         .ok_or(Error::NotFound {

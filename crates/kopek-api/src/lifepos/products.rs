@@ -79,7 +79,10 @@ pub async fn list(
     Path(org_guid): Path<String>,
 ) -> Result<Json<ProductList>, ApiError<LifePos>> {
     let mut conn = state.store.conn().await?;
-    let org = buyer.access.organization(&mut conn, &org_guid).await?;
+    let org = buyer
+        .access
+        .organization(&mut conn, &org_guid.into())
+        .await?;
     let catalog = state
         .core
         .catalog
@@ -103,23 +106,19 @@ pub async fn list(
                         periods: plan
                             .periods
                             .iter()
-                            .map(|p| {
-                                let money = |v| Money::new(v, &p.currency);
-                                PeriodView {
-                                    period_in_months: p.period_in_months,
-                                    price: PriceView {
-                                        final_price: money(p.final_price),
-                                        base_price: money(p.base_price),
-                                        final_price_per_month: money(per_month(
-                                            p.final_price,
-                                            p.period_in_months,
-                                        )),
-                                        base_price_per_month: money(per_month(
-                                            p.base_price,
-                                            p.period_in_months,
-                                        )),
-                                    },
-                                }
+                            .map(|p| PeriodView {
+                                period_in_months: p.period_in_months,
+                                price: PriceView {
+                                    final_price: p.price().into(),
+                                    base_price: p.list_price().into(),
+                                    final_price_per_month: per_month(p.price(), p.period_in_months)
+                                        .into(),
+                                    base_price_per_month: per_month(
+                                        p.list_price(),
+                                        p.period_in_months,
+                                    )
+                                    .into(),
+                                },
                             })
                             .collect(),
                         guid: plan.guid,

@@ -31,11 +31,12 @@ fn or_dash(s: &str) -> String {
 }
 
 pub fn document(seller: &Seller, inv: &Invoice) -> Document {
-    let m = |v: i64| money(v, &inv.currency, Lang::Ru);
+    let m = |amount| money(amount, Lang::Ru);
+    let quote = &inv.quote;
     let buyer_kpp = inv
         .company
         .kpp
-        .as_deref()
+        .as_ref()
         .map(|k| format!(", КПП {k}"))
         .unwrap_or_default();
     Document {
@@ -70,7 +71,7 @@ pub fn document(seller: &Seller, inv: &Invoice) -> Document {
         .collect::<Vec<_>>()
         .join(", "),
         buyer: format!("{}, ИНН {}{buyer_kpp}", inv.company.name, inv.company.inn),
-        rows: inv
+        rows: quote
             .positions
             .iter()
             .map(|p| {
@@ -84,26 +85,29 @@ pub fn document(seller: &Seller, inv: &Invoice) -> Document {
             })
             .collect(),
         totals: vec![
-            ("Итого:".to_owned(), m(inv.total)),
+            ("Итого:".to_owned(), m(quote.total)),
             (
-                if inv.vat_basis_points == 0 {
+                if quote.vat_basis_points == 0 {
                     "Без налога (НДС):".to_owned()
                 } else {
-                    format!("В том числе НДС ({}):", vat::percent(inv.vat_basis_points))
+                    format!(
+                        "В том числе НДС ({}):",
+                        vat::percent(quote.vat_basis_points)
+                    )
                 },
-                if inv.vat_basis_points == 0 {
+                if quote.vat_basis_points == 0 {
                     "—".to_owned()
                 } else {
-                    m(inv.vat)
+                    m(quote.vat)
                 },
             ),
-            ("Всего к оплате:".to_owned(), m(inv.total)),
+            ("Всего к оплате:".to_owned(), m(quote.total)),
         ],
         summary: format!(
             "Всего наименований {}, на сумму {}",
-            inv.positions.len(),
-            m(inv.total)
+            quote.positions.len(),
+            m(quote.total)
         ),
-        in_words: words::rubles(inv.total),
+        in_words: words::rubles(quote.total.minor()),
     }
 }

@@ -15,6 +15,7 @@ use axum::http::header::{HOST, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kopek_domain::Error;
+use kopek_domain::company::Kpp;
 use kopek_domain::invoice::InvoiceStatus;
 use kopek_domain::lang::Lang;
 use kopek_domain::paging::check_link_token;
@@ -100,7 +101,7 @@ pub async fn linked(state: &AppState, guid: &str, link: &Link) -> Result<Option<
         return Ok(None);
     }
     let mut conn = state.store.conn().await?;
-    invoices::get(&mut conn, guid).await
+    invoices::get(&mut conn, &guid.into()).await
 }
 
 fn status_label(status: InvoiceStatus, lang: Lang) -> &'static str {
@@ -115,7 +116,7 @@ fn status_label(status: InvoiceStatus, lang: Lang) -> &'static str {
 /// The invoice itself: parties, positions, VAT, total and status.
 fn summary(state: &AppState, inv: &Invoice, lang: Lang) -> Markup {
     let seller = &state.config.seller;
-    let m = |v: i64| money(v, &inv.currency, lang);
+    let m = |amount| money(amount, lang);
     let party = |title: &str, name: &str, inn: &str, kpp: Option<&str>| {
         html! {
             div {
@@ -137,7 +138,7 @@ fn summary(state: &AppState, inv: &Invoice, lang: Lang) -> Markup {
         }
         section.parties {
             (party(lang.pick("Seller", "Продавец"), &seller.name, &seller.inn, Some(&seller.kpp)))
-            (party(lang.pick("Buyer", "Покупатель"), &inv.company.name, &inv.company.inn, inv.company.kpp.as_deref()))
+            (party(lang.pick("Buyer", "Покупатель"), &inv.company.name, inv.company.inn.as_str(), inv.company.kpp.as_ref().map(Kpp::as_str)))
         }
         table {
             thead {
@@ -149,7 +150,7 @@ fn summary(state: &AppState, inv: &Invoice, lang: Lang) -> Markup {
                 }
             }
             tbody {
-                @for p in &inv.positions {
+                @for p in &inv.quote.positions {
                     tr {
                         td { (p.name) }
                         td.num { (p.quantity) }
@@ -159,8 +160,8 @@ fn summary(state: &AppState, inv: &Invoice, lang: Lang) -> Markup {
                 }
             }
         }
-        p { (lang.pick("Including VAT", "В том числе НДС")) " " (vat::percent(inv.vat_basis_points)) ": " (m(inv.vat)) }
-        p.total { (lang.pick("Total", "Итого")) ": " (m(inv.total)) }
+        p { (lang.pick("Including VAT", "В том числе НДС")) " " (vat::percent(inv.quote.vat_basis_points)) ": " (m(inv.quote.vat)) }
+        p.total { (lang.pick("Total", "Итого")) ": " (m(inv.quote.total)) }
     }
 }
 
@@ -182,13 +183,13 @@ fn card_form(guid: &str, token: &str, csrf_token: &str, lang: Lang) -> Markup {
     }
 }
 
-fn receipt(payments: &[Payment], inv: &Invoice, lang: Lang) -> Markup {
+fn receipt(payments: &[Payment], lang: Lang) -> Markup {
     html! {
         @for p in payments {
             div.receipt {
                 strong { (lang.pick("Receipt", "Квитанция")) }
                 br;
-                (money(p.amount, &inv.currency, lang)) " · " (date(p.created_at, lang)) " · "
+                (money(p.amount, lang)) " · " (date(p.created_at, lang)) " · "
                 (p.method) " · " (p.reference.as_deref().unwrap_or(&p.id))
             }
         }
@@ -208,10 +209,14 @@ async fn render(
     let mut cookie = None;
     let after = match inv.status {
         InvoiceStatus::Pending => {
-            let (csrf_token, set) =
-                csrf::issue(state.store.page_key(), headers, &inv.guid, secure(state));
+            let (csrf_token, set) = csrf::issue(
+                state.store.page_key(),
+                headers,
+                inv.guid.as_str(),
+                secure(state),
+            );
             cookie = set;
-            card_form(&inv.guid, token, &csrf_token, lang)
+            card_form(inv.guid.as_str(), token, &csrf_token, lang)
         }
         InvoiceStatus::Paid | InvoiceStatus::Refunded => {
             let payments = match state.store.conn().await {
@@ -220,7 +225,7 @@ async fn render(
                     .unwrap_or_default(),
                 Err(_) => Vec::new(),
             };
-            receipt(&payments, inv, lang)
+            receipt(&payments, lang)
         }
         InvoiceStatus::Canceled => html! {
             p { (lang.pick("This invoice was canceled and cannot be paid.", "Счёт отменён, оплатить его нельзя.")) }
@@ -343,8 +348,12 @@ async fn settle(
             .await
         }
         Outcome::NeedsConfirmation { challenge } => {
-            let (csrf_token, cookie) =
-                csrf::issue(state.store.page_key(), headers, &inv.guid, secure(state));
+            let (csrf_token, cookie) = csrf::issue(
+                state.store.page_key(),
+                headers,
+                inv.guid.as_str(),
+                secure(state),
+            );
             let title = lang.pick("Confirm the payment", "Подтвердите платёж");
             let body = html! {
                 h1 { (title) }
@@ -424,7 +433,7 @@ async fn posted(
     if !csrf::verify(
         state.store.page_key(),
         headers,
-        &inv.guid,
+        inv.guid.as_str(),
         form_csrf,
         &state.settings().public_url,
         host,
@@ -500,7 +509,7 @@ pub async fn pay(
             .await;
         }
     };
-    let outcome = TestProvider.charge(&inv.guid, &card, inv.total, &inv.currency);
+    let outcome = TestProvider.charge(&inv.guid, &card, inv.quote.total);
     settle(&state, &inv, token, &headers, outcome).await
 }
 

@@ -14,6 +14,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use kopek_domain::lang::Lang;
+use kopek_domain::money::{Currency, Money};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 /// An error met before a page's handler (a link that is not text, a method the
@@ -111,9 +112,9 @@ button{font-size:1rem;padding:.6rem 1.4rem;border:0;border-radius:.4rem;backgrou
 button.secondary{background:#6b7280}.test-cards{font-size:.85rem;color:#6b7280}";
 
 /// An amount for people: `19 800,00 ₽` in Russian, `19,800.00 RUB` in English.
-pub fn money(value: i64, currency: &str, lang: Lang) -> String {
-    let sign = if value < 0 { "-" } else { "" };
-    let abs = value.unsigned_abs();
+pub fn money(amount: Money, lang: Lang) -> String {
+    let sign = if amount.is_negative() { "-" } else { "" };
+    let abs = amount.minor().unsigned_abs();
     let (major, minor) = (abs / 100, abs % 100);
     let digits = major.to_string();
     let separator = match lang {
@@ -127,8 +128,8 @@ pub fn money(value: i64, currency: &str, lang: Lang) -> String {
         }
         grouped.push(c);
     }
-    match (lang, currency) {
-        (Lang::Ru, "RUB") => format!("{sign}{grouped},{minor:02}\u{a0}₽"),
+    match (lang, amount.currency()) {
+        (Lang::Ru, Currency::Rub) => format!("{sign}{grouped},{minor:02}\u{a0}₽"),
         (Lang::Ru, c) => format!("{sign}{grouped},{minor:02}\u{a0}{c}"),
         (Lang::En, c) => format!("{sign}{grouped}.{minor:02} {c}"),
     }
@@ -164,9 +165,15 @@ mod tests {
 
     #[test]
     fn money_and_dates_for_people() {
-        assert_eq!(money(1_980_000, "RUB", Lang::Ru), "19\u{a0}800,00\u{a0}₽");
-        assert_eq!(money(1_980_000, "RUB", Lang::En), "19,800.00 RUB");
-        assert_eq!(money(5, "USD", Lang::En), "0.05 USD");
+        let rub = |minor| Money::new(minor, Currency::Rub);
+        assert_eq!(money(rub(1_980_000), Lang::Ru), "19\u{a0}800,00\u{a0}₽");
+        assert_eq!(money(rub(1_980_000), Lang::En), "19,800.00 RUB");
+        assert_eq!(money(rub(-5), Lang::Ru), "-0,05\u{a0}₽");
+        assert_eq!(money(Money::new(5, Currency::Usd), Lang::En), "0.05 USD");
+        assert_eq!(
+            money(Money::new(123_456, Currency::Kzt), Lang::Ru),
+            "1\u{a0}234,56\u{a0}KZT"
+        );
         let t = kopek_domain::time::Timestamp::parse_rfc3339("2026-11-22T10:00:00Z").unwrap();
         assert_eq!(date(t, Lang::Ru), "22 ноября 2026 г.");
         assert_eq!(date(t, Lang::En), "22 November 2026");

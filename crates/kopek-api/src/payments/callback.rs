@@ -126,7 +126,7 @@ pub async fn receive(
     }
     let applied = kopek_core::invoices::record_payment(
         &state.core,
-        &notice.invoice_guid,
+        &notice.invoice_guid.as_str().into(),
         provider,
         Some(notice.reference),
     )

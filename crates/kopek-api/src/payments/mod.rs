@@ -10,6 +10,9 @@
 pub mod callback;
 pub mod test_provider;
 
+use kopek_domain::ids::InvoiceId;
+use kopek_domain::money::Money;
+
 /// What the buyer typed into the card form, already checked for shape.
 #[derive(Debug, Clone)]
 pub struct Card {
@@ -31,10 +34,10 @@ pub enum Outcome {
 
 pub trait Provider: Send + Sync {
     fn name(&self) -> &'static str;
-    /// Charges `amount` minor units of `currency` for the invoice `invoice_guid`.
-    fn charge(&self, invoice_guid: &str, card: &Card, amount: i64, currency: &str) -> Outcome;
+    /// Charges `amount` for the invoice `invoice_guid`.
+    fn charge(&self, invoice_guid: &InvoiceId, card: &Card, amount: Money) -> Outcome;
     /// Completes a confirmation step; `approved` is the buyer's answer.
-    fn confirm(&self, invoice_guid: &str, challenge: &str, approved: bool) -> Outcome;
+    fn confirm(&self, invoice_guid: &InvoiceId, challenge: &str, approved: bool) -> Outcome;
 }
 
 /// The Luhn check digit rule every card number follows.

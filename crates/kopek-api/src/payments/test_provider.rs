@@ -8,6 +8,8 @@
 //! | any other valid number | declined as unknown to the test provider |
 
 use super::{Card, Outcome, Provider};
+use kopek_domain::ids::InvoiceId;
+use kopek_domain::money::Money;
 
 pub const SUCCESS: &str = "4242424242424242";
 pub const DECLINE: &str = "4000000000000002";
@@ -24,7 +26,7 @@ impl Provider for TestProvider {
         "test"
     }
 
-    fn charge(&self, _invoice_guid: &str, card: &Card, _amount: i64, _currency: &str) -> Outcome {
+    fn charge(&self, _invoice_guid: &InvoiceId, card: &Card, _amount: Money) -> Outcome {
         match card.number.as_str() {
             SUCCESS => Outcome::Approved {
                 reference: reference(),
@@ -41,7 +43,7 @@ impl Provider for TestProvider {
         }
     }
 
-    fn confirm(&self, _invoice_guid: &str, _challenge: &str, approved: bool) -> Outcome {
+    fn confirm(&self, _invoice_guid: &InvoiceId, _challenge: &str, approved: bool) -> Outcome {
         if approved {
             Outcome::Approved {
                 reference: reference(),

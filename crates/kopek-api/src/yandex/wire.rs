@@ -85,8 +85,8 @@ pub struct CustomerView {
 impl From<&Customer> for CustomerView {
     fn from(c: &Customer) -> CustomerView {
         CustomerView {
-            id: c.id.clone(),
-            billing_account_id: c.billing_account_id.clone(),
+            id: c.id.to_string(),
+            billing_account_id: c.billing_account_id.to_string(),
         }
     }
 }
@@ -164,15 +164,14 @@ pub struct BillingAccountView {
 
 impl From<BillingAccount> for BillingAccountView {
     fn from(a: BillingAccount) -> BillingAccountView {
-        let balance = a.balance_text();
         BillingAccountView {
-            id: a.id,
+            id: a.id.to_string(),
             name: a.name,
             created_at: a.created_at.rfc3339(),
             country_code: a.country_code,
-            currency: a.currency,
+            currency: a.balance.currency().code().to_owned(),
             active: a.active,
-            balance,
+            balance: a.balance.to_string(),
         }
     }
 }
