@@ -37,3 +37,17 @@ impl CatalogCache {
         Ok(parsed)
     }
 }
+
+/// The catalog in force and its version; version 0, with no products, before any
+/// catalog was loaded.
+pub async fn in_force(core: &crate::Core) -> Result<(i64, Arc<Catalog>), Error> {
+    let mut conn = core.store.conn().await?;
+    Ok(core.catalog.current(&mut conn).await?.unwrap_or_else(|| {
+        (
+            0,
+            Arc::new(Catalog {
+                products: Vec::new(),
+            }),
+        )
+    }))
+}

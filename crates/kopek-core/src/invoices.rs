@@ -3,6 +3,10 @@
 //! extends the organization's license), canceled or refunded. Every caller (LIFE
 //! POS, the operator API, the payment pages, provider callbacks) comes here.
 
+mod reads;
+
+pub use reads::{InvoicePage, Listing, get, get_of, licenses, linked, list, payments};
+
 use crate::Core;
 use crate::access::OrgAccess;
 use crate::write::{Ran, Write};

@@ -1,6 +1,7 @@
 //! What only the operator does: resellers, API keys and the catalog.
 
 use crate::Core;
+use crate::paging::PageQuery;
 use crate::write::{Begun, Ran, Write};
 use kopek_domain::Error;
 use kopek_domain::auth::{KeySpec, Principal, SecretToken};
@@ -111,4 +112,40 @@ pub async fn replace_catalog<T: Serialize>(
             Ok(answer(version, created, new))
         })
         .await
+}
+
+/// A reseller by its billing account id.
+pub async fn reseller(core: &Core, id: &BillingAccountId) -> Result<BillingAccount, Error> {
+    let mut conn = core.store.conn().await?;
+    billing_accounts::get(&mut conn, AccountKind::Reseller, id)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "reseller",
+            id: id.to_string(),
+        })
+}
+
+/// One page of resellers in id order, and the next page's token (empty on the last).
+pub async fn resellers(
+    core: &Core,
+    query: &PageQuery,
+) -> Result<(Vec<BillingAccount>, String), Error> {
+    let key = core.store.page_key();
+    let page = query.page(key, "resellers".to_owned())?;
+    let mut conn = core.store.conn().await?;
+    let mut rows = billing_accounts::list(
+        &mut conn,
+        AccountKind::Reseller,
+        page.after.as_deref(),
+        page.fetch_limit(),
+    )
+    .await?;
+    let next_page_token = page.finish(key, &mut rows, |a| a.id.as_str());
+    Ok((rows, next_page_token))
+}
+
+/// Every API key, newest first, revoked ones included.
+pub async fn api_keys(core: &Core) -> Result<Vec<ApiKey>, Error> {
+    let mut conn = core.store.conn().await?;
+    api_keys::list(&mut conn).await
 }

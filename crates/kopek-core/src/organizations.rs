@@ -2,6 +2,7 @@
 //! optionally served by a reseller, with the users who may buy for them.
 
 use crate::Core;
+use crate::paging::PageQuery;
 use crate::write::{Ran, Write};
 use kopek_domain::auth::Principal;
 use kopek_domain::company::Company;
@@ -86,4 +87,32 @@ pub async fn add_member<T: Serialize>(
             Ok(answer(&org, members))
         })
         .await
+}
+
+/// An organization and its members.
+pub async fn get(core: &Core, guid: &OrganizationId) -> Result<(Organization, Vec<UserId>), Error> {
+    let mut conn = core.store.conn().await?;
+    let org = crate::access::read_organization(&mut conn, guid).await?;
+    let members = organizations::members(&mut conn, &org.guid).await?;
+    Ok((org, members))
+}
+
+/// One page of organizations in guid order, each with its members, and the next
+/// page's token (empty on the last).
+pub async fn list(
+    core: &Core,
+    query: &PageQuery,
+) -> Result<(Vec<(Organization, Vec<UserId>)>, String), Error> {
+    let key = core.store.page_key();
+    let page = query.page(key, "organizations".to_owned())?;
+    let mut conn = core.store.conn().await?;
+    let mut rows =
+        organizations::list(&mut conn, page.after.as_deref(), page.fetch_limit()).await?;
+    let next_page_token = page.finish(key, &mut rows, |o| o.guid.as_str());
+    let mut items = Vec::with_capacity(rows.len());
+    for org in rows {
+        let members = organizations::members(&mut conn, &org.guid).await?;
+        items.push((org, members));
+    }
+    Ok((items, next_page_token))
 }

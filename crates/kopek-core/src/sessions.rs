@@ -6,7 +6,7 @@
 //! exists or not, and a wrong login takes as long as a wrong password.
 
 use crate::Core;
-use kopek_domain::auth::SecretToken;
+use kopek_domain::auth::{SecretToken, hash_token};
 use kopek_domain::ids::{prefix, yc_id};
 use kopek_domain::time::Timestamp;
 use kopek_domain::user::{User, login_key};
@@ -98,4 +98,17 @@ pub async fn sign_in(
     sessions::insert(&mut tx, &session, &token.hash()).await?;
     tx.commit().await.map_err(Error::internal)?;
     Ok((token, session))
+}
+
+/// The user a live session token belongs to. A user blocked or deleted after
+/// signing in loses access at once.
+pub async fn authenticate(core: &Core, token: &str) -> Result<User, Error> {
+    let mut conn = core.store.conn().await?;
+    let session = sessions::find_live(&mut conn, &hash_token(token), Timestamp::now())
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    users::get(&mut conn, session.user_id)
+        .await?
+        .filter(|u| u.may_sign_in())
+        .ok_or(Error::Unauthenticated)
 }

@@ -5,6 +5,7 @@
 //! never kept otherwise.
 
 use crate::Core;
+use crate::paging::PageQuery;
 use crate::write::{Ran, Write};
 use kopek_domain::auth::Principal;
 use kopek_domain::ids::UserId;
@@ -116,4 +117,31 @@ pub async fn delete(write: Write, caller: &Principal, login: &str) -> Result<Ran
             Ok(())
         })
         .await
+}
+
+/// A user by its numeric id (deleted users included); any other id is `NotFound`.
+pub async fn get(core: &Core, id: &str) -> Result<User, Error> {
+    let not_found = || Error::NotFound {
+        what: "user",
+        id: id.to_owned(),
+    };
+    let id = id.parse().map(UserId::new).map_err(|_| not_found())?;
+    let mut conn = core.store.conn().await?;
+    users::get(&mut conn, id).await?.ok_or_else(not_found)
+}
+
+/// One page of users in id order, deleted ones included, and the next page's
+/// token (empty on the last).
+pub async fn list(core: &Core, query: &PageQuery) -> Result<(Vec<User>, String), Error> {
+    let key = core.store.page_key();
+    let page = query.page(key, "users".to_owned())?;
+    let after = match &page.after {
+        None => 0,
+        Some(cursor) => cursor.parse().map_err(Error::internal)?,
+    };
+    let mut conn = core.store.conn().await?;
+    let rows = users::list(&mut conn, after, page.fetch_limit()).await?;
+    let mut ids: Vec<(String, User)> = rows.into_iter().map(|u| (u.id.to_string(), u)).collect();
+    let next_page_token = page.finish(key, &mut ids, |(id, _)| id.as_str());
+    Ok((ids.into_iter().map(|(_, u)| u).collect(), next_page_token))
 }

@@ -13,7 +13,7 @@ use axum::response::Response;
 use kopek_core::operator;
 use kopek_domain::auth::{KeySpec, Role};
 use kopek_domain::time::Timestamp;
-use kopek_store::api_keys::{self, ApiKey};
+use kopek_store::api_keys::ApiKey;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -114,8 +114,7 @@ pub async fn list(
     caller: Caller<Admin>,
 ) -> Result<Json<ApiKeyList>, ApiError<Admin>> {
     caller.require(Role::Admin)?;
-    let mut conn = state.store.conn().await?;
-    let keys = api_keys::list(&mut conn).await?;
+    let keys = operator::api_keys(&state.core).await?;
     Ok(Json(ApiKeyList {
         api_keys: keys.into_iter().map(ApiKeyView::from).collect(),
     }))

@@ -14,7 +14,6 @@ use axum::response::Response;
 use kopek_core::operator;
 use kopek_domain::auth::Role;
 use kopek_domain::catalog::Catalog;
-use kopek_store::catalog;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -37,17 +36,11 @@ pub async fn get(
     caller: Caller<Admin>,
 ) -> Result<Json<CatalogVersion>, ApiError<Admin>> {
     caller.require(Role::Admin)?;
-    let mut conn = state.store.conn().await?;
-    let (version, catalog) = catalog::current(&mut conn).await?.unwrap_or((
-        0,
-        Catalog {
-            products: Vec::new(),
-        },
-    ));
+    let (version, catalog) = kopek_core::catalog::in_force(&state.core).await?;
     Ok(Json(CatalogVersion {
         version,
         created: None,
-        catalog,
+        catalog: (*catalog).clone(),
     }))
 }
 

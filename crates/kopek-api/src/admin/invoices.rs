@@ -14,10 +14,10 @@ use crate::path::split_custom_method;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use kopek_core::invoices;
 use kopek_core::invoices::{self as core_invoices, Change};
 use kopek_domain::Error;
 use kopek_domain::auth::Role;
-use kopek_store::invoices;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -39,13 +39,7 @@ pub async fn get(
     Path(guid): Path<String>,
 ) -> Result<Json<InvoiceView>, ApiError<Admin>> {
     caller.require(Role::Admin)?;
-    let mut conn = state.store.conn().await?;
-    let invoice = invoices::get(&mut conn, &guid.as_str().into())
-        .await?
-        .ok_or(Error::NotFound {
-            what: "invoice",
-            id: guid,
-        })?;
+    let invoice = invoices::get(&state.core, &guid.into()).await?;
     Ok(Json(InvoiceView::new(
         &invoice,
         &state.settings().public_url,

@@ -17,7 +17,7 @@ use kopek_domain::auth::Role;
 use kopek_domain::company::{self, Company};
 use kopek_domain::ids::UserId;
 use kopek_domain::{Error, FieldError, Reason, text};
-use kopek_store::organizations::{self, Organization};
+use kopek_store::organizations::Organization;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -139,14 +139,7 @@ pub async fn get(
     Path(guid): Path<String>,
 ) -> Result<Json<OrganizationView>, ApiError<Admin>> {
     caller.require(Role::Admin)?;
-    let mut conn = state.store.conn().await?;
-    let org = organizations::get(&mut conn, &guid.as_str().into())
-        .await?
-        .ok_or(Error::NotFound {
-            what: "organization",
-            id: guid,
-        })?;
-    let members = organizations::members(&mut conn, &org.guid).await?;
+    let (org, members) = organizations_core::get(&state.core, &guid.into()).await?;
     Ok(Json(view(org, members)))
 }
 
@@ -160,20 +153,12 @@ pub async fn list(
     query: Params<PageQuery, Admin>,
 ) -> Result<Json<OrganizationList>, ApiError<Admin>> {
     caller.require(Role::Admin)?;
-    let key = state.store.page_key();
-    let q = query.value;
-    let page = q.page(key, "organizations".to_owned())?;
-    let mut conn = state.store.conn().await?;
-    let mut rows =
-        organizations::list(&mut conn, page.after.as_deref(), page.fetch_limit()).await?;
-    let next_page_token = page.finish(key, &mut rows, |o| o.guid.as_str());
-    let mut items = Vec::new();
-    for org in rows {
-        let members = organizations::members(&mut conn, &org.guid).await?;
-        items.push(view(org, members));
-    }
+    let (rows, next_page_token) = organizations_core::list(&state.core, &query.value).await?;
     Ok(Json(OrganizationList {
-        organizations: items,
+        organizations: rows
+            .into_iter()
+            .map(|(org, members)| view(org, members))
+            .collect(),
         next_page_token,
     }))
 }

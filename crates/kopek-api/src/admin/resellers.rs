@@ -13,10 +13,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use kopek_core::operator;
 use kopek_core::paging::PageQuery;
-use kopek_domain::Error;
 use kopek_domain::auth::Role;
 use kopek_domain::reseller::NewReseller;
-use kopek_store::billing_accounts::{self, AccountKind, BillingAccount};
+use kopek_store::billing_accounts::BillingAccount;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -104,13 +103,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<Reseller>, ApiError<Admin>> {
     caller.require(Role::Admin)?;
-    let mut conn = state.store.conn().await?;
-    let account = billing_accounts::get(&mut conn, AccountKind::Reseller, &id.as_str().into())
-        .await?
-        .ok_or(Error::NotFound {
-            what: "reseller",
-            id,
-        })?;
+    let account = operator::reseller(&state.core, &id.into()).await?;
     Ok(Json(account.into()))
 }
 
@@ -124,18 +117,7 @@ pub async fn list(
     query: Params<PageQuery, Admin>,
 ) -> Result<Json<ResellerList>, ApiError<Admin>> {
     caller.require(Role::Admin)?;
-    let key = state.store.page_key();
-    let q = query.value;
-    let page = q.page(key, "resellers".to_owned())?;
-    let mut conn = state.store.conn().await?;
-    let mut rows = billing_accounts::list(
-        &mut conn,
-        AccountKind::Reseller,
-        page.after.as_deref(),
-        page.fetch_limit(),
-    )
-    .await?;
-    let next_page_token = page.finish(key, &mut rows, |a| a.id.as_str());
+    let (rows, next_page_token) = operator::resellers(&state.core, &query.value).await?;
     Ok(Json(ResellerList {
         resellers: rows.into_iter().map(Reseller::from).collect(),
         next_page_token,

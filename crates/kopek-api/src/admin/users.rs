@@ -8,12 +8,10 @@ use crate::json::Json;
 use crate::query::Params;
 use axum::extract::{Path, State};
 use kopek_core::paging::PageQuery;
-use kopek_domain::Error;
+use kopek_core::users as users_core;
 use kopek_domain::auth::Role;
-use kopek_domain::ids::UserId;
 use kopek_domain::time::Timestamp;
 use kopek_domain::user::{Property, User};
-use kopek_store::users;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -74,15 +72,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<UserView>, ApiError<Admin>> {
     caller.require(Role::Admin)?;
-    let not_found = || Error::NotFound {
-        what: "user",
-        id: id.clone(),
-    };
-    let numeric = id.parse().map(UserId::new).map_err(|_| not_found())?;
-    let mut conn = state.store.conn().await?;
-    let user = users::get(&mut conn, numeric)
-        .await?
-        .ok_or_else(not_found)?;
+    let user = users_core::get(&state.core, &id).await?;
     Ok(Json(user.into()))
 }
 
@@ -96,19 +86,9 @@ pub async fn list(
     query: Params<PageQuery, Admin>,
 ) -> Result<Json<UserList>, ApiError<Admin>> {
     caller.require(Role::Admin)?;
-    let key = state.store.page_key();
-    let q = query.value;
-    let page = q.page(key, "users".to_owned())?;
-    let after = match &page.after {
-        None => 0,
-        Some(cursor) => cursor.parse().map_err(Error::internal)?,
-    };
-    let mut conn = state.store.conn().await?;
-    let rows = users::list(&mut conn, after, page.fetch_limit()).await?;
-    let mut ids: Vec<(String, User)> = rows.into_iter().map(|u| (u.id.to_string(), u)).collect();
-    let next_page_token = page.finish(key, &mut ids, |(id, _)| id.as_str());
+    let (users, next_page_token) = users_core::list(&state.core, &query.value).await?;
     Ok(Json(UserList {
-        users: ids.into_iter().map(|(_, u)| u.into()).collect(),
+        users: users.into_iter().map(UserView::from).collect(),
         next_page_token,
     }))
 }

@@ -13,9 +13,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use kopek_core::access::OrgAccess;
 use kopek_domain::Error;
-use kopek_domain::auth::{Principal, Role, hash_token};
-use kopek_domain::time::Timestamp;
-use kopek_store::{sessions, users};
+use kopek_domain::auth::{Principal, Role};
 
 pub struct Buyer {
     /// Who is calling, for `created_by` and idempotency keys.
@@ -34,15 +32,7 @@ impl FromRequestParts<AppState> for Buyer {
         // Session tokens first: they are what LIFE POS clients carry.
         let token = bearer_or_bare(parts);
         if let Some(token) = token.filter(|t| t.starts_with(kopek_core::sessions::TOKEN_PREFIX)) {
-            let mut conn = state.store.conn().await?;
-            let session = sessions::find_live(&mut conn, &hash_token(token), Timestamp::now())
-                .await?
-                .ok_or(Error::Unauthenticated)?;
-            // A user blocked or deleted after signing in loses access at once.
-            let user = users::get(&mut conn, session.user_id)
-                .await?
-                .filter(|u| u.may_sign_in());
-            let user = user.ok_or(Error::Unauthenticated)?;
+            let user = kopek_core::sessions::authenticate(&state.core, token).await?;
             return Ok(Buyer {
                 principal: Principal {
                     id: format!("user:{}", user.id),

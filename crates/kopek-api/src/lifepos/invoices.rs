@@ -13,15 +13,12 @@ use crate::query::Params;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use kopek_core::access::read_organization;
-use kopek_core::invoices::{self as invoices_core, Order};
-use kopek_core::paging::{bad_token, open_token, seal_token};
+use kopek_core::invoices::{self as invoices_core, Listing, Order};
 use kopek_domain::error::Violations;
-use kopek_domain::ids::OrganizationId;
 use kopek_domain::time::Timestamp;
 use kopek_domain::{Error, Reason};
 
-use kopek_store::invoices::{self, Filter};
+use kopek_store::invoices::Filter;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -196,75 +193,19 @@ pub async fn list(
         );
     }
     v.finish()?;
-    let descending = q.order_by.as_deref() != Some("created_at_asc");
+    let listing = Listing {
+        filter,
+        oldest_first: q.order_by.as_deref() == Some("created_at_asc"),
+        per_page,
+        archived_only: q.selection.as_deref() == Some("archived_only"),
+        with_total: q.include_items_total.unwrap_or(false),
+        page_token: q.page_token,
+    };
     let compact = q.presentation.as_deref() == Some("compact");
+    let page = invoices_core::list(&state.core, &buyer.access, &org_guid.into(), &listing).await?;
     let key = state.store.page_key();
-    // A token is good only for the listing (organization, filters, order) it came from.
-    let context = format!(
-        "invoices:{}:{:?}:{descending}:{per_page}",
-        org_guid.to_ascii_lowercase(),
-        [
-            &q.created_from,
-            &q.created_to,
-            &q.updated_from,
-            &q.updated_to
-        ]
-    );
-    let (page_number, after) = match q.page_token.as_deref().filter(|t| !t.is_empty()) {
-        None => (1, None),
-        Some(token) => {
-            let cursor = open_token(key, &context, token, "page_token")?;
-            let bad = || bad_token("page_token");
-            let mut parts = cursor.splitn(3, '|');
-            let page: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
-            let at: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
-            let guid = parts.next().ok_or_else(bad)?.to_owned();
-            (page, Some((Timestamp::from_micros(at), guid)))
-        }
-    };
-    let mut conn = state.store.conn().await?;
-    let org_guid = OrganizationId::from(org_guid.to_ascii_lowercase());
-    buyer.access.check(&mut conn, &org_guid).await?;
-    let archived_only = q.selection.as_deref() == Some("archived_only");
-    let mut rows = if archived_only {
-        Vec::new()
-    } else {
-        invoices::list(
-            &mut conn,
-            &org_guid,
-            &filter,
-            descending,
-            after,
-            per_page + 1,
-        )
-        .await?
-    };
-    // Invoices reference their organization, so only an empty page leaves open
-    // whether it exists: the organization is read for that case alone.
-    if rows.is_empty() {
-        read_organization(&mut conn, &org_guid).await?;
-    }
-    // Counting every matching invoice costs a scan; LIFE POS clients ask for it.
-    let total = match (q.include_items_total.unwrap_or(false), archived_only) {
-        (false, _) => None,
-        (true, true) => Some(0),
-        (true, false) => Some(invoices::count(&mut conn, &org_guid, &filter).await?),
-    };
-    let next_page_token = if rows.len() as i64 > per_page {
-        rows.truncate(per_page as usize);
-        rows.last().map(|last| {
-            let cursor = format!(
-                "{}|{}|{}",
-                page_number + 1,
-                last.created_at.micros(),
-                last.guid
-            );
-            seal_token(key, &context, &cursor)
-        })
-    } else {
-        None
-    };
-    let items = rows
+    let items = page
+        .invoices
         .iter()
         .map(|inv| {
             let view = InvoiceView::new(inv, &state.settings().public_url, key);
@@ -273,11 +214,11 @@ pub async fn list(
         .collect();
     Ok(Json(InvoiceList {
         items,
-        next_page_token,
-        page_number,
-        pages_total: total.map(|t| (t + per_page - 1) / per_page),
+        next_page_token: page.next_page_token,
+        page_number: page.page_number,
+        pages_total: page.total.map(|t| (t + per_page - 1) / per_page),
         items_per_page: per_page,
-        items_total: total,
+        items_total: page.total,
         type_of: "List",
     }))
 }
@@ -296,18 +237,8 @@ pub async fn get(
     buyer: Buyer,
     Path((org_guid, guid)): Path<(String, String)>,
 ) -> Result<Json<InvoiceView>, ApiError<LifePos>> {
-    let mut conn = state.store.conn().await?;
-    let org = buyer
-        .access
-        .organization(&mut conn, &org_guid.into())
-        .await?;
-    let invoice = invoices::get(&mut conn, &guid.as_str().into())
-        .await?
-        .filter(|inv| inv.organization_guid == org.guid)
-        .ok_or(Error::NotFound {
-            what: "invoice",
-            id: guid,
-        })?;
+    let invoice =
+        invoices_core::get_of(&state.core, &buyer.access, &org_guid.into(), &guid.into()).await?;
     Ok(Json(InvoiceView::new(
         &invoice,
         &state.settings().public_url,

@@ -8,8 +8,8 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::json::Json;
 use axum::extract::{Path, State};
+use kopek_core::invoices;
 use kopek_domain::invoice::per_month;
-use kopek_store::invoices;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -78,20 +78,9 @@ pub async fn list(
     buyer: Buyer,
     Path(org_guid): Path<String>,
 ) -> Result<Json<ProductList>, ApiError<LifePos>> {
-    let mut conn = state.store.conn().await?;
-    let org = buyer
-        .access
-        .organization(&mut conn, &org_guid.into())
-        .await?;
-    let catalog = state
-        .core
-        .catalog
-        .current(&mut conn)
-        .await?
-        .map(|(_, c)| (*c).clone())
-        .unwrap_or_else(|| kopek_domain::catalog::Catalog { products: vec![] });
-    let licenses = invoices::licenses(&mut conn, &org.guid).await?;
-    let items = catalog
+    let licenses = invoices::licenses(&state.core, &buyer.access, &org_guid.into()).await?;
+    let (_, catalog) = kopek_core::catalog::in_force(&state.core).await?;
+    let items = std::sync::Arc::unwrap_or_clone(catalog)
         .products
         .into_iter()
         .map(|product| {

@@ -14,13 +14,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::header::{HOST, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use kopek_core::invoices;
 use kopek_domain::Error;
 use kopek_domain::company::Kpp;
 use kopek_domain::invoice::InvoiceStatus;
 use kopek_domain::lang::Lang;
-use kopek_domain::paging::check_link_token;
 use kopek_domain::vat;
-use kopek_store::invoices::{self, Invoice, Payment};
+use kopek_store::invoices::{Invoice, Payment};
 use maud::{Markup, html};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -92,16 +92,7 @@ pub fn failed(e: &Error) -> Response {
 
 /// The invoice a link opens: only with the link's own token.
 pub async fn linked(state: &AppState, guid: &str, link: &Link) -> Result<Option<Invoice>, Error> {
-    let key = state.store.page_key();
-    if !link
-        .token
-        .as_deref()
-        .is_some_and(|t| check_link_token(key, guid, t))
-    {
-        return Ok(None);
-    }
-    let mut conn = state.store.conn().await?;
-    invoices::get(&mut conn, &guid.into()).await
+    invoices::linked(&state.core, guid, link.token.as_deref()).await
 }
 
 fn status_label(status: InvoiceStatus, lang: Lang) -> &'static str {
@@ -219,12 +210,9 @@ async fn render(
             card_form(inv.guid.as_str(), token, &csrf_token, lang)
         }
         InvoiceStatus::Paid | InvoiceStatus::Refunded => {
-            let payments = match state.store.conn().await {
-                Ok(mut conn) => invoices::payments_of(&mut conn, &inv.guid)
-                    .await
-                    .unwrap_or_default(),
-                Err(_) => Vec::new(),
-            };
+            let payments = invoices::payments(&state.core, &inv.guid)
+                .await
+                .unwrap_or_default();
             receipt(&payments, lang)
         }
         InvoiceStatus::Canceled => html! {
@@ -379,10 +367,7 @@ async fn settle(
 /// The invoice as it now is, with a note that it can no longer be paid.
 async fn refresh(state: &AppState, inv: &Invoice, token: &str, headers: &HeaderMap) -> Response {
     let lang = RequestContext::current().lang;
-    let current = match state.store.conn().await {
-        Ok(mut conn) => invoices::get(&mut conn, &inv.guid).await.ok().flatten(),
-        Err(_) => None,
-    };
+    let current = invoices::get(&state.core, &inv.guid).await.ok();
     let inv = current.as_ref().unwrap_or(inv);
     let text = lang.pick(
         "This invoice can no longer be paid.",
