@@ -22,6 +22,7 @@ pub mod path;
 pub mod payments;
 pub mod plain;
 pub mod query;
+pub mod routes;
 pub mod yandex;
 
 use axum::Router;
@@ -29,7 +30,6 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::Method;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::Response;
-use axum::routing::{MethodRouter, get};
 use kopek_core::limits::RateLimit;
 use kopek_core::{Core, Settings};
 use kopek_domain::Error;
@@ -128,59 +128,15 @@ impl AppState {
     }
 }
 
-/// A router that remembers the path patterns it serves, so that a test can hold
-/// the OpenAPI document to every one of them.
-pub struct Routes {
-    router: Router<AppState>,
-    paths: Vec<&'static str>,
-}
-
-impl Routes {
-    pub fn new() -> Routes {
-        Routes {
-            router: Router::new(),
-            paths: Vec::new(),
-        }
-    }
-
-    pub fn route(mut self, path: &'static str, methods: MethodRouter<AppState>) -> Routes {
-        self.router = self.router.route(path, methods);
-        self.paths.push(path);
-        self
-    }
-
-    pub fn merge(mut self, other: Routes) -> Routes {
-        self.router = self.router.merge(other.router);
-        self.paths.extend(other.paths);
-        self
-    }
-
-    /// Merges a router made elsewhere that serves `path` and what lies below it.
-    fn mount(mut self, path: &'static str, router: Router<AppState>) -> Routes {
-        self.router = self.router.merge(router);
-        self.paths.push(path);
-        self
-    }
-
-    /// Changes the router itself (a layer on these routes only).
-    pub fn map(mut self, change: impl FnOnce(Router<AppState>) -> Router<AppState>) -> Routes {
-        self.router = change(self.router);
-        self
-    }
-}
-
-impl Default for Routes {
-    fn default() -> Routes {
-        Routes::new()
-    }
-}
+pub use routes::Routes;
+use utoipa_axum::routes;
 
 fn routes() -> Routes {
     Routes::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::render))
-        .route("/openapi.json", get(openapi::document))
+        .api(routes!(health::healthz))
+        .api(routes!(health::readyz))
+        .api(routes!(metrics::render))
+        .api(routes!(openapi::document))
         .mount(openapi::REFERENCE_PATH, openapi::reference())
         .merge(admin::routes())
         .merge(yandex::routes())
@@ -191,13 +147,18 @@ fn routes() -> Routes {
 
 /// The path patterns the router serves, as axum writes them (`{segment}` where a
 /// custom method such as `{id}:activate` is split off by the handler).
-pub fn served_paths() -> Vec<&'static str> {
-    routes().paths
+pub fn served_paths() -> Vec<String> {
+    routes().served_paths()
+}
+
+/// The OpenAPI paths and schemas of every documented route.
+pub(crate) fn documented() -> utoipa::openapi::OpenApi {
+    routes().documented()
 }
 
 pub fn router(state: AppState) -> Router {
     routes()
-        .router
+        .into_router()
         .route_layer(from_fn(metrics::mark_route))
         .fallback(unmatched)
         .method_not_allowed_fallback(method_not_allowed)

@@ -18,61 +18,12 @@ pub const REFERENCE_PATH: &str = "/docs";
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kopek", description = "Billing platform server: Yandex Cloud Billing, LIFE POS and AIPIX VMS Billing compatible APIs, and the operator API."),
-    paths(
-        crate::health::healthz,
-        crate::health::readyz,
-        crate::metrics::render,
-        document,
-        crate::admin::resellers::create,
-        crate::admin::resellers::get,
-        crate::admin::resellers::list,
-        crate::admin::api_keys::create,
-        crate::admin::api_keys::list,
-        crate::admin::api_keys::revoke,
-        crate::yandex::customers::list,
-        crate::yandex::customers::invite,
-        crate::yandex::customers::create_reseller_served,
-        crate::yandex::customers::activate,
-        crate::yandex::customers::suspend,
-        crate::yandex::customers::resend_invitation,
-        crate::yandex::operations::get,
-        crate::yandex::operations::cancel,
-        crate::yandex::billing_accounts::get,
-        crate::yandex::billing_accounts::list,
-        crate::pages::invitations::show,
-        crate::pages::invitations::accept,
-        crate::aipix::users::create,
-        crate::aipix::users::update,
-        crate::aipix::users::delete,
-        crate::admin::users::get,
-        crate::admin::users::list,
-        crate::admin::catalog::get,
-        crate::admin::catalog::replace,
-        crate::admin::organizations::create,
-        crate::admin::organizations::get,
-        crate::admin::organizations::list,
-        crate::admin::organizations::add_member,
-        crate::admin::invoices::get,
-        crate::admin::invoices::pay,
-        crate::admin::invoices::cancel,
-        crate::admin::invoices::refund,
-        crate::lifepos::sign_in::sign_in,
-        crate::lifepos::products::list,
-        crate::lifepos::invoices::create_invoice,
-        crate::lifepos::invoices::list,
-        crate::lifepos::invoices::get,
-        crate::pages::invoice::show,
-        crate::pages::invoice::pay,
-        crate::pages::invoice::confirm,
-        crate::pages::transfer::show,
-        crate::payments::callback::receive,
-    ),
     components(schemas(
         crate::yandex::status::Status,
         crate::lifepos::error::ErrorBody,
         crate::aipix::error::ErrorBody,
     )),
-    modifiers(&BearerAuth, &Reference, &Limits),
+    modifiers(&BearerAuth, &Reference),
 )]
 pub struct ApiDoc;
 
@@ -155,7 +106,13 @@ impl Modify for BearerAuth {
     }
 }
 
-static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(ApiDoc::openapi);
+/// What is said once (info, shared schemas, security) with every route's operations,
+/// then the limits they share.
+static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| {
+    let mut document = ApiDoc::openapi().merge_from(crate::documented());
+    Limits.modify(&mut document);
+    document
+});
 
 /// The document with the server it is served from.
 pub fn document_for(public_url: &str) -> utoipa::openapi::OpenApi {

@@ -9,36 +9,31 @@ pub mod resellers;
 pub mod users;
 
 use crate::Routes;
-use axum::routing::{delete, get, post};
+use crate::routes::routes;
+use axum::routing::get;
 
 pub use error::Admin;
 
 pub fn routes() -> Routes {
     Routes::new()
-        .route(
-            "/admin/v1/resellers",
-            get(resellers::list).post(resellers::create),
-        )
-        .route("/admin/v1/resellers/{id}", get(resellers::get))
-        .route(
-            "/admin/v1/api-keys",
-            get(api_keys::list).post(api_keys::create),
-        )
-        .route("/admin/v1/api-keys/{id}", delete(api_keys::revoke))
-        .route("/admin/v1/users", get(users::list))
-        .route("/admin/v1/users/{id}", get(users::get))
-        .route("/admin/v1/catalog", get(catalog::get).put(catalog::replace))
-        .route(
-            "/admin/v1/organizations",
-            get(organizations::list).post(organizations::create),
-        )
-        .route("/admin/v1/organizations/{guid}", get(organizations::get))
-        .route(
-            "/admin/v1/organizations/{guid}/members",
-            post(organizations::add_member),
-        )
-        .route(
+        .api(routes!(resellers::list, resellers::create))
+        .api(routes!(resellers::get))
+        .api(routes!(api_keys::list, api_keys::create))
+        .api(routes!(api_keys::revoke))
+        .api(routes!(users::list))
+        .api(routes!(users::get))
+        .api(routes!(catalog::get, catalog::replace))
+        .api(routes!(organizations::list, organizations::create))
+        .api(routes!(organizations::get))
+        .api(routes!(organizations::add_member))
+        .dispatch(
             "/admin/v1/invoices/{segment}",
             get(invoices::get).post(invoices::change),
+            [
+                routes!(invoices::get),
+                routes!(invoices::pay),
+                routes!(invoices::cancel),
+                routes!(invoices::refund),
+            ],
         )
 }

@@ -5,15 +5,10 @@ pub mod request;
 pub mod users;
 
 use crate::Routes;
-use axum::routing::post;
+use crate::routes::routes;
 
 pub use error::{Aipix, AipixDelete};
 
 pub fn routes() -> Routes {
-    Routes::new().route(
-        "/api/v1/billing/user/manage",
-        post(users::create)
-            .patch(users::update)
-            .delete(users::delete),
-    )
+    Routes::new().api(routes!(users::create, users::update, users::delete))
 }

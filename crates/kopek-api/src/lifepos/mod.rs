@@ -10,26 +10,22 @@ pub mod sign_in;
 pub mod wire;
 
 use crate::Routes;
+use crate::routes::routes;
 use axum::middleware::from_fn;
-use axum::routing::{get, post};
+use axum::routing::post;
 
 pub use error::LifePos;
 
 pub fn routes() -> Routes {
     Routes::new()
-        .route("/auth/sign-in", post(sign_in::sign_in))
-        .route(
-            "/orgs/{org_guid}/profile/subscriptions/products",
-            get(products::list),
-        )
-        .route(
+        .api(routes!(sign_in::sign_in))
+        .api(routes!(products::list))
+        .dispatch(
             "/orgs/{org_guid}/profile/subscriptions/products/{segment}",
             post(invoices::create_invoice),
+            [routes!(invoices::create_invoice)],
         )
-        .route("/orgs/{org_guid}/profile/invoices", get(invoices::list))
-        .route(
-            "/orgs/{org_guid}/profile/invoices/{guid}",
-            get(invoices::get),
-        )
+        .api(routes!(invoices::list))
+        .api(routes!(invoices::get))
         .map(|router| router.route_layer(from_fn(headers::require_client_headers)))
 }

@@ -10,9 +10,10 @@ pub mod transfer;
 
 use crate::Routes;
 use crate::context::RequestContext;
+use crate::routes::routes;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use kopek_domain::lang::Lang;
 use kopek_domain::money::{Currency, Money};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -32,20 +33,15 @@ pub fn error_page(error: &kopek_domain::Error) -> Response {
 
 pub fn routes() -> Routes {
     Routes::new()
-        .route(
+        .dispatch(
             "/invitations/{segment}",
             get(invitations::show).post(invitations::accept),
+            [routes!(invitations::show), routes!(invitations::accept)],
         )
-        .route(
-            "/invoices/{guid}/pay",
-            get(invoice::show).post(invoice::pay),
-        )
-        .route("/invoices/{guid}/confirm", post(invoice::confirm))
-        .route("/invoices/{guid}/bank-transfer", get(transfer::show))
-        .route(
-            "/payments/callback/{provider}",
-            post(crate::payments::callback::receive),
-        )
+        .api(routes!(invoice::show, invoice::pay))
+        .api(routes!(invoice::confirm))
+        .api(routes!(transfer::show))
+        .api(routes!(crate::payments::callback::receive))
 }
 
 /// A whole page around `body`, with the security headers. Every page shares this

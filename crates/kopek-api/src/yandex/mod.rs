@@ -8,29 +8,30 @@ pub mod status;
 pub mod wire;
 
 use crate::Routes;
+use crate::routes::routes;
 use axum::routing::{get, post};
 
 pub use status::Yandex;
 
 pub fn routes() -> Routes {
     Routes::new()
-        .route("/billing/v1/customers", get(customers::list))
-        .route("/billing/v1/customers:invite", post(customers::invite))
-        .route(
-            "/billing/v1/customers:createResellerServedCustomer",
-            post(customers::create_reseller_served),
-        )
-        .route(
+        .api(routes!(customers::list))
+        .api(routes!(customers::invite))
+        .api(routes!(customers::create_reseller_served))
+        .dispatch(
             "/billing/v1/customers/{segment}",
             post(customers::customer_method),
+            [
+                routes!(customers::activate),
+                routes!(customers::suspend),
+                routes!(customers::resend_invitation),
+            ],
         )
-        .route(
+        .dispatch(
             "/operations/{segment}",
             get(operations::get_or_cancel).post(operations::post_cancel),
+            [routes!(operations::get), routes!(operations::cancel)],
         )
-        .route("/billing/v1/billingAccounts", get(billing_accounts::list))
-        .route(
-            "/billing/v1/billingAccounts/{id}",
-            get(billing_accounts::get),
-        )
+        .api(routes!(billing_accounts::list))
+        .api(routes!(billing_accounts::get))
 }
