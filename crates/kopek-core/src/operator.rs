@@ -12,7 +12,7 @@ use kopek_domain::reseller::NewReseller;
 use kopek_domain::time::Timestamp;
 use kopek_store::api_keys::{self, ApiKey};
 use kopek_store::billing_accounts::{self, AccountKind, BillingAccount};
-use kopek_store::catalog;
+use kopek_store::{Conn, Store, catalog};
 use serde::Serialize;
 
 /// Creates a reseller: a billing account of its own.
@@ -81,18 +81,29 @@ pub async fn revoke_key<T: Serialize>(
 ) -> Result<Ran<T>, Error> {
     write
         .run(caller, status, async |work| {
-            if !api_keys::revoke(work.conn(), id, Timestamp::now()).await? {
-                return Err(Error::NotFound {
-                    what: "api key",
-                    id: id.to_owned(),
-                });
-            }
-            let key = api_keys::get(work.conn(), id)
-                .await?
-                .ok_or_else(|| Error::internal("revoked key vanished"))?;
-            Ok(answer(&key))
+            Ok(answer(&revoke(work.conn(), id).await?))
         })
         .await
+}
+
+/// Revokes an API key in a transaction of its own (the command line's way).
+pub async fn revoke_key_now(core: &Core, id: &str) -> Result<ApiKey, Error> {
+    let mut tx = core.store.begin().await?;
+    let key = revoke(&mut tx, id).await?;
+    tx.commit().await.map_err(Error::internal)?;
+    Ok(key)
+}
+
+async fn revoke(conn: &mut Conn, id: &str) -> Result<ApiKey, Error> {
+    if !api_keys::revoke(&mut *conn, id, Timestamp::now()).await? {
+        return Err(Error::NotFound {
+            what: "api key",
+            id: id.to_owned(),
+        });
+    }
+    api_keys::get(conn, id)
+        .await?
+        .ok_or_else(|| Error::internal("revoked key vanished"))
 }
 
 /// Replaces the whole catalog, checked first; a catalog equal to the one in force
@@ -112,6 +123,17 @@ pub async fn replace_catalog<T: Serialize>(
             Ok(answer(version, created, new))
         })
         .await
+}
+
+/// Replaces the whole catalog in a transaction of its own (loading a file at
+/// start, before the server's core is made): the version in force and whether it
+/// is new.
+pub async fn replace_catalog_now(store: &Store, new: &Catalog) -> Result<(i64, bool), Error> {
+    new.validate()?;
+    let mut tx = store.begin().await?;
+    let replaced = catalog::replace(&mut tx, new, Timestamp::now()).await?;
+    tx.commit().await.map_err(Error::internal)?;
+    Ok(replaced)
 }
 
 /// A reseller by its billing account id.

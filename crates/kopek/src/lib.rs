@@ -269,15 +269,10 @@ pub async fn load_catalog(store: &Store, path: &std::path::Path) -> anyhow::Resu
     let catalog: kopek_domain::catalog::Catalog = kopek_api::body::parse(&text)
         .map_err(|e| describe(&e))
         .with_context(|| format!("the catalog {} is not valid", path.display()))?;
-    catalog
-        .validate()
+    let (version, created) = kopek_core::operator::replace_catalog_now(store, &catalog)
+        .await
         .map_err(|e| describe(&e))
         .with_context(|| format!("the catalog {} is not valid", path.display()))?;
-    let mut tx = store.begin().await.map_err(|e| describe(&e))?;
-    let (version, created) = kopek_store::catalog::replace(&mut tx, &catalog, Timestamp::now())
-        .await
-        .map_err(|e| describe(&e))?;
-    tx.commit().await?;
     tracing::info!(version, created, path = %path.display(), "catalog loaded");
     Ok(())
 }

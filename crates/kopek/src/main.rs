@@ -3,8 +3,7 @@ use kopek::Server;
 use kopek::config::{Config, ConfigError};
 use kopek_core::{Core, operator};
 use kopek_domain::auth::{KeySpec, Role};
-use kopek_domain::time::Timestamp;
-use kopek_store::{Store, api_keys};
+use kopek_store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -181,9 +180,9 @@ async fn api_key(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> 
             println!("{}", token.expose());
         }
         ApiKeyCommand::List => {
-            let mut conn = store.conn().await.map_err(fail)?;
+            let core = Core::new(store.clone(), kopek::core_settings(config, &config.listen)?);
             println!("ID\tROLE\tSCOPE\tNAME\tCREATED\tSTATE");
-            for key in api_keys::list(&mut conn).await.map_err(fail)? {
+            for key in operator::api_keys(&core).await.map_err(fail)? {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}",
                     key.id,
@@ -197,14 +196,12 @@ async fn api_key(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> 
             }
         }
         ApiKeyCommand::Revoke { id } => {
-            let mut conn = store.conn().await.map_err(fail)?;
-            if !api_keys::revoke(&mut conn, &id, Timestamp::now())
-                .await
-                .map_err(fail)?
-            {
-                anyhow::bail!("no API key {id}");
+            let core = Core::new(store.clone(), kopek::core_settings(config, &config.listen)?);
+            match operator::revoke_key_now(&core, &id).await {
+                Ok(_) => eprintln!("key {id} revoked"),
+                Err(kopek_domain::Error::NotFound { .. }) => anyhow::bail!("no API key {id}"),
+                Err(e) => return Err(fail(e)),
             }
-            eprintln!("key {id} revoked");
         }
     }
     store.close().await;
