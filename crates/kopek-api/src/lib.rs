@@ -8,6 +8,7 @@ pub mod body;
 pub mod context;
 
 pub mod error;
+pub mod event_views;
 pub mod health;
 pub mod invoice_view;
 pub mod json;
@@ -119,7 +120,14 @@ impl AppState {
             request_timeout: config.request_timeout,
         };
         Ok(AppState {
-            core: Core::new(store.clone(), settings),
+            core: Core::new(
+                store.clone(),
+                settings.clone(),
+                Arc::new(event_views::Views {
+                    public_url: settings.public_url,
+                    store: store.clone(),
+                }),
+            ),
             store,
             limits: Arc::new(limits),
             config: Arc::new(config),

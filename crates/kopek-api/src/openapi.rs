@@ -23,7 +23,7 @@ pub const REFERENCE_PATH: &str = "/docs";
         crate::lifepos::error::ErrorBody,
         crate::aipix::error::ErrorBody,
     )),
-    modifiers(&BearerAuth, &Reference),
+    modifiers(&BearerAuth, &Reference, &EventTypes),
 )]
 pub struct ApiDoc;
 
@@ -70,6 +70,27 @@ impl Modify for Limits {
                 }
             }
         }
+    }
+}
+
+/// Every event type, in the `events` tag's description (the feed and webhooks
+/// carry them).
+struct EventTypes;
+
+impl Modify for EventTypes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let mut table = String::from(
+            "Every state change is an event; the feed lists them and webhooks deliver them.\n\n\
+             | type | subject | when |\n| --- | --- | --- |\n",
+        );
+        for (kind, subject, when) in kopek_domain::webhook::EVENT_TYPES {
+            table.push_str(&format!("| `{kind}` | {subject} | {when} |\n"));
+        }
+        let tag = utoipa::openapi::tag::TagBuilder::new()
+            .name("events")
+            .description(Some(table))
+            .build();
+        openapi.tags.get_or_insert_with(Vec::new).push(tag);
     }
 }
 

@@ -9,6 +9,7 @@
 //! an admin gets `NotFound` for ids that do not exist.
 
 use crate::Core;
+use crate::events::{self, Subject};
 use crate::invitations;
 use crate::paging::PageQuery;
 use crate::write::{Ran, Write};
@@ -18,10 +19,10 @@ use kopek_domain::customer::{CustomerState, NewCustomer, Onboarding, id_rule};
 use kopek_domain::ids::{BillingAccountId, CustomerId, prefix, yc_id};
 use kopek_domain::money::Money;
 use kopek_domain::time::Timestamp;
+use kopek_store::Conn;
 use kopek_store::billing_accounts::{self, AccountKind, BillingAccount};
 use kopek_store::customers::{self, Customer};
 use kopek_store::operations::{self, Operation};
-use kopek_store::{Conn, events};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -179,9 +180,10 @@ pub async fn create<T: Serialize>(
                 None => ("customer.created", "Create reseller-served customer"),
             };
             events::record(
+                core,
                 work.conn(),
                 event,
-                customer.id.as_str(),
+                Subject::Customer(&customer),
                 &event_payload(&customer, None),
                 now,
             )
@@ -263,9 +265,10 @@ pub async fn change<T: Serialize>(
                 }
             }
             events::record(
+                core,
                 work.conn(),
                 event,
-                customer.id.as_str(),
+                Subject::Customer(&customer),
                 &event_payload(&customer, Some(previous)),
                 now,
             )

@@ -2,6 +2,7 @@
 //! the mail that carries the link, queued in the outbox of the same transaction;
 //! opened and accepted through that link.
 
+use crate::events::{self, Subject};
 use crate::{Core, Settings};
 use kopek_domain::Error;
 use kopek_domain::auth::{SecretToken, hash_token};
@@ -12,7 +13,7 @@ use kopek_domain::time::Timestamp;
 use kopek_store::billing_accounts::{self, AccountKind, BillingAccount};
 use kopek_store::customers::{self, Customer};
 use kopek_store::invitations::{self, Invitation, Mail, Unusable};
-use kopek_store::{Conn, events, outbox};
+use kopek_store::{Conn, outbox};
 use serde_json::json;
 
 pub async fn issue(
@@ -134,9 +135,10 @@ pub async fn accept(core: &Core, token: &str) -> Result<Customer, Refusal> {
         "invitationId": invitation.id,
     });
     events::record(
+        core,
         &mut tx,
         "customer.accepted",
-        customer.id.as_str(),
+        Subject::Customer(&customer),
         &payload,
         now,
     )

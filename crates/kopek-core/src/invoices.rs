@@ -9,6 +9,7 @@ pub use reads::{InvoicePage, Listing, get, get_of, licenses, linked, list, payme
 
 use crate::Core;
 use crate::access::OrgAccess;
+use crate::events::{self, Subject};
 use crate::write::{Ran, Write};
 use kopek_domain::auth::Principal;
 use kopek_domain::catalog::MAX_PERIOD_MONTHS;
@@ -20,7 +21,7 @@ use kopek_domain::time::Timestamp;
 use kopek_domain::{Error, FieldError, Reason};
 use kopek_store::invoices::{self, Invoice, License, Payment};
 use kopek_store::organizations::Organization;
-use kopek_store::{Conn, catalog, events};
+use kopek_store::{Conn, catalog};
 use serde::Serialize;
 use serde_json::json;
 
@@ -184,9 +185,10 @@ pub async fn create<T: Serialize>(
                 "currency": invoice.currency(),
             });
             events::record(
+                core,
                 conn,
                 "invoice.created",
-                invoice.guid.as_str(),
+                Subject::Invoice(&invoice),
                 &payload,
                 now,
             )
@@ -209,7 +211,7 @@ pub async fn change<T: Serialize>(
 ) -> Result<Ran<T>, Error> {
     write
         .run(caller, status, async |work| {
-            let invoice = apply(work.conn(), guid, change, core.now()).await?;
+            let invoice = apply(core, work.conn(), guid, change, core.now()).await?;
             Ok(answer(&invoice))
         })
         .await
@@ -224,7 +226,14 @@ pub async fn record_payment(
     reference: Option<String>,
 ) -> Result<Invoice, Error> {
     let mut tx = core.store.begin().await?;
-    let invoice = apply(&mut tx, guid, Change::Pay { method, reference }, core.now()).await?;
+    let invoice = apply(
+        core,
+        &mut tx,
+        guid,
+        Change::Pay { method, reference },
+        core.now(),
+    )
+    .await?;
     tx.commit().await.map_err(Error::internal)?;
     Ok(invoice)
 }
@@ -242,7 +251,8 @@ pub enum Change {
 
 /// Applies `change` to the invoice in the caller's transaction and returns it as
 /// it now is. Any change the lifecycle does not allow is `FailedPrecondition`.
-pub async fn apply(
+async fn apply(
+    core: &Core,
     conn: &mut Conn,
     guid: &InvoiceId,
     change: Change,
@@ -278,7 +288,7 @@ pub async fn apply(
             created_at: now,
         };
         invoices::insert_payment(&mut *conn, &payment).await?;
-        extend_license(&mut *conn, &invoice, now).await?;
+        extend_license(core, &mut *conn, &invoice, now).await?;
     }
     let payload = json!({
         "invoiceGuid": invoice.guid,
@@ -289,13 +299,18 @@ pub async fn apply(
         "total": invoice.quote.total.minor(),
         "currency": invoice.currency(),
     });
-    events::record(conn, event, invoice.guid.as_str(), &payload, now).await?;
+    events::record(core, conn, event, Subject::Invoice(&invoice), &payload, now).await?;
     Ok(invoice)
 }
 
 /// Paying moves the license's end by the period bought, with the invoice's plan
 /// and quantity.
-async fn extend_license(conn: &mut Conn, invoice: &Invoice, now: Timestamp) -> Result<(), Error> {
+async fn extend_license(
+    core: &Core,
+    conn: &mut Conn,
+    invoice: &Invoice,
+    now: Timestamp,
+) -> Result<(), Error> {
     let plan_name = catalog::get(&mut *conn, invoice.catalog_version)
         .await?
         .and_then(|c| {
@@ -328,11 +343,13 @@ async fn extend_license(conn: &mut Conn, invoice: &Invoice, now: Timestamp) -> R
         "invoiceGuid": invoice.guid,
     });
     events::record(
+        core,
         conn,
         "license.extended",
-        invoice.organization_guid.as_str(),
+        Subject::License(&license),
         &payload,
         now,
     )
-    .await
+    .await?;
+    Ok(())
 }

@@ -11,6 +11,7 @@ pub mod billing_accounts;
 pub mod catalog;
 pub mod cpu;
 pub mod customers;
+pub mod events;
 pub mod invitations;
 pub mod invoices;
 pub mod limits;
@@ -20,6 +21,7 @@ pub mod organizations;
 pub mod paging;
 pub mod sessions;
 pub mod users;
+pub mod webhooks;
 pub mod write;
 
 use kopek_domain::time::Timestamp;
@@ -44,6 +46,16 @@ pub struct Settings {
     pub fixed_time: Option<Timestamp>,
     /// Writes per minute with one API key (0: no limit).
     pub writes_per_minute: u32,
+    /// How long a webhook delivery is retried before it is given up
+    /// (`KOPEK_WEBHOOK_RETRY_HOURS`, 72 by default).
+    pub webhook_retry_seconds: i64,
+    /// Seconds before the first retry (`KOPEK_WEBHOOK_FIRST_RETRY_SECONDS`, 5).
+    pub webhook_first_retry_seconds: i64,
+    /// Whether webhook URLs may be `http` or name loopback and private addresses
+    /// (`KOPEK_WEBHOOK_ALLOW_PRIVATE`; tests and on-premises installs).
+    pub webhook_allow_private: bool,
+    /// Who is told when an endpoint is disabled (`KOPEK_OPERATOR_EMAIL`).
+    pub operator_email: Option<String>,
 }
 
 /// The core of one server: the store, the settings, and what is kept between calls.
@@ -53,12 +65,15 @@ pub struct Core {
     pub settings: Arc<Settings>,
     pub catalog: Arc<catalog::CatalogCache>,
     pub writes: Arc<limits::RateLimit>,
+    /// How event subjects look in their API (see [`events::Render`]).
+    pub views: Arc<dyn events::Render>,
 }
 
 impl Core {
-    pub fn new(store: Store, settings: Settings) -> Core {
+    pub fn new(store: Store, settings: Settings, views: Arc<dyn events::Render>) -> Core {
         Core {
             store,
+            views,
             writes: Arc::new(limits::RateLimit::new(settings.writes_per_minute)),
             settings: Arc::new(settings),
             catalog: Arc::default(),

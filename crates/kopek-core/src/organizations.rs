@@ -2,6 +2,7 @@
 //! optionally served by a reseller, with the users who may buy for them.
 
 use crate::Core;
+use crate::events::{self, Subject};
 use crate::paging::PageQuery;
 use crate::write::{Ran, Write};
 use kopek_domain::auth::Principal;
@@ -55,6 +56,16 @@ pub async fn create<T: Serialize>(
                 }
                 other => other?,
             }
+            let payload = serde_json::json!({ "organizationGuid": org.guid, "alias": org.alias });
+            events::record(
+                core,
+                work.conn(),
+                "organization.created",
+                Subject::Organization(&org, &[]),
+                &payload,
+                now,
+            )
+            .await?;
             Ok(answer(&org))
         })
         .await
@@ -82,8 +93,20 @@ pub async fn add_member<T: Serialize>(
             let user = users::find_live(work.conn(), login)
                 .await?
                 .ok_or_else(|| Error::field("login", Reason::UnknownReference))?;
-            organizations::add_member(work.conn(), &org.guid, user.id, core.now()).await?;
+            let now = core.now();
+            organizations::add_member(work.conn(), &org.guid, user.id, now).await?;
             let members = organizations::members(work.conn(), &org.guid).await?;
+            let payload =
+                serde_json::json!({ "organizationGuid": org.guid, "userId": user.id.get() });
+            events::record(
+                core,
+                work.conn(),
+                "organization.member_added",
+                Subject::Organization(&org, &members),
+                &payload,
+                now,
+            )
+            .await?;
             Ok(answer(&org, members))
         })
         .await

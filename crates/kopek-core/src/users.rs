@@ -5,6 +5,7 @@
 //! never kept otherwise.
 
 use crate::Core;
+use crate::events::{self, Subject};
 use crate::paging::PageQuery;
 use crate::write::{Ran, Write};
 use kopek_domain::auth::Principal;
@@ -12,7 +13,7 @@ use kopek_domain::ids::UserId;
 use kopek_domain::time::Timestamp;
 use kopek_domain::user::{NewUser, User, UserChange};
 use kopek_domain::{Error, Reason, password};
-use kopek_store::{sessions, users};
+use kopek_store::{Conn, sessions, users};
 use serde::Serialize;
 
 /// argon2 takes tens of milliseconds of CPU: never on the async runtime.
@@ -35,6 +36,7 @@ pub async fn is_taken(core: &Core, login: &str) -> Result<bool, Error> {
 /// Creates a user; a login a live user has is `Taken` (the unique index decides
 /// races: of two at once, one is created and the other told so).
 pub async fn create<T: Serialize>(
+    core: &Core,
     write: Write,
     caller: &Principal,
     new: NewUser,
@@ -69,6 +71,7 @@ pub async fn create<T: Serialize>(
                 }
                 other => other?,
             };
+            user_event(core, work.conn(), "user.created", &user).await?;
             Ok(answer(&user))
         })
         .await
@@ -77,6 +80,7 @@ pub async fn create<T: Serialize>(
 /// Changes the user with `change.login`. A new password ends every session and
 /// token of the user: whoever knew the old one must sign in again.
 pub async fn update<T: Serialize>(
+    core: &Core,
     write: Write,
     caller: &Principal,
     mut change: UserChange,
@@ -101,22 +105,39 @@ pub async fn update<T: Serialize>(
             if new_password {
                 sessions::end_all(work.conn(), user.id).await?;
             }
+            user_event(core, work.conn(), "user.updated", &user).await?;
             Ok(answer(&user))
         })
         .await
 }
 
 /// Deletes the user with `login` (marks it deleted); answered with no content.
-pub async fn delete(write: Write, caller: &Principal, login: &str) -> Result<Ran<()>, Error> {
+pub async fn delete(
+    core: &Core,
+    write: Write,
+    caller: &Principal,
+    login: &str,
+) -> Result<Ran<()>, Error> {
     write
         .run_no_content(caller, async |work| {
-            let user = users::find_live(work.conn(), login)
+            let mut user = users::find_live(work.conn(), login)
                 .await?
                 .ok_or_else(unknown_login)?;
-            users::soft_delete(work.conn(), user.id, Timestamp::now()).await?;
+            let now = Timestamp::now();
+            users::soft_delete(work.conn(), user.id, now).await?;
+            user.deleted_at = Some(now);
+            user.updated_at = now;
+            user_event(core, work.conn(), "user.deleted", &user).await?;
             Ok(())
         })
         .await
+}
+
+async fn user_event(core: &Core, conn: &mut Conn, kind: &str, user: &User) -> Result<(), Error> {
+    let payload = serde_json::json!({ "userId": user.id.get(), "login": user.login });
+    let now = user.updated_at;
+    events::record(core, conn, kind, Subject::User(user), &payload, now).await?;
+    Ok(())
 }
 
 /// A user by its numeric id (deleted users included); any other id is `NotFound`.

@@ -23,6 +23,7 @@ pub mod text;
 pub mod time;
 pub mod user;
 pub mod vat;
+pub mod webhook;
 pub mod words;
 
 pub use error::{Error, FieldError, Reason};

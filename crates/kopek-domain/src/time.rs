@@ -23,6 +23,11 @@ impl Timestamp {
         Timestamp((t.unix_timestamp_nanos() / 1_000) as i64)
     }
 
+    /// Whole seconds since the Unix epoch (rounded down).
+    pub fn unix_seconds(self) -> i64 {
+        self.micros().div_euclid(1_000_000)
+    }
+
     pub fn micros(self) -> i64 {
         self.0
     }

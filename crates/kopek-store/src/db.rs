@@ -84,6 +84,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "subscriptions", include_str!("../migrations/0004_subscriptions.sql")),
     (5, "access tokens", include_str!("../migrations/0005_access_tokens.sql")),
     (6, "hardening", include_str!("../migrations/0006_hardening.sql")),
+    (7, "webhooks", include_str!("../migrations/0007_webhooks.sql")),
 ];
 
 /// A fingerprint of the schema the migrations build, so a cached copy of a migrated
@@ -426,6 +427,24 @@ pub(crate) async fn insert<R: Record>(
     }
     query.execute(conn).await?;
     Ok(())
+}
+
+/// Writes every column of a record over the row with its key (the first column).
+pub(crate) async fn update<R: Record>(conn: &mut Conn, record: &R) -> Result<u64, sqlx::Error> {
+    let columns: Vec<&str> = R::COLUMNS.split(',').map(str::trim).collect();
+    let sets = columns
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(i, c)| format!("{c} = ${}", i + 1))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!("UPDATE {} SET {sets} WHERE {} = $1", R::TABLE, columns[0]);
+    let done = record
+        .bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod organizations;
 pub mod outbox;
 pub mod sessions;
 pub mod users;
+pub mod webhooks;
 
 pub use db::{
     Backend, Conn, DbResult, OpenError, Store, StoreOptions, Tx, next_value, redact_url,

@@ -9,9 +9,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The only settings whose environment values are numbers; every other value is
-/// taken as text exactly as written (a token `12345`, a BIK `044525225`).
+/// The only settings whose environment values are numbers or booleans; every other
+/// value is taken as text exactly as written (a token `12345`, a BIK `044525225`).
 const NUMBER_KEYS: &[&str] = &[
+    "webhook_retry_hours",
+    "webhook_first_retry_seconds",
+    "webhook_allow_private",
     "db_max_connections",
     "invitation_ttl_days",
     "http_header_timeout_seconds",
@@ -103,6 +106,17 @@ pub struct Config {
     /// takes back at once the rows its previous run had leased. Defaults to the
     /// host name and HTTP port (random when the port is 0).
     pub worker_id: Option<String>,
+    /// How many hours a webhook delivery is retried before it is given up, and how
+    /// long an endpoint may fail everything before it is disabled.
+    pub webhook_retry_hours: u32,
+    /// Seconds before the first retry of a failed delivery; each next wait doubles
+    /// (up to 6 hours), spread by a fifth either way.
+    pub webhook_first_retry_seconds: u32,
+    /// Whether webhook URLs may be `http://` and reach loopback and private
+    /// addresses (tests and on-premises installs).
+    pub webhook_allow_private: bool,
+    /// Who is mailed when Kopek disables a webhook endpoint.
+    pub operator_email: Option<String>,
     /// `text` or `json`.
     pub log_format: LogFormat,
     /// A tracing filter such as `info` or `kopek=debug,sqlx=warn`.
@@ -164,6 +178,10 @@ impl Default for Config {
             sign_in_per_minute: 20,
             writes_per_minute_per_key: 0,
             worker_id: None,
+            webhook_retry_hours: 72,
+            webhook_first_retry_seconds: 5,
+            webhook_allow_private: false,
+            operator_email: None,
             log_format: LogFormat::Text,
             log: "info,sqlx=warn".to_owned(),
         }
@@ -361,6 +379,25 @@ impl Config {
                     &format!("a whole number from {} to {}", range.start(), range.end()),
                 );
             }
+        }
+        if !(1..=720).contains(&self.webhook_retry_hours) {
+            return bad(
+                "webhook_retry_hours",
+                &self.webhook_retry_hours.to_string(),
+                "a whole number of hours from 1 to 720",
+            );
+        }
+        if !(1..=3600).contains(&self.webhook_first_retry_seconds) {
+            return bad(
+                "webhook_first_retry_seconds",
+                &self.webhook_first_retry_seconds.to_string(),
+                "a whole number of seconds from 1 to 3600",
+            );
+        }
+        if let Some(email) = &self.operator_email
+            && kopek_domain::contact::Email::parse("operator_email", email).is_err()
+        {
+            return bad("operator_email", email, "an e-mail address");
         }
         if !(1..=365).contains(&self.invitation_ttl_days) {
             return bad(

@@ -5,6 +5,7 @@ pub mod config;
 pub mod http;
 pub mod mail;
 pub mod telemetry;
+pub mod webhooks;
 
 use anyhow::Context;
 use config::Config;
@@ -85,6 +86,7 @@ impl Server {
         };
         let state = AppState::new(store.clone(), settings, api_config)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let state_core = state.core.clone();
         let app = kopek_api::router(state.clone());
         let shutdown = CancellationToken::new();
 
@@ -105,23 +107,37 @@ impl Server {
             config.data_dir.join("mail"),
             &config.mail_from,
         )?;
+        let operator_mailer = mail::OperatorMailer {
+            mailer: mail::Mailer::new(
+                config.smtp_url.as_deref(),
+                config.data_dir.join("mail"),
+                &config.mail_from,
+            )?,
+        };
         let invitation_mailer = mail::InvitationMailer {
             store: store.clone(),
             mailer,
         };
         let built_in = Worker::new(store.clone())
-            .with_handler(invitations::MAIL_KIND, Arc::new(invitation_mailer));
+            .with_handler(invitations::MAIL_KIND, Arc::new(invitation_mailer))
+            .with_handler(
+                kopek_core::webhooks::OPERATOR_MAIL,
+                Arc::new(operator_mailer),
+            );
         let built_in = match worker_id(config, addr) {
             Some(id) => built_in.with_id(id),
             None => built_in,
         };
         let grpc = start_grpc(config, state, &shutdown).await?;
         let grpc_addr = grpc.as_ref().map(|(addr, _)| *addr);
+        let deliverer =
+            webhooks::Deliverer::new(state_core.clone(), format!("{}-webhooks", built_in.id()))?;
         let worker = tokio::spawn(worker(built_in).run(shutdown.clone()));
+        let webhook_worker = tokio::spawn(deliverer.run(shutdown.clone()));
         let janitor = tokio::spawn(janitor(store.clone(), shutdown.clone()));
         tracing::info!(%addr, backend = ?store.backend(), "kopek listening");
         first_steps(config, &store).await;
-        let mut tasks = vec![http, worker, janitor];
+        let mut tasks = vec![http, worker, webhook_worker, janitor];
         tasks.extend(grpc.map(|(_, task)| task));
         Ok(Server {
             addr,
@@ -140,6 +156,21 @@ impl Server {
         }
         self.store.close().await;
     }
+}
+
+/// The core over `store`, as the command line uses it (the server's comes with its
+/// API state).
+pub fn command_core(config: &Config, store: &Store) -> anyhow::Result<kopek_core::Core> {
+    let settings = core_settings(config, &config.listen)?;
+    let views = kopek_api::event_views::Views {
+        public_url: settings.public_url.clone(),
+        store: store.clone(),
+    };
+    Ok(kopek_core::Core::new(
+        store.clone(),
+        settings,
+        Arc::new(views),
+    ))
 }
 
 /// What the core's use cases take from the configuration; links are made from
@@ -163,6 +194,10 @@ pub fn core_settings(config: &Config, listen: &str) -> anyhow::Result<Settings> 
         invoice_number_format: config.invoice_number_format.clone(),
         fixed_time,
         writes_per_minute: config.writes_per_minute_per_key,
+        webhook_retry_seconds: i64::from(config.webhook_retry_hours) * 60 * 60,
+        webhook_first_retry_seconds: i64::from(config.webhook_first_retry_seconds),
+        webhook_allow_private: config.webhook_allow_private,
+        operator_email: config.operator_email.clone(),
     })
 }
 

@@ -163,3 +163,38 @@ impl Handler for InvitationMailer {
         true
     }
 }
+
+/// Tells the operator that Kopek disabled a webhook endpoint.
+pub struct OperatorMailer {
+    pub mailer: Mailer,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EndpointDisabled {
+    to: String,
+    endpoint_id: String,
+    url: String,
+    reason: Option<String>,
+}
+
+#[async_trait]
+impl Handler for OperatorMailer {
+    async fn handle(&self, payload: &str) -> Result<(), String> {
+        let mail: EndpointDisabled =
+            serde_json::from_str(payload).map_err(|e| format!("bad payload: {e}"))?;
+        let text = format!(
+            "Kopek disabled the webhook endpoint {} ({}): {}.\n\n\
+             Its deliveries stay in its log. Once the receiver works again, enable the \
+             endpoint (PATCH /admin/v1/webhook-endpoints/{} with {{\"enabled\": true}}) \
+             and resend what it missed.\n",
+            mail.endpoint_id,
+            mail.url,
+            mail.reason.as_deref().unwrap_or("every delivery failed"),
+            mail.endpoint_id,
+        );
+        self.mailer
+            .send(&mail.to, "Kopek: a webhook endpoint was disabled", &text)
+            .await
+    }
+}

@@ -1,7 +1,7 @@
 use clap::{Parser, Subcommand};
 use kopek::Server;
 use kopek::config::{Config, ConfigError};
-use kopek_core::{Core, operator};
+use kopek_core::operator;
 use kopek_domain::auth::{KeySpec, Role};
 use kopek_store::Store;
 use std::path::PathBuf;
@@ -171,7 +171,7 @@ async fn api_key(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> 
     match command {
         ApiKeyCommand::Create { role, scope, name } => {
             let spec = KeySpec::parse(Some(&role), scope, name).map_err(invalid)?;
-            let core = Core::new(store.clone(), kopek::core_settings(config, &config.listen)?);
+            let core = kopek::command_core(config, &store)?;
             let (key, token) = operator::issue_key_now(&core, spec).await.map_err(fail)?;
             eprintln!(
                 "key {} ({}) created; its token is shown only now:",
@@ -180,7 +180,7 @@ async fn api_key(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> 
             println!("{}", token.expose());
         }
         ApiKeyCommand::List => {
-            let core = Core::new(store.clone(), kopek::core_settings(config, &config.listen)?);
+            let core = kopek::command_core(config, &store)?;
             println!("ID\tROLE\tSCOPE\tNAME\tCREATED\tSTATE");
             for key in operator::api_keys(&core).await.map_err(fail)? {
                 println!(
@@ -196,7 +196,7 @@ async fn api_key(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> 
             }
         }
         ApiKeyCommand::Revoke { id } => {
-            let core = Core::new(store.clone(), kopek::core_settings(config, &config.listen)?);
+            let core = kopek::command_core(config, &store)?;
             match operator::revoke_key_now(&core, &id).await {
                 Ok(_) => eprintln!("key {id} revoked"),
                 Err(kopek_domain::Error::NotFound { .. }) => anyhow::bail!("no API key {id}"),

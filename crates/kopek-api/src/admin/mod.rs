@@ -1,16 +1,20 @@
-//! The operator API under `/admin/v1`: admin keys only.
+//! The operator API under `/admin/v1`: admin keys only, but for the event feed and
+//! webhook endpoints, which reseller, organization and integration keys reach
+//! within their own scope.
 
 pub mod api_keys;
 pub mod catalog;
 pub mod error;
+pub mod events;
 pub mod invoices;
 pub mod organizations;
 pub mod resellers;
 pub mod users;
+pub mod webhooks;
 
 use crate::Routes;
 use crate::routes::routes;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 pub use error::Admin;
 
@@ -35,5 +39,30 @@ pub fn routes() -> Routes {
                 routes!(invoices::cancel),
                 routes!(invoices::refund),
             ],
+        )
+        .api(routes!(events::list))
+        .api(routes!(webhooks::list, webhooks::create))
+        .dispatch(
+            "/admin/v1/webhook-endpoints/{segment}",
+            get(webhooks::get)
+                .patch(webhooks::update)
+                .delete(webhooks::delete)
+                .post(webhooks::endpoint_method),
+            [
+                routes!(webhooks::get),
+                routes!(webhooks::update),
+                routes!(webhooks::delete),
+                routes!(webhooks::rotate_secret),
+            ],
+        )
+        .dispatch(
+            "/admin/v1/webhook-endpoints/{segment}/deliveries",
+            get(webhooks::deliveries),
+            [routes!(webhooks::deliveries)],
+        )
+        .dispatch(
+            "/admin/v1/webhook-endpoints/{segment}/deliveries/{delivery}",
+            post(webhooks::delivery_method),
+            [routes!(webhooks::resend)],
         )
 }

@@ -67,7 +67,7 @@ pub struct AddMember {
     pub login: Option<String>,
 }
 
-fn view(org: Organization, members: Vec<UserId>) -> OrganizationView {
+pub fn view(org: Organization, members: Vec<UserId>) -> OrganizationView {
     OrganizationView {
         guid: org.guid.into(),
         alias: org.alias,

@@ -163,6 +163,7 @@ pub async fn create(
         Err(e) => return Err(e.into()),
     };
     let ran = users::create(
+        &state.core,
         mutation.write(&fingerprint(&body)),
         principal,
         new,
@@ -193,6 +194,7 @@ pub async fn update(
     let body = body.value;
     let change = request::user_change(&body, &rules(&state))?;
     let ran = users::update(
+        &state.core,
         mutation.write(&fingerprint(&body)),
         principal,
         change,
@@ -214,6 +216,7 @@ pub async fn update(
     ),
     security(("bearer" = [])))]
 pub async fn delete(
+    State(state): State<AppState>,
     caller: Caller<AipixDelete>,
     mutation: Mutation<AipixDelete>,
     body: JsonBody<Map<String, Value>, AipixDelete>,
@@ -221,6 +224,6 @@ pub async fn delete(
     let principal = caller.require(Role::Integration)?;
     let login = request::parse_login(&body.value)?;
     Ok(answer(
-        users::delete(mutation.write(&body.raw), principal, &login).await?,
+        users::delete(&state.core, mutation.write(&body.raw), principal, &login).await?,
     ))
 }

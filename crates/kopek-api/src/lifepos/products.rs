@@ -10,6 +10,7 @@ use crate::json::Json;
 use axum::extract::{Path, State};
 use kopek_core::invoices;
 use kopek_domain::invoice::per_month;
+use kopek_store::invoices::License;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -43,6 +44,17 @@ pub struct LicenseView {
     pub plan: Reference,
     pub quantity: i64,
     pub expires_at: String,
+}
+
+impl From<&License> for LicenseView {
+    fn from(l: &License) -> LicenseView {
+        LicenseView {
+            name: l.plan_name.clone(),
+            plan: Reference::to(&l.plan_guid, "Plan"),
+            quantity: l.quantity,
+            expires_at: l.expires_at.rfc3339_millis(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -117,12 +129,7 @@ pub async fn list(
                         type_of: "Plan",
                     })
                     .collect(),
-                acquired_license: license.map(|l| LicenseView {
-                    name: l.plan_name.clone(),
-                    plan: Reference::to(&l.plan_guid, "Plan"),
-                    quantity: l.quantity,
-                    expires_at: l.expires_at.rfc3339_millis(),
-                }),
+                acquired_license: license.map(LicenseView::from),
                 last_paid_subscription_expired_at: license.map(|l| l.expires_at.rfc3339_millis()),
                 guid: product.guid,
                 code: product.code,

@@ -354,6 +354,12 @@ impl TestApp {
     }
 
     pub async fn stop(mut self) {
+        self.stop_server().await;
+    }
+
+    /// Stops the in-process server and keeps the database, for tests that run
+    /// `kopek serve` processes of their own on it.
+    pub async fn stop_server(&mut self) {
         if let Some(server) = self.server.take() {
             server.stop().await;
         }

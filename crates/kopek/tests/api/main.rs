@@ -24,3 +24,4 @@ mod sdk;
 mod security;
 mod shutdown;
 mod text;
+mod webhooks;

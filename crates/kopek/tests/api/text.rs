@@ -133,10 +133,31 @@ async fn every_string_field_and_path_id_refuses_control_characters(backend: Back
         "email": "ivan@romashka.example", "postCode": "123456", "postAddress": "Moscow",
         "legalAddress": "Moscow", "tin": "7707083893"});
     let org = shop.org.clone();
+    let (status, hook) = app
+        .admin(
+            Method::POST,
+            "/admin/v1/webhook-endpoints",
+            Some(json!({"url": "https://hooks.example.com/kopek"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{hook}");
+    let hook = hook["id"].as_str().unwrap().to_owned();
     let w = |method: Method, template: &str, concrete: String, body: Value| {
         (method, template.to_owned(), concrete, body)
     };
     let writes = vec![
+        w(
+            Method::POST,
+            "/admin/v1/webhook-endpoints",
+            "/admin/v1/webhook-endpoints".into(),
+            json!({"url": "https://hooks.example.com/a", "event_types": ["invoice."], "description": "books"}),
+        ),
+        w(
+            Method::PATCH,
+            "/admin/v1/webhook-endpoints/{id}",
+            format!("/admin/v1/webhook-endpoints/{hook}"),
+            json!({"url": "https://hooks.example.com/b", "event_types": ["*"], "description": "new"}),
+        ),
         w(
             Method::POST,
             "/admin/v1/resellers",

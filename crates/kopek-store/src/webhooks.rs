@@ -1,0 +1,396 @@
+//! Webhook endpoints, and their deliveries: one row per event and endpoint, made
+//! in the event's transaction and worked off as a queue with leases (as the
+//! outbox), each attempt logged.
+
+use crate::db::{AnyQuery, Backend, Conn, DbResult, Record, Store, select};
+use kopek_domain::Error;
+use kopek_domain::sql::{Flag, Json};
+use kopek_domain::time::Timestamp;
+use sqlx::FromRow;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct Endpoint {
+    pub id: String,
+    pub url: String,
+    #[sqlx(try_from = "Json<Vec<String>>")]
+    pub event_types: Vec<String>,
+    /// `all`, `reseller` or `organization`.
+    pub scope_type: String,
+    pub scope_id: Option<String>,
+    pub description: String,
+    #[sqlx(try_from = "Flag")]
+    pub enabled: bool,
+    /// The `whsec_` secret in force.
+    pub secret: String,
+    /// The secret before the last rotation, still signed with until the time beside it.
+    pub previous_secret: Option<String>,
+    pub previous_secret_until: Option<Timestamp>,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub last_success_at: Option<Timestamp>,
+    pub disabled_reason: Option<String>,
+}
+
+impl Record for Endpoint {
+    const TABLE: &'static str = "webhook_endpoints";
+    const COLUMNS: &'static str = "id, url, event_types, scope_type, scope_id, description, \
+        enabled, secret, previous_secret, previous_secret_until, created_by, created_at, \
+        updated_at, last_success_at, disabled_reason";
+
+    fn bind<'q>(&'q self, q: AnyQuery<'q>) -> AnyQuery<'q> {
+        q.bind(&self.id)
+            .bind(&self.url)
+            .bind(Json(&self.event_types))
+            .bind(&self.scope_type)
+            .bind(&self.scope_id)
+            .bind(&self.description)
+            .bind(Flag(self.enabled))
+            .bind(&self.secret)
+            .bind(&self.previous_secret)
+            .bind(self.previous_secret_until)
+            .bind(&self.created_by)
+            .bind(self.created_at)
+            .bind(self.updated_at)
+            .bind(self.last_success_at)
+            .bind(&self.disabled_reason)
+    }
+}
+
+pub async fn insert(conn: &mut Conn, endpoint: &Endpoint) -> Result<(), Error> {
+    crate::db::insert(conn, endpoint, &[]).await.db()
+}
+
+pub async fn save(conn: &mut Conn, endpoint: &Endpoint) -> Result<(), Error> {
+    crate::db::update(conn, endpoint).await.db()?;
+    Ok(())
+}
+
+pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Endpoint>, Error> {
+    sqlx::query_as(select::<Endpoint>("WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .db()
+}
+
+/// Endpoints in id order after `after`; only those of one scope when given.
+pub async fn list(
+    conn: &mut Conn,
+    scope: Option<(&str, &str)>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Endpoint>, Error> {
+    let (scope_type, scope_id) = scope.unwrap_or(("", ""));
+    sqlx::query_as(select::<Endpoint>(
+        "WHERE ($1 = '' OR (scope_type = $1 AND scope_id = $2)) AND id > $3 ORDER BY id LIMIT $4",
+    ))
+    .bind(scope_type)
+    .bind(scope_id)
+    .bind(after.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+    .db()
+}
+
+pub async fn delete(conn: &mut Conn, id: &str) -> Result<bool, Error> {
+    sqlx::query(
+        "DELETE FROM webhook_attempts WHERE delivery_id IN \
+         (SELECT id FROM webhook_deliveries WHERE endpoint_id = $1)",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .db()?;
+    sqlx::query("DELETE FROM webhook_deliveries WHERE endpoint_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .db()?;
+    let deleted = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await
+        .db()?;
+    Ok(deleted.rows_affected() == 1)
+}
+
+/// The enabled endpoints that may receive an event of this tenant: those for all,
+/// and those scoped to the tenant itself.
+pub async fn subscribed(
+    conn: &mut Conn,
+    tenant_type: Option<&str>,
+    tenant_id: Option<&str>,
+) -> Result<Vec<(String, Vec<String>)>, Error> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, event_types FROM webhook_endpoints WHERE enabled = 1 \
+         AND (scope_type = 'all' OR (scope_type = $1 AND scope_id = $2))",
+    )
+    .bind(tenant_type.unwrap_or(""))
+    .bind(tenant_id.unwrap_or(""))
+    .fetch_all(conn)
+    .await
+    .db()?;
+    rows.into_iter()
+        .map(|(id, types)| {
+            let types = serde_json::from_str(&types).map_err(Error::internal)?;
+            Ok((id, types))
+        })
+        .collect()
+}
+
+/// The state of a delivery: `pending` (to be tried, perhaps again), `delivered`, or
+/// `failed` (given up).
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct Delivery {
+    pub id: String,
+    pub endpoint_id: String,
+    pub event_id: String,
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: Timestamp,
+    pub give_up_at: Timestamp,
+    pub created_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+}
+
+const DELIVERY_COLUMNS: &str = "id, endpoint_id, event_id, state, attempts, next_attempt_at, \
+    give_up_at, created_at, finished_at";
+
+/// Queues the event for the endpoint; a second time changes nothing.
+pub async fn enqueue(
+    conn: &mut Conn,
+    endpoint_id: &str,
+    event_id: &str,
+    give_up_at: Timestamp,
+    now: Timestamp,
+) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, state, attempts, \
+         next_attempt_at, give_up_at, created_at) VALUES ($1, $2, $3, 'pending', 0, $4, $5, $4) \
+         ON CONFLICT (endpoint_id, event_id) DO NOTHING",
+    )
+    .bind(format!("whd_{}", uuid::Uuid::now_v7().simple()))
+    .bind(endpoint_id)
+    .bind(event_id)
+    .bind(now)
+    .bind(give_up_at)
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(())
+}
+
+pub async fn delivery(conn: &mut Conn, id: &str) -> Result<Option<Delivery>, Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .db()
+}
+
+/// An endpoint's deliveries, newest first, after `after`.
+pub async fn deliveries(
+    conn: &mut Conn,
+    endpoint_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Delivery>, Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1 \
+         AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3"
+    )))
+    .bind(endpoint_id)
+    .bind(after.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+    .db()
+}
+
+/// Sends a delivery again as soon as a worker is free, whatever its state, with a
+/// new deadline.
+pub async fn requeue(
+    conn: &mut Conn,
+    id: &str,
+    give_up_at: Timestamp,
+    now: Timestamp,
+) -> Result<bool, Error> {
+    let done = sqlx::query(
+        "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $2, give_up_at = $3, \
+         finished_at = NULL, lease_owner = NULL, lease_until = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(give_up_at)
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// One attempt of a delivery, as the log shows it.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct Attempt {
+    pub delivery_id: String,
+    pub attempt: i64,
+    pub started_at: Timestamp,
+    pub latency_ms: i64,
+    pub http_status: Option<i64>,
+    pub error: Option<String>,
+    /// The first KiB of the answer's body.
+    pub response_excerpt: Option<String>,
+}
+
+impl Record for Attempt {
+    const TABLE: &'static str = "webhook_attempts";
+    const COLUMNS: &'static str =
+        "delivery_id, attempt, started_at, latency_ms, http_status, error, response_excerpt";
+
+    fn bind<'q>(&'q self, q: AnyQuery<'q>) -> AnyQuery<'q> {
+        q.bind(&self.delivery_id)
+            .bind(self.attempt)
+            .bind(self.started_at)
+            .bind(self.latency_ms)
+            .bind(self.http_status)
+            .bind(&self.error)
+            .bind(&self.response_excerpt)
+    }
+}
+
+/// The attempts of these deliveries, in order.
+pub async fn attempts(conn: &mut Conn, delivery_ids: &[String]) -> Result<Vec<Attempt>, Error> {
+    if delivery_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = (1..=delivery_ids.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut query = sqlx::query_as(select::<Attempt>(&format!(
+        "WHERE delivery_id IN ({marks}) ORDER BY delivery_id, attempt"
+    )));
+    for id in delivery_ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(conn).await.db()
+}
+
+/// A delivery claimed for one attempt, with what sending it needs.
+#[derive(Debug, Clone, FromRow)]
+pub struct Due {
+    pub id: String,
+    pub endpoint_id: String,
+    pub event_id: String,
+    /// This attempt's number, also the fencing token of the lease.
+    pub attempts: i64,
+    pub give_up_at: Timestamp,
+}
+
+// At most two rows of one endpoint per claim, so a slow endpoint's backlog cannot
+// fill a worker's hands while others wait.
+const DUE: &str = "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY endpoint_id \
+     ORDER BY next_attempt_at, id) AS n FROM webhook_deliveries WHERE state = 'pending' \
+     AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
+     AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE enabled = 1)) AS due \
+     WHERE n <= 2 ORDER BY id LIMIT $4";
+
+/// Claims the due rows: SQLite has one writer at a time; on PostgreSQL, SKIP LOCKED
+/// lets concurrent workers take different rows, and the repeated conditions guard
+/// rows re-read after a wait.
+fn claim_sql(backend: Backend) -> String {
+    let candidates = match backend {
+        Backend::Sqlite => DUE.to_owned(),
+        Backend::Postgres => {
+            format!("SELECT id FROM webhook_deliveries WHERE id IN ({DUE}) FOR UPDATE SKIP LOCKED")
+        }
+    };
+    format!(
+        "UPDATE webhook_deliveries SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+         WHERE id IN ({candidates}) AND state = 'pending' \
+         AND (lease_until IS NULL OR lease_until < $3) \
+         RETURNING id, endpoint_id, event_id, attempts, give_up_at"
+    )
+}
+
+impl Store {
+    /// Claims up to `limit` due deliveries for `worker` until `now + lease`.
+    pub async fn webhook_claim(
+        &self,
+        worker: &str,
+        lease: Duration,
+        limit: i64,
+        now: Timestamp,
+    ) -> Result<Vec<Due>, Error> {
+        let lease_until = now.plus_seconds(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX));
+        let mut tx = self.begin().await?;
+        let claimed = sqlx::query_as(sqlx::AssertSqlSafe(claim_sql(self.backend())))
+            .bind(worker)
+            .bind(lease_until)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await
+            .db()?;
+        tx.commit().await.db()?;
+        Ok(claimed)
+    }
+
+    /// Gives up the leases `worker` holds (a restarted process under its old name).
+    pub async fn webhook_release(&self, worker: &str) -> Result<u64, Error> {
+        let released = sqlx::query(
+            "UPDATE webhook_deliveries SET lease_owner = NULL, lease_until = NULL \
+             WHERE lease_owner = $1 AND state = 'pending'",
+        )
+        .bind(worker)
+        .execute(self.pool())
+        .await
+        .db()?;
+        Ok(released.rows_affected())
+    }
+}
+
+/// Records an attempt and what follows from it: `next` is when to try again, or
+/// `None` when the delivery is over (delivered or given up, as `state` says).
+/// False when the lease was lost (another worker has the row; nothing is written).
+pub async fn finish(
+    conn: &mut Conn,
+    due: &Due,
+    worker: &str,
+    attempt: &Attempt,
+    state: &str,
+    next: Option<Timestamp>,
+    now: Timestamp,
+) -> Result<bool, Error> {
+    let updated = sqlx::query(
+        "UPDATE webhook_deliveries SET state = $1, next_attempt_at = $2, finished_at = $3, \
+         lease_owner = NULL, lease_until = NULL \
+         WHERE id = $4 AND lease_owner = $5 AND attempts = $6 AND state = 'pending'",
+    )
+    .bind(state)
+    .bind(next.unwrap_or(now))
+    .bind(next.is_none().then_some(now))
+    .bind(&due.id)
+    .bind(worker)
+    .bind(due.attempts)
+    .execute(&mut *conn)
+    .await
+    .db()?;
+    if updated.rows_affected() == 0 {
+        return Ok(false);
+    }
+    crate::db::insert(&mut *conn, attempt, &[]).await.db()?;
+    if state == "delivered" {
+        sqlx::query("UPDATE webhook_endpoints SET last_success_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(&due.endpoint_id)
+            .execute(conn)
+            .await
+            .db()?;
+    }
+    Ok(true)
+}
