@@ -120,14 +120,7 @@ impl AppState {
             request_timeout: config.request_timeout,
         };
         Ok(AppState {
-            core: Core::new(
-                store.clone(),
-                settings.clone(),
-                Arc::new(event_views::Views {
-                    public_url: settings.public_url,
-                    store: store.clone(),
-                }),
-            ),
+            core: core(store.clone(), settings),
             store,
             limits: Arc::new(limits),
             config: Arc::new(config),
@@ -151,6 +144,16 @@ fn routes() -> Routes {
         .merge(aipix::routes())
         .merge(lifepos::routes())
         .merge(pages::routes())
+}
+
+/// The core with this API's views of event subjects, for the server and for
+/// every other caller (the command line).
+pub fn core(store: Store, settings: Settings) -> Core {
+    let views = event_views::Views {
+        public_url: settings.public_url.clone(),
+        store: store.clone(),
+    };
+    Core::new(store, settings, Arc::new(views))
 }
 
 /// The path patterns the router serves, as axum writes them (`{segment}` where a

@@ -3,6 +3,8 @@
 use crate::error::{ApiError, Dialect};
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
+use kopek_domain::error::Violations;
+use kopek_domain::time::Timestamp;
 use kopek_domain::{Error, FieldError, Reason};
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
@@ -31,4 +33,20 @@ where
             dialect: PhantomData,
         })
     }
+}
+
+/// An optional RFC 3339 query value (empty counts as absent); its error recorded.
+pub fn time_param(field: &str, value: Option<&str>, v: &mut Violations) -> Option<Timestamp> {
+    let raw = value.filter(|s| !s.is_empty())?;
+    let parsed = Timestamp::parse_rfc3339(raw);
+    if parsed.is_none() {
+        v.add(
+            field,
+            Reason::Format {
+                en: "an RFC 3339 date-time",
+                ru: "датой и временем в формате RFC 3339",
+            },
+        );
+    }
+    parsed
 }

@@ -57,6 +57,17 @@ impl Tenant {
         }
     }
 
+    /// Whose events a key reads: all (`None`, the operator's), or one tenant's.
+    pub fn of_caller(caller: &Principal) -> Result<Option<Tenant>, Error> {
+        match (caller.role, caller.scope.as_deref()) {
+            (Role::Admin, _) => Ok(None),
+            (Role::Reseller, Some(id)) => Ok(Some(Tenant::Reseller(id.to_owned()))),
+            (Role::Organization, Some(guid)) => Ok(Some(Tenant::Organization(guid.to_owned()))),
+            (Role::Integration, _) => Ok(Some(Tenant::Integration)),
+            _ => Err(Error::Forbidden),
+        }
+    }
+
     /// A webhook endpoint's scope is a tenant too.
     pub fn of_scope(scope_type: &str, scope_id: Option<&str>) -> Tenant {
         match (scope_type, scope_id) {
@@ -134,9 +145,9 @@ pub async fn record(
     };
     events::insert(&mut *conn, &event, payload).await?;
     let give_up_at = now.plus_seconds(core.settings.webhook_retry_seconds);
-    for (endpoint, types) in webhooks::subscribed(&mut *conn, tenant.kind(), tenant.id()).await? {
-        if wants(&types, kind) {
-            webhooks::enqueue(&mut *conn, &endpoint, &event.id, give_up_at, now).await?;
+    for endpoint in webhooks::subscribed(&mut *conn, tenant.kind(), tenant.id()).await? {
+        if wants(&endpoint.event_types, kind) {
+            webhooks::enqueue(&mut *conn, &endpoint.id, &event.id, give_up_at, now).await?;
         }
     }
     Ok(event)

@@ -7,7 +7,7 @@ use crate::Core;
 use crate::events::{self, Subject, Tenant};
 use crate::paging::PageQuery;
 use crate::write::{Begun, Ran, Write};
-use kopek_domain::auth::{Principal, Role};
+use kopek_domain::auth::Principal;
 use kopek_domain::time::Timestamp;
 use kopek_domain::webhook::{Secret, check_url, is_event_pattern};
 use kopek_domain::{Error, FieldError, Reason};
@@ -15,17 +15,17 @@ use kopek_store::webhooks::{self, Attempt, Delivery, Due, Endpoint};
 use kopek_store::{Conn, billing_accounts, organizations, outbox};
 use rand::Rng;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// How long the secret before a rotation keeps being signed with.
 pub const ROTATION_OVERLAP_SECONDS: i64 = 24 * 60 * 60;
 
-/// What a caller may reach: everything (the operator) or one tenant.
+/// The endpoints a caller may manage: all (the operator), or one reseller's or
+/// organization's; integration keys manage none.
 fn reach(caller: &Principal) -> Result<Option<Tenant>, Error> {
-    match (caller.role, caller.scope.as_deref()) {
-        (Role::Admin, _) => Ok(None),
-        (Role::Reseller, Some(id)) => Ok(Some(Tenant::Reseller(id.to_owned()))),
-        (Role::Organization, Some(guid)) => Ok(Some(Tenant::Organization(guid.to_owned()))),
-        _ => Err(Error::Forbidden),
+    match Tenant::of_caller(caller)? {
+        Some(Tenant::Integration) => Err(Error::Forbidden),
+        reach => Ok(reach),
     }
 }
 
@@ -60,10 +60,12 @@ pub struct EndpointInput {
     pub enabled: Option<bool>,
 }
 
-/// A URL as given (`url` would quietly drop tabs and line breaks from it).
-fn check_endpoint_url(url: &str, allow_private: bool) -> Result<String, FieldError> {
-    kopek_domain::text::line("url", url)?;
-    Ok(check_url("url", url, allow_private)?.to_string())
+/// The URL to keep, or its error recorded.
+fn checked_url(url: &str, allow_private: bool, errors: &mut Vec<FieldError>) -> Option<String> {
+    check_url("url", url, allow_private)
+        .map(|u| u.to_string())
+        .map_err(|e| errors.push(e))
+        .ok()
 }
 
 fn check_types(types: &[String], errors: &mut Vec<FieldError>) {
@@ -152,23 +154,17 @@ pub async fn create<T: Serialize>(
     let url = match input.url.as_deref().filter(|u| !u.is_empty()) {
         None => {
             errors.push(FieldError::new("url", Reason::Required));
-            String::new()
+            None
         }
-        Some(u) => match check_endpoint_url(u, core.settings.webhook_allow_private) {
-            Ok(checked) => checked,
-            Err(e) => {
-                errors.push(e);
-                String::new()
-            }
-        },
+        Some(u) => checked_url(u, core.settings.webhook_allow_private, &mut errors),
     };
     let event_types = input.event_types.unwrap_or_else(|| vec!["*".to_owned()]);
     check_types(&event_types, &mut errors);
     let description = input.description.unwrap_or_default();
     check_description(&description, &mut errors);
-    if !errors.is_empty() {
+    let (Some(url), true) = (url, errors.is_empty()) else {
         return Err(Error::Validation(errors));
-    }
+    };
     match write.begin(caller).await? {
         Begun::Replay(stored) => Ok(Ran::Replayed(stored)),
         Begun::Work(mut work) => {
@@ -213,16 +209,10 @@ pub async fn update<T: Serialize>(
     answer: impl FnOnce(&Endpoint) -> T,
 ) -> Result<Ran<T>, Error> {
     let mut errors = Vec::new();
-    let url = match input.url.as_deref() {
-        None => None,
-        Some(u) => match check_endpoint_url(u, core.settings.webhook_allow_private) {
-            Ok(checked) => Some(checked),
-            Err(e) => {
-                errors.push(e);
-                None
-            }
-        },
-    };
+    let url = input
+        .url
+        .as_deref()
+        .and_then(|u| checked_url(u, core.settings.webhook_allow_private, &mut errors));
     if let Some(types) = &input.event_types {
         check_types(types, &mut errors);
     }
@@ -343,8 +333,26 @@ pub async fn list(
 #[derive(Debug, Clone)]
 pub struct Logged {
     pub delivery: Delivery,
-    pub event_type: String,
     pub attempts: Vec<Attempt>,
+}
+
+/// The deliveries with their attempts, read in one query.
+async fn logged(conn: &mut Conn, deliveries: Vec<Delivery>) -> Result<Vec<Logged>, Error> {
+    let ids: Vec<String> = deliveries.iter().map(|d| d.id.clone()).collect();
+    let mut by_delivery: HashMap<String, Vec<Attempt>> = HashMap::new();
+    for attempt in webhooks::attempts(conn, &ids).await? {
+        by_delivery
+            .entry(attempt.delivery_id.clone())
+            .or_default()
+            .push(attempt);
+    }
+    Ok(deliveries
+        .into_iter()
+        .map(|delivery| Logged {
+            attempts: by_delivery.remove(&delivery.id).unwrap_or_default(),
+            delivery,
+        })
+        .collect())
 }
 
 /// One page of an endpoint's deliveries, newest first, each with every attempt.
@@ -366,29 +374,7 @@ pub async fn deliveries(
     )
     .await?;
     let next = page.finish(key, &mut rows, |d| d.id.as_str());
-    let ids: Vec<String> = rows.iter().map(|d| d.id.clone()).collect();
-    let mut attempts = webhooks::attempts(&mut conn, &ids).await?;
-    let mut logged = Vec::with_capacity(rows.len());
-    for delivery in rows {
-        let event_type = event_type(&mut conn, &delivery.event_id).await?;
-        let (own, rest): (Vec<Attempt>, Vec<Attempt>) = attempts
-            .into_iter()
-            .partition(|a| a.delivery_id == delivery.id);
-        attempts = rest;
-        logged.push(Logged {
-            delivery,
-            event_type,
-            attempts: own,
-        });
-    }
-    Ok((logged, next))
-}
-
-async fn event_type(conn: &mut Conn, event_id: &str) -> Result<String, Error> {
-    Ok(kopek_store::events::get(conn, event_id)
-        .await?
-        .map(|e| e.kind)
-        .unwrap_or_default())
+    Ok((logged(&mut conn, rows).await?, next))
 }
 
 /// Sends a delivery again at once (whatever became of it), with a fresh retry
@@ -420,14 +406,8 @@ pub async fn resend<T: Serialize>(
             let delivery = webhooks::delivery(work.conn(), &found.id)
                 .await?
                 .ok_or_else(|| Error::internal("the delivery vanished"))?;
-            let attempts =
-                webhooks::attempts(work.conn(), std::slice::from_ref(&delivery.id)).await?;
-            let event_type = event_type(work.conn(), &delivery.event_id).await?;
-            Ok(answer(Logged {
-                delivery,
-                event_type,
-                attempts,
-            }))
+            let mut logged = logged(work.conn(), vec![delivery]).await?;
+            Ok(answer(logged.remove(0)))
         })
         .await
 }

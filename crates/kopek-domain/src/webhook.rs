@@ -221,7 +221,8 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
 }
 
 /// The checks a URL must pass when an endpoint is made or changed: an absolute
-/// `https` URL with a host, no credentials, at most 2000 characters; with
+/// `https` URL with a host, no credentials, no control characters (which the URL
+/// parser would silently drop), at most 2000 characters; with
 /// `allow_private`, `http` too. Where its host resolves is checked again at each
 /// delivery.
 pub fn check_url(field: &str, url: &str, allow_private: bool) -> Result<url::Url, FieldError> {
@@ -230,6 +231,7 @@ pub fn check_url(field: &str, url: &str, allow_private: bool) -> Result<url::Url
     if url.chars().count() > 2000 {
         return Err(FieldError::new(field, Reason::TooLong { max: 2000 }));
     }
+    crate::text::line(field, url)?;
     let parsed = url::Url::parse(url).map_err(|_| {
         bad(
             "an absolute URL such as https://example.com/webhooks",
@@ -356,6 +358,8 @@ mod tests {
             "https://user:pw@hooks.example.com/",
             "ftp://example.com/",
             "not a url",
+            "https://hooks.example.com/\tkopek",
+            "https://hooks.example\n.com/",
         ] {
             assert!(check_url("url", refused, false).is_err(), "{refused}");
         }

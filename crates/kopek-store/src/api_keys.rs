@@ -87,11 +87,7 @@ pub async fn find_live_by_hash(conn: &mut Conn, token_hash: &str) -> Result<Opti
 }
 
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<ApiKey>, Error> {
-    sqlx::query_as(select::<ApiKey>("WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
-        .db()
+    crate::db::by_key(conn, id).await
 }
 
 /// Every key, newest first, revoked ones included (they show `revoked_at`).

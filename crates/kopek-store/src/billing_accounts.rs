@@ -130,11 +130,7 @@ pub async fn set_active(conn: &mut Conn, id: &BillingAccountId, active: bool) ->
 
 /// Any account by id, whatever its kind.
 pub async fn find(conn: &mut Conn, id: &BillingAccountId) -> Result<Option<BillingAccount>, Error> {
-    sqlx::query_as(select::<BillingAccount>("WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
-        .db()
+    crate::db::by_key(conn, id).await
 }
 
 /// One page of the accounts a caller may see, in id order: every account

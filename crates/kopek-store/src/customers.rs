@@ -46,11 +46,7 @@ pub async fn insert(conn: &mut Conn, c: &Customer) -> Result<(), Error> {
 }
 
 pub async fn get(conn: &mut Conn, id: &CustomerId) -> Result<Option<Customer>, Error> {
-    sqlx::query_as(select::<Customer>("WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
-        .db()
+    crate::db::by_key(conn, id).await
 }
 
 /// One page of a reseller's customers in id order, after `after`.

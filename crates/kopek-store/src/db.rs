@@ -402,6 +402,20 @@ pub(crate) fn select<R: Record>(rest: &str) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(format!("SELECT {} FROM {} {rest}", R::COLUMNS, R::TABLE))
 }
 
+/// The record whose key (its first column) is `key`.
+pub(crate) async fn by_key<'k, R, K>(conn: &mut Conn, key: K) -> Result<Option<R>, Error>
+where
+    R: Record,
+    K: 'k + sqlx::Encode<'k, Any> + sqlx::Type<Any> + Send,
+{
+    let key_column = R::COLUMNS.split(',').next().unwrap_or_default().trim();
+    sqlx::query_as(select::<R>(&format!("WHERE {key_column} = $1")))
+        .bind(key)
+        .fetch_optional(conn)
+        .await
+        .db()
+}
+
 /// Inserts a record, with `extra` text columns that are written but never read
 /// back (a token's hash, a login's comparison key). The driver's error is kept so
 /// the caller can tell a unique violation apart.

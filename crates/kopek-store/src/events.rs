@@ -51,11 +51,7 @@ pub async fn insert(conn: &mut Conn, event: &Event, payload: &Value) -> Result<(
 }
 
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Event>, Error> {
-    sqlx::query_as(select::<Event>("WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
-        .db()
+    crate::db::by_key(conn, id).await
 }
 
 /// Which events a feed page holds.
@@ -75,64 +71,64 @@ pub struct Feed {
 }
 
 /// One page of the feed. Event ids are UUIDv7, so their order is their time's.
-pub async fn list(conn: &mut Conn, feed: &Feed) -> Result<Vec<Event>, Error> {
-    let mut clauses = vec!["1 = 1".to_owned()];
-    let mut texts: Vec<String> = Vec::new();
-    let mut numbers: Vec<i64> = Vec::new();
-    // Text binds come first ($1..), then numbers, so the SQL names each once.
-    let mut text = |value: String, clauses: &mut Vec<String>, sql: &dyn Fn(usize) -> String| {
-        texts.push(value);
-        clauses.push(sql(texts.len()));
+pub async fn list<'a>(conn: &mut Conn, feed: &'a Feed) -> Result<Vec<Event>, Error> {
+    /// A bound value of the query.
+    enum Bind<'b> {
+        Text(&'b str),
+        Number(i64),
+    }
+    let mut clauses: Vec<String> = Vec::new();
+    let mut binds: Vec<Bind<'a>> = Vec::new();
+    // `sql` names the next placeholder with `$`.
+    let mut add = |sql: &str, value: Bind<'a>| {
+        binds.push(value);
+        clauses.push(sql.replace('$', &format!("${}", binds.len())));
     };
-    match feed.kind.as_deref() {
-        Some(prefix) if prefix.ends_with('.') => text(prefix.to_owned(), &mut clauses, &|i| {
-            format!("substr(type, 1, length(${i})) = ${i}")
-        }),
-        Some(kind) => text(kind.to_owned(), &mut clauses, &|i| format!("type = ${i}")),
-        None => {}
-    }
-    if let Some(subject) = &feed.subject {
-        text(subject.clone(), &mut clauses, &|i| {
-            format!("subject = ${i}")
-        });
-    }
-    if let Some((tenant_type, tenant_id)) = &feed.tenant {
-        text(tenant_type.clone(), &mut clauses, &|i| {
-            format!("tenant_type = ${i}")
-        });
-        if let Some(id) = tenant_id {
-            text(id.clone(), &mut clauses, &|i| format!("tenant_id = ${i}"));
-        }
-    }
     let (cmp, order) = if feed.oldest_first {
         (">", "ASC")
     } else {
         ("<", "DESC")
     };
-    if let Some(after) = &feed.after {
-        text(after.clone(), &mut clauses, &|i| format!("id {cmp} ${i}"));
+    match feed.kind.as_deref() {
+        Some(prefix) if prefix.ends_with('.') => {
+            add("substr(type, 1, length($)) = $", Bind::Text(prefix));
+        }
+        Some(kind) => add("type = $", Bind::Text(kind)),
+        None => {}
     }
-    let first_number = texts.len() + 1;
-    let mut number_clauses = Vec::new();
-    for (value, sql) in [(feed.from, "created_at >= "), (feed.to, "created_at <= ")] {
-        if let Some(t) = value {
-            numbers.push(t.micros());
-            number_clauses.push(format!("{sql}${}", first_number + numbers.len() - 1));
+    if let Some(subject) = &feed.subject {
+        add("subject = $", Bind::Text(subject));
+    }
+    if let Some((tenant_type, tenant_id)) = &feed.tenant {
+        add("tenant_type = $", Bind::Text(tenant_type));
+        if let Some(id) = tenant_id {
+            add("tenant_id = $", Bind::Text(id));
         }
     }
-    clauses.extend(number_clauses);
-    numbers.push(feed.limit);
+    if let Some(after) = &feed.after {
+        add(&format!("id {cmp} $"), Bind::Text(after));
+    }
+    if let Some(from) = feed.from {
+        add("created_at >= $", Bind::Number(from.micros()));
+    }
+    if let Some(to) = feed.to {
+        add("created_at <= $", Bind::Number(to.micros()));
+    }
+    binds.push(Bind::Number(feed.limit));
     let sql = select::<Event>(&format!(
-        "WHERE {} ORDER BY id {order} LIMIT ${}",
-        clauses.join(" AND "),
-        first_number + numbers.len() - 1
+        "WHERE 1 = 1{} ORDER BY id {order} LIMIT ${}",
+        clauses
+            .iter()
+            .map(|c| format!(" AND {c}"))
+            .collect::<String>(),
+        binds.len()
     ));
     let mut query = sqlx::query_as::<_, Event>(sql);
-    for t in &texts {
-        query = query.bind(t);
-    }
-    for n in &numbers {
-        query = query.bind(*n);
+    for bind in binds {
+        query = match bind {
+            Bind::Text(t) => query.bind(t),
+            Bind::Number(n) => query.bind(n),
+        };
     }
     query.fetch_all(conn).await.db()
 }

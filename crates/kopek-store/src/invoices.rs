@@ -161,11 +161,7 @@ pub async fn insert(conn: &mut Conn, inv: &Invoice) -> Result<(), Error> {
 }
 
 pub async fn get(conn: &mut Conn, guid: &InvoiceId) -> Result<Option<Invoice>, Error> {
-    sqlx::query_as(select::<Invoice>("WHERE guid = $1"))
-        .bind(guid.as_str().to_ascii_lowercase())
-        .fetch_optional(conn)
-        .await
-        .db()
+    crate::db::by_key(conn, guid.as_str().to_ascii_lowercase()).await
 }
 
 /// Which invoices of an organization a listing shows.

@@ -2,7 +2,7 @@
 //! that starts them, so they are stored already done; the record is what
 //! `Operation.Get` reads back.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record};
 use kopek_domain::Error;
 use kopek_domain::ids::BillingAccountId;
 use kopek_domain::sql::{Flag, Json, NullableJson};
@@ -55,9 +55,5 @@ pub async fn insert(conn: &mut Conn, op: &Operation) -> Result<(), Error> {
 }
 
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Operation>, Error> {
-    sqlx::query_as(select::<Operation>("WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
-        .db()
+    crate::db::by_key(conn, id).await
 }

@@ -73,11 +73,7 @@ fn key(guid: &OrganizationId) -> String {
 }
 
 pub async fn get(conn: &mut Conn, guid: &OrganizationId) -> Result<Option<Organization>, Error> {
-    sqlx::query_as(select::<Organization>("WHERE guid = $1"))
-        .bind(key(guid))
-        .fetch_optional(conn)
-        .await
-        .db()
+    crate::db::by_key(conn, key(guid)).await
 }
 
 /// The organization and, in the same round trip, the newest catalog version (None

@@ -28,6 +28,26 @@ pub fn backoff_seconds(attempt: i64) -> Option<i64> {
     Some(5i64.saturating_mul(1i64 << exp).min(3600))
 }
 
+/// When a lease taken at `now` runs out.
+pub(crate) fn lease_end(now: Timestamp, lease: Duration) -> Timestamp {
+    now.plus_seconds(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Gives up the leases `worker` holds on the pending rows of a queue `table` (the
+/// outbox, webhook deliveries), so a process restarted under its old name takes
+/// back at once what its previous run had claimed when it died.
+pub(crate) async fn release_leases(store: &Store, table: &str, worker: &str) -> Result<u64, Error> {
+    let released = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE {table} SET lease_owner = NULL, lease_until = NULL \
+         WHERE lease_owner = $1 AND state = 'pending'"
+    )))
+    .bind(worker)
+    .execute(store.pool())
+    .await
+    .db()?;
+    Ok(released.rows_affected())
+}
+
 /// Adds a row to the outbox, in the caller's transaction.
 pub async fn enqueue(
     conn: &mut Conn,
@@ -94,7 +114,7 @@ impl Store {
             Backend::Sqlite => CLAIM_SQLITE,
             Backend::Postgres => CLAIM_POSTGRES,
         };
-        let lease_until = now.plus_seconds(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX));
+        let lease_until = lease_end(now, lease);
         let mut tx = self.begin().await?;
         let mut claimed: Vec<Claimed> = sqlx::query_as(sql)
             .bind(worker)
@@ -120,7 +140,7 @@ impl Store {
         lease: Duration,
         now: Timestamp,
     ) -> Result<bool, Error> {
-        let lease_until = now.plus_seconds(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX));
+        let lease_until = lease_end(now, lease);
         let renewed = sqlx::query(
             "UPDATE outbox SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND attempts = $4 \
              AND state = 'pending'",
@@ -138,14 +158,7 @@ impl Store {
     /// Gives up the leases `worker` holds: a process restarted under its old name
     /// takes back at once what its previous run had claimed when it died.
     pub async fn outbox_release(&self, worker: &str) -> Result<u64, Error> {
-        let released = sqlx::query(
-            "UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1 AND state = 'pending'",
-        )
-        .bind(worker)
-        .execute(self.pool())
-        .await
-        .db()?;
-        Ok(released.rows_affected())
+        release_leases(self, "outbox", worker).await
     }
 
     /// Records the attempt and its outcome: `Ok` finishes the row, `Err` schedules a

@@ -83,11 +83,7 @@ pub async fn find_live(conn: &mut Conn, login: &str) -> Result<Option<User>, Err
 }
 
 pub async fn get(conn: &mut Conn, id: UserId) -> Result<Option<User>, Error> {
-    sqlx::query_as(select::<User>("WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
-        .db()
+    crate::db::by_key(conn, id).await
 }
 
 /// Marks a live user deleted; false when there was none.

@@ -68,11 +68,7 @@ pub async fn save(conn: &mut Conn, endpoint: &Endpoint) -> Result<(), Error> {
 }
 
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Endpoint>, Error> {
-    sqlx::query_as(select::<Endpoint>("WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
-        .db()
+    crate::db::by_key(conn, id).await
 }
 
 /// Endpoints in id order after `after`; only those of one scope when given.
@@ -123,8 +119,8 @@ pub async fn subscribed(
     conn: &mut Conn,
     tenant_type: Option<&str>,
     tenant_id: Option<&str>,
-) -> Result<Vec<(String, Vec<String>)>, Error> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
+) -> Result<Vec<Subscribed>, Error> {
+    sqlx::query_as(
         "SELECT id, event_types FROM webhook_endpoints WHERE enabled = 1 \
          AND (scope_type = 'all' OR (scope_type = $1 AND scope_id = $2))",
     )
@@ -132,13 +128,15 @@ pub async fn subscribed(
     .bind(tenant_id.unwrap_or(""))
     .fetch_all(conn)
     .await
-    .db()?;
-    rows.into_iter()
-        .map(|(id, types)| {
-            let types = serde_json::from_str(&types).map_err(Error::internal)?;
-            Ok((id, types))
-        })
-        .collect()
+    .db()
+}
+
+/// An endpoint that takes some events of a tenant.
+#[derive(Debug, Clone, FromRow)]
+pub struct Subscribed {
+    pub id: String,
+    #[sqlx(try_from = "Json<Vec<String>>")]
+    pub event_types: Vec<String>,
 }
 
 /// The state of a delivery: `pending` (to be tried, perhaps again), `delivered`, or
@@ -148,6 +146,7 @@ pub struct Delivery {
     pub id: String,
     pub endpoint_id: String,
     pub event_id: String,
+    pub event_type: String,
     pub state: String,
     pub attempts: i64,
     pub next_attempt_at: Timestamp,
@@ -156,8 +155,10 @@ pub struct Delivery {
     pub finished_at: Option<Timestamp>,
 }
 
-const DELIVERY_COLUMNS: &str = "id, endpoint_id, event_id, state, attempts, next_attempt_at, \
-    give_up_at, created_at, finished_at";
+/// A delivery with its event's type.
+const DELIVERY: &str = "SELECT d.id, d.endpoint_id, d.event_id, e.type AS event_type, d.state, \
+    d.attempts, d.next_attempt_at, d.give_up_at, d.created_at, d.finished_at \
+    FROM webhook_deliveries d JOIN events e ON e.id = d.event_id";
 
 /// Queues the event for the endpoint; a second time changes nothing.
 pub async fn enqueue(
@@ -184,13 +185,11 @@ pub async fn enqueue(
 }
 
 pub async fn delivery(conn: &mut Conn, id: &str) -> Result<Option<Delivery>, Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(conn)
-    .await
-    .db()
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{DELIVERY} WHERE d.id = $1")))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .db()
 }
 
 /// An endpoint's deliveries, newest first, after `after`.
@@ -201,8 +200,8 @@ pub async fn deliveries(
     limit: i64,
 ) -> Result<Vec<Delivery>, Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1 \
-         AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3"
+        "{DELIVERY} WHERE d.endpoint_id = $1 AND ($2 = '' OR d.id < $2) \
+         ORDER BY d.id DESC LIMIT $3"
     )))
     .bind(endpoint_id)
     .bind(after.unwrap_or(""))
@@ -326,7 +325,7 @@ impl Store {
         limit: i64,
         now: Timestamp,
     ) -> Result<Vec<Due>, Error> {
-        let lease_until = now.plus_seconds(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX));
+        let lease_until = crate::outbox::lease_end(now, lease);
         let mut tx = self.begin().await?;
         let claimed = sqlx::query_as(sqlx::AssertSqlSafe(claim_sql(self.backend())))
             .bind(worker)
@@ -342,15 +341,7 @@ impl Store {
 
     /// Gives up the leases `worker` holds (a restarted process under its old name).
     pub async fn webhook_release(&self, worker: &str) -> Result<u64, Error> {
-        let released = sqlx::query(
-            "UPDATE webhook_deliveries SET lease_owner = NULL, lease_until = NULL \
-             WHERE lease_owner = $1 AND state = 'pending'",
-        )
-        .bind(worker)
-        .execute(self.pool())
-        .await
-        .db()?;
-        Ok(released.rows_affected())
+        crate::outbox::release_leases(self, "webhook_deliveries", worker).await
     }
 }
 

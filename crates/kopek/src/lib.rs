@@ -108,11 +108,7 @@ impl Server {
             &config.mail_from,
         )?;
         let operator_mailer = mail::OperatorMailer {
-            mailer: mail::Mailer::new(
-                config.smtp_url.as_deref(),
-                config.data_dir.join("mail"),
-                &config.mail_from,
-            )?,
+            mailer: mailer.clone(),
         };
         let invitation_mailer = mail::InvitationMailer {
             store: store.clone(),
@@ -161,15 +157,9 @@ impl Server {
 /// The core over `store`, as the command line uses it (the server's comes with its
 /// API state).
 pub fn command_core(config: &Config, store: &Store) -> anyhow::Result<kopek_core::Core> {
-    let settings = core_settings(config, &config.listen)?;
-    let views = kopek_api::event_views::Views {
-        public_url: settings.public_url.clone(),
-        store: store.clone(),
-    };
-    Ok(kopek_core::Core::new(
+    Ok(kopek_api::core(
         store.clone(),
-        settings,
-        Arc::new(views),
+        core_settings(config, &config.listen)?,
     ))
 }
 

@@ -13,11 +13,14 @@ use lettre::message::{Body, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
 
+#[derive(Clone)]
 pub enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     Files(PathBuf),
 }
 
+/// Clones share the SMTP connection pool.
+#[derive(Clone)]
 pub struct Mailer {
     transport: Transport,
     from: Mailbox,

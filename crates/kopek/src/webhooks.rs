@@ -25,6 +25,8 @@ pub const EXCERPT_BYTES: usize = 1024;
 const LEASE: Duration = Duration::from_secs(60);
 const BATCH: i64 = 32;
 const IN_FLIGHT: usize = 32;
+/// How often an idle worker looks for due deliveries.
+const POLL: Duration = Duration::from_millis(500);
 
 /// Resolves hosts for deliveries, keeping only public addresses (unless private
 /// ones are allowed): a name that pointed somewhere public when the endpoint was
@@ -59,7 +61,6 @@ pub struct Deliverer {
     core: Core,
     client: reqwest::Client,
     worker: String,
-    poll: Duration,
 }
 
 impl Deliverer {
@@ -77,13 +78,7 @@ impl Deliverer {
             core,
             client,
             worker,
-            poll: Duration::from_millis(500),
         })
-    }
-
-    pub fn with_poll_interval(mut self, poll: Duration) -> Deliverer {
-        self.poll = poll;
-        self
     }
 
     fn store(&self) -> &Store {
@@ -129,7 +124,7 @@ impl Deliverer {
             }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = tokio::time::sleep(self.poll) => {}
+                _ = tokio::time::sleep(POLL) => {}
             }
         }
         // Let attempts in flight finish and be recorded.
@@ -139,23 +134,23 @@ impl Deliverer {
     async fn deliver(&self, due: &Due) {
         let started_at = Timestamp::now();
         let clock = Instant::now();
-        let mut outcome = match self.send(due).await {
-            Ok((status, excerpt)) => Outcome {
-                started_at,
-                latency_ms: 0,
-                http_status: Some(status),
-                error: (!(200..300).contains(&status)).then(|| format!("HTTP {status}")),
-                response_excerpt: Some(excerpt),
-            },
-            Err(error) => Outcome {
-                started_at,
-                latency_ms: 0,
-                http_status: None,
-                error: Some(error),
-                response_excerpt: None,
-            },
+        let sent = self.send(due).await;
+        let latency_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let (http_status, error, response_excerpt) = match sent {
+            Ok((status, excerpt)) => (
+                Some(status),
+                (!(200..300).contains(&status)).then(|| format!("HTTP {status}")),
+                Some(excerpt),
+            ),
+            Err(error) => (None, Some(error), None),
         };
-        outcome.latency_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let outcome = Outcome {
+            started_at,
+            latency_ms,
+            http_status,
+            error,
+            response_excerpt,
+        };
         if let Some(e) = &outcome.error {
             tracing::info!(delivery = %due.id, endpoint = %due.endpoint_id, attempt = due.attempts, error = %e, "webhook attempt failed");
         }

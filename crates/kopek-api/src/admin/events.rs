@@ -7,11 +7,10 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::Json;
-use crate::query::Params;
+use crate::query::{Params, time_param};
 use axum::extract::State;
 use kopek_core::events::{self as events_core, MAX_FEED_PAGE};
 use kopek_domain::error::Violations;
-use kopek_domain::time::Timestamp;
 use kopek_domain::{Reason, text};
 use kopek_store::events::{Event, Feed};
 use serde::{Deserialize, Serialize};
@@ -102,21 +101,6 @@ pub struct EventList {
     /// Pass as `after` for the next page; null on the last page (for now: newer
     /// events may come, so an oldest-first reader keeps polling with its last id).
     pub next_after: Option<String>,
-}
-
-fn time_param(field: &str, value: Option<&str>, v: &mut Violations) -> Option<Timestamp> {
-    let raw = value.filter(|s| !s.is_empty())?;
-    let parsed = Timestamp::parse_rfc3339(raw);
-    if parsed.is_none() {
-        v.add(
-            field,
-            Reason::Format {
-                en: "an RFC 3339 date-time",
-                ru: "датой и временем в формате RFC 3339",
-            },
-        );
-    }
-    parsed
 }
 
 /// Lists events the caller may read.

@@ -18,7 +18,7 @@ use kopek_core::webhooks::{self as webhooks_core, EndpointInput, Logged};
 use kopek_domain::Error;
 use kopek_domain::time::Timestamp;
 use kopek_domain::webhook::Secret;
-use kopek_store::webhooks::{Attempt, Delivery, Endpoint};
+use kopek_store::webhooks::{Attempt, Endpoint};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -302,17 +302,24 @@ pub struct DeliveryView {
     pub attempts: Vec<AttemptView>,
 }
 
-fn delivery_view(d: Delivery, event_type: String, attempts: Vec<Attempt>) -> DeliveryView {
-    DeliveryView {
-        next_attempt_at: (d.state == "pending").then(|| d.next_attempt_at.rfc3339()),
-        id: d.id,
-        event_id: d.event_id,
-        event_type,
-        state: d.state,
-        retry_until: d.give_up_at.rfc3339(),
-        created_at: d.created_at.rfc3339(),
-        finished_at: d.finished_at.map(Timestamp::rfc3339),
-        attempts: attempts.into_iter().map(AttemptView::from).collect(),
+impl From<Logged> for DeliveryView {
+    fn from(
+        Logged {
+            delivery: d,
+            attempts,
+        }: Logged,
+    ) -> DeliveryView {
+        DeliveryView {
+            next_attempt_at: (d.state == "pending").then(|| d.next_attempt_at.rfc3339()),
+            id: d.id,
+            event_id: d.event_id,
+            event_type: d.event_type,
+            state: d.state,
+            retry_until: d.give_up_at.rfc3339(),
+            created_at: d.created_at.rfc3339(),
+            finished_at: d.finished_at.map(Timestamp::rfc3339),
+            attempts: attempts.into_iter().map(AttemptView::from).collect(),
+        }
     }
 }
 
@@ -337,16 +344,7 @@ pub async fn deliveries(
     let (rows, next_page_token) =
         webhooks_core::deliveries(&state.core, &caller.principal, &id, &query.value).await?;
     Ok(Json(DeliveryList {
-        deliveries: rows
-            .into_iter()
-            .map(
-                |Logged {
-                     delivery,
-                     event_type,
-                     attempts,
-                 }| delivery_view(delivery, event_type, attempts),
-            )
-            .collect(),
+        deliveries: rows.into_iter().map(DeliveryView::from).collect(),
         next_page_token,
     }))
 }
@@ -390,11 +388,7 @@ pub async fn resend(
         &endpoint_id,
         &delivery_id,
         StatusCode::OK.as_u16(),
-        |Logged {
-             delivery,
-             event_type,
-             attempts,
-         }| delivery_view(delivery, event_type, attempts),
+        DeliveryView::from,
     )
     .await?;
     Ok(answer(ran))

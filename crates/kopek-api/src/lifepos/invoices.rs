@@ -9,13 +9,12 @@ use crate::error::ApiError;
 use crate::json::Json;
 use crate::mutation::{Mutation, answer};
 use crate::path::split_custom_method;
-use crate::query::Params;
+use crate::query::{Params, time_param};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use kopek_core::invoices::{self as invoices_core, Listing, Order};
 use kopek_domain::error::Violations;
-use kopek_domain::time::Timestamp;
 use kopek_domain::{Error, Reason};
 
 use kopek_store::invoices::Filter;
@@ -115,21 +114,6 @@ pub struct ListInvoicesQuery {
     pub page_token: Option<String>,
 }
 
-fn time_param(field: &str, value: &Option<String>, v: &mut Violations) -> Option<Timestamp> {
-    let raw = value.as_deref().filter(|s| !s.is_empty())?;
-    let parsed = Timestamp::parse_rfc3339(raw);
-    if parsed.is_none() {
-        v.add(
-            field,
-            Reason::Format {
-                en: "an RFC 3339 date-time",
-                ru: "датой и временем в формате RFC 3339",
-            },
-        );
-    }
-    parsed
-}
-
 fn one_of(field: &str, value: &Option<String>, allowed: &[&str], v: &mut Violations) {
     if let Some(value) = value.as_deref().filter(|s| !s.is_empty())
         && !allowed.contains(&value)
@@ -159,10 +143,10 @@ pub async fn list(
     let q = query.value;
     let mut v = Violations::default();
     let filter = Filter {
-        created_from: time_param("created_from", &q.created_from, &mut v),
-        created_to: time_param("created_to", &q.created_to, &mut v),
-        updated_from: time_param("updated_from", &q.updated_from, &mut v),
-        updated_to: time_param("updated_to", &q.updated_to, &mut v),
+        created_from: time_param("created_from", q.created_from.as_deref(), &mut v),
+        created_to: time_param("created_to", q.created_to.as_deref(), &mut v),
+        updated_from: time_param("updated_from", q.updated_from.as_deref(), &mut v),
+        updated_to: time_param("updated_to", q.updated_to.as_deref(), &mut v),
     };
     one_of(
         "presentation",

@@ -500,13 +500,19 @@ pub fn have(program: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but {program} is not installed"
-        );
-        skipped(&format!("{program} not installed"));
+        missing(program);
     }
     found
+}
+
+/// Says a test's program is missing: the test skips, except under CI, where it
+/// fails.
+pub fn missing(program: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set but {program} is not installed"
+    );
+    skipped(&format!("{program} not installed"));
 }
 
 /// The text of a PDF, extracted with poppler's `pdftotext`.

@@ -5,11 +5,11 @@
 //! deliveries pending, and two processes delivering each event once.
 
 use crate::both_backends;
-use crate::harness::{Backend, TestApp, read, say, skipped, spawn_process_with};
+use crate::harness::{Backend, TestApp, missing, read, say, spawn_process_with};
 use crate::lifepos::{START_PLAN, create, ready, seed_request};
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -29,6 +29,8 @@ enum Behaviour {
 struct Received {
     headers: HashMap<String, String>,
     body: Vec<u8>,
+    /// The status the receiver answered with; `None` when it hung or hung up.
+    answered: Option<u16>,
 }
 
 #[derive(Clone, Default)]
@@ -99,16 +101,21 @@ impl Receiver {
             buf.extend_from_slice(&chunk[..n]);
         }
         let body = buf[head_end..head_end + length].to_vec();
-        self.received
-            .lock()
-            .unwrap()
-            .push(Received { headers, body });
         let behaviour = self
             .script
             .lock()
             .unwrap()
             .pop_front()
             .unwrap_or(Behaviour::Answer(200));
+        let answered = match behaviour {
+            Behaviour::Answer(status) => Some(status),
+            Behaviour::Hang | Behaviour::Drop => None,
+        };
+        self.received.lock().unwrap().push(Received {
+            headers,
+            body,
+            answered,
+        });
         match behaviour {
             Behaviour::Answer(status) => {
                 let text = format!("answer {status}");
@@ -125,6 +132,15 @@ impl Receiver {
 
     fn all(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
+    }
+
+    /// The `webhook-id`s of the requests it answered with 2xx.
+    fn delivered(&self) -> HashSet<String> {
+        self.all()
+            .into_iter()
+            .filter(|r| r.answered.is_some_and(|s| (200..300).contains(&s)))
+            .map(|r| r.headers["webhook-id"].clone())
+            .collect()
     }
 
     /// The requests so far, once at least `n` arrived (within `secs` seconds).
@@ -144,6 +160,24 @@ impl Received {
     fn event(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap()
     }
+}
+
+/// An organization to create: each makes an `organization.created` event.
+fn organization(alias: &str) -> Value {
+    json!({"alias": alias, "company": {"name": format!("ООО «{alias}»"), "inn": "7707083893", "kpp": "773601001"}})
+}
+
+/// An admin POST to a `kopek serve` process at `base`: the status.
+async fn post(app: &TestApp, base: &str, path: &str, body: Value) -> u16 {
+    app.client
+        .post(format!("{base}{path}"))
+        .bearer_auth(&app.admin_token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 async fn webhook_app(backend: Backend) -> TestApp {
@@ -299,7 +333,7 @@ async fn deliveries_signed_as_the_specification_says(backend: Backend) {
 
     match python() {
         Some(python) => assert_eq!(verify(&python, &secret, delivery), [true, false, false]),
-        None => skipped("standardwebhooks (Python) not installed"),
+        None => missing("standardwebhooks (Python)"),
     }
 
     // The log shows the attempt.
@@ -357,7 +391,7 @@ async fn failures_are_retried_with_the_same_id(backend: Backend) {
         .admin(
             Method::POST,
             "/admin/v1/organizations",
-            Some(json!({"alias": "retry", "company": {"name": "ООО «Ретрай»", "inn": "7707083893", "kpp": "773601001"}})),
+            Some(organization("retry")),
         )
         .await;
     assert_eq!(status, 201, "{org}");
@@ -419,7 +453,6 @@ async fn rotation_signs_with_both_secrets_then_the_new_one(backend: Backend) {
     let new = rotated["secret"].as_str().unwrap().to_owned();
     assert_ne!(old, new);
     assert!(rotated["previous_secret_valid_until"].is_string());
-    let organization = |alias: &str| json!({"alias": alias, "company": {"name": "ООО «Ротация»", "inn": "7707083893", "kpp": "773601001"}});
     app.admin(
         Method::POST,
         "/admin/v1/organizations",
@@ -456,7 +489,7 @@ async fn rotation_signs_with_both_secrets_then_the_new_one(backend: Backend) {
             assert!(verify(&python, &new, &got[1])[0]);
             assert!(!verify(&python, &old, &got[1])[0]);
         }
-        None => skipped("standardwebhooks (Python) not installed"),
+        None => missing("standardwebhooks (Python)"),
     }
     app.stop().await;
 }
@@ -574,36 +607,28 @@ async fn a_killed_server_delivers_everything_after_restart(mut app: TestApp) {
         ("KOPEK_WORKER_ID", "crash-test"),
     ];
     let first = spawn_process_with(&app, &env).await;
-    let admin = |base: &str, path: &str, body: Value| {
-        app.client
-            .post(format!("{base}{path}"))
-            .bearer_auth(&app.admin_token)
-            .json(&body)
-            .send()
-    };
-    let created = admin(
-        &first.base,
-        "/admin/v1/webhook-endpoints",
-        json!({"url": receiver.url}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(created.status(), 201);
-    let mut event_ids = Vec::new();
+    let url = json!({"url": receiver.url});
+    assert_eq!(
+        post(&app, &first.base, "/admin/v1/webhook-endpoints", url).await,
+        201
+    );
     for i in 0..10 {
-        let r = admin(
+        let created = post(
+            &app,
             &first.base,
             "/admin/v1/organizations",
-            json!({"alias": format!("crash{i}"), "company": {"name": "ООО «Краш»", "inn": "7707083893", "kpp": "773601001"}}),
-        )
-        .await
-        .unwrap();
-        assert_eq!(r.status(), 201);
+            organization(&format!("crash{i}")),
+        );
+        assert_eq!(created.await, 201);
     }
     receiver.wait_for(3, 20).await;
     // Dropping the process kills it with SIGKILL: nothing is flushed, no lease is
     // given back.
     drop(first);
+    assert!(
+        receiver.delivered().is_empty(),
+        "the receiver failed everything so far"
+    );
     let store = app.db.store().await;
     let mut conn = store.conn().await.unwrap();
     let pending: i64 = sqlx::query_scalar(
@@ -613,34 +638,25 @@ async fn a_killed_server_delivers_everything_after_restart(mut app: TestApp) {
     .await
     .unwrap();
     assert!(pending > 0, "deliveries were pending at the kill");
-    let ids: Vec<String> =
+    let event_ids: Vec<String> =
         sqlx::query_scalar("SELECT id FROM events WHERE type = 'organization.created'")
             .fetch_all(&mut *conn)
             .await
             .unwrap();
-    event_ids.extend(ids);
+    assert_eq!(event_ids.len(), 10);
     drop(conn);
     receiver.script.lock().unwrap().clear();
     let second = spawn_process_with(&app, &env).await;
     for _ in 0..600 {
-        let seen: std::collections::HashSet<String> = receiver
-            .all()
-            .iter()
-            .filter(|r| r.event()["type"] == "organization.created")
-            .map(|r| r.headers["webhook-id"].clone())
-            .collect();
-        if event_ids.iter().all(|id| seen.contains(id)) {
+        let delivered = receiver.delivered();
+        if event_ids.iter().all(|id| delivered.contains(id)) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let seen: std::collections::HashSet<String> = receiver
-        .all()
-        .iter()
-        .map(|r| r.headers["webhook-id"].clone())
-        .collect();
+    let delivered = receiver.delivered();
     for id in &event_ids {
-        assert!(seen.contains(id), "event {id} never arrived");
+        assert!(delivered.contains(id), "event {id} was never delivered");
     }
     say(&format!(
         "{} events, {} requests received across the kill",
@@ -660,32 +676,21 @@ async fn two_processes_deliver_each_event_once(mut app: TestApp) {
     ];
     let one = spawn_process_with(&app, &env).await;
     let two = spawn_process_with(&app, &env).await;
-    let post = |base: &str, path: &str, body: Value| {
-        app.client
-            .post(format!("{base}{path}"))
-            .bearer_auth(&app.admin_token)
-            .json(&body)
-            .send()
-    };
-    let r = post(
-        &one.base,
-        "/admin/v1/webhook-endpoints",
-        json!({"url": receiver.url}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(r.status(), 201);
+    let url = json!({"url": receiver.url});
+    assert_eq!(
+        post(&app, &one.base, "/admin/v1/webhook-endpoints", url).await,
+        201
+    );
     let n = 40;
     for i in 0..n {
         let base = if i % 2 == 0 { &one.base } else { &two.base };
-        let r = post(
+        let created = post(
+            &app,
             base,
             "/admin/v1/organizations",
-            json!({"alias": format!("pair{i}"), "company": {"name": "ООО «Пара»", "inn": "7707083893", "kpp": "773601001"}}),
-        )
-        .await
-        .unwrap();
-        assert_eq!(r.status(), 201);
+            organization(&format!("pair{i}")),
+        );
+        assert_eq!(created.await, 201);
     }
     receiver.wait_for(n, 60).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
