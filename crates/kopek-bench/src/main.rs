@@ -13,6 +13,7 @@
 mod ceiling;
 mod load;
 mod setup;
+mod webhooks;
 
 use anyhow::Context;
 use clap::Parser;
@@ -46,8 +47,8 @@ struct Args {
     /// A short run for CI: one second, one connection count, no growth step.
     #[arg(long)]
     smoke: bool,
-    /// Only these scenarios (all when absent). The ceiling and the growth step run
-    /// with create-invoice.
+    /// Only these scenarios (all when absent; `webhooks` is one). The ceiling and
+    /// the growth step run with create-invoice.
     #[arg(long, value_delimiter = ',')]
     scenarios: Vec<String>,
 }
@@ -86,6 +87,8 @@ impl Server {
             .env("KOPEK_LISTEN", addr.to_string())
             .env("KOPEK_ADMIN_TOKEN", ADMIN)
             .env("KOPEK_LOG", "warn")
+            // The webhook scenario's receiver listens on loopback.
+            .env("KOPEK_WEBHOOK_ALLOW_PRIVATE", "true")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -290,6 +293,30 @@ async fn main() -> anyhow::Result<()> {
                 report,
                 "| ceiling: create-invoice SQL ({tool}) | {c} | {ceiling:.0} | | | | Kopek ÷ ceiling = {:.0}% |",
                 100.0 * kopek / ceiling.max(1.0)
+            );
+        }
+        for &c in args.connections.iter().filter(|_| chosen("webhooks")) {
+            eprintln!("{backend}: webhooks at {c} connections");
+            let load = Arc::new(create_invoice(&fixture));
+            let m = webhooks::measure(&server.base(), ADMIN, &url, server.addr, load, c, duration)
+                .await?;
+            peak = peak.max(server.rss_mib());
+            failed += m.errors;
+            let _ = writeln!(
+                report,
+                "| create-invoice, {n} webhook endpoints disabled | {c} | {:.0} | | | | |\n\
+                 | create-invoice, {n} webhook endpoints on every event | {c} | {:.0} | | | {} | {:.0}% of disabled (goal 90%) |\n\
+                 | webhook deliveries while that load runs | {c} | {:.0} | | | | |\n\
+                 | webhook deliveries after it, until the queue is empty | {c} | {:.0} | | | | backlog {} when the load stopped; {:.0}/s from its start to the last delivery |",
+                m.without,
+                m.with,
+                m.errors,
+                100.0 * m.with / m.without.max(1.0),
+                m.during_rate,
+                m.drain_rate,
+                m.backlog,
+                m.overall_rate,
+                n = webhooks::ENDPOINTS,
             );
         }
         let _ = writeln!(

@@ -19,7 +19,7 @@ pub struct Fixture {
     pub archive: String,
 }
 
-async fn call(
+pub async fn call(
     client: &reqwest::Client,
     base: &str,
     admin: &str,

@@ -1,0 +1,196 @@
+//! The webhook scenario: create-invoice with three endpoints subscribed to every
+//! event, against the same load with those endpoints disabled, alternately; and how
+//! fast the deliveries reach a local receiver, while the load runs and after it,
+//! until the queue is empty.
+
+use crate::load::{self, Load};
+use crate::setup::call;
+use anyhow::Context;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::json;
+use sqlx::Connection;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+pub const ENDPOINTS: usize = 3;
+/// Rounds of (disabled, enabled); alternating evens out drift on a noisy machine.
+const ROUNDS: usize = 2;
+/// The longest a backlog may take to drain before the run is called failed.
+const DRAIN_LIMIT: Duration = Duration::from_secs(600);
+
+/// An HTTP receiver that answers 204 to every signed delivery and counts them.
+struct Receiver {
+    addr: SocketAddr,
+    received: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Receiver {
+    async fn start() -> anyhow::Result<Receiver> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let received = Arc::new(AtomicU64::new(0));
+        let counter = received.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |request: Request<hyper::body::Incoming>| {
+                        let counter = counter.clone();
+                        async move {
+                            let signed = request.headers().contains_key("webhook-signature");
+                            let _ = request.into_body().collect().await;
+                            if signed {
+                                counter.fetch_add(1, Ordering::Relaxed);
+                            }
+                            let status = if signed {
+                                StatusCode::NO_CONTENT
+                            } else {
+                                StatusCode::BAD_REQUEST
+                            };
+                            let mut response = Response::new(Empty::<Bytes>::new());
+                            *response.status_mut() = status;
+                            anyhow::Ok(response)
+                        }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Receiver {
+            addr,
+            received,
+            task,
+        })
+    }
+
+    fn count(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+}
+
+/// Deliveries not yet made, read from the database itself.
+async fn pending(database_url: &str) -> anyhow::Result<i64> {
+    const SQL: &str = "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'";
+    Ok(if database_url.starts_with("sqlite") {
+        let mut conn = sqlx::SqliteConnection::connect(database_url).await?;
+        sqlx::query_scalar(SQL).fetch_one(&mut conn).await?
+    } else {
+        let mut conn = sqlx::PgConnection::connect(database_url).await?;
+        sqlx::query_scalar(SQL).fetch_one(&mut conn).await?
+    })
+}
+
+pub struct Measured {
+    /// create-invoice per second with the endpoints disabled, then enabled (means).
+    pub without: f64,
+    pub with: f64,
+    pub errors: u64,
+    /// Deliveries received while the load ran, per second.
+    pub during_rate: f64,
+    /// Deliveries left when the load stopped, and how fast they were then drained.
+    pub backlog: u64,
+    pub drain_rate: f64,
+    /// All deliveries of an enabled round over the time from the load's start to
+    /// the queue's end.
+    pub overall_rate: f64,
+}
+
+pub async fn measure(
+    base: &str,
+    admin: &str,
+    database_url: &str,
+    server: SocketAddr,
+    load: Arc<Load>,
+    connections: usize,
+    duration: Duration,
+) -> anyhow::Result<Measured> {
+    let receiver = Receiver::start().await?;
+    let client = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for i in 0..ENDPOINTS {
+        let endpoint = call(
+            &client,
+            base,
+            admin,
+            reqwest::Method::POST,
+            "/admin/v1/webhook-endpoints",
+            json!({"url": format!("http://{}/hook/{i}", receiver.addr), "event_types": ["*"],
+                   "description": "bench", "enabled": false}),
+        )
+        .await?;
+        ids.push(endpoint["id"].as_str().context("endpoint id")?.to_owned());
+    }
+    let switch = |enabled: bool| {
+        let (client, ids) = (&client, &ids);
+        async move {
+            for id in ids {
+                call(
+                    client,
+                    base,
+                    admin,
+                    reqwest::Method::PATCH,
+                    &format!("/admin/v1/webhook-endpoints/{id}"),
+                    json!({ "enabled": enabled }),
+                )
+                .await?;
+            }
+            anyhow::Ok(())
+        }
+    };
+    let (mut without, mut with, mut errors) = (0.0, 0.0, 0);
+    let (mut during, mut after, mut backlog) = (0u64, 0u64, 0u64);
+    let (mut loaded, mut drained) = (Duration::ZERO, Duration::ZERO);
+    for _ in 0..ROUNDS {
+        switch(false).await?;
+        let off = load::run(server, load.clone(), connections, duration).await?;
+        switch(true).await?;
+        let start = receiver.count();
+        let started = Instant::now();
+        let on = load::run(server, load.clone(), connections, duration).await?;
+        loaded += started.elapsed();
+        let at_end = receiver.count();
+        let left = pending(database_url).await?;
+        let drain_started = Instant::now();
+        while pending(database_url).await? > 0 {
+            anyhow::ensure!(
+                drain_started.elapsed() < DRAIN_LIMIT,
+                "webhook deliveries did not drain within {DRAIN_LIMIT:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        drained += drain_started.elapsed();
+        without += off.rate / ROUNDS as f64;
+        with += on.rate / ROUNDS as f64;
+        errors += off.errors + on.errors;
+        during += at_end - start;
+        after += receiver.count() - at_end;
+        backlog += u64::try_from(left).unwrap_or(0);
+    }
+    switch(false).await?;
+    let per_second = |n: u64, t: Duration| n as f64 / t.as_secs_f64().max(1e-3);
+    Ok(Measured {
+        without,
+        with,
+        errors,
+        during_rate: per_second(during, loaded),
+        backlog: backlog / ROUNDS as u64,
+        drain_rate: per_second(after, drained),
+        overall_rate: per_second(during + after, loaded + drained),
+    })
+}
