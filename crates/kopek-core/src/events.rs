@@ -145,11 +145,13 @@ pub async fn record(
     };
     events::insert(&mut *conn, &event, payload).await?;
     let give_up_at = now.plus_seconds(core.settings.webhook_retry_seconds);
-    for endpoint in webhooks::subscribed(&mut *conn, tenant.kind(), tenant.id()).await? {
-        if wants(&endpoint.event_types, kind) {
-            webhooks::enqueue(&mut *conn, &endpoint.id, &event.id, give_up_at, now).await?;
-        }
-    }
+    let subscribed = webhooks::subscribed(&mut *conn, tenant.kind(), tenant.id()).await?;
+    let takers: Vec<&str> = subscribed
+        .iter()
+        .filter(|e| wants(&e.event_types, kind))
+        .map(|e| e.id.as_str())
+        .collect();
+    webhooks::enqueue(&mut *conn, &takers, &event.id, give_up_at, now).await?;
     Ok(event)
 }
 

@@ -453,47 +453,51 @@ impl Outcome {
     }
 }
 
-/// Records an attempt: delivered, to be retried, or given up once the window has
-/// closed; an endpoint with no success for the whole window is then disabled,
-/// with an event and a mail to the operator. False when the lease was lost.
+/// Records attempts, in one transaction: each delivered, to be retried, or given up
+/// once the window has closed; an endpoint with no success for the whole window is
+/// then disabled, with an event and a mail to the operator. Answers whether each
+/// lease was still held (a lost one writes nothing).
 pub async fn attempted(
     core: &Core,
     worker: &str,
-    due: &Due,
-    outcome: Outcome,
-) -> Result<bool, Error> {
+    mut done: Vec<(Due, Outcome)>,
+) -> Result<Vec<(Due, bool)>, Error> {
+    // Rows are locked in one order by every worker, so two cannot deadlock.
+    done.sort_by(|(a, _), (b, _)| (&a.endpoint_id, &a.id).cmp(&(&b.endpoint_id, &b.id)));
     let now = Timestamp::now();
-    let wait = retry_delay(
-        core.settings.webhook_first_retry_seconds,
-        due.attempts,
-        rand::rng().random_range(-1.0..=1.0),
-    );
-    let next = now.plus_seconds(wait);
-    let (state, next) = if outcome.succeeded() {
-        ("delivered", None)
-    } else if next <= due.give_up_at {
-        ("pending", Some(next))
-    } else {
-        ("failed", None)
-    };
-    let attempt = Attempt {
-        delivery_id: due.id.clone(),
-        attempt: due.attempts,
-        started_at: outcome.started_at,
-        latency_ms: outcome.latency_ms,
-        http_status: outcome.http_status.map(i64::from),
-        error: outcome.error,
-        response_excerpt: outcome.response_excerpt,
-    };
     let mut tx = core.store.begin().await?;
-    if !webhooks::finish(&mut tx, due, worker, &attempt, state, next, now).await? {
-        return Ok(false);
-    }
-    if state == "failed" {
-        disable_if_dead(core, &mut tx, &due.endpoint_id, now).await?;
+    let mut held = Vec::with_capacity(done.len());
+    for (due, outcome) in done {
+        let wait = retry_delay(
+            core.settings.webhook_first_retry_seconds,
+            due.attempts,
+            rand::rng().random_range(-1.0..=1.0),
+        );
+        let next = now.plus_seconds(wait);
+        let (state, next) = if outcome.succeeded() {
+            ("delivered", None)
+        } else if next <= due.give_up_at {
+            ("pending", Some(next))
+        } else {
+            ("failed", None)
+        };
+        let attempt = Attempt {
+            delivery_id: due.id.clone(),
+            attempt: due.attempts,
+            started_at: outcome.started_at,
+            latency_ms: outcome.latency_ms,
+            http_status: outcome.http_status.map(i64::from),
+            error: outcome.error,
+            response_excerpt: outcome.response_excerpt,
+        };
+        let kept = webhooks::finish(&mut tx, &due, worker, &attempt, state, next, now).await?;
+        if kept && state == "failed" {
+            disable_if_dead(core, &mut tx, &due.endpoint_id, now).await?;
+        }
+        held.push((due, kept));
     }
     tx.commit().await.map_err(Error::internal)?;
-    Ok(true)
+    Ok(held)
 }
 
 async fn disable_if_dead(

@@ -85,6 +85,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "access tokens", include_str!("../migrations/0005_access_tokens.sql")),
     (6, "hardening", include_str!("../migrations/0006_hardening.sql")),
     (7, "webhooks", include_str!("../migrations/0007_webhooks.sql")),
+    (8, "webhook claims", include_str!("../migrations/0008_webhook_claims.sql")),
 ];
 
 /// A fingerprint of the schema the migrations build, so a cached copy of a migrated
@@ -414,6 +415,23 @@ where
         .fetch_optional(conn)
         .await
         .db()
+}
+
+/// The records whose keys are among `keys`, in no particular order.
+pub(crate) async fn by_keys<R: Record>(conn: &mut Conn, keys: &[&str]) -> Result<Vec<R>, Error> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let key_column = R::COLUMNS.split(',').next().unwrap_or_default().trim();
+    let marks = (1..=keys.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut query = sqlx::query_as(select::<R>(&format!("WHERE {key_column} IN ({marks})")));
+    for key in keys {
+        query = query.bind(*key);
+    }
+    query.fetch_all(conn).await.db()
 }
 
 /// Inserts a record, with `extra` text columns that are written but never read

@@ -54,6 +54,11 @@ pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Event>, Error> {
     crate::db::by_key(conn, id).await
 }
 
+/// The events among `ids` (those that exist), in no particular order.
+pub async fn get_many(conn: &mut Conn, ids: &[&str]) -> Result<Vec<Event>, Error> {
+    crate::db::by_keys(conn, ids).await
+}
+
 /// Which events a feed page holds.
 #[derive(Debug, Clone, Default)]
 pub struct Feed {

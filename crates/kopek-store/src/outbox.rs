@@ -33,6 +33,27 @@ pub(crate) fn lease_end(now: Timestamp, lease: Duration) -> Timestamp {
     now.plus_seconds(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX))
 }
 
+/// The statement that leases the pending rows of a queue `table` that `pick`
+/// selects (by `id`, `LIMIT` included): `$1` the worker, `$2` the lease's end, `$3`
+/// now. On PostgreSQL, SKIP LOCKED lets concurrent workers take different rows and
+/// the rows are picked once (a materialized CTE: a subquery in `IN` may be scanned
+/// again and take more than its limit); on SQLite writers take turns. The repeated
+/// conditions guard rows re-read after a wait.
+pub(crate) fn lease_sql(backend: Backend, table: &str, pick: &str, returning: &str) -> String {
+    let (with, candidates) = match backend {
+        Backend::Sqlite => (String::new(), pick.to_owned()),
+        Backend::Postgres => (
+            format!("WITH picked AS MATERIALIZED ({pick} FOR UPDATE SKIP LOCKED) "),
+            "SELECT id FROM picked".to_owned(),
+        ),
+    };
+    format!(
+        "{with}UPDATE {table} SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+         WHERE id IN ({candidates}) AND state = 'pending' \
+         AND (lease_until IS NULL OR lease_until < $3) RETURNING {returning}"
+    )
+}
+
 /// Gives up the leases `worker` holds on the pending rows of a queue `table` (the
 /// outbox, webhook deliveries), so a process restarted under its old name takes
 /// back at once what its previous run had claimed when it died.
@@ -89,17 +110,8 @@ pub struct RowState {
     pub last_error: Option<String>,
 }
 
-const CLAIM_SQLITE: &str = "UPDATE outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
-     WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $3 \
-     AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_attempt_at, id LIMIT $4) \
-     RETURNING id, kind, payload, attempts";
-// SKIP LOCKED lets concurrent workers take different rows instead of queueing on
-// the same ones; the repeated lease test guards rows re-read after a wait.
-const CLAIM_POSTGRES: &str = "UPDATE outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
-     WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $3 \
-     AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_attempt_at, id LIMIT $4 \
-     FOR UPDATE SKIP LOCKED) AND (lease_until IS NULL OR lease_until < $3) \
-     RETURNING id, kind, payload, attempts";
+const DUE: &str = "SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $3 \
+     AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_attempt_at, id LIMIT $4";
 
 impl Store {
     /// Claims up to `limit` due rows for `worker` until `now + lease`.
@@ -110,13 +122,10 @@ impl Store {
         limit: i64,
         now: Timestamp,
     ) -> Result<Vec<Claimed>, Error> {
-        let sql = match self.backend() {
-            Backend::Sqlite => CLAIM_SQLITE,
-            Backend::Postgres => CLAIM_POSTGRES,
-        };
+        let sql = lease_sql(self.backend(), "outbox", DUE, "id, kind, payload, attempts");
         let lease_until = lease_end(now, lease);
         let mut tx = self.begin().await?;
-        let mut claimed: Vec<Claimed> = sqlx::query_as(sql)
+        let mut claimed: Vec<Claimed> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(worker)
             .bind(lease_until)
             .bind(now)

@@ -2,7 +2,7 @@
 //! in the event's transaction and worked off as a queue with leases (as the
 //! outbox), each attempt logged.
 
-use crate::db::{AnyQuery, Backend, Conn, DbResult, Record, Store, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, Store, select};
 use kopek_domain::Error;
 use kopek_domain::sql::{Flag, Json};
 use kopek_domain::time::Timestamp;
@@ -160,27 +160,44 @@ const DELIVERY: &str = "SELECT d.id, d.endpoint_id, d.event_id, e.type AS event_
     d.attempts, d.next_attempt_at, d.give_up_at, d.created_at, d.finished_at \
     FROM webhook_deliveries d JOIN events e ON e.id = d.event_id";
 
-/// Queues the event for the endpoint; a second time changes nothing.
+/// Queues the event for the endpoints, in one statement; a second time changes
+/// nothing.
 pub async fn enqueue(
     conn: &mut Conn,
-    endpoint_id: &str,
+    endpoint_ids: &[&str],
     event_id: &str,
     give_up_at: Timestamp,
     now: Timestamp,
 ) -> Result<(), Error> {
-    sqlx::query(
+    if endpoint_ids.is_empty() {
+        return Ok(());
+    }
+    // $1 the event, $2 now, $3 the give-up time; then an id and an endpoint a row.
+    let rows = (0..endpoint_ids.len())
+        .map(|i| {
+            format!(
+                "(${}, ${}, $1, 'pending', 0, $2, $3, $2)",
+                4 + 2 * i,
+                5 + 2 * i
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
         "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, state, attempts, \
-         next_attempt_at, give_up_at, created_at) VALUES ($1, $2, $3, 'pending', 0, $4, $5, $4) \
-         ON CONFLICT (endpoint_id, event_id) DO NOTHING",
-    )
-    .bind(format!("whd_{}", uuid::Uuid::now_v7().simple()))
-    .bind(endpoint_id)
-    .bind(event_id)
-    .bind(now)
-    .bind(give_up_at)
-    .execute(conn)
-    .await
-    .db()?;
+         next_attempt_at, give_up_at, created_at) VALUES {rows} \
+         ON CONFLICT (endpoint_id, event_id) DO NOTHING"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(event_id)
+        .bind(now)
+        .bind(give_up_at);
+    for endpoint_id in endpoint_ids {
+        query = query
+            .bind(format!("whd_{}", uuid::Uuid::now_v7().simple()))
+            .bind(*endpoint_id);
+    }
+    query.execute(conn).await.db()?;
     Ok(())
 }
 
@@ -290,47 +307,44 @@ pub struct Due {
     pub give_up_at: Timestamp,
 }
 
-// At most two rows of one endpoint per claim, so a slow endpoint's backlog cannot
-// fill a worker's hands while others wait.
-const DUE: &str = "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY endpoint_id \
-     ORDER BY next_attempt_at, id) AS n FROM webhook_deliveries WHERE state = 'pending' \
+/// One endpoint's due rows, oldest due first, by the index on (endpoint, state,
+/// due time): a claim costs what it takes, however long the queue.
+const DUE: &str = "SELECT id FROM webhook_deliveries WHERE endpoint_id = $4 AND state = 'pending' \
      AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
-     AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE enabled = 1)) AS due \
-     WHERE n <= 2 ORDER BY id LIMIT $4";
-
-/// Claims the due rows: SQLite has one writer at a time; on PostgreSQL, SKIP LOCKED
-/// lets concurrent workers take different rows, and the repeated conditions guard
-/// rows re-read after a wait.
-fn claim_sql(backend: Backend) -> String {
-    let candidates = match backend {
-        Backend::Sqlite => DUE.to_owned(),
-        Backend::Postgres => {
-            format!("SELECT id FROM webhook_deliveries WHERE id IN ({DUE}) FOR UPDATE SKIP LOCKED")
-        }
-    };
-    format!(
-        "UPDATE webhook_deliveries SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
-         WHERE id IN ({candidates}) AND state = 'pending' \
-         AND (lease_until IS NULL OR lease_until < $3) \
-         RETURNING id, endpoint_id, event_id, attempts, give_up_at"
-    )
-}
+     ORDER BY next_attempt_at LIMIT $5";
 
 impl Store {
-    /// Claims up to `limit` due deliveries for `worker` until `now + lease`.
+    /// The endpoints deliveries are made to now.
+    pub async fn webhook_enabled_endpoints(&self) -> Result<Vec<Endpoint>, Error> {
+        sqlx::query_as(select::<Endpoint>("WHERE enabled = 1 ORDER BY id"))
+            .fetch_all(self.pool())
+            .await
+            .db()
+    }
+
+    /// Claims up to `limit` of `endpoint_id`'s due deliveries for `worker` until
+    /// `now + lease`.
     pub async fn webhook_claim(
         &self,
         worker: &str,
         lease: Duration,
+        endpoint_id: &str,
         limit: i64,
         now: Timestamp,
     ) -> Result<Vec<Due>, Error> {
         let lease_until = crate::outbox::lease_end(now, lease);
         let mut tx = self.begin().await?;
-        let claimed = sqlx::query_as(sqlx::AssertSqlSafe(claim_sql(self.backend())))
+        let sql = crate::outbox::lease_sql(
+            self.backend(),
+            "webhook_deliveries",
+            DUE,
+            "id, endpoint_id, event_id, attempts, give_up_at",
+        );
+        let claimed = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(worker)
             .bind(lease_until)
             .bind(now)
+            .bind(endpoint_id)
             .bind(limit)
             .fetch_all(&mut *tx)
             .await
@@ -376,12 +390,18 @@ pub async fn finish(
     }
     crate::db::insert(&mut *conn, attempt, &[]).await.db()?;
     if state == "delivered" {
-        sqlx::query("UPDATE webhook_endpoints SET last_success_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(&due.endpoint_id)
-            .execute(conn)
-            .await
-            .db()?;
+        // Once a minute at most: the row is every delivery's to this endpoint, and
+        // what reads it (disabling after days of failures) needs no finer time.
+        sqlx::query(
+            "UPDATE webhook_endpoints SET last_success_at = $1 WHERE id = $2 \
+             AND (last_success_at IS NULL OR last_success_at < $3)",
+        )
+        .bind(now)
+        .bind(&due.endpoint_id)
+        .bind(now.plus_seconds(-60))
+        .execute(conn)
+        .await
+        .db()?;
     }
     Ok(true)
 }

@@ -1,21 +1,22 @@
-//! Delivering webhooks: claims due deliveries, sends each as the Standard Webhooks
-//! specification says (signed, the event id as `webhook-id` on every retry), and
-//! records the outcome through the core. Deliveries run side by side, at most two
-//! per endpoint per claim, each bounded by a 10 s timeout, so one slow or dead
-//! endpoint holds up only its own.
+//! Delivering webhooks: claims due deliveries one endpoint at a time, sends each as
+//! the Standard Webhooks specification says (signed, the event id as `webhook-id`
+//! on every retry), and records the outcomes through the core, many to a
+//! transaction. Deliveries run side by side, at most 16 to one endpoint, each
+//! bounded by a 10 s timeout, so one slow or dead endpoint holds up only its own.
 
 use kopek_api::admin::events::EventView;
 use kopek_core::Core;
 use kopek_core::webhooks::{self as webhooks_core, Outcome};
 use kopek_domain::time::Timestamp;
 use kopek_domain::webhook::{is_public, signature_header};
-use kopek_store::webhooks::{self, Due};
+use kopek_store::webhooks::{Due, Endpoint};
 use kopek_store::{Store, events};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 /// A receiver has this long to answer with 2xx.
@@ -23,8 +24,11 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// How much of a receiver's answer the log keeps.
 pub const EXCERPT_BYTES: usize = 1024;
 const LEASE: Duration = Duration::from_secs(60);
-const BATCH: i64 = 32;
-const IN_FLIGHT: usize = 32;
+/// Attempts in flight at once, and to one endpoint.
+const IN_FLIGHT: usize = 128;
+const PER_ENDPOINT: usize = 16;
+/// The most outcomes one transaction records.
+const RECORD_BATCH: usize = 64;
 /// How often an idle worker looks for due deliveries.
 const POLL: Duration = Duration::from_millis(500);
 
@@ -85,20 +89,40 @@ impl Deliverer {
         &self.core.store
     }
 
-    /// Works until `shutdown`; attempts in flight are finished first.
+    /// Works until `shutdown`; attempts in flight are finished and recorded first.
     pub async fn run(self, shutdown: CancellationToken) {
         if let Err(e) = self.store().webhook_release(&self.worker).await {
             tracing::warn!(error = %e, "could not release this worker's old webhook leases");
         }
         let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+        let busy = Busy::default();
+        let (record, finished) = mpsc::unbounded_channel();
+        let recorder = tokio::spawn(self.clone().record(finished, busy.clone()));
         loop {
-            let free = slots.available_permits().min(BATCH as usize) as i64;
-            let claimed = if free == 0 {
-                Vec::new()
-            } else {
-                match self
+            let endpoints = match self.store().webhook_enabled_endpoints().await {
+                Ok(endpoints) => endpoints,
+                Err(e) => {
+                    tracing::error!(error = %e, "webhook worker failed to read the endpoints");
+                    Vec::new()
+                }
+            };
+            let mut worked = false;
+            for endpoint in endpoints {
+                let free = slots
+                    .available_permits()
+                    .min(PER_ENDPOINT.saturating_sub(busy.of(&endpoint.id)));
+                if free == 0 {
+                    continue;
+                }
+                let claimed = match self
                     .store()
-                    .webhook_claim(&self.worker, LEASE, free, Timestamp::now())
+                    .webhook_claim(
+                        &self.worker,
+                        LEASE,
+                        &endpoint.id,
+                        free as i64,
+                        Timestamp::now(),
+                    )
                     .await
                 {
                     Ok(rows) => rows,
@@ -106,35 +130,105 @@ impl Deliverer {
                         tracing::error!(error = %e, "webhook worker failed to claim");
                         Vec::new()
                     }
-                }
-            };
-            let worked = !claimed.is_empty();
-            for due in claimed {
-                let Ok(permit) = slots.clone().acquire_owned().await else {
-                    break;
                 };
-                let this = self.clone();
-                tokio::spawn(async move {
-                    this.deliver(&due).await;
-                    drop(permit);
-                });
+                if claimed.is_empty() {
+                    continue;
+                }
+                worked = true;
+                let bodies = self.bodies(&claimed).await;
+                let endpoint = Arc::new(endpoint);
+                for due in claimed {
+                    let Ok(permit) = slots.clone().acquire_owned().await else {
+                        break;
+                    };
+                    busy.add(&due.endpoint_id, 1);
+                    let body = match &bodies {
+                        Ok(bodies) => bodies.get(&due.event_id).cloned(),
+                        Err(e) => Some(Arc::new(Err(e.clone()))),
+                    };
+                    let (this, endpoint, record) = (self.clone(), endpoint.clone(), record.clone());
+                    tokio::spawn(async move {
+                        let outcome = this.deliver(&due, &endpoint, body).await;
+                        let _ = record.send(Finished {
+                            due,
+                            outcome,
+                            permit,
+                        });
+                    });
+                }
             }
             if worked && !shutdown.is_cancelled() {
                 continue;
             }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
+                _ = busy.freed.notified() => {}
                 _ = tokio::time::sleep(POLL) => {}
             }
         }
-        // Let attempts in flight finish and be recorded.
-        let _ = slots.acquire_many(IN_FLIGHT as u32).await;
+        drop(record);
+        // Attempts in flight finish; the recorder ends with the last of them.
+        let _ = recorder.await;
     }
 
-    async fn deliver(&self, due: &Due) {
+    /// Records finished attempts as they come, as many to a transaction as have
+    /// come meanwhile; only then are their slots free again.
+    async fn record(self, mut finished: mpsc::UnboundedReceiver<Finished>, busy: Busy) {
+        let mut batch = Vec::with_capacity(RECORD_BATCH);
+        while finished.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+            let (done, permits): (Vec<_>, Vec<_>) = batch
+                .drain(..)
+                .map(|f| ((f.due, f.outcome), f.permit))
+                .unzip();
+            let endpoints: Vec<String> = done.iter().map(|(d, _)| d.endpoint_id.clone()).collect();
+            match webhooks_core::attempted(&self.core, &self.worker, done).await {
+                Ok(held) => {
+                    for (due, _) in held.iter().filter(|(_, kept)| !kept) {
+                        tracing::warn!(delivery = %due.id, "webhook lease lost before the attempt was recorded");
+                    }
+                }
+                // The leases run out and the deliveries are tried again.
+                Err(e) => tracing::error!(error = %e, "recording webhook attempts failed"),
+            }
+            for endpoint in &endpoints {
+                busy.add(endpoint, -1);
+            }
+            drop(permits);
+            busy.freed.notify_one();
+        }
+    }
+
+    /// The claimed deliveries' events as sent, each read and serialized once.
+    async fn bodies(
+        &self,
+        claimed: &[Due],
+    ) -> Result<HashMap<String, Arc<Result<Body, String>>>, String> {
+        let mut ids: Vec<&str> = claimed.iter().map(|d| d.event_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let read = async {
+            let mut conn = self.store().conn().await?;
+            events::get_many(&mut conn, &ids).await
+        };
+        let events = read.await.map_err(|e| e.to_string())?;
+        Ok(events
+            .into_iter()
+            .map(|e| (e.id.clone(), Body::of(e)))
+            .collect())
+    }
+
+    async fn deliver(
+        &self,
+        due: &Due,
+        endpoint: &Endpoint,
+        body: Option<Arc<Result<Body, String>>>,
+    ) -> Outcome {
         let started_at = Timestamp::now();
         let clock = Instant::now();
-        let sent = self.send(due).await;
+        let sent = match body {
+            Some(body) => self.send(endpoint, &body).await,
+            None => Err("the event is gone".to_owned()),
+        };
         let latency_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
         let (http_status, error, response_excerpt) = match sent {
             Ok((status, excerpt)) => (
@@ -144,42 +238,25 @@ impl Deliverer {
             ),
             Err(error) => (None, Some(error), None),
         };
-        let outcome = Outcome {
+        if let Some(e) = &error {
+            tracing::info!(delivery = %due.id, endpoint = %due.endpoint_id, attempt = due.attempts, error = %e, "webhook attempt failed");
+        }
+        Outcome {
             started_at,
             latency_ms,
             http_status,
             error,
             response_excerpt,
-        };
-        if let Some(e) = &outcome.error {
-            tracing::info!(delivery = %due.id, endpoint = %due.endpoint_id, attempt = due.attempts, error = %e, "webhook attempt failed");
-        }
-        match webhooks_core::attempted(&self.core, &self.worker, due, outcome).await {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::warn!(delivery = %due.id, "webhook lease lost before the attempt was recorded")
-            }
-            Err(e) => {
-                tracing::error!(delivery = %due.id, error = %e, "recording a webhook attempt failed")
-            }
         }
     }
 
     /// One POST; the receiver's status and the start of its answer, or why there
     /// was none.
-    async fn send(&self, due: &Due) -> Result<(u16, String), String> {
-        let (endpoint, event) = {
-            let mut conn = self.store().conn().await.map_err(|e| e.to_string())?;
-            let endpoint = webhooks::get(&mut conn, &due.endpoint_id)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or("the endpoint was deleted")?;
-            let event = events::get(&mut conn, &due.event_id)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or("the event is gone")?;
-            (endpoint, event)
-        };
+    async fn send(
+        &self,
+        endpoint: &Endpoint,
+        body: &Result<Body, String>,
+    ) -> Result<(u16, String), String> {
         let url = reqwest::Url::parse(&endpoint.url).map_err(|e| e.to_string())?;
         if !self.core.settings.webhook_allow_private
             && let Some(ip) = literal_ip(&url)
@@ -187,28 +264,79 @@ impl Deliverer {
         {
             return Err(format!("{ip} is not a public address"));
         }
-        let kind = event.kind.clone();
-        let id = event.id.clone();
-        let body = serde_json::to_vec(&EventView::from(event)).map_err(|e| e.to_string())?;
+        let body = body.as_ref().map_err(Clone::clone)?;
         let now = Timestamp::now();
         let timestamp = now.unix_seconds();
-        let secrets = webhooks_core::secrets_in_force(&endpoint, now);
-        let signature =
-            signature_header(&secrets.iter().collect::<Vec<_>>(), &id, timestamp, &body);
+        let secrets = webhooks_core::secrets_in_force(endpoint, now);
+        let signature = signature_header(
+            &secrets.iter().collect::<Vec<_>>(),
+            &body.id,
+            timestamp,
+            &body.json,
+        );
         let response = self
             .client
             .post(url)
             .header("content-type", "application/json")
-            .header("webhook-id", &id)
+            .header("webhook-id", &body.id)
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signature)
-            .header("kopek-event-type", kind)
-            .body(body)
+            .header("kopek-event-type", &body.kind)
+            .body(body.json.clone())
             .send()
             .await
             .map_err(describe)?;
         let status = response.status().as_u16();
         Ok((status, excerpt(response).await))
+    }
+}
+
+/// An event as every endpoint is sent it.
+struct Body {
+    id: String,
+    kind: String,
+    json: Vec<u8>,
+}
+
+impl Body {
+    fn of(event: events::Event) -> Arc<Result<Body, String>> {
+        let (id, kind) = (event.id.clone(), event.kind.clone());
+        Arc::new(
+            serde_json::to_vec(&EventView::from(event))
+                .map(|json| Body { id, kind, json })
+                .map_err(|e| e.to_string()),
+        )
+    }
+}
+
+/// An attempt made, waiting to be recorded; its slot is held until then.
+struct Finished {
+    due: Due,
+    outcome: Outcome,
+    permit: OwnedSemaphorePermit,
+}
+
+/// Attempts in flight (or waiting to be recorded) per endpoint, and a signal when
+/// some end.
+#[derive(Clone, Default)]
+struct Busy {
+    counts: Arc<Mutex<HashMap<String, usize>>>,
+    freed: Arc<Notify>,
+}
+
+impl Busy {
+    fn of(&self, endpoint: &str) -> usize {
+        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts.get(endpoint).copied().unwrap_or(0)
+    }
+
+    fn add(&self, endpoint: &str, change: isize) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let count = counts.entry(endpoint.to_owned()).or_default();
+        *count = count.saturating_add_signed(change);
+        if *count == 0 {
+            counts.remove(endpoint);
+        }
     }
 }
 

@@ -582,8 +582,146 @@ async fn private_urls_are_refused_without_the_setting(app: TestApp) {
     assert_eq!(body["error"]["fields"][0]["field"], "event_types[0]");
 }
 
+/// An endpoint that failed everything for the whole retry window is disabled, with
+/// an event and a mail to the operator. The window is made to have passed by
+/// moving the endpoint's creation and the delivery's give-up time into the past.
+async fn a_dead_endpoint_is_disabled_and_the_operator_mailed(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        |c| {
+            c.webhook_allow_private = true;
+            c.webhook_first_retry_seconds = 1;
+            c.operator_email = Some("ops@kopek.example".into());
+        },
+        |w| w,
+    )
+    .await;
+    let receiver = Receiver::start().await;
+    receiver.then(&[Behaviour::Answer(500); 50]);
+    let (status, created) = endpoint(
+        &app,
+        &app.admin_token,
+        json!({"url": receiver.url, "event_types": ["organization."]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (status, _) = app
+        .admin(
+            Method::POST,
+            "/admin/v1/organizations",
+            Some(organization("dead")),
+        )
+        .await;
+    assert_eq!(status, 201);
+    receiver.wait_for(1, 20).await;
+    let four_days: i64 = 4 * 24 * 3600 * 1_000_000;
+    let mut conn = app.store().conn().await.unwrap();
+    sqlx::query("UPDATE webhook_endpoints SET created_at = created_at - $1 WHERE id = $2")
+        .bind(four_days)
+        .bind(&id)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE webhook_deliveries SET give_up_at = 0, next_attempt_at = 0 WHERE endpoint_id = $1",
+    )
+    .bind(&id)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    drop(conn);
+    let mut shown = Value::Null;
+    for _ in 0..100 {
+        shown = app
+            .admin(
+                Method::GET,
+                &format!("/admin/v1/webhook-endpoints/{id}"),
+                None,
+            )
+            .await
+            .1;
+        if shown["enabled"] == false {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(shown["enabled"], false, "{shown}");
+    assert!(
+        shown["disabled_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("no delivery succeeded")),
+        "{shown}"
+    );
+    let logged = deliveries(&app, &id).await;
+    assert_eq!(logged[0]["state"], "failed", "{logged:?}");
+    assert_eq!(logged[0]["attempts"].as_array().unwrap().len(), 2);
+    let (status, feed) = app
+        .admin(
+            Method::GET,
+            "/admin/v1/events?type=webhook_endpoint.disabled",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{feed}");
+    let events = feed["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{feed}");
+    assert_eq!(events[0]["subject"]["id"], id.as_str());
+    assert!(events[0]["data"].get("secret").is_none(), "{feed}");
+    let mail = crate::customers::wait_for_eml(&app, 1).await.remove(0);
+    assert!(mail.contains("To: ops@kopek.example"), "{mail}");
+    assert!(mail.contains(&id), "{mail}");
+    // A disabled endpoint gets no more deliveries.
+    let before = receiver.received.lock().unwrap().len();
+    app.admin(
+        Method::POST,
+        "/admin/v1/organizations",
+        Some(organization("later")),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.received.lock().unwrap().len(), before);
+    app.stop().await;
+}
+
+/// An endpoint that never answers holds only its own share of the worker: another
+/// endpoint gets every event at once meanwhile, and the API answers as before.
+async fn a_hanging_endpoint_delays_no_other(backend: Backend) {
+    let app = webhook_app(backend).await;
+    let slow = Receiver::start().await;
+    slow.then(&[Behaviour::Hang; 100]);
+    let fast = Receiver::start().await;
+    for receiver in [&slow, &fast] {
+        let body = json!({"url": receiver.url, "event_types": ["organization."]});
+        let (status, created) = endpoint(&app, &app.admin_token, body).await;
+        assert_eq!(status, 201, "{created}");
+    }
+    let started = std::time::Instant::now();
+    for i in 0..40 {
+        let (status, _) = app
+            .admin(
+                Method::POST,
+                "/admin/v1/organizations",
+                Some(organization(&format!("busy-{i}"))),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    let got = fast.wait_for(40, 8).await;
+    // Well inside the 10 s a hanging receiver is waited for.
+    assert!(started.elapsed() < Duration::from_secs(8));
+    let ids: HashSet<&String> = got.iter().map(|r| &r.headers["webhook-id"]).collect();
+    assert_eq!(ids.len(), 40);
+    // The worker had the slow endpoint's deliveries in hand, 16 at the most.
+    let hanging = slow.all().len();
+    assert!((1..=16).contains(&hanging), "{hanging}");
+    app.stop().await;
+}
+
 both_backends!(
     deliveries_signed_as_the_specification_says,
+    a_hanging_endpoint_delays_no_other,
+    a_dead_endpoint_is_disabled_and_the_operator_mailed,
     failures_are_retried_with_the_same_id,
     rotation_signs_with_both_secrets_then_the_new_one,
     an_organization_endpoint_gets_only_its_own_events,
