@@ -110,6 +110,23 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
+    /// CPU time the server has used, user and system, in seconds: the cost of a
+    /// request apart from how busy the rest of the machine is.
+    fn cpu_seconds(&self) -> f64 {
+        // Clock ticks are 100 a second on Linux (`getconf CLK_TCK`).
+        std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+            .ok()
+            .and_then(|s| {
+                // Fields after the command name, which is in parentheses.
+                let rest = s.rsplit_once(')')?.1;
+                let fields: Vec<&str> = rest.split_whitespace().collect();
+                let utime: f64 = fields.get(11)?.parse().ok()?;
+                let stime: f64 = fields.get(12)?.parse().ok()?;
+                Some((utime + stime) / 100.0)
+            })
+            .unwrap_or(0.0)
+    }
+
     /// Resident memory in MiB.
     fn rss_mib(&self) -> f64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -262,13 +279,20 @@ async fn main() -> anyhow::Result<()> {
             let load = Arc::new(load);
             for &c in &args.connections {
                 eprintln!("{backend}: {name} at {c} connections");
+                let cpu_before = server.cpu_seconds();
                 let stats = load::run(server.addr, load.clone(), c, duration).await?;
+                let cpu = server.cpu_seconds() - cpu_before;
                 peak = peak.max(server.rss_mib());
                 if name == "create-invoice" {
                     invoice_rate.push((c, stats.rate));
                 }
                 failed += stats.errors;
-                row(&mut report, name, c, &stats, "");
+                let served = stats.rate * duration.as_secs_f64();
+                let per_request = format!(
+                    "server CPU {:.0} µs a request",
+                    1e6 * cpu / served.max(1.0)
+                );
+                row(&mut report, name, c, &stats, &per_request);
             }
         }
         // The database's own ceiling for the same SQL, at the same connection counts.

@@ -84,16 +84,29 @@ impl Receiver {
     }
 }
 
-/// Deliveries not yet made, read from the database itself.
-async fn pending(database_url: &str) -> anyhow::Result<i64> {
-    const SQL: &str = "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'";
-    Ok(if database_url.starts_with("sqlite") {
-        let mut conn = sqlx::SqliteConnection::connect(database_url).await?;
-        sqlx::query_scalar(SQL).fetch_one(&mut conn).await?
-    } else {
-        let mut conn = sqlx::PgConnection::connect(database_url).await?;
-        sqlx::query_scalar(SQL).fetch_one(&mut conn).await?
-    })
+/// The server's database, read directly: how many deliveries are not yet made.
+/// One connection for the whole run, so the polling costs no connection setup.
+enum Queue {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl Queue {
+    async fn open(database_url: &str) -> anyhow::Result<Queue> {
+        Ok(if database_url.starts_with("sqlite") {
+            Queue::Sqlite(sqlx::SqliteConnection::connect(database_url).await?)
+        } else {
+            Queue::Postgres(sqlx::PgConnection::connect(database_url).await?)
+        })
+    }
+
+    async fn pending(&mut self) -> anyhow::Result<i64> {
+        const SQL: &str = "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'";
+        Ok(match self {
+            Queue::Sqlite(conn) => sqlx::query_scalar(SQL).fetch_one(conn).await?,
+            Queue::Postgres(conn) => sqlx::query_scalar(SQL).fetch_one(conn).await?,
+        })
+    }
 }
 
 pub struct Measured {
@@ -121,6 +134,7 @@ pub async fn measure(
     duration: Duration,
 ) -> anyhow::Result<Measured> {
     let receiver = Receiver::start().await?;
+    let mut queue = Queue::open(database_url).await?;
     let client = reqwest::Client::new();
     let mut ids = Vec::new();
     for i in 0..ENDPOINTS {
@@ -165,9 +179,9 @@ pub async fn measure(
         let on = load::run(server, load.clone(), connections, duration).await?;
         loaded += started.elapsed();
         let at_end = receiver.count();
-        let left = pending(database_url).await?;
+        let left = queue.pending().await?;
         let drain_started = Instant::now();
-        while pending(database_url).await? > 0 {
+        while queue.pending().await? > 0 {
             anyhow::ensure!(
                 drain_started.elapsed() < DRAIN_LIMIT,
                 "webhook deliveries did not drain within {DRAIN_LIMIT:?}"
