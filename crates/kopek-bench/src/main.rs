@@ -288,10 +288,8 @@ async fn main() -> anyhow::Result<()> {
                 }
                 failed += stats.errors;
                 let served = stats.rate * duration.as_secs_f64();
-                let per_request = format!(
-                    "server CPU {:.0} µs a request",
-                    1e6 * cpu / served.max(1.0)
-                );
+                let per_request =
+                    format!("server CPU {:.0} µs a request", 1e6 * cpu / served.max(1.0));
                 row(&mut report, name, c, &stats, &per_request);
             }
         }
