@@ -1,9 +1,10 @@
 //! How an event's subject looks in the API it belongs to: the invoice as LIFE POS
 //! shows it, the license as LIFE POS's `acquired_license`, the customer as Yandex,
-//! the user as AIPIX, the organization and the webhook endpoint as the operator
-//! API. The core records events with this.
+//! the user as AIPIX, the organization, the subscription and the webhook endpoint
+//! as the operator API. The core records events with this.
 
 use crate::admin::organizations::view as organization_view;
+use crate::admin::subscriptions::SubscriptionView;
 use crate::admin::webhooks::EndpointView;
 use crate::aipix::users::UserObject;
 use crate::invoice_view::InvoiceView;
@@ -32,6 +33,7 @@ impl Render for Views {
                 serde_json::to_value(organization_view((*o).clone(), members.to_vec()))
             }
             Subject::WebhookEndpoint(e) => serde_json::to_value(EndpointView::from(*e)),
+            Subject::Subscription(s) => serde_json::to_value(SubscriptionView::from(*s)),
         };
         // These views are plain data: serializing them cannot fail.
         value.unwrap_or(Value::Null)

@@ -15,6 +15,7 @@ use kopek_store::customers::Customer;
 use kopek_store::events::{self, Event, Feed};
 use kopek_store::invoices::{Invoice, License};
 use kopek_store::organizations::Organization;
+use kopek_store::subscriptions::Subscription;
 use kopek_store::webhooks::{self, Endpoint};
 use serde_json::Value;
 
@@ -27,6 +28,7 @@ pub enum Subject<'a> {
     User(&'a User),
     Organization(&'a Organization, &'a [UserId]),
     WebhookEndpoint(&'a Endpoint),
+    Subscription(&'a Subscription),
 }
 
 /// Whose keys may read an event.
@@ -87,6 +89,7 @@ impl Subject<'_> {
             Subject::User(_) => "user",
             Subject::Organization(..) => "organization",
             Subject::WebhookEndpoint(_) => "webhook_endpoint",
+            Subject::Subscription(_) => "subscription",
         }
     }
 
@@ -99,6 +102,7 @@ impl Subject<'_> {
             Subject::User(u) => u.id.to_string(),
             Subject::Organization(o, _) => o.guid.to_string(),
             Subject::WebhookEndpoint(e) => e.id.clone(),
+            Subject::Subscription(s) => s.id.clone(),
         }
     }
 
@@ -110,6 +114,7 @@ impl Subject<'_> {
             Subject::User(_) => Tenant::Integration,
             Subject::Organization(o, _) => Tenant::Organization(o.guid.to_string()),
             Subject::WebhookEndpoint(e) => Tenant::of_scope(&e.scope_type, e.scope_id.as_deref()),
+            Subject::Subscription(s) => Tenant::Organization(s.organization_guid.to_string()),
         }
     }
 }

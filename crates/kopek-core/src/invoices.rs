@@ -16,12 +16,12 @@ use kopek_domain::catalog::MAX_PERIOD_MONTHS;
 use kopek_domain::error::Violations;
 use kopek_domain::ids::{InvoiceId, OrganizationId, prefix, yc_id};
 use kopek_domain::invoice::{InvoiceStatus, MAX_QUANTITY, Payer, Quote, format_number, quote};
-use kopek_domain::license::extended_expiry;
+use kopek_domain::subscription::paid_period;
 use kopek_domain::time::Timestamp;
 use kopek_domain::{Error, FieldError, Reason};
 use kopek_store::invoices::{self, Invoice, License, Payment};
 use kopek_store::organizations::Organization;
-use kopek_store::{Conn, catalog};
+use kopek_store::{Conn, catalog, subscriptions};
 use serde::Serialize;
 use serde_json::json;
 
@@ -303,8 +303,8 @@ async fn apply(
     Ok(invoice)
 }
 
-/// Paying moves the license's end by the period bought, with the invoice's plan
-/// and quantity.
+/// Paying moves the license's end, and the subscription's period, by the period
+/// bought, with the invoice's plan and quantity.
 async fn extend_license(
     core: &Core,
     conn: &mut Conn,
@@ -319,18 +319,30 @@ async fn extend_license(
                 .map(|p| p.name.clone())
         })
         .unwrap_or_default();
-    let current = invoices::licenses(&mut *conn, &invoice.organization_guid)
-        .await?
-        .into_iter()
-        .find(|l| l.product_guid.eq_ignore_ascii_case(&invoice.product_guid));
+    let subscription = subscriptions::of(
+        &mut *conn,
+        &invoice.organization_guid,
+        &invoice.product_guid,
+    )
+    .await?;
+    // A license from before subscriptions existed is followed on from, as one is.
+    let current_end = match &subscription {
+        Some(s) => Some(s.current_period_end),
+        None => invoices::licenses(&mut *conn, &invoice.organization_guid)
+            .await?
+            .into_iter()
+            .find(|l| l.product_guid.eq_ignore_ascii_case(&invoice.product_guid))
+            .map(|l| l.expires_at),
+    };
     let months = u32::try_from(invoice.period_in_months).map_err(Error::internal)?;
+    let period = paid_period(current_end, now, months);
     let license = License {
         organization_guid: invoice.organization_guid.clone(),
         product_guid: invoice.product_guid.clone(),
         plan_guid: invoice.plan_guid.clone(),
         plan_name,
         quantity: invoice.quantity,
-        expires_at: extended_expiry(current.map(|l| l.expires_at), now, months),
+        expires_at: period.1,
         updated_at: now,
     };
     invoices::save_license(&mut *conn, &license).await?;
@@ -344,12 +356,13 @@ async fn extend_license(
     });
     events::record(
         core,
-        conn,
+        &mut *conn,
         "license.extended",
         Subject::License(&license),
         &payload,
         now,
     )
     .await?;
+    crate::subscriptions::paid(core, conn, invoice, subscription, period, now).await?;
     Ok(())
 }

@@ -20,6 +20,7 @@ pub mod operator;
 pub mod organizations;
 pub mod paging;
 pub mod sessions;
+pub mod subscriptions;
 pub mod users;
 pub mod webhooks;
 pub mod write;

@@ -11,7 +11,6 @@ pub mod error;
 pub mod ids;
 pub mod invoice;
 pub mod lang;
-pub mod license;
 pub mod mac;
 pub mod money;
 pub mod paging;
@@ -19,6 +18,7 @@ pub mod password;
 pub mod reseller;
 #[cfg(feature = "sqlx")]
 pub mod sql;
+pub mod subscription;
 pub mod text;
 pub mod time;
 pub mod user;

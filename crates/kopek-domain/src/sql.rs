@@ -13,6 +13,7 @@ use crate::customer::Person;
 use crate::ids::{BillingAccountId, CustomerId, InvoiceId, OrganizationId, UserId};
 use crate::invoice::InvoiceStatus;
 use crate::money::Currency;
+use crate::subscription::SubscriptionStatus;
 use crate::time::Timestamp;
 use crate::user::Property;
 use crate::user::UserStatus;
@@ -81,6 +82,9 @@ column!(CustomerState as String, into: |st| st.as_str().to_owned(), from: |s| {
 });
 column!(Role as String, into: |r| r.as_str().to_owned(), from: |s| {
     s.parse::<Role>().map_err(|_| unknown("role", &s))
+});
+column!(SubscriptionStatus as String, into: |st| st.as_str().to_owned(), from: |s| {
+    SubscriptionStatus::parse(&s).ok_or_else(|| unknown("subscription status", &s))
 });
 column!(UserStatus as String, into: |st| st.as_str().to_owned(), from: |s| {
     UserStatus::parse(&s).ok_or_else(|| unknown("user status", &s))

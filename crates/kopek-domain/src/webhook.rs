@@ -100,6 +100,16 @@ pub const EVENT_TYPES: &[(&str, &str, &str)] = &[
         "A payment started or extended an organization's license for a product.",
     ),
     (
+        "subscription.created",
+        "subscription",
+        "The first payment for a product made the organization's subscription to it.",
+    ),
+    (
+        "subscription.renewed",
+        "subscription",
+        "A later payment moved a subscription on by a period, from the end of the running one.",
+    ),
+    (
         "customer.invited",
         "customer",
         "A reseller invited a customer (Yandex Customer.Invite).",

@@ -102,7 +102,7 @@ fn lines(positions: &[Position]) -> Vec<Line> {
 }
 
 #[derive(FromRow)]
-struct PayerColumns {
+pub(crate) struct PayerColumns {
     payer_type: String,
     payer_guid: String,
 }

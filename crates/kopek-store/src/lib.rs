@@ -15,6 +15,7 @@ pub mod operations;
 pub mod organizations;
 pub mod outbox;
 pub mod sessions;
+pub mod subscriptions;
 pub mod users;
 pub mod webhooks;
 

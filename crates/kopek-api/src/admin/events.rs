@@ -43,7 +43,8 @@ pub struct EventQuery {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SubjectRef {
-    /// `invoice`, `license`, `customer`, `user`, `organization` or `webhook_endpoint`.
+    /// `invoice`, `license`, `subscription`, `customer`, `user`, `organization` or
+    /// `webhook_endpoint`.
     #[serde(rename = "type")]
     pub kind: String,
     pub id: String,

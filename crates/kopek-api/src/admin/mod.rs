@@ -9,6 +9,7 @@ pub mod events;
 pub mod invoices;
 pub mod organizations;
 pub mod resellers;
+pub mod subscriptions;
 pub mod users;
 pub mod webhooks;
 
@@ -40,6 +41,8 @@ pub fn routes() -> Routes {
                 routes!(invoices::refund),
             ],
         )
+        .api(routes!(subscriptions::list))
+        .api(routes!(subscriptions::get))
         .api(routes!(events::list))
         .api(routes!(webhooks::list, webhooks::create))
         .dispatch(

@@ -126,6 +126,26 @@ pub fn seed_request(plan: &str, quantity: i64, months: i64, payer: &str) -> Valu
     })
 }
 
+/// The start product as LIFE POS lists it to the shop (with its `acquired_license`).
+pub async fn start_product(app: &TestApp, shop: &Shop) -> Value {
+    let path = format!("/orgs/{}/profile/subscriptions/products", shop.org);
+    let (status, body) = read(
+        lp(app, Method::GET, &path, &shop.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["guid"] == START_PRODUCT)
+        .unwrap()
+        .clone()
+}
+
 pub fn create_path(org: &str, product: &str) -> String {
     format!("/orgs/{org}/profile/subscriptions/products/{product}:create-invoice")
 }
@@ -764,28 +784,7 @@ async fn the_lifecycle_and_licenses(app: TestApp) {
             .await
         }
     };
-    let products = || async {
-        let (status, body) = read(
-            lp(
-                &app,
-                Method::GET,
-                &format!("/orgs/{}/profile/subscriptions/products", shop.org),
-                &shop.token,
-            )
-            .send()
-            .await
-            .unwrap(),
-        )
-        .await;
-        assert_eq!(status, 200, "{body}");
-        body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["guid"] == START_PRODUCT)
-            .unwrap()
-            .clone()
-    };
+    let products = || start_product(&app, &shop);
     let before = products().await;
     assert_eq!(before["acquired_license"], Value::Null);
     let plan = &before["plans"][0];

@@ -23,5 +23,6 @@ mod schemathesis;
 mod sdk;
 mod security;
 mod shutdown;
+mod subscriptions;
 mod text;
 mod webhooks;

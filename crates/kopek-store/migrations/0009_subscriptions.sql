@@ -1,0 +1,20 @@
+-- One subscription per organization and product, made when the first invoice for
+-- the product is paid; its current period is the organization's license.
+CREATE TABLE subscriptions (
+    id TEXT PRIMARY KEY,
+    organization_guid TEXT NOT NULL REFERENCES organizations (guid),
+    product_guid TEXT NOT NULL,
+    plan_guid TEXT NOT NULL,
+    quantity BIGINT NOT NULL,
+    period_in_months BIGINT NOT NULL,
+    current_period_start BIGINT NOT NULL,
+    current_period_end BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    cancel_at_period_end BIGINT NOT NULL,
+    payer_type TEXT NOT NULL,
+    payer_guid TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    UNIQUE (organization_guid, product_guid)
+);
+CREATE INDEX subscriptions_by_end ON subscriptions (current_period_end, id);
