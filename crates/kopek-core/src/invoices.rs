@@ -40,7 +40,7 @@ pub struct Order {
 }
 
 /// An order checked against the catalog and priced: all a new invoice needs.
-struct Priced {
+pub(crate) struct Priced {
     organization: Organization,
     catalog_version: i64,
     product_guid: String,
@@ -49,7 +49,7 @@ struct Priced {
     quantity: i64,
     quote: Quote,
     payer: Payer,
-    now: Timestamp,
+    pub(crate) now: Timestamp,
 }
 
 fn range(field: &str, value: i64, max: i64, v: &mut Violations) {
@@ -64,7 +64,7 @@ fn range(field: &str, value: i64, max: i64, v: &mut Violations) {
 
 /// Checks an order (who may buy, the product, plan, period, quantity and payer)
 /// and prices it, reading outside any write transaction.
-async fn price(core: &Core, access: &OrgAccess, order: Order) -> Result<Priced, Error> {
+pub(crate) async fn price(core: &Core, access: &OrgAccess, order: Order) -> Result<Priced, Error> {
     let mut conn = core.store.conn().await?;
     let (organization, version) = access
         .organization_and_catalog(&mut conn, &order.organization)
@@ -155,47 +155,58 @@ pub async fn create<T: Serialize>(
     let priced = price(core, access, order).await?;
     write
         .run(caller, status, async |work| {
-            let conn = work.conn();
-            let seq = invoices::next_seq(&mut *conn, &priced.organization.guid).await?;
-            let now = priced.now;
-            let invoice = Invoice {
-                guid: InvoiceId::generate(),
-                organization_guid: priced.organization.guid.clone(),
-                seq,
-                number: format_number(&core.settings.invoice_number_format, now.date().year(), seq),
-                catalog_version: priced.catalog_version,
-                product_guid: priced.product_guid,
-                plan_guid: priced.plan_guid,
-                period_in_months: priced.period_in_months,
-                quantity: priced.quantity,
-                company: priced.organization.company.clone(),
-                quote: priced.quote,
-                status: InvoiceStatus::Pending,
-                payer: priced.payer,
-                meta: None,
-                created_by: caller.id.clone(),
-                created_at: now,
-                updated_at: now,
-                paid_at: None,
-            };
-            invoices::insert(&mut *conn, &invoice).await?;
-            let payload = json!({
-                "invoiceGuid": invoice.guid, "organizationGuid": invoice.organization_guid,
-                "number": invoice.number, "total": invoice.quote.total.minor(),
-                "currency": invoice.currency(),
-            });
-            events::record(
-                core,
-                conn,
-                "invoice.created",
-                Subject::Invoice(&invoice),
-                &payload,
-                now,
-            )
-            .await?;
+            let invoice = issue(core, work.conn(), priced, &caller.id).await?;
             Ok(answer(&invoice))
         })
         .await
+}
+
+/// Stores a priced order as a pending invoice numbered from the organization's
+/// gapless counter, with its `invoice.created` event, in the caller's transaction.
+pub(crate) async fn issue(
+    core: &Core,
+    conn: &mut Conn,
+    priced: Priced,
+    created_by: &str,
+) -> Result<Invoice, Error> {
+    let seq = invoices::next_seq(&mut *conn, &priced.organization.guid).await?;
+    let now = priced.now;
+    let invoice = Invoice {
+        guid: InvoiceId::generate(),
+        organization_guid: priced.organization.guid.clone(),
+        seq,
+        number: format_number(&core.settings.invoice_number_format, now.date().year(), seq),
+        catalog_version: priced.catalog_version,
+        product_guid: priced.product_guid,
+        plan_guid: priced.plan_guid,
+        period_in_months: priced.period_in_months,
+        quantity: priced.quantity,
+        company: priced.organization.company.clone(),
+        quote: priced.quote,
+        status: InvoiceStatus::Pending,
+        payer: priced.payer,
+        meta: None,
+        created_by: created_by.to_owned(),
+        created_at: now,
+        updated_at: now,
+        paid_at: None,
+    };
+    invoices::insert(&mut *conn, &invoice).await?;
+    let payload = json!({
+        "invoiceGuid": invoice.guid, "organizationGuid": invoice.organization_guid,
+        "number": invoice.number, "total": invoice.quote.total.minor(),
+        "currency": invoice.currency(),
+    });
+    events::record(
+        core,
+        conn,
+        "invoice.created",
+        Subject::Invoice(&invoice),
+        &payload,
+        now,
+    )
+    .await?;
+    Ok(invoice)
 }
 
 /// Moves an invoice through its lifecycle as one write (the operator's `:pay`,

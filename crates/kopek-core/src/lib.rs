@@ -57,6 +57,9 @@ pub struct Settings {
     pub webhook_allow_private: bool,
     /// Who is told when an endpoint is disabled (`KOPEK_OPERATOR_EMAIL`).
     pub operator_email: Option<String>,
+    /// How long before a period's end its renewal invoice is issued
+    /// (`KOPEK_RENEWAL_LEAD_DAYS`, 7 by default).
+    pub renewal_lead_seconds: i64,
 }
 
 /// The core of one server: the store, the settings, and what is kept between calls.

@@ -4,7 +4,9 @@
 //! `acquired_license`), written in the same transaction.
 
 use crate::Core;
+use crate::access::OrgAccess;
 use crate::events::{self, Subject};
+use crate::invoices::{self, Order};
 use crate::paging::PageQuery;
 use kopek_domain::Error;
 use kopek_domain::subscription::SubscriptionStatus;
@@ -102,4 +104,78 @@ pub async fn get(core: &Core, id: &str) -> Result<Subscription, Error> {
             what: "subscription",
             id: id.to_owned(),
         })
+}
+
+/// How many due subscriptions one scheduler pass takes.
+pub const RENEWAL_BATCH: i64 = 100;
+
+/// Issues the renewal invoice of each subscription whose period ends within the
+/// lead time (`KOPEK_RENEWAL_LEAD_DAYS`): the same plan, quantity, period and payer,
+/// priced from the catalog in force now, numbered from the organization's counter,
+/// with a `subscription.renewal_invoiced` event. Each runs in its own transaction,
+/// and a period's renewal is recorded under a unique key, so however many
+/// processes run this, one invoice is issued per period (a loser's transaction,
+/// number included, is rolled back). Answers how many it issued; one that cannot
+/// be priced (its product or plan gone from the catalog) is logged and left.
+pub async fn renew_due(core: &Core) -> Result<usize, Error> {
+    let now = core.now();
+    let due = {
+        let mut conn = core.store.conn().await?;
+        subscriptions::due_for_renewal(
+            &mut conn,
+            now.plus_seconds(core.settings.renewal_lead_seconds),
+            RENEWAL_BATCH,
+        )
+        .await?
+    };
+    let mut issued = 0;
+    for subscription in due {
+        match renew(core, &subscription).await {
+            Ok(true) => issued += 1,
+            Ok(false) => {}
+            Err(e @ Error::Internal(_)) => return Err(e),
+            Err(e) => {
+                tracing::warn!(subscription = %subscription.id, error = %e, "the renewal invoice could not be issued")
+            }
+        }
+    }
+    Ok(issued)
+}
+
+async fn renew(core: &Core, subscription: &Subscription) -> Result<bool, Error> {
+    let order = Order {
+        organization: subscription.organization_guid.clone(),
+        product: subscription.product_guid.clone(),
+        plan: Some(subscription.plan_guid.clone()),
+        quantity: Some(subscription.quantity),
+        period_in_months: Some(subscription.period_in_months),
+        payer: Some(subscription.payer.id().to_owned()),
+    };
+    let priced = invoices::price(core, &OrgAccess::All, order).await?;
+    let now = priced.now;
+    let mut tx = core.store.begin().await?;
+    let invoice = invoices::issue(core, &mut tx, priced, "scheduler").await?;
+    let period_start = subscription.current_period_end;
+    if !subscriptions::add_renewal(&mut tx, &subscription.id, period_start, &invoice.guid, now)
+        .await?
+    {
+        return Ok(false);
+    }
+    let payload = json!({
+        "subscriptionId": subscription.id,
+        "invoiceGuid": invoice.guid,
+        "number": invoice.number,
+        "periodStart": period_start.rfc3339(),
+    });
+    events::record(
+        core,
+        &mut tx,
+        "subscription.renewal_invoiced",
+        Subject::Subscription(subscription),
+        &payload,
+        now,
+    )
+    .await?;
+    tx.commit().await.map_err(Error::internal)?;
+    Ok(true)
 }

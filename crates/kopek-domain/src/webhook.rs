@@ -110,6 +110,11 @@ pub const EVENT_TYPES: &[(&str, &str, &str)] = &[
         "A later payment moved a subscription on by a period, from the end of the running one.",
     ),
     (
+        "subscription.renewal_invoiced",
+        "subscription",
+        "The scheduler issued the invoice for a subscription's next period.",
+    ),
+    (
         "customer.invited",
         "customer",
         "A reseller invited a customer (Yandex Customer.Invite).",

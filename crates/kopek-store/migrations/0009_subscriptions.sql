@@ -18,3 +18,13 @@ CREATE TABLE subscriptions (
     UNIQUE (organization_guid, product_guid)
 );
 CREATE INDEX subscriptions_by_end ON subscriptions (current_period_end, id);
+
+-- The renewal invoice of each subscription period: at most one, whichever process
+-- issues it.
+CREATE TABLE renewals (
+    subscription_id TEXT NOT NULL REFERENCES subscriptions (id),
+    period_start BIGINT NOT NULL,
+    invoice_guid TEXT NOT NULL REFERENCES invoices (guid),
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (subscription_id, period_start)
+);

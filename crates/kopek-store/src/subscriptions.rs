@@ -3,7 +3,7 @@
 
 use crate::db::{AnyQuery, Conn, DbResult, Record, select};
 use kopek_domain::Error;
-use kopek_domain::ids::OrganizationId;
+use kopek_domain::ids::{InvoiceId, OrganizationId};
 use kopek_domain::invoice::Payer;
 use kopek_domain::sql::Flag;
 use kopek_domain::subscription::SubscriptionStatus;
@@ -130,4 +130,48 @@ pub async fn list(
     .fetch_all(conn)
     .await
     .db()
+}
+
+/// Active subscriptions, not ending, whose period ends by `by` and has no renewal
+/// invoice yet: the soonest first.
+pub async fn due_for_renewal(
+    conn: &mut Conn,
+    by: Timestamp,
+    limit: i64,
+) -> Result<Vec<Subscription>, Error> {
+    sqlx::query_as(select::<Subscription>(
+        "s WHERE status = 'active' AND cancel_at_period_end = 0 AND current_period_end <= $1 \
+         AND NOT EXISTS (SELECT 1 FROM renewals r WHERE r.subscription_id = s.id \
+         AND r.period_start = s.current_period_end) \
+         ORDER BY current_period_end, id LIMIT $2",
+    ))
+    .bind(by)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+    .db()
+}
+
+/// Records `invoice_guid` as the renewal of the period starting at `period_start`,
+/// in the invoice's transaction. False when the period has one already (another
+/// process issued it first): the caller rolls back.
+pub async fn add_renewal(
+    conn: &mut Conn,
+    subscription_id: &str,
+    period_start: Timestamp,
+    invoice_guid: &InvoiceId,
+    now: Timestamp,
+) -> Result<bool, Error> {
+    let added = sqlx::query(
+        "INSERT INTO renewals (subscription_id, period_start, invoice_guid, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (subscription_id, period_start) DO NOTHING",
+    )
+    .bind(subscription_id)
+    .bind(period_start)
+    .bind(invoice_guid)
+    .bind(now)
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(added.rows_affected() == 1)
 }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 /// value is taken as text exactly as written (a token `12345`, a BIK `044525225`).
 const NUMBER_KEYS: &[&str] = &[
     "webhook_retry_hours",
+    "renewal_lead_days",
     "webhook_first_retry_seconds",
     "webhook_allow_private",
     "db_max_connections",
@@ -115,6 +116,9 @@ pub struct Config {
     /// Whether webhook URLs may be `http://` and reach loopback and private
     /// addresses (tests and on-premises installs).
     pub webhook_allow_private: bool,
+    /// How many days before a subscription's period ends its renewal invoice is
+    /// issued.
+    pub renewal_lead_days: u32,
     /// Who is mailed when Kopek disables a webhook endpoint.
     pub operator_email: Option<String>,
     /// `text` or `json`.
@@ -182,6 +186,7 @@ impl Default for Config {
             webhook_first_retry_seconds: 5,
             webhook_allow_private: false,
             operator_email: None,
+            renewal_lead_days: 7,
             log_format: LogFormat::Text,
             log: "info,sqlx=warn".to_owned(),
         }
@@ -392,6 +397,13 @@ impl Config {
                 "webhook_first_retry_seconds",
                 &self.webhook_first_retry_seconds.to_string(),
                 "a whole number of seconds from 1 to 3600",
+            );
+        }
+        if !(1..=60).contains(&self.renewal_lead_days) {
+            return bad(
+                "renewal_lead_days",
+                &self.renewal_lead_days.to_string(),
+                "a whole number of days from 1 to 60",
             );
         }
         if let Some(email) = &self.operator_email

@@ -131,9 +131,10 @@ impl Server {
         let worker = tokio::spawn(worker(built_in).run(shutdown.clone()));
         let webhook_worker = tokio::spawn(deliverer.run(shutdown.clone()));
         let janitor = tokio::spawn(janitor(store.clone(), shutdown.clone()));
+        let scheduler = tokio::spawn(scheduler(state_core.clone(), shutdown.clone()));
         tracing::info!(%addr, backend = ?store.backend(), "kopek listening");
         first_steps(config, &store).await;
-        let mut tasks = vec![http, worker, webhook_worker, janitor];
+        let mut tasks = vec![http, worker, webhook_worker, janitor, scheduler];
         tasks.extend(grpc.map(|(_, task)| task));
         Ok(Server {
             addr,
@@ -188,6 +189,7 @@ pub fn core_settings(config: &Config, listen: &str) -> anyhow::Result<Settings> 
         webhook_first_retry_seconds: i64::from(config.webhook_first_retry_seconds),
         webhook_allow_private: config.webhook_allow_private,
         operator_email: config.operator_email.clone(),
+        renewal_lead_seconds: i64::from(config.renewal_lead_days) * 24 * 60 * 60,
     })
 }
 
@@ -318,6 +320,30 @@ pub fn describe(e: &kopek_domain::Error) -> anyhow::Error {
 }
 
 /// Forgets expired idempotency keys now and then.
+/// Issues what subscriptions have come due for (renewal invoices), every few
+/// seconds; a full batch is followed at once by the next.
+async fn scheduler(core: kopek_core::Core, shutdown: CancellationToken) {
+    loop {
+        let wait = match kopek_core::subscriptions::renew_due(&core).await {
+            Ok(n) if n as i64 >= kopek_core::subscriptions::RENEWAL_BATCH => Duration::ZERO,
+            Ok(n) => {
+                if n > 0 {
+                    tracing::info!(issued = n, "renewal invoices issued");
+                }
+                Duration::from_secs(2)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the scheduler failed; trying again shortly");
+                Duration::from_secs(5)
+            }
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
 async fn janitor(store: Store, shutdown: CancellationToken) {
     loop {
         match store.pool().acquire().await {

@@ -43,7 +43,7 @@ pub async fn put_catalog(app: &TestApp, catalog: Value) -> Value {
     body
 }
 
-async fn organization(app: &TestApp, alias: &str, reseller: Option<&str>) -> String {
+pub async fn organization(app: &TestApp, alias: &str, reseller: Option<&str>) -> String {
     let (status, org) = app
         .admin(
             Method::POST,

@@ -3,11 +3,15 @@
 //! it, and the operator lists and reads them.
 
 use crate::both_backends;
-use crate::harness::{Backend, TestApp};
-use crate::lifepos::{START_PLAN, create, ready, seed_request, start_product};
+use crate::harness::{Backend, TestApp, read, spawn_process_with};
+use crate::lifepos::{
+    START_PLAN, Shop, create, example_catalog, lp, organization, put_catalog, ready, seed_request,
+    start_product,
+};
 use kopek_domain::time::Timestamp;
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
+use std::time::Duration;
 
 fn at(value: &Value) -> Timestamp {
     Timestamp::parse_rfc3339(value.as_str().unwrap()).unwrap()
@@ -18,7 +22,7 @@ fn ms(t: Timestamp) -> Timestamp {
     Timestamp::from_micros(t.micros() / 1000 * 1000)
 }
 
-async fn paid_invoice(app: &TestApp, shop: &crate::lifepos::Shop, quantity: i64, months: i64) {
+async fn paid_invoice(app: &TestApp, shop: &Shop, quantity: i64, months: i64) {
     let (status, invoice) = create(
         app,
         shop,
@@ -37,7 +41,7 @@ async fn paid_invoice(app: &TestApp, shop: &crate::lifepos::Shop, quantity: i64,
     assert_eq!(status, 200, "{paid}");
 }
 
-async fn license(app: &TestApp, shop: &crate::lifepos::Shop) -> Value {
+async fn license(app: &TestApp, shop: &Shop) -> Value {
     start_product(app, shop).await["acquired_license"].clone()
 }
 
@@ -162,4 +166,157 @@ async fn payments_make_and_renew_a_subscription(backend: Backend) {
     app.stop().await;
 }
 
-both_backends!(payments_make_and_renew_a_subscription);
+/// An organization with a paid one-month subscription, and its API key as the
+/// shop's token (LIFE POS takes organization keys too).
+async fn subscribed(app: &TestApp, alias: &str) -> Shop {
+    put_catalog(app, example_catalog()).await;
+    let org = organization(app, alias, None).await;
+    let (_, token) = app.key("organization", Some(&org)).await;
+    let shop = Shop { org, token };
+    paid_invoice(app, &shop, 3, 1).await;
+    shop
+}
+
+async fn invoices(app: &TestApp, base: &str, shop: &Shop) -> Vec<Value> {
+    let path = format!("/orgs/{}/profile/invoices?items_per_page=100", shop.org);
+    let response = lp(app, Method::GET, &path, &shop.token);
+    let response = if base == app.base {
+        response
+    } else {
+        // The same request, to another process.
+        app.client
+            .get(format!("{base}{path}"))
+            .headers(response.build().unwrap().headers().clone())
+    };
+    let (status, body) = read(response.send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    body["items"].as_array().unwrap().clone()
+}
+
+async fn renewal_invoices(app: &TestApp, id: &str) -> Vec<Value> {
+    let feed = format!("/admin/v1/events?type=subscription.renewal_invoiced&subject_id={id}");
+    let (status, events) = app.admin(Method::GET, &feed, None).await;
+    assert_eq!(status, 200, "{events}");
+    events["events"].as_array().unwrap().clone()
+}
+
+/// With the lead time longer than the period, a subscription is due for renewal as
+/// soon as it is paid: the scheduler issues one invoice for the next period, never
+/// a second, and paying it moves the period on from its end.
+async fn the_scheduler_issues_one_renewal_invoice_a_period(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.renewal_lead_days = 40, |w| w).await;
+    let shop = subscribed(&app, "renew").await;
+    let (_, list) = app
+        .admin(Method::GET, "/admin/v1/subscriptions", None)
+        .await;
+    let subscription = list["subscriptions"][0].clone();
+    let id = subscription["id"].as_str().unwrap();
+    let mut found = Vec::new();
+    for _ in 0..100 {
+        found = invoices(&app, &app.base, &shop).await;
+        if found.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(found.len(), 2, "{found:?}");
+    let renewal = found
+        .iter()
+        .find(|i| i["status"] == "Pending")
+        .unwrap()
+        .clone();
+    assert!(
+        renewal["number"].as_str().unwrap().ends_with("000002"),
+        "{renewal}"
+    );
+    assert_eq!(renewal["meta_data"]["quantity"], 3, "{renewal}");
+    assert_eq!(renewal["meta_data"]["period_in_months"], 1, "{renewal}");
+    // Passes of the scheduler later, still one.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(invoices(&app, &app.base, &shop).await.len(), 2);
+    assert_eq!(renewal_invoices(&app, id).await.len(), 1);
+
+    let guid = renewal["guid"].as_str().unwrap();
+    let (status, paid) = app
+        .admin(
+            Method::POST,
+            &format!("/admin/v1/invoices/{guid}:pay"),
+            Some(json!({"method": "transfer"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{paid}");
+    let (_, now) = app
+        .admin(Method::GET, &format!("/admin/v1/subscriptions/{id}"), None)
+        .await;
+    let end = at(&subscription["current_period_end"]);
+    assert_eq!(at(&now["current_period_start"]), end);
+    assert_eq!(at(&now["current_period_end"]), end.plus_months(1));
+    // The period now paid for ends two months out, beyond the 40 days: nothing is
+    // due until then.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(invoices(&app, &app.base, &shop).await.len(), 2);
+    assert_eq!(renewal_invoices(&app, id).await.len(), 1);
+    app.stop().await;
+}
+
+both_backends!(
+    payments_make_and_renew_a_subscription,
+    the_scheduler_issues_one_renewal_invoice_a_period,
+);
+
+/// Two processes on one database, both finding the same subscriptions due: one
+/// renewal invoice each, numbered without gaps. (With the unique key ignored, this
+/// test finds duplicates.)
+async fn two_processes_issue_each_renewal_once(app: TestApp) {
+    // Enough that one process's pass is still running when the other's begins.
+    let n = 60;
+    let mut shops = Vec::new();
+    for i in 0..n {
+        shops.push(subscribed(&app, &format!("pair-{i}")).await);
+    }
+    let env = [
+        ("KOPEK_RENEWAL_LEAD_DAYS", "40"),
+        ("KOPEK_ADMIN_TOKEN", app.admin_token.as_str()),
+    ];
+    let one = spawn_process_with(&app, &env).await;
+    let two = spawn_process_with(&app, &env).await;
+    for (i, shop) in shops.iter().enumerate() {
+        let base = if i % 2 == 0 { &one.base } else { &two.base };
+        let mut found = Vec::new();
+        for _ in 0..150 {
+            found = invoices(&app, base, shop).await;
+            if found.len() >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let numbers: Vec<&Value> = found.iter().map(|i| &i["number"]).collect();
+        assert_eq!(found.len(), 2, "{numbers:?}");
+    }
+    // Both have had more passes meanwhile; still one renewal each.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for shop in &shops {
+        let found = invoices(&app, &one.base, shop).await;
+        let mut numbers: Vec<&str> = found
+            .iter()
+            .map(|i| i["number"].as_str().unwrap())
+            .collect();
+        numbers.sort_unstable();
+        assert_eq!(numbers.len(), 2, "{numbers:?}");
+        assert!(
+            numbers[0].ends_with("000001") && numbers[1].ends_with("000002"),
+            "{numbers:?}"
+        );
+    }
+    let (_, events) = app
+        .admin(
+            Method::GET,
+            "/admin/v1/events?type=subscription.renewal_invoiced&limit=1000",
+            None,
+        )
+        .await;
+    assert_eq!(events["events"].as_array().unwrap().len(), n, "{events}");
+    drop((one, two));
+}
+
+both_backends!(two_processes_issue_each_renewal_once);
