@@ -21,6 +21,7 @@ pub mod organizations;
 pub mod paging;
 pub mod sessions;
 pub mod subscriptions;
+pub mod test_clock;
 pub mod users;
 pub mod webhooks;
 pub mod write;
@@ -60,6 +61,8 @@ pub struct Settings {
     /// How long before a period's end its renewal invoice is issued
     /// (`KOPEK_RENEWAL_LEAD_DAYS`, 7 by default).
     pub renewal_lead_seconds: i64,
+    /// Whether the test clock may be moved (`KOPEK_TEST_MODE`).
+    pub test_mode: bool,
 }
 
 /// The core of one server: the store, the settings, and what is kept between calls.
@@ -71,6 +74,9 @@ pub struct Core {
     pub writes: Arc<limits::RateLimit>,
     /// How event subjects look in their API (see [`events::Render`]).
     pub views: Arc<dyn events::Render>,
+    /// How far the test clock is ahead of the real time, in microseconds (always 0
+    /// outside test mode).
+    pub clock_offset: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Core {
@@ -81,12 +87,17 @@ impl Core {
             writes: Arc::new(limits::RateLimit::new(settings.writes_per_minute)),
             settings: Arc::new(settings),
             catalog: Arc::default(),
+            clock_offset: Arc::default(),
         }
     }
 
-    /// The time business records are dated with: now, unless the settings fix it.
+    /// The time business records are dated with: now (moved on by the test clock),
+    /// unless the settings fix it.
     pub fn now(&self) -> Timestamp {
-        self.settings.fixed_time.unwrap_or_else(Timestamp::now)
+        self.settings.fixed_time.unwrap_or_else(|| {
+            let offset = self.clock_offset.load(std::sync::atomic::Ordering::Relaxed);
+            Timestamp::from_micros(Timestamp::now().micros().saturating_add(offset))
+        })
     }
 
     /// The write a request is: its idempotency key (if any) and the hash a repeat

@@ -28,3 +28,10 @@ CREATE TABLE renewals (
     created_at BIGINT NOT NULL,
     PRIMARY KEY (subscription_id, period_start)
 );
+
+-- The test clock (KOPEK_TEST_MODE only): how far Kopek's time is ahead of the
+-- real one, shared by every process on the database. One row, id 1.
+CREATE TABLE test_clock (
+    id BIGINT PRIMARY KEY,
+    offset_micros BIGINT NOT NULL
+);

@@ -16,6 +16,7 @@ pub mod organizations;
 pub mod outbox;
 pub mod sessions;
 pub mod subscriptions;
+pub mod test_clock;
 pub mod users;
 pub mod webhooks;
 

@@ -16,6 +16,7 @@ const NUMBER_KEYS: &[&str] = &[
     "renewal_lead_days",
     "webhook_first_retry_seconds",
     "webhook_allow_private",
+    "test_mode",
     "db_max_connections",
     "invitation_ttl_days",
     "http_header_timeout_seconds",
@@ -116,6 +117,9 @@ pub struct Config {
     /// Whether webhook URLs may be `http://` and reach loopback and private
     /// addresses (tests and on-premises installs).
     pub webhook_allow_private: bool,
+    /// Whether `POST /admin/v1/test-clock` may move Kopek's clock (tests and
+    /// rehearsals, never production).
+    pub test_mode: bool,
     /// How many days before a subscription's period ends its renewal invoice is
     /// issued.
     pub renewal_lead_days: u32,
@@ -187,6 +191,7 @@ impl Default for Config {
             webhook_allow_private: false,
             operator_email: None,
             renewal_lead_days: 7,
+            test_mode: false,
             log_format: LogFormat::Text,
             log: "info,sqlx=warn".to_owned(),
         }

@@ -190,6 +190,7 @@ pub fn core_settings(config: &Config, listen: &str) -> anyhow::Result<Settings> 
         webhook_allow_private: config.webhook_allow_private,
         operator_email: config.operator_email.clone(),
         renewal_lead_seconds: i64::from(config.renewal_lead_days) * 24 * 60 * 60,
+        test_mode: config.test_mode,
     })
 }
 
@@ -319,11 +320,13 @@ pub fn describe(e: &kopek_domain::Error) -> anyhow::Error {
     }
 }
 
-/// Forgets expired idempotency keys now and then.
 /// Issues what subscriptions have come due for (renewal invoices), every few
 /// seconds; a full batch is followed at once by the next.
 async fn scheduler(core: kopek_core::Core, shutdown: CancellationToken) {
     loop {
+        if let Err(e) = kopek_core::test_clock::refresh(&core).await {
+            tracing::warn!(error = %e, "could not read the test clock");
+        }
         let wait = match kopek_core::subscriptions::renew_due(&core).await {
             Ok(n) if n as i64 >= kopek_core::subscriptions::RENEWAL_BATCH => Duration::ZERO,
             Ok(n) => {
@@ -344,6 +347,7 @@ async fn scheduler(core: kopek_core::Core, shutdown: CancellationToken) {
     }
 }
 
+/// Forgets expired idempotency keys now and then.
 async fn janitor(store: Store, shutdown: CancellationToken) {
     loop {
         match store.pool().acquire().await {

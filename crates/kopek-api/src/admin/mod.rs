@@ -10,6 +10,7 @@ pub mod invoices;
 pub mod organizations;
 pub mod resellers;
 pub mod subscriptions;
+pub mod test_clock;
 pub mod users;
 pub mod webhooks;
 
@@ -43,6 +44,7 @@ pub fn routes() -> Routes {
         )
         .api(routes!(subscriptions::list))
         .api(routes!(subscriptions::get))
+        .api(routes!(test_clock::get, test_clock::advance))
         .api(routes!(events::list))
         .api(routes!(webhooks::list, webhooks::create))
         .dispatch(

@@ -259,8 +259,69 @@ async fn the_scheduler_issues_one_renewal_invoice_a_period(backend: Backend) {
     app.stop().await;
 }
 
+async fn move_clock(app: &TestApp, to: Timestamp) -> (u16, Value) {
+    let body = json!({"now": to.rfc3339()});
+    app.admin(Method::POST, "/admin/v1/test-clock", Some(body))
+        .await
+}
+
+/// In test mode the clock moves forward on request, and what became due is issued
+/// before the answer; never back; without test mode there is no clock to move.
+async fn the_test_clock_issues_renewals_as_it_moves(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.test_mode = true, |w| w).await;
+    let shop = subscribed(&app, "clock").await;
+    let (_, list) = app
+        .admin(Method::GET, "/admin/v1/subscriptions", None)
+        .await;
+    let end = at(&list["subscriptions"][0]["current_period_end"]);
+    let (status, clock) = app.admin(Method::GET, "/admin/v1/test-clock", None).await;
+    assert_eq!(status, 200, "{clock}");
+    assert!(at(&clock["now"]) < end);
+
+    let week = 7 * 24 * 3600;
+    let (status, moved) = move_clock(&app, end.plus_seconds(-week - 3600)).await;
+    assert_eq!(status, 200, "{moved}");
+    assert_eq!(
+        invoices(&app, &app.base, &shop).await.len(),
+        1,
+        "an hour early"
+    );
+    // The lead time before the end: issued before the answer, dated then (the clock
+    // runs on from where it was moved to).
+    let due = end.plus_seconds(-week);
+    let soon_after = |t: Timestamp| t >= ms(due) && t < due.plus_seconds(5);
+    let (status, moved) = move_clock(&app, due).await;
+    assert_eq!(status, 200, "{moved}");
+    assert!(soon_after(at(&moved["now"])), "{moved}");
+    let found = invoices(&app, &app.base, &shop).await;
+    assert_eq!(found.len(), 2);
+    let renewal = found.iter().find(|i| i["status"] == "Pending").unwrap();
+    assert!(soon_after(at(&renewal["created_at"])), "{renewal}");
+
+    let (status, refused) = move_clock(&app, end.plus_seconds(-30 * 24 * 3600)).await;
+    assert_ne!(status, 200, "{refused}");
+    assert!(
+        refused.to_string().contains("only moves forward"),
+        "{refused}"
+    );
+    let (status, refused) = app
+        .admin(Method::POST, "/admin/v1/test-clock", Some(json!({})))
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["error"]["fields"][0]["field"], "now");
+    app.stop().await;
+
+    let plain = TestApp::spawn(backend).await;
+    let (status, _) = plain.admin(Method::GET, "/admin/v1/test-clock", None).await;
+    assert_eq!(status, 404);
+    let (status, _) = move_clock(&plain, end).await;
+    assert_eq!(status, 404);
+    plain.stop().await;
+}
+
 both_backends!(
     payments_make_and_renew_a_subscription,
+    the_test_clock_issues_renewals_as_it_moves,
     the_scheduler_issues_one_renewal_invoice_a_period,
 );
 

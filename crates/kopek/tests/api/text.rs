@@ -160,6 +160,12 @@ async fn every_string_field_and_path_id_refuses_control_characters(backend: Back
         ),
         w(
             Method::POST,
+            "/admin/v1/test-clock",
+            "/admin/v1/test-clock".into(),
+            json!({"now": "2030-01-01T00:00:00Z"}),
+        ),
+        w(
+            Method::POST,
             "/admin/v1/resellers",
             "/admin/v1/resellers".into(),
             json!({"name": "R", "countryCode": "RU", "currency": "RUB"}),
