@@ -181,15 +181,12 @@ pub async fn feed(
             },
         ));
     }
-    feed.tenant = match (caller.role, caller.scope.as_deref()) {
-        (Role::Admin, _) => None,
-        (Role::Reseller, Some(id)) => Some(("reseller".to_owned(), Some(id.to_owned()))),
-        (Role::Organization, Some(guid)) => {
-            Some(("organization".to_owned(), Some(guid.to_owned())))
-        }
-        (Role::Integration, _) => Some(("integration".to_owned(), None)),
-        _ => return Err(Error::Forbidden),
-    };
+    feed.tenant = Tenant::of_caller(caller)?.map(|t| {
+        (
+            t.kind().unwrap_or_default().to_owned(),
+            t.id().map(str::to_owned),
+        )
+    });
     let limit = feed.limit;
     feed.limit += 1;
     let mut conn = core.store.conn().await?;

@@ -27,12 +27,6 @@ pub struct SubscriptionQuery {
     pub organization: Option<String>,
     /// RFC 3339; only those whose current period ends before it.
     pub ending_before: Option<String>,
-    /// 1 to 1000; 100 when absent or 0.
-    #[param(minimum = 0, maximum = 1000)]
-    pub page_size: Option<i64>,
-    /// `next_page_token` of the previous page.
-    #[param(max_length = 100)]
-    pub page_token: Option<String>,
 }
 
 impl SubscriptionQuery {
@@ -122,21 +116,19 @@ pub struct SubscriptionList {
 
 /// Lists subscriptions in id order (operator keys only).
 #[utoipa::path(get, path = "/admin/v1/subscriptions", tag = "subscriptions", operation_id = "listSubscriptions",
-    params(SubscriptionQuery),
+    params(SubscriptionQuery, PageQuery),
     responses((status = 200, body = SubscriptionList), (status = "4XX", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller<Admin>,
     query: Params<SubscriptionQuery, Admin>,
+    page: Params<PageQuery, Admin>,
 ) -> Result<Json<SubscriptionList>, ApiError<Admin>> {
     caller.require(Role::Admin)?;
     let filter = query.value.filter()?;
-    let page = PageQuery {
-        page_size: query.value.page_size,
-        page_token: query.value.page_token.clone(),
-    };
-    let (rows, next_page_token) = subscriptions_core::list(&state.core, &filter, &page).await?;
+    let (rows, next_page_token) =
+        subscriptions_core::list(&state.core, &filter, &page.value).await?;
     Ok(Json(SubscriptionList {
         subscriptions: rows.iter().map(SubscriptionView::from).collect(),
         next_page_token,

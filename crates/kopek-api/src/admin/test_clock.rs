@@ -8,9 +8,9 @@ use crate::error::ApiError;
 use crate::json::Json;
 use axum::extract::State;
 use kopek_core::test_clock;
+use kopek_domain::Reason;
 use kopek_domain::auth::Role;
 use kopek_domain::error::Violations;
-use kopek_domain::{Reason, time::Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -52,15 +52,10 @@ pub async fn advance(
 ) -> Result<Json<ClockView>, ApiError<Admin>> {
     caller.require(Role::Admin)?;
     let mut v = Violations::default();
-    let to = match body.value.now.as_deref() {
-        None | Some("") => {
-            v.add("now", Reason::Required);
-            None
-        }
-        Some(raw) => crate::query::time_param("now", Some(raw), &mut v),
-    };
+    let to = crate::query::time_param("now", body.value.now.as_deref(), &mut v);
     v.finish()?;
-    let to = to.unwrap_or_else(Timestamp::now);
+    // Absent or empty: a bad value was refused just above.
+    let to = to.ok_or_else(|| kopek_domain::Error::field("now", Reason::Required))?;
     let now = test_clock::advance(&state.core, to).await?;
     Ok(Json(ClockView { now: now.rfc3339() }))
 }

@@ -180,6 +180,18 @@ async fn post(app: &TestApp, base: &str, path: &str, body: Value) -> u16 {
         .as_u16()
 }
 
+/// Creates an organization over the operator API: an `organization.created` event.
+async fn new_organization(app: &TestApp, alias: &str) {
+    let (status, body) = app
+        .admin(
+            Method::POST,
+            "/admin/v1/organizations",
+            Some(organization(alias)),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
 async fn webhook_app(backend: Backend) -> TestApp {
     TestApp::spawn_with(
         backend,
@@ -387,14 +399,7 @@ async fn failures_are_retried_with_the_same_id(backend: Backend) {
     let (status, created) = endpoint(&app, &app.admin_token, json!({"url": receiver.url})).await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
-    let (status, org) = app
-        .admin(
-            Method::POST,
-            "/admin/v1/organizations",
-            Some(organization("retry")),
-        )
-        .await;
-    assert_eq!(status, 201, "{org}");
+    new_organization(&app, "retry").await;
     // 500, a dropped connection, a 10 s silence, a redirect (not followed), then 200.
     let got = receiver.wait_for(5, 60).await;
     let ids: Vec<&String> = got.iter().map(|r| &r.headers["webhook-id"]).collect();
@@ -453,12 +458,7 @@ async fn rotation_signs_with_both_secrets_then_the_new_one(backend: Backend) {
     let new = rotated["secret"].as_str().unwrap().to_owned();
     assert_ne!(old, new);
     assert!(rotated["previous_secret_valid_until"].is_string());
-    app.admin(
-        Method::POST,
-        "/admin/v1/organizations",
-        Some(organization("one")),
-    )
-    .await;
+    new_organization(&app, "one").await;
     let got = receiver.wait_for(1, 20).await;
     assert_eq!(
         got[0].headers["webhook-signature"].split(' ').count(),
@@ -474,12 +474,7 @@ async fn rotation_signs_with_both_secrets_then_the_new_one(backend: Backend) {
         .await
         .unwrap();
     drop(conn);
-    app.admin(
-        Method::POST,
-        "/admin/v1/organizations",
-        Some(organization("two")),
-    )
-    .await;
+    new_organization(&app, "two").await;
     let got = receiver.wait_for(2, 20).await;
     assert_eq!(got[1].headers["webhook-signature"].split(' ').count(), 1);
     match python() {
@@ -606,14 +601,7 @@ async fn a_dead_endpoint_is_disabled_and_the_operator_mailed(backend: Backend) {
     .await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
-    let (status, _) = app
-        .admin(
-            Method::POST,
-            "/admin/v1/organizations",
-            Some(organization("dead")),
-        )
-        .await;
-    assert_eq!(status, 201);
+    new_organization(&app, "dead").await;
     receiver.wait_for(1, 20).await;
     let four_days: i64 = 4 * 24 * 3600 * 1_000_000;
     let mut conn = app.store().conn().await.unwrap();
@@ -673,12 +661,7 @@ async fn a_dead_endpoint_is_disabled_and_the_operator_mailed(backend: Backend) {
     assert!(mail.contains(&id), "{mail}");
     // A disabled endpoint gets no more deliveries.
     let before = receiver.received.lock().unwrap().len();
-    app.admin(
-        Method::POST,
-        "/admin/v1/organizations",
-        Some(organization("later")),
-    )
-    .await;
+    new_organization(&app, "later").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(receiver.received.lock().unwrap().len(), before);
     app.stop().await;
@@ -698,14 +681,7 @@ async fn a_hanging_endpoint_delays_no_other(backend: Backend) {
     }
     let started = std::time::Instant::now();
     for i in 0..40 {
-        let (status, _) = app
-            .admin(
-                Method::POST,
-                "/admin/v1/organizations",
-                Some(organization(&format!("busy-{i}"))),
-            )
-            .await;
-        assert_eq!(status, 201);
+        new_organization(&app, &format!("busy-{i}")).await;
     }
     let got = fast.wait_for(40, 8).await;
     // Well inside the 10 s a hanging receiver is waited for.
