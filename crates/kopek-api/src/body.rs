@@ -98,6 +98,15 @@ pub async fn read(request: Request) -> Result<Bytes, Error> {
         })
 }
 
+/// A body that may be left empty, when every field takes its default.
+pub fn parse_optional<T: Default + DeserializeOwned>(raw: &[u8]) -> Result<T, Error> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        parse(raw)
+    }
+}
+
 /// Parses a JSON object, naming the field whose value has the wrong type.
 pub fn parse<T: DeserializeOwned>(raw: &[u8]) -> Result<T, Error> {
     match raw.iter().find(|b| !b.is_ascii_whitespace()) {

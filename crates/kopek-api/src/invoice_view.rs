@@ -2,9 +2,8 @@
 //! currency, type_of}`, references as `{guid, type_of}`), which the operator API
 //! answers in too, and its payment links.
 
-use kopek_domain::ids::InvoiceId;
+use kopek_core::invoices::payment_links;
 use kopek_domain::invoice::Position;
-use kopek_domain::paging::link_token;
 use kopek_domain::time::Timestamp;
 use kopek_domain::vat;
 use kopek_store::invoices::Invoice;
@@ -110,16 +109,6 @@ pub struct VatView {
     /// Such as `22%` or `9.09%`.
     pub rate: String,
     pub sum: Money,
-}
-
-/// The two payment links of an invoice, each carrying its unguessable token.
-pub fn payment_links(public_url: &str, key: &[u8], guid: &InvoiceId) -> (String, String) {
-    let base = public_url.trim_end_matches('/');
-    let token = link_token(key, guid.as_str());
-    (
-        format!("{base}/invoices/{guid}/pay?token={token}"),
-        format!("{base}/invoices/{guid}/bank-transfer?token={token}"),
-    )
 }
 
 impl InvoiceView {

@@ -60,7 +60,8 @@ pub async fn issue(
         ),
     };
     let payload = serde_json::to_value(&mail).map_err(Error::internal)?;
-    outbox::enqueue(conn, invitations::MAIL_KIND, &payload, now).await?;
+    // Sent by the machine's clock, as every outbox row (see `events::record`).
+    outbox::enqueue(conn, invitations::MAIL_KIND, &payload, Timestamp::now()).await?;
     Ok(invitation)
 }
 

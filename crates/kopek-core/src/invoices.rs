@@ -16,12 +16,12 @@ use kopek_domain::catalog::MAX_PERIOD_MONTHS;
 use kopek_domain::error::Violations;
 use kopek_domain::ids::{InvoiceId, OrganizationId, prefix, yc_id};
 use kopek_domain::invoice::{InvoiceStatus, MAX_QUANTITY, Payer, Quote, format_number, quote};
-use kopek_domain::subscription::paid_period;
+use kopek_domain::paging::link_token;
 use kopek_domain::time::Timestamp;
 use kopek_domain::{Error, FieldError, Reason};
-use kopek_store::invoices::{self, Invoice, License, Payment};
+use kopek_store::Conn;
+use kopek_store::invoices::{self, Invoice, Payment};
 use kopek_store::organizations::Organization;
-use kopek_store::{Conn, catalog, subscriptions};
 use serde::Serialize;
 use serde_json::json;
 
@@ -41,14 +41,14 @@ pub struct Order {
 
 /// An order checked against the catalog and priced: all a new invoice needs.
 pub(crate) struct Priced {
-    organization: Organization,
-    catalog_version: i64,
-    product_guid: String,
-    plan_guid: String,
-    period_in_months: i64,
-    quantity: i64,
-    quote: Quote,
-    payer: Payer,
+    pub(crate) organization: Organization,
+    pub(crate) catalog_version: i64,
+    pub(crate) product_guid: String,
+    pub(crate) plan_guid: String,
+    pub(crate) period_in_months: i64,
+    pub(crate) quantity: i64,
+    pub(crate) quote: Quote,
+    pub(crate) payer: Payer,
     pub(crate) now: Timestamp,
 }
 
@@ -262,7 +262,7 @@ pub enum Change {
 
 /// Applies `change` to the invoice in the caller's transaction and returns it as
 /// it now is. Any change the lifecycle does not allow is `FailedPrecondition`.
-async fn apply(
+pub(crate) async fn apply(
     core: &Core,
     conn: &mut Conn,
     guid: &InvoiceId,
@@ -299,7 +299,7 @@ async fn apply(
             created_at: now,
         };
         invoices::insert_payment(&mut *conn, &payment).await?;
-        extend_license(core, &mut *conn, &invoice, now).await?;
+        crate::subscriptions::on_payment(core, &mut *conn, &invoice, now).await?;
     }
     let payload = json!({
         "invoiceGuid": invoice.guid,
@@ -314,66 +314,12 @@ async fn apply(
     Ok(invoice)
 }
 
-/// Paying moves the license's end, and the subscription's period, by the period
-/// bought, with the invoice's plan and quantity.
-async fn extend_license(
-    core: &Core,
-    conn: &mut Conn,
-    invoice: &Invoice,
-    now: Timestamp,
-) -> Result<(), Error> {
-    let plan_name = catalog::get(&mut *conn, invoice.catalog_version)
-        .await?
-        .and_then(|c| {
-            c.product(&invoice.product_guid)
-                .and_then(|p| p.plan(&invoice.plan_guid))
-                .map(|p| p.name.clone())
-        })
-        .unwrap_or_default();
-    let subscription = subscriptions::of(
-        &mut *conn,
-        &invoice.organization_guid,
-        &invoice.product_guid,
+/// The two payment links of an invoice, each carrying its unguessable token.
+pub fn payment_links(public_url: &str, key: &[u8], guid: &InvoiceId) -> (String, String) {
+    let base = public_url.trim_end_matches('/');
+    let token = link_token(key, guid.as_str());
+    (
+        format!("{base}/invoices/{guid}/pay?token={token}"),
+        format!("{base}/invoices/{guid}/bank-transfer?token={token}"),
     )
-    .await?;
-    // A license from before subscriptions existed is followed on from, as one is.
-    let current_end = match &subscription {
-        Some(s) => Some(s.current_period_end),
-        None => invoices::licenses(&mut *conn, &invoice.organization_guid)
-            .await?
-            .into_iter()
-            .find(|l| l.product_guid.eq_ignore_ascii_case(&invoice.product_guid))
-            .map(|l| l.expires_at),
-    };
-    let months = u32::try_from(invoice.period_in_months).map_err(Error::internal)?;
-    let period = paid_period(current_end, now, months);
-    let license = License {
-        organization_guid: invoice.organization_guid.clone(),
-        product_guid: invoice.product_guid.clone(),
-        plan_guid: invoice.plan_guid.clone(),
-        plan_name,
-        quantity: invoice.quantity,
-        expires_at: period.1,
-        updated_at: now,
-    };
-    invoices::save_license(&mut *conn, &license).await?;
-    let payload = json!({
-        "organizationGuid": license.organization_guid,
-        "productGuid": license.product_guid,
-        "planGuid": license.plan_guid,
-        "quantity": license.quantity,
-        "expiresAt": license.expires_at.rfc3339(),
-        "invoiceGuid": invoice.guid,
-    });
-    events::record(
-        core,
-        &mut *conn,
-        "license.extended",
-        Subject::License(&license),
-        &payload,
-        now,
-    )
-    .await?;
-    crate::subscriptions::paid(core, conn, invoice, subscription, period, now).await?;
-    Ok(())
 }

@@ -61,6 +61,9 @@ pub struct Settings {
     /// How long before a period's end its renewal invoice is issued
     /// (`KOPEK_RENEWAL_LEAD_DAYS`, 7 by default).
     pub renewal_lead_seconds: i64,
+    /// How long a subscription whose period ended unpaid stays past due before it
+    /// expires (`KOPEK_GRACE_DAYS`, 3 by default).
+    pub grace_seconds: i64,
     /// Whether the test clock may be moved (`KOPEK_TEST_MODE`).
     pub test_mode: bool,
 }

@@ -7,7 +7,9 @@ use crate::paging::PageQuery;
 use crate::write::{Ran, Write};
 use kopek_domain::auth::Principal;
 use kopek_domain::company::Company;
+use kopek_domain::contact::Email;
 use kopek_domain::ids::{BillingAccountId, OrganizationId, UserId};
+use kopek_domain::lang::Lang;
 use kopek_domain::{Error, Reason};
 use kopek_store::billing_accounts::{self, AccountKind};
 use kopek_store::organizations::{self, Organization};
@@ -21,6 +23,16 @@ pub struct NewOrganization {
     pub company: Company,
     /// The reseller billing account that serves it, which must exist.
     pub reseller_id: Option<BillingAccountId>,
+    pub billing: BillingContact,
+}
+
+/// Who is mailed about an organization's renewals, and in which language; in an
+/// update, an absent field is left as it is.
+#[derive(Debug, Clone, Default)]
+pub struct BillingContact {
+    /// `Some(None)` removes the address.
+    pub email: Option<Option<Email>>,
+    pub language: Option<Lang>,
 }
 
 /// Creates an organization; a taken alias and an unknown reseller name their field.
@@ -47,6 +59,8 @@ pub async fn create<T: Serialize>(
                 alias: new.alias,
                 company: new.company,
                 reseller_id: new.reseller_id,
+                billing_email: new.billing.email.flatten(),
+                language: new.billing.language.unwrap_or(Lang::Ru),
                 created_at: now,
                 updated_at: now,
             };
@@ -105,6 +119,49 @@ pub async fn add_member<T: Serialize>(
                 Subject::Organization(&org, &members),
                 &payload,
                 now,
+            )
+            .await?;
+            Ok(answer(&org, members))
+        })
+        .await
+}
+
+/// Sets who is mailed about the organization's renewals and in which language,
+/// with an `organization.updated` event; answers with the organization and the ids
+/// of its members.
+pub async fn update_billing<T: Serialize>(
+    core: &Core,
+    write: Write,
+    caller: &Principal,
+    guid: &OrganizationId,
+    change: BillingContact,
+    status: u16,
+    answer: impl FnOnce(&Organization, Vec<UserId>) -> T,
+) -> Result<Ran<T>, Error> {
+    write
+        .run(caller, status, async |work| {
+            let mut org = crate::access::read_organization(work.conn(), guid).await?;
+            if let Some(email) = change.email {
+                org.billing_email = email;
+            }
+            if let Some(language) = change.language {
+                org.language = language;
+            }
+            org.updated_at = core.now();
+            organizations::save_billing_contact(work.conn(), &org).await?;
+            let members = organizations::members(work.conn(), &org.guid).await?;
+            let payload = serde_json::json!({
+                "organizationGuid": org.guid,
+                "billingEmail": org.billing_email,
+                "language": org.language.as_str(),
+            });
+            events::record(
+                core,
+                work.conn(),
+                "organization.updated",
+                Subject::Organization(&org, &members),
+                &payload,
+                org.updated_at,
             )
             .await?;
             Ok(answer(&org, members))

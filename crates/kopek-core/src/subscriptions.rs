@@ -1,32 +1,133 @@
 //! Subscriptions: made when an organization first pays for a product, moved on by
-//! a period at each payment after, and read by the operator. The current period is
-//! the organization's license for the product (LIFE POS shows it as
+//! a period at each payment after, renewed, reminded, ended and expired by the
+//! scheduler, and changed by the operator. The current period is the
+//! organization's license for the product (LIFE POS shows it as
 //! `acquired_license`), written in the same transaction.
 
+mod changes;
+mod mails;
+mod scheduler;
+
+pub use changes::{CancelAt, PlanChange, cancel, change_plan, resume};
+pub use mails::{BILLING_MAIL, BillingMail};
+pub use scheduler::{BATCH, Pass, run_due};
+
 use crate::Core;
-use crate::access::OrgAccess;
 use crate::events::{self, Subject};
-use crate::invoices::{self, Order};
+use crate::invoices::{self, Change};
 use crate::paging::PageQuery;
 use kopek_domain::Error;
-use kopek_domain::subscription::SubscriptionStatus;
+use kopek_domain::invoice::InvoiceStatus;
+use kopek_domain::subscription::{SubscriptionStatus, paid_period};
 use kopek_domain::time::Timestamp;
-use kopek_store::Conn;
-use kopek_store::invoices::Invoice;
-use kopek_store::subscriptions::{self, Filter, Subscription};
+use kopek_store::invoices as invoice_rows;
+use kopek_store::invoices::{Invoice, License};
+use kopek_store::subscriptions::{self, Filter, Purpose, Subscription};
+use kopek_store::{Conn, catalog};
 use serde_json::json;
+
+/// What paying `invoice` does to the organization's subscription to its product,
+/// in the payment's transaction: a renewal buys the period it was issued for, an
+/// upgrade switches the plan for the rest of the period, any other invoice buys a
+/// period following on from a running or past-due one (from the payment once
+/// lapsed). The license LIFE POS shows is written to match.
+pub(crate) async fn on_payment(
+    core: &Core,
+    conn: &mut Conn,
+    invoice: &Invoice,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let subscription = subscriptions::of(
+        &mut *conn,
+        &invoice.organization_guid,
+        &invoice.product_guid,
+    )
+    .await?;
+    let months = u32::try_from(invoice.period_in_months).map_err(Error::internal)?;
+    let period = match subscriptions::purpose(&mut *conn, &invoice.guid).await? {
+        Some(Purpose::PlanChange(period_end)) => {
+            let s =
+                subscription.ok_or_else(|| Error::internal("plan change without subscription"))?;
+            return changes::upgrade_paid(core, conn, invoice, s, period_end, now).await;
+        }
+        Some(Purpose::Renewal(start)) => {
+            let renews = subscription.as_ref().is_some_and(|s| {
+                s.current_period_end == start
+                    && matches!(
+                        s.status,
+                        SubscriptionStatus::Active | SubscriptionStatus::PastDue
+                    )
+            });
+            if !renews {
+                return Err(Error::FailedPrecondition(format!(
+                    "The period from {} this invoice renews is paid already or no longer \
+                     due; it cannot be paid",
+                    start.rfc3339()
+                )));
+            }
+            (start, start.plus_months(months))
+        }
+        None => {
+            // A license from before subscriptions existed is followed on from, as
+            // one is.
+            let current_end = match &subscription {
+                Some(s) if s.status == SubscriptionStatus::PastDue => {
+                    return buy_next_period(core, conn, invoice, s.clone(), months, now).await;
+                }
+                Some(s) => Some(s.current_period_end),
+                None => invoice_rows::licenses(&mut *conn, &invoice.organization_guid)
+                    .await?
+                    .into_iter()
+                    .find(|l| l.product_guid.eq_ignore_ascii_case(&invoice.product_guid))
+                    .map(|l| l.expires_at),
+            };
+            if let Some(s) = &subscription {
+                // The period this payment buys supersedes the one the renewal
+                // invoice was issued for, which must not be paid as well.
+                void_renewal(core, conn, s, false, now).await?;
+            }
+            paid_period(current_end, now, months)
+        }
+    };
+    paid(core, conn, invoice, subscription, period, now).await
+}
+
+/// A past-due subscription paid by an invoice other than its renewal: the period
+/// follows on from the end (the grace days were used), and the renewal invoice of
+/// that period is canceled.
+async fn buy_next_period(
+    core: &Core,
+    conn: &mut Conn,
+    invoice: &Invoice,
+    s: Subscription,
+    months: u32,
+    now: Timestamp,
+) -> Result<(), Error> {
+    void_renewal(core, conn, &s, false, now).await?;
+    let start = s.current_period_end;
+    paid(
+        core,
+        conn,
+        invoice,
+        Some(s),
+        (start, start.plus_months(months)),
+        now,
+    )
+    .await
+}
 
 /// Records that `invoice` paid for the period `start..end`: the organization's
 /// subscription to the product is made, or takes the invoice's plan, quantity and
-/// period and moves on to the new period (active again, no longer ending).
-pub(crate) async fn paid(
+/// period and moves on to the new period (active again, no longer ending), and
+/// the license is extended to match.
+async fn paid(
     core: &Core,
     conn: &mut Conn,
     invoice: &Invoice,
     existing: Option<Subscription>,
     (start, end): (Timestamp, Timestamp),
     now: Timestamp,
-) -> Result<Subscription, Error> {
+) -> Result<(), Error> {
     let (subscription, event) = match existing {
         None => {
             let made = Subscription {
@@ -41,8 +142,11 @@ pub(crate) async fn paid(
                 status: SubscriptionStatus::Active,
                 cancel_at_period_end: false,
                 payer: invoice.payer.clone(),
+                next_plan_guid: None,
+                next_quantity: None,
                 created_at: now,
                 updated_at: now,
+                version: 0,
             };
             subscriptions::insert(&mut *conn, &made).await?;
             (made, "subscription.created")
@@ -56,11 +160,31 @@ pub(crate) async fn paid(
             s.status = SubscriptionStatus::Active;
             s.cancel_at_period_end = false;
             s.payer = invoice.payer.clone();
+            s.next_plan_guid = None;
+            s.next_quantity = None;
             s.updated_at = now;
-            subscriptions::save(&mut *conn, &s).await?;
+            save(conn, &mut s).await?;
             (s, "subscription.renewed")
         }
     };
+    let license = write_license(conn, &subscription, invoice.catalog_version, now).await?;
+    let payload = json!({
+        "organizationGuid": license.organization_guid,
+        "productGuid": license.product_guid,
+        "planGuid": license.plan_guid,
+        "quantity": license.quantity,
+        "expiresAt": license.expires_at.rfc3339(),
+        "invoiceGuid": invoice.guid,
+    });
+    events::record(
+        core,
+        &mut *conn,
+        "license.extended",
+        Subject::License(&license),
+        &payload,
+        now,
+    )
+    .await?;
     let payload = json!({
         "subscriptionId": subscription.id,
         "invoiceGuid": invoice.guid,
@@ -76,7 +200,75 @@ pub(crate) async fn paid(
         now,
     )
     .await?;
-    Ok(subscription)
+    Ok(())
+}
+
+/// Saves a subscription over the version it was read at; a change that came
+/// first makes this one fail, to be tried again on a fresh reading.
+async fn save(conn: &mut Conn, s: &mut Subscription) -> Result<(), Error> {
+    if subscriptions::save(conn, s).await? {
+        Ok(())
+    } else {
+        Err(Error::FailedPrecondition(
+            "The subscription changed meanwhile; read it and try again".to_owned(),
+        ))
+    }
+}
+
+/// Writes the license LIFE POS shows from the subscription: its plan (named as
+/// the catalog version `catalog_version` names it), quantity and period's end.
+async fn write_license(
+    conn: &mut Conn,
+    s: &Subscription,
+    catalog_version: i64,
+    now: Timestamp,
+) -> Result<License, Error> {
+    let plan_name = catalog::get(&mut *conn, catalog_version)
+        .await?
+        .and_then(|c| {
+            c.product(&s.product_guid)
+                .and_then(|p| p.plan(&s.plan_guid))
+                .map(|p| p.name.clone())
+        })
+        .unwrap_or_default();
+    let license = License {
+        organization_guid: s.organization_guid.clone(),
+        product_guid: s.product_guid.clone(),
+        plan_guid: s.plan_guid.clone(),
+        plan_name,
+        quantity: s.quantity,
+        expires_at: s.current_period_end,
+        updated_at: now,
+    };
+    invoice_rows::save_license(&mut *conn, &license).await?;
+    Ok(license)
+}
+
+/// Cancels the pending renewal invoice of the subscription's next period, if
+/// there is one. With `forget`, the period may be renewed again (by a new invoice
+/// for a changed plan, or after a resumed cancel).
+async fn void_renewal(
+    core: &Core,
+    conn: &mut Conn,
+    s: &Subscription,
+    forget: bool,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let Some(guid) =
+        subscriptions::renewal_invoice(&mut *conn, &s.id, s.current_period_end).await?
+    else {
+        return Ok(());
+    };
+    let pending = invoice_rows::get(&mut *conn, &guid)
+        .await?
+        .is_some_and(|i| i.status == InvoiceStatus::Pending);
+    if pending {
+        Box::pin(invoices::apply(core, conn, &guid, Change::Cancel, now)).await?;
+    }
+    if forget {
+        subscriptions::forget_renewal(conn, &s.id, s.current_period_end).await?;
+    }
+    Ok(())
 }
 
 /// One page of subscriptions in id order, and the next page's token (empty on the
@@ -98,7 +290,11 @@ pub async fn list(
 
 pub async fn get(core: &Core, id: &str) -> Result<Subscription, Error> {
     let mut conn = core.store.conn().await?;
-    subscriptions::get(&mut conn, id)
+    read(&mut conn, id).await
+}
+
+async fn read(conn: &mut Conn, id: &str) -> Result<Subscription, Error> {
+    subscriptions::get(conn, id)
         .await?
         .ok_or_else(|| Error::NotFound {
             what: "subscription",
@@ -106,76 +302,25 @@ pub async fn get(core: &Core, id: &str) -> Result<Subscription, Error> {
         })
 }
 
-/// How many due subscriptions one scheduler pass takes.
-pub const RENEWAL_BATCH: i64 = 100;
-
-/// Issues the renewal invoice of each subscription whose period ends within the
-/// lead time (`KOPEK_RENEWAL_LEAD_DAYS`): the same plan, quantity, period and payer,
-/// priced from the catalog in force now, numbered from the organization's counter,
-/// with a `subscription.renewal_invoiced` event. Each runs in its own transaction,
-/// and a period's renewal is recorded under a unique key, so however many
-/// processes run this, one invoice is issued per period (a loser's transaction,
-/// number included, is rolled back). Answers how many it issued; one that cannot
-/// be priced (its product or plan gone from the catalog) is logged and left.
-pub async fn renew_due(core: &Core) -> Result<usize, Error> {
-    let now = core.now();
-    let due = {
-        let mut conn = core.store.conn().await?;
-        subscriptions::due_for_renewal(
-            &mut conn,
-            now.plus_seconds(core.settings.renewal_lead_seconds),
-            RENEWAL_BATCH,
-        )
-        .await?
-    };
-    let mut issued = 0;
-    for subscription in due {
-        match renew(core, &subscription).await {
-            Ok(true) => issued += 1,
-            Ok(false) => {}
-            Err(e @ Error::Internal(_)) => return Err(e),
-            Err(e) => {
-                tracing::warn!(subscription = %subscription.id, error = %e, "the renewal invoice could not be issued")
-            }
-        }
-    }
-    Ok(issued)
-}
-
-async fn renew(core: &Core, subscription: &Subscription) -> Result<bool, Error> {
-    let order = Order {
-        organization: subscription.organization_guid.clone(),
-        product: subscription.product_guid.clone(),
-        plan: Some(subscription.plan_guid.clone()),
-        quantity: Some(subscription.quantity),
-        period_in_months: Some(subscription.period_in_months),
-        payer: Some(subscription.payer.id().to_owned()),
-    };
-    let priced = invoices::price(core, &OrgAccess::All, order).await?;
-    let now = priced.now;
-    let mut tx = core.store.begin().await?;
-    let invoice = invoices::issue(core, &mut tx, priced, "scheduler").await?;
-    let period_start = subscription.current_period_end;
-    if !subscriptions::add_renewal(&mut tx, &subscription.id, period_start, &invoice.guid, now)
-        .await?
-    {
-        return Ok(false);
-    }
-    let payload = json!({
-        "subscriptionId": subscription.id,
-        "invoiceGuid": invoice.guid,
-        "number": invoice.number,
-        "periodStart": period_start.rfc3339(),
+/// Records a subscription event whose payload names the subscription and adds
+/// `more`.
+async fn record(
+    core: &Core,
+    conn: &mut Conn,
+    kind: &str,
+    s: &Subscription,
+    more: serde_json::Value,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let mut payload = json!({
+        "subscriptionId": s.id,
+        "organizationGuid": s.organization_guid,
+        "productGuid": s.product_guid,
+        "status": s.status.as_str(),
     });
-    events::record(
-        core,
-        &mut tx,
-        "subscription.renewal_invoiced",
-        Subject::Subscription(subscription),
-        &payload,
-        now,
-    )
-    .await?;
-    tx.commit().await.map_err(Error::internal)?;
-    Ok(true)
+    if let (Some(target), serde_json::Value::Object(extra)) = (payload.as_object_mut(), more) {
+        target.extend(extra);
+    }
+    events::record(core, conn, kind, Subject::Subscription(s), &payload, now).await?;
+    Ok(())
 }

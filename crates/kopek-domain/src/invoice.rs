@@ -177,6 +177,36 @@ pub fn quote(
     })
 }
 
+/// The invoice of an upgrade: one line, the prorated difference `amount` for the
+/// `left` of `total` days to the period's end, with VAT at the new plan's rate on
+/// `on` (the invoice date, as every invoice).
+pub fn upgrade_quote(
+    product: &Product,
+    plan: &Plan,
+    quantity: i64,
+    amount: Money,
+    (left, total): (i64, i64),
+    on: Timestamp,
+) -> Result<Quote, Error> {
+    let rate = vat::rate_basis_points(plan.vat, on.date());
+    let position = Position {
+        name: format!(
+            "{} «{}» × {quantity}: доплата за {left} из {total} дн.",
+            product.name, plan.name
+        ),
+        quantity: 1,
+        price: amount,
+        total: amount,
+        vat: amount.vat_included(rate).map_err(refused)?,
+    };
+    Ok(Quote {
+        total: amount,
+        vat: position.vat,
+        positions: vec![position],
+        vat_basis_points: rate,
+    })
+}
+
 /// A per-month figure of a period price, rounded half away from zero.
 pub fn per_month(price: Money, months: i64) -> Money {
     let minor = vat::div_round(i128::from(price.minor()), i128::from(months.max(1)));

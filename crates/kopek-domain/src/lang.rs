@@ -32,6 +32,15 @@ impl Lang {
         best.map(|(_, l)| l).unwrap_or_default()
     }
 
+    pub fn as_str(self) -> &'static str {
+        self.pick("en", "ru")
+    }
+
+    /// `en` or `ru`, as [`Lang::as_str`] writes them.
+    pub fn parse(s: &str) -> Option<Lang> {
+        [Lang::En, Lang::Ru].into_iter().find(|l| l.as_str() == s)
+    }
+
     /// Chooses between an English and a Russian text.
     pub fn pick<T>(self, en: T, ru: T) -> T {
         match self {

@@ -12,6 +12,7 @@ use crate::customer::CustomerState;
 use crate::customer::Person;
 use crate::ids::{BillingAccountId, CustomerId, InvoiceId, OrganizationId, UserId};
 use crate::invoice::InvoiceStatus;
+use crate::lang::Lang;
 use crate::money::Currency;
 use crate::subscription::SubscriptionStatus;
 use crate::time::Timestamp;
@@ -85,6 +86,9 @@ column!(Role as String, into: |r| r.as_str().to_owned(), from: |s| {
 });
 column!(SubscriptionStatus as String, into: |st| st.as_str().to_owned(), from: |s| {
     SubscriptionStatus::parse(&s).ok_or_else(|| unknown("subscription status", &s))
+});
+column!(Lang as String, into: |l| l.as_str().to_owned(), from: |s| {
+    Lang::parse(&s).ok_or_else(|| unknown("language", &s))
 });
 column!(UserStatus as String, into: |st| st.as_str().to_owned(), from: |s| {
     UserStatus::parse(&s).ok_or_else(|| unknown("user status", &s))

@@ -115,6 +115,41 @@ pub const EVENT_TYPES: &[(&str, &str, &str)] = &[
         "The scheduler issued the invoice for a subscription's next period.",
     ),
     (
+        "subscription.reminder_sent",
+        "subscription",
+        "The renewal invoice was still unpaid 3 days, then 1 day, before the period's end; the billing contact was mailed.",
+    ),
+    (
+        "subscription.past_due",
+        "subscription",
+        "The period ended unpaid; the license stays usable for the grace days.",
+    ),
+    (
+        "subscription.expired",
+        "subscription",
+        "The grace days passed unpaid; the renewal invoice was canceled.",
+    ),
+    (
+        "subscription.canceled",
+        "subscription",
+        "A subscription was canceled: at once, or at its period's end as asked.",
+    ),
+    (
+        "subscription.cancel_scheduled",
+        "subscription",
+        "A subscription was set to end with its period (no more renewals).",
+    ),
+    (
+        "subscription.resumed",
+        "subscription",
+        "A cancel at the period's end was taken back; renewals go on.",
+    ),
+    (
+        "subscription.plan_changed",
+        "subscription",
+        "An upgrade was paid and took effect, or a downgrade was set for the period's end.",
+    ),
+    (
         "customer.invited",
         "customer",
         "A reseller invited a customer (Yandex Customer.Invite).",
@@ -159,6 +194,11 @@ pub const EVENT_TYPES: &[(&str, &str, &str)] = &[
         "organization.created",
         "organization",
         "The operator created an organization.",
+    ),
+    (
+        "organization.updated",
+        "organization",
+        "The operator changed an organization's billing contact or language.",
     ),
     (
         "organization.member_added",

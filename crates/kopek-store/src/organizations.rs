@@ -3,7 +3,9 @@
 use crate::db::{AnyQuery, Conn, DbResult, Record, is_unique_violation, select};
 use kopek_domain::Error;
 use kopek_domain::company::{Company, Inn, Kpp};
+use kopek_domain::contact::Email;
 use kopek_domain::ids::{BillingAccountId, OrganizationId, UserId};
+use kopek_domain::lang::Lang;
 use kopek_domain::time::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
@@ -16,6 +18,10 @@ pub struct Organization {
     pub company: Company,
     /// The reseller billing account that serves the organization, if any.
     pub reseller_id: Option<BillingAccountId>,
+    /// Who is mailed about renewals, if anyone.
+    pub billing_email: Option<Email>,
+    /// The language of those mails.
+    pub language: Lang,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -40,8 +46,8 @@ impl From<CompanyColumns> for Company {
 
 impl Record for Organization {
     const TABLE: &'static str = "organizations";
-    const COLUMNS: &'static str =
-        "guid, alias, company_name, inn, kpp, reseller_id, created_at, updated_at";
+    const COLUMNS: &'static str = "guid, alias, company_name, inn, kpp, reseller_id, billing_email, language, created_at, \
+         updated_at";
 
     fn bind<'q>(&'q self, q: AnyQuery<'q>) -> AnyQuery<'q> {
         q.bind(&self.guid)
@@ -50,6 +56,8 @@ impl Record for Organization {
             .bind(&self.company.inn)
             .bind(&self.company.kpp)
             .bind(&self.reseller_id)
+            .bind(&self.billing_email)
+            .bind(self.language)
             .bind(self.created_at)
             .bind(self.updated_at)
     }
@@ -98,6 +106,21 @@ pub async fn get_with_catalog_version(
         ))
     })
     .transpose()
+}
+
+/// Writes the billing contact and the language of its mails.
+pub async fn save_billing_contact(conn: &mut Conn, org: &Organization) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE organizations SET billing_email = $1, language = $2, updated_at = $3 WHERE guid = $4",
+    )
+    .bind(&org.billing_email)
+    .bind(org.language)
+    .bind(org.updated_at)
+    .bind(&org.guid)
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(())
 }
 
 /// One page of organizations in guid order, after `after`.

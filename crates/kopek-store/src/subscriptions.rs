@@ -4,7 +4,7 @@
 use crate::db::{AnyQuery, Conn, DbResult, Record, select};
 use kopek_domain::Error;
 use kopek_domain::ids::{InvoiceId, OrganizationId};
-use kopek_domain::invoice::Payer;
+use kopek_domain::invoice::{InvoiceStatus, Payer};
 use kopek_domain::sql::Flag;
 use kopek_domain::subscription::SubscriptionStatus;
 use kopek_domain::time::Timestamp;
@@ -25,15 +25,31 @@ pub struct Subscription {
     pub cancel_at_period_end: bool,
     #[sqlx(flatten, try_from = "crate::invoices::PayerColumns")]
     pub payer: Payer,
+    /// A downgrade waiting for the period's end: the plan and quantity the next
+    /// renewal is for.
+    pub next_plan_guid: Option<String>,
+    pub next_quantity: Option<i64>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Moved on by every [`save`]; a save over a stale version is refused.
+    pub version: i64,
+}
+
+impl Subscription {
+    /// The plan and quantity the next period is for.
+    pub fn next_plan(&self) -> (&str, i64) {
+        (
+            self.next_plan_guid.as_deref().unwrap_or(&self.plan_guid),
+            self.next_quantity.unwrap_or(self.quantity),
+        )
+    }
 }
 
 impl Record for Subscription {
     const TABLE: &'static str = "subscriptions";
     const COLUMNS: &'static str = "id, organization_guid, product_guid, plan_guid, quantity, \
         period_in_months, current_period_start, current_period_end, status, cancel_at_period_end, \
-        payer_type, payer_guid, created_at, updated_at";
+        payer_type, payer_guid, next_plan_guid, next_quantity, created_at, updated_at, version";
 
     fn bind<'q>(&'q self, q: AnyQuery<'q>) -> AnyQuery<'q> {
         q.bind(&self.id)
@@ -48,8 +64,11 @@ impl Record for Subscription {
             .bind(Flag(self.cancel_at_period_end))
             .bind(self.payer.kind())
             .bind(self.payer.id())
+            .bind(&self.next_plan_guid)
+            .bind(self.next_quantity)
             .bind(self.created_at)
             .bind(self.updated_at)
+            .bind(self.version)
     }
 }
 
@@ -77,13 +96,16 @@ pub async fn insert(conn: &mut Conn, s: &Subscription) -> Result<(), Error> {
     crate::db::insert(conn, s, &[]).await.db()
 }
 
-/// Writes every field but the id, the organization, the product and the creation.
-pub async fn save(conn: &mut Conn, s: &Subscription) -> Result<(), Error> {
-    sqlx::query(
+/// Writes every field but the id, the organization, the product and the creation,
+/// over the version `s` was read at, and moves the version on. False when another
+/// change came first: the caller's reading is stale.
+pub async fn save(conn: &mut Conn, s: &mut Subscription) -> Result<bool, Error> {
+    let saved = sqlx::query(
         "UPDATE subscriptions SET plan_guid = $1, quantity = $2, period_in_months = $3, \
          current_period_start = $4, current_period_end = $5, status = $6, \
-         cancel_at_period_end = $7, payer_type = $8, payer_guid = $9, updated_at = $10 \
-         WHERE id = $11",
+         cancel_at_period_end = $7, payer_type = $8, payer_guid = $9, next_plan_guid = $10, \
+         next_quantity = $11, updated_at = $12, version = version + 1 \
+         WHERE id = $13 AND version = $14",
     )
     .bind(&s.plan_guid)
     .bind(s.quantity)
@@ -94,12 +116,20 @@ pub async fn save(conn: &mut Conn, s: &Subscription) -> Result<(), Error> {
     .bind(Flag(s.cancel_at_period_end))
     .bind(s.payer.kind())
     .bind(s.payer.id())
+    .bind(&s.next_plan_guid)
+    .bind(s.next_quantity)
     .bind(s.updated_at)
     .bind(&s.id)
+    .bind(s.version)
     .execute(conn)
     .await
     .db()?;
-    Ok(())
+    if saved.rows_affected() == 1 {
+        s.version += 1;
+        Ok(true)
+    } else {
+        Ok(false)
+    }
 }
 
 /// Which subscriptions a listing holds.
@@ -132,15 +162,17 @@ pub async fn list(
     .db()
 }
 
-/// Active subscriptions, not ending, whose period ends by `by` and has no renewal
-/// invoice yet: the soonest first.
+/// Subscriptions to renew (active, or past due without their renewal invoice, and
+/// not ending) whose period ends by `by` and has no renewal invoice yet: the
+/// soonest first.
 pub async fn due_for_renewal(
     conn: &mut Conn,
     by: Timestamp,
     limit: i64,
 ) -> Result<Vec<Subscription>, Error> {
     sqlx::query_as(select::<Subscription>(
-        "s WHERE status = 'active' AND cancel_at_period_end = 0 AND current_period_end <= $1 \
+        "s WHERE status IN ('active', 'past_due') AND cancel_at_period_end = 0 \
+         AND current_period_end <= $1 \
          AND NOT EXISTS (SELECT 1 FROM renewals r WHERE r.subscription_id = s.id \
          AND r.period_start = s.current_period_end) \
          ORDER BY current_period_end, id LIMIT $2",
@@ -150,6 +182,72 @@ pub async fn due_for_renewal(
     .fetch_all(conn)
     .await
     .db()
+}
+
+/// Subscriptions in `status` whose period ended by `by`: the soonest first.
+pub async fn ended(
+    conn: &mut Conn,
+    status: SubscriptionStatus,
+    by: Timestamp,
+    limit: i64,
+) -> Result<Vec<Subscription>, Error> {
+    sqlx::query_as(select::<Subscription>(
+        "WHERE status = $1 AND current_period_end <= $2 ORDER BY current_period_end, id LIMIT $3",
+    ))
+    .bind(status)
+    .bind(by)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+    .db()
+}
+
+/// Active subscriptions ending after `now` and by `by` whose renewal invoice is
+/// pending and has had neither the reminder `kind` nor the later `1_day` one.
+pub async fn due_for_reminder(
+    conn: &mut Conn,
+    kind: &str,
+    now: Timestamp,
+    by: Timestamp,
+    limit: i64,
+) -> Result<Vec<Subscription>, Error> {
+    sqlx::query_as(select::<Subscription>(
+        "s WHERE status = 'active' AND current_period_end > $1 AND current_period_end <= $2 \
+         AND EXISTS (SELECT 1 FROM renewals r JOIN invoices i ON i.guid = r.invoice_guid \
+         WHERE r.subscription_id = s.id AND r.period_start = s.current_period_end \
+         AND i.status = $5 AND NOT EXISTS (SELECT 1 FROM renewal_reminders m \
+         WHERE m.invoice_guid = r.invoice_guid AND m.kind IN ($3, '1_day'))) \
+         ORDER BY current_period_end, id LIMIT $4",
+    ))
+    .bind(now)
+    .bind(by)
+    .bind(kind)
+    .bind(limit)
+    .bind(InvoiceStatus::Pending)
+    .fetch_all(conn)
+    .await
+    .db()
+}
+
+/// Records that the reminder `kind` of a renewal invoice was sent; false when it
+/// had been (another process sent it first).
+pub async fn add_reminder(
+    conn: &mut Conn,
+    invoice_guid: &InvoiceId,
+    kind: &str,
+    now: Timestamp,
+) -> Result<bool, Error> {
+    let added = sqlx::query(
+        "INSERT INTO renewal_reminders (invoice_guid, kind, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (invoice_guid, kind) DO NOTHING",
+    )
+    .bind(invoice_guid)
+    .bind(kind)
+    .bind(now)
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(added.rows_affected() == 1)
 }
 
 /// Records `invoice_guid` as the renewal of the period starting at `period_start`,
@@ -174,4 +272,101 @@ pub async fn add_renewal(
     .await
     .db()?;
     Ok(added.rows_affected() == 1)
+}
+
+/// The renewal invoice of the period starting at `period_start`, if one was issued.
+pub async fn renewal_invoice(
+    conn: &mut Conn,
+    subscription_id: &str,
+    period_start: Timestamp,
+) -> Result<Option<InvoiceId>, Error> {
+    sqlx::query_scalar(
+        "SELECT invoice_guid FROM renewals WHERE subscription_id = $1 AND period_start = $2",
+    )
+    .bind(subscription_id)
+    .bind(period_start)
+    .fetch_optional(conn)
+    .await
+    .db()
+}
+
+/// Forgets the renewal of a period whose invoice was canceled while the
+/// subscription goes on (a downgrade, a resumed cancel), so that it is issued anew.
+pub async fn forget_renewal(
+    conn: &mut Conn,
+    subscription_id: &str,
+    period_start: Timestamp,
+) -> Result<(), Error> {
+    sqlx::query("DELETE FROM renewals WHERE subscription_id = $1 AND period_start = $2")
+        .bind(subscription_id)
+        .bind(period_start)
+        .execute(conn)
+        .await
+        .db()?;
+    Ok(())
+}
+
+/// What paying an invoice does to a subscription besides buying a period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Purpose {
+    /// Renews the subscription for the period starting at this instant.
+    Renewal(Timestamp),
+    /// Switches the subscription to the invoice's plan for the rest of the period
+    /// ending at this instant.
+    PlanChange(Timestamp),
+}
+
+/// Whether an invoice renews a period or changes a plan (neither: a new purchase).
+pub async fn purpose(conn: &mut Conn, invoice_guid: &InvoiceId) -> Result<Option<Purpose>, Error> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT CAST(0 AS BIGINT), period_start FROM renewals WHERE invoice_guid = $1 \
+         UNION ALL SELECT CAST(1 AS BIGINT), period_end FROM plan_changes WHERE invoice_guid = $1",
+    )
+    .bind(invoice_guid)
+    .fetch_optional(conn)
+    .await
+    .db()?;
+    Ok(row.map(|(kind, at)| match kind {
+        0 => Purpose::Renewal(Timestamp::from_micros(at)),
+        _ => Purpose::PlanChange(Timestamp::from_micros(at)),
+    }))
+}
+
+/// Records `invoice_guid` as the upgrade of a subscription for the rest of the
+/// period ending at `period_end`.
+pub async fn add_plan_change(
+    conn: &mut Conn,
+    invoice_guid: &InvoiceId,
+    subscription_id: &str,
+    period_end: Timestamp,
+    now: Timestamp,
+) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO plan_changes (invoice_guid, subscription_id, period_end, created_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(invoice_guid)
+    .bind(subscription_id)
+    .bind(period_end)
+    .bind(now)
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(())
+}
+
+/// The unpaid upgrade invoices of a subscription.
+pub async fn pending_plan_changes(
+    conn: &mut Conn,
+    subscription_id: &str,
+) -> Result<Vec<InvoiceId>, Error> {
+    sqlx::query_scalar(
+        "SELECT p.invoice_guid FROM plan_changes p JOIN invoices i ON i.guid = p.invoice_guid \
+         WHERE p.subscription_id = $1 AND i.status = $2 ORDER BY p.created_at",
+    )
+    .bind(subscription_id)
+    .bind(InvoiceStatus::Pending)
+    .fetch_all(conn)
+    .await
+    .db()
 }

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 const NUMBER_KEYS: &[&str] = &[
     "webhook_retry_hours",
     "renewal_lead_days",
+    "grace_days",
     "webhook_first_retry_seconds",
     "webhook_allow_private",
     "test_mode",
@@ -123,6 +124,9 @@ pub struct Config {
     /// How many days before a subscription's period ends its renewal invoice is
     /// issued.
     pub renewal_lead_days: u32,
+    /// How many days after a period ends unpaid the subscription stays usable
+    /// (past due) before it expires.
+    pub grace_days: u32,
     /// Who is mailed when Kopek disables a webhook endpoint.
     pub operator_email: Option<String>,
     /// `text` or `json`.
@@ -191,6 +195,7 @@ impl Default for Config {
             webhook_allow_private: false,
             operator_email: None,
             renewal_lead_days: 7,
+            grace_days: 3,
             test_mode: false,
             log_format: LogFormat::Text,
             log: "info,sqlx=warn".to_owned(),
@@ -409,6 +414,13 @@ impl Config {
                 "renewal_lead_days",
                 &self.renewal_lead_days.to_string(),
                 "a whole number of days from 1 to 60",
+            );
+        }
+        if self.grace_days > 60 {
+            return bad(
+                "grace_days",
+                &self.grace_days.to_string(),
+                "a whole number of days from 0 to 60",
             );
         }
         if let Some(email) = &self.operator_email

@@ -110,6 +110,9 @@ impl Server {
         let operator_mailer = mail::OperatorMailer {
             mailer: mailer.clone(),
         };
+        let billing_mailer = mail::BillingMailer {
+            mailer: mailer.clone(),
+        };
         let invitation_mailer = mail::InvitationMailer {
             store: store.clone(),
             mailer,
@@ -119,6 +122,10 @@ impl Server {
             .with_handler(
                 kopek_core::webhooks::OPERATOR_MAIL,
                 Arc::new(operator_mailer),
+            )
+            .with_handler(
+                kopek_core::subscriptions::BILLING_MAIL,
+                Arc::new(billing_mailer),
             );
         let built_in = match worker_id(config, addr) {
             Some(id) => built_in.with_id(id),
@@ -190,6 +197,7 @@ pub fn core_settings(config: &Config, listen: &str) -> anyhow::Result<Settings> 
         webhook_allow_private: config.webhook_allow_private,
         operator_email: config.operator_email.clone(),
         renewal_lead_seconds: i64::from(config.renewal_lead_days) * 24 * 60 * 60,
+        grace_seconds: i64::from(config.grace_days) * 24 * 60 * 60,
         test_mode: config.test_mode,
     })
 }
@@ -320,20 +328,31 @@ pub fn describe(e: &kopek_domain::Error) -> anyhow::Error {
     }
 }
 
-/// Issues what subscriptions have come due for (renewal invoices), every few
-/// seconds; a full batch is followed at once by the next.
+/// Moves subscriptions on as time passes (renewal invoices, reminders, past due,
+/// expiry), every few seconds; a pass that found a full batch is followed at once
+/// by the next.
 async fn scheduler(core: kopek_core::Core, shutdown: CancellationToken) {
     loop {
         if let Err(e) = kopek_core::test_clock::refresh(&core).await {
             tracing::warn!(error = %e, "could not read the test clock");
         }
-        let wait = match kopek_core::subscriptions::renew_due(&core).await {
-            Ok(n) if n as i64 >= kopek_core::subscriptions::RENEWAL_BATCH => Duration::ZERO,
-            Ok(n) => {
-                if n > 0 {
-                    tracing::info!(issued = n, "renewal invoices issued");
+        let wait = match kopek_core::subscriptions::run_due(&core).await {
+            Ok(pass) => {
+                if pass.total() > 0 {
+                    tracing::info!(
+                        renewal_invoices = pass.renewal_invoices,
+                        reminders = pass.reminders,
+                        past_due = pass.past_due,
+                        expired = pass.expired,
+                        canceled = pass.canceled,
+                        "subscriptions moved on"
+                    );
                 }
-                Duration::from_secs(2)
+                if pass.full {
+                    Duration::ZERO
+                } else {
+                    Duration::from_secs(2)
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "the scheduler failed; trying again shortly");

@@ -201,3 +201,23 @@ impl Handler for OperatorMailer {
             .await
     }
 }
+
+/// Sends the mails about renewals that the core composed (see
+/// `kopek_core::subscriptions::BillingMail`).
+pub struct BillingMailer {
+    pub mailer: Mailer,
+}
+
+#[async_trait]
+impl Handler for BillingMailer {
+    async fn handle(&self, payload: &str) -> Result<(), String> {
+        let mail: kopek_core::subscriptions::BillingMail =
+            serde_json::from_str(payload).map_err(|e| format!("bad payload: {e}"))?;
+        self.mailer.send(&mail.to, &mail.subject, &mail.text).await
+    }
+
+    fn sensitive(&self) -> bool {
+        // The payment links carry their tokens.
+        true
+    }
+}

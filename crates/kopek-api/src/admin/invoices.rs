@@ -84,11 +84,7 @@ pub async fn pay(
     Path(guid): Path<String>,
     body: RawBody<Admin>,
 ) -> Result<Response, ApiError<Admin>> {
-    let pay: PayInvoice = if body.bytes.iter().all(u8::is_ascii_whitespace) {
-        PayInvoice::default()
-    } else {
-        crate::body::parse(&body.bytes)?
-    };
+    let pay: PayInvoice = crate::body::parse_optional(&body.bytes)?;
     let change = Change::Pay {
         method: pay
             .method

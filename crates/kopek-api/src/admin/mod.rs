@@ -30,7 +30,7 @@ pub fn routes() -> Routes {
         .api(routes!(users::get))
         .api(routes!(catalog::get, catalog::replace))
         .api(routes!(organizations::list, organizations::create))
-        .api(routes!(organizations::get))
+        .api(routes!(organizations::get, organizations::update))
         .api(routes!(organizations::add_member))
         .dispatch(
             "/admin/v1/invoices/{segment}",
@@ -43,7 +43,16 @@ pub fn routes() -> Routes {
             ],
         )
         .api(routes!(subscriptions::list))
-        .api(routes!(subscriptions::get))
+        .dispatch(
+            "/admin/v1/subscriptions/{segment}",
+            get(subscriptions::get).post(subscriptions::action),
+            [
+                routes!(subscriptions::get),
+                routes!(subscriptions::cancel),
+                routes!(subscriptions::resume),
+                routes!(subscriptions::change_plan),
+            ],
+        )
         .api(routes!(test_clock::get, test_clock::advance))
         .api(routes!(events::list))
         .api(routes!(webhooks::list, webhooks::create))

@@ -11,11 +11,13 @@ use crate::query::Params;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use kopek_core::organizations::{self as organizations_core, NewOrganization};
+use kopek_core::organizations::{self as organizations_core, BillingContact, NewOrganization};
 use kopek_core::paging::PageQuery;
 use kopek_domain::auth::Role;
 use kopek_domain::company::{self, Company};
+use kopek_domain::contact::Email;
 use kopek_domain::ids::UserId;
+use kopek_domain::lang::Lang;
 use kopek_domain::{Error, FieldError, Reason, text};
 use kopek_store::organizations::Organization;
 use serde::{Deserialize, Serialize};
@@ -39,6 +41,39 @@ pub struct CreateOrganization {
     /// account besides the organization itself its invoices may name in `who_pays`.
     #[serde(rename = "resellerId")]
     pub reseller_id: Option<String>,
+    #[serde(flatten)]
+    pub billing: BillingBody,
+}
+
+/// Who is mailed about the organization's renewal invoices, reminders and expiry.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct BillingBody {
+    /// The billing contact's address; empty removes it (then nobody is mailed).
+    #[serde(rename = "billingEmail")]
+    pub billing_email: Option<String>,
+    /// `ru` (the default) or `en`: the language of those mails.
+    pub language: Option<String>,
+}
+
+impl BillingBody {
+    fn parse(self, errors: &mut Vec<FieldError>) -> BillingContact {
+        let email = self.billing_email.map(|e| match e.as_str() {
+            "" => None,
+            _ => Email::parse("billingEmail", &e)
+                .map_err(|e| errors.push(e))
+                .ok(),
+        });
+        let language = self.language.and_then(|l| {
+            Lang::parse(&l).or_else(|| {
+                errors.push(FieldError::new(
+                    "language",
+                    Reason::OneOf(vec!["ru".to_owned(), "en".to_owned()]),
+                ));
+                None
+            })
+        });
+        BillingContact { email, language }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -49,6 +84,9 @@ pub struct OrganizationView {
     #[schema(value_type = Object)]
     pub company: Company,
     pub reseller_id: Option<String>,
+    pub billing_email: Option<String>,
+    /// The language of the billing contact's mails: `ru` or `en`.
+    pub language: &'static str,
     /// Ids of member users.
     pub members: Vec<i64>,
     pub created_at: String,
@@ -73,6 +111,8 @@ pub fn view(org: Organization, members: Vec<UserId>) -> OrganizationView {
         alias: org.alias,
         company: org.company,
         reseller_id: org.reseller_id.map(String::from),
+        billing_email: org.billing_email.map(|e| e.to_string()),
+        language: org.language.as_str(),
         members: members.into_iter().map(UserId::get).collect(),
         created_at: org.created_at.rfc3339(),
     }
@@ -102,6 +142,7 @@ pub async fn create(
             .map_err(|e| errors.extend(e))
             .ok(),
     };
+    let billing = b.billing.parse(&mut errors);
     let reseller_id = b.reseller_id.filter(|r| !r.is_empty());
     if let Some(r) = &reseller_id
         && let Err(e) = text::line("resellerId", r)
@@ -116,6 +157,7 @@ pub async fn create(
         alias,
         company,
         reseller_id: reseller_id.map(Into::into),
+        billing,
     };
     let ran = organizations_core::create(
         &state.core,
@@ -161,6 +203,37 @@ pub async fn list(
             .collect(),
         next_page_token,
     }))
+}
+
+/// Changes an organization's billing contact or the language of its mails.
+#[utoipa::path(patch, path = "/admin/v1/organizations/{guid}", tag = "admin", operation_id = "updateOrganization",
+    params(("guid" = String, Path), ("Idempotency-Key" = Option<String>, Header)), request_body = BillingBody,
+    responses((status = 200, body = OrganizationView), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller<Admin>,
+    mutation: Mutation<Admin>,
+    Path(guid): Path<String>,
+    body: JsonBody<BillingBody, Admin>,
+) -> Result<Response, ApiError<Admin>> {
+    let principal = caller.require(Role::Admin)?;
+    let mut errors = Vec::new();
+    let change = body.value.parse(&mut errors);
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors).into());
+    }
+    let ran = organizations_core::update_billing(
+        &state.core,
+        mutation.write(&body.raw),
+        principal,
+        &guid.into(),
+        change,
+        StatusCode::OK.as_u16(),
+        |org, members| view(org.clone(), members),
+    )
+    .await?;
+    Ok(answer(ran))
 }
 
 /// Makes a provisioned user a member of the organization.

@@ -3,16 +3,23 @@
 use super::Admin;
 use crate::AppState;
 use crate::auth::Caller;
+use crate::body::{RawBody, parse, parse_optional};
 use crate::error::ApiError;
+use crate::invoice_view::InvoiceView;
 use crate::json::Json;
+use crate::mutation::{Mutation, answer};
+use crate::path::split_custom_method;
 use crate::query::{Params, time_param};
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
 use kopek_core::paging::PageQuery;
 use kopek_core::subscriptions as subscriptions_core;
-use kopek_domain::Reason;
+use kopek_core::subscriptions::{CancelAt, PlanChange};
 use kopek_domain::auth::Role;
 use kopek_domain::error::Violations;
 use kopek_domain::subscription::SubscriptionStatus;
+use kopek_domain::{Error, Reason, text};
 use kopek_store::subscriptions::{Filter, Subscription};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -79,6 +86,9 @@ pub struct SubscriptionView {
     /// `active`, `past_due`, `expired` or `canceled`.
     pub status: String,
     pub cancel_at_period_end: bool,
+    /// A downgrade set for the period's end: the plan the next renewal is for.
+    pub next_plan_guid: Option<String>,
+    pub next_quantity: Option<i64>,
     pub payer: PayerRef,
     pub created_at: String,
     pub updated_at: String,
@@ -97,6 +107,8 @@ impl From<&Subscription> for SubscriptionView {
             current_period_end: s.current_period_end.rfc3339(),
             status: s.status.as_str().to_owned(),
             cancel_at_period_end: s.cancel_at_period_end,
+            next_plan_guid: s.next_plan_guid.clone(),
+            next_quantity: s.next_quantity,
             payer: PayerRef {
                 kind: s.payer.kind().to_owned(),
                 id: s.payer.id().to_owned(),
@@ -148,4 +160,159 @@ pub async fn get(
     caller.require(Role::Admin)?;
     let subscription = subscriptions_core::get(&state.core, &id).await?;
     Ok(Json((&subscription).into()))
+}
+
+/// `POST /admin/v1/subscriptions/{segment}`: the segment is `{id}:cancel`,
+/// `:resume` or `:change-plan`.
+pub async fn action(
+    state: State<AppState>,
+    caller: Caller<Admin>,
+    mutation: Mutation<Admin>,
+    Path(segment): Path<String>,
+    body: RawBody<Admin>,
+) -> Result<Response, ApiError<Admin>> {
+    let (id, method) = split_custom_method(&segment);
+    let id = Path(id.to_owned());
+    match method {
+        Some("cancel") => cancel(state, caller, mutation, id, body).await,
+        Some("resume") => resume(state, caller, mutation, id, body).await,
+        Some("change-plan") => change_plan(state, caller, mutation, id, body).await,
+        _ => Err(Error::NotFound {
+            what: "method",
+            id: format!("POST /admin/v1/subscriptions/{segment}"),
+        }
+        .into()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct CancelSubscription {
+    /// `period_end` (the default: the license runs to the end, no renewal follows)
+    /// or `now` (the license ends at once).
+    pub at: Option<String>,
+}
+
+/// Cancels a subscription at its period's end (an issued renewal invoice is
+/// canceled; asking again changes nothing) or now. The body is optional.
+#[utoipa::path(post, path = "/admin/v1/subscriptions/{id}:cancel", tag = "subscriptions", operation_id = "cancelSubscription",
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body(content = Option<CancelSubscription>, description = "When; an empty body is `period_end`"),
+    responses((status = 200, body = SubscriptionView), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller<Admin>,
+    mutation: Mutation<Admin>,
+    Path(id): Path<String>,
+    body: RawBody<Admin>,
+) -> Result<Response, ApiError<Admin>> {
+    let principal = caller.require(Role::Admin)?;
+    let asked: CancelSubscription = parse_optional(&body.bytes)?;
+    let at = match asked.at.as_deref() {
+        None | Some("period_end") => CancelAt::PeriodEnd,
+        Some("now") => CancelAt::Now,
+        Some(_) => {
+            return Err(Error::field(
+                "at",
+                Reason::OneOf(vec!["period_end".to_owned(), "now".to_owned()]),
+            )
+            .into());
+        }
+    };
+    let ran = subscriptions_core::cancel(
+        &state.core,
+        mutation.write(&body.bytes),
+        principal,
+        &id,
+        at,
+        StatusCode::OK.as_u16(),
+        |s| SubscriptionView::from(s),
+    )
+    .await?;
+    Ok(answer(ran))
+}
+
+/// Takes back a cancel at the period's end. No body.
+#[utoipa::path(post, path = "/admin/v1/subscriptions/{id}:resume", tag = "subscriptions", operation_id = "resumeSubscription",
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = SubscriptionView), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn resume(
+    State(state): State<AppState>,
+    caller: Caller<Admin>,
+    mutation: Mutation<Admin>,
+    Path(id): Path<String>,
+    body: RawBody<Admin>,
+) -> Result<Response, ApiError<Admin>> {
+    let principal = caller.require(Role::Admin)?;
+    let ran = subscriptions_core::resume(
+        &state.core,
+        mutation.write(&body.bytes),
+        principal,
+        &id,
+        StatusCode::OK.as_u16(),
+        |s| SubscriptionView::from(s),
+    )
+    .await?;
+    Ok(answer(ran))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChangePlan {
+    /// A plan of the subscription's product sold for its period length.
+    pub plan: Option<String>,
+    /// 1 to 100000; the current quantity when absent.
+    pub quantity: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanChanged {
+    pub subscription: SubscriptionView,
+    /// An upgrade's invoice for the prorated difference (paying it switches the
+    /// plan); null for a downgrade, which takes effect at the period's end.
+    pub invoice: Option<InvoiceView>,
+}
+
+/// Changes the plan or quantity. Dearer: an invoice for the difference over the
+/// days left (from the day of the change, counted whole, to the period's end,
+/// rounded half away from zero to the kopeck), which switches the plan when paid.
+/// Otherwise the next renewal is for the new plan.
+#[utoipa::path(post, path = "/admin/v1/subscriptions/{id}:change-plan", tag = "subscriptions", operation_id = "changeSubscriptionPlan",
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = ChangePlan,
+    responses((status = 200, body = PlanChanged), (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn change_plan(
+    State(state): State<AppState>,
+    caller: Caller<Admin>,
+    mutation: Mutation<Admin>,
+    Path(id): Path<String>,
+    body: RawBody<Admin>,
+) -> Result<Response, ApiError<Admin>> {
+    let principal = caller.require(Role::Admin)?;
+    let asked: ChangePlan = parse(&body.bytes)?;
+    let plan = asked
+        .plan
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| Error::field("plan", Reason::Required))?;
+    text::line("plan", &plan).map_err(|e| Error::Validation(vec![e]))?;
+    let change = PlanChange {
+        plan,
+        quantity: asked.quantity,
+    };
+    let ran = subscriptions_core::change_plan(
+        &state.core,
+        mutation.write(&body.bytes),
+        principal,
+        &id,
+        change,
+        StatusCode::OK.as_u16(),
+        |s, invoice| PlanChanged {
+            subscription: s.into(),
+            invoice: invoice
+                .map(|i| InvoiceView::new(i, &state.settings().public_url, state.store.page_key())),
+        },
+    )
+    .await?;
+    Ok(answer(ran))
 }

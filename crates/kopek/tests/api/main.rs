@@ -19,6 +19,7 @@ mod observability;
 mod openapi;
 mod outbox;
 mod pages;
+mod renewals;
 mod schemathesis;
 mod sdk;
 mod security;

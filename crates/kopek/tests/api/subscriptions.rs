@@ -13,16 +13,16 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-fn at(value: &Value) -> Timestamp {
+pub fn at(value: &Value) -> Timestamp {
     Timestamp::parse_rfc3339(value.as_str().unwrap()).unwrap()
 }
 
 /// LIFE POS shows times to the millisecond.
-fn ms(t: Timestamp) -> Timestamp {
+pub fn ms(t: Timestamp) -> Timestamp {
     Timestamp::from_micros(t.micros() / 1000 * 1000)
 }
 
-async fn paid_invoice(app: &TestApp, shop: &Shop, quantity: i64, months: i64) {
+pub async fn paid_invoice(app: &TestApp, shop: &Shop, quantity: i64, months: i64) {
     let (status, invoice) = create(
         app,
         shop,
@@ -41,7 +41,7 @@ async fn paid_invoice(app: &TestApp, shop: &Shop, quantity: i64, months: i64) {
     assert_eq!(status, 200, "{paid}");
 }
 
-async fn license(app: &TestApp, shop: &Shop) -> Value {
+pub async fn license(app: &TestApp, shop: &Shop) -> Value {
     start_product(app, shop).await["acquired_license"].clone()
 }
 
@@ -168,7 +168,7 @@ async fn payments_make_and_renew_a_subscription(backend: Backend) {
 
 /// An organization with a paid one-month subscription, and its API key as the
 /// shop's token (LIFE POS takes organization keys too).
-async fn subscribed(app: &TestApp, alias: &str) -> Shop {
+pub async fn subscribed(app: &TestApp, alias: &str) -> Shop {
     put_catalog(app, example_catalog()).await;
     let org = organization(app, alias, None).await;
     let (_, token) = app.key("organization", Some(&org)).await;
@@ -177,7 +177,7 @@ async fn subscribed(app: &TestApp, alias: &str) -> Shop {
     shop
 }
 
-async fn invoices(app: &TestApp, base: &str, shop: &Shop) -> Vec<Value> {
+pub async fn invoices(app: &TestApp, base: &str, shop: &Shop) -> Vec<Value> {
     let path = format!("/orgs/{}/profile/invoices?items_per_page=100", shop.org);
     let response = lp(app, Method::GET, &path, &shop.token);
     let response = if base == app.base {
@@ -259,7 +259,7 @@ async fn the_scheduler_issues_one_renewal_invoice_a_period(backend: Backend) {
     app.stop().await;
 }
 
-async fn move_clock(app: &TestApp, to: Timestamp) -> (u16, Value) {
+pub async fn move_clock(app: &TestApp, to: Timestamp) -> (u16, Value) {
     let body = json!({"now": to.rfc3339()});
     app.admin(Method::POST, "/admin/v1/test-clock", Some(body))
         .await
@@ -333,11 +333,22 @@ async fn two_processes_issue_each_renewal_once(app: TestApp) {
     let n = 60;
     let mut shops = Vec::new();
     for i in 0..n {
-        shops.push(subscribed(&app, &format!("pair-{i}")).await);
+        let shop = subscribed(&app, &format!("pair-{i}")).await;
+        let (status, body) = app
+            .admin(
+                Method::PATCH,
+                &format!("/admin/v1/organizations/{}", shop.org),
+                Some(json!({"billingEmail": format!("pair-{i}@example.com")})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        shops.push(shop);
     }
+    let data_dir = app.data_dir().to_str().unwrap().to_owned();
     let env = [
         ("KOPEK_RENEWAL_LEAD_DAYS", "40"),
         ("KOPEK_ADMIN_TOKEN", app.admin_token.as_str()),
+        ("KOPEK_DATA_DIR", data_dir.as_str()),
     ];
     let one = spawn_process_with(&app, &env).await;
     let two = spawn_process_with(&app, &env).await;
@@ -377,7 +388,111 @@ async fn two_processes_issue_each_renewal_once(app: TestApp) {
         )
         .await;
     assert_eq!(events["events"].as_array().unwrap().len(), n, "{events}");
+    // One mail about each renewal invoice, whichever process sent it.
+    let mails = crate::customers::wait_for_eml(&app, n).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut to: Vec<String> = std::fs::read_dir(app.data_dir().join("mail"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .map(|p| {
+            let mail = std::fs::read_to_string(p).unwrap();
+            let line = mail.lines().find(|l| l.starts_with("To: ")).unwrap();
+            line.to_owned()
+        })
+        .collect();
+    to.sort();
+    to.dedup();
+    assert_eq!(to.len(), n, "one address each");
+    assert_eq!(mails.len(), n);
+    assert_eq!(
+        std::fs::read_dir(app.data_dir().join("mail"))
+            .unwrap()
+            .count(),
+        n,
+        "and no more"
+    );
     drop((one, two));
 }
 
 both_backends!(two_processes_issue_each_renewal_once);
+
+/// A process killed (SIGKILL) in the middle of a scheduler run: what it committed
+/// stays, what it was doing is rolled back, and a restarted process issues the
+/// rest, so every subscription has one renewal invoice, numbered without a gap,
+/// and one mail queued for it.
+async fn a_killed_scheduler_loses_and_duplicates_nothing(app: TestApp) {
+    let n = 150;
+    let mut shops = Vec::new();
+    for i in 0..n {
+        let shop = subscribed(&app, &format!("kill-{i}")).await;
+        let (status, body) = app
+            .admin(
+                Method::PATCH,
+                &format!("/admin/v1/organizations/{}", shop.org),
+                Some(json!({"billingEmail": format!("kill-{i}@example.com")})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        shops.push(shop);
+    }
+    let issued = || async {
+        let (_, events) = app
+            .admin(
+                Method::GET,
+                "/admin/v1/events?type=subscription.renewal_invoiced&limit=1000",
+                None,
+            )
+            .await;
+        events["events"].as_array().unwrap().len()
+    };
+    let env = [
+        ("KOPEK_RENEWAL_LEAD_DAYS", "40"),
+        ("KOPEK_ADMIN_TOKEN", app.admin_token.as_str()),
+    ];
+    let first = spawn_process_with(&app, &env).await;
+    let mut at_kill = 0;
+    for _ in 0..1000 {
+        at_kill = issued().await;
+        if at_kill > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    drop(first);
+    assert!(
+        at_kill > 0 && at_kill < n,
+        "killed mid-run: {at_kill} of {n}"
+    );
+    let second = spawn_process_with(&app, &env).await;
+    for _ in 0..300 {
+        if issued().await >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(issued().await, n);
+    for shop in &shops {
+        let mut numbers: Vec<String> = invoices(&app, &app.base, shop)
+            .await
+            .iter()
+            .map(|i| i["number"].as_str().unwrap().to_owned())
+            .collect();
+        numbers.sort_unstable();
+        assert_eq!(numbers.len(), 2, "{numbers:?}");
+        assert!(
+            numbers[0].ends_with("000001") && numbers[1].ends_with("000002"),
+            "{numbers:?}"
+        );
+    }
+    let mut conn = app.store().conn().await.unwrap();
+    let mails: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'mail.billing'")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(mails, n as i64);
+    drop(second);
+}
+
+both_backends!(a_killed_scheduler_loses_and_duplicates_nothing);

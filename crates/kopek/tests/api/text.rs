@@ -189,6 +189,24 @@ async fn every_string_field_and_path_id_refuses_control_characters(backend: Back
             json!({"alias": "nul", "company": {"name": "ООО", "inn": "7707083893", "kpp": "773601001"}}),
         ),
         w(
+            Method::PATCH,
+            "/admin/v1/organizations/{guid}",
+            format!("/admin/v1/organizations/{org}"),
+            json!({"billingEmail": "books@textual.example", "language": "en"}),
+        ),
+        w(
+            Method::POST,
+            "/admin/v1/subscriptions/{id}:cancel",
+            "/admin/v1/subscriptions/sub_textual:cancel".into(),
+            json!({"at": "now"}),
+        ),
+        w(
+            Method::POST,
+            "/admin/v1/subscriptions/{id}:change-plan",
+            "/admin/v1/subscriptions/sub_textual:change-plan".into(),
+            json!({"plan": START_PLAN}),
+        ),
+        w(
             Method::POST,
             "/admin/v1/organizations/{guid}/members",
             format!("/admin/v1/organizations/{org}/members"),

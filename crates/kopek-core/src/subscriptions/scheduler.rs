@@ -1,0 +1,295 @@
+//! What the scheduler does to subscriptions as time passes: issue the renewal
+//! invoice `KOPEK_RENEWAL_LEAD_DAYS` before a period ends, remind 3 days and 1 day
+//! before the end while it is unpaid, end the period unpaid (past due, or
+//! canceled when so asked), and expire it after `KOPEK_GRACE_DAYS`.
+//!
+//! Each step reads a batch of due subscriptions and treats each in its own
+//! transaction, guarded so that however many processes run it, each thing
+//! happens once: a renewal under the period's unique key, a reminder under the
+//! invoice's and kind's, a change of status over the version it was read at. A
+//! loser rolls back, invoice number and mails included.
+
+use super::mails::{self, Notice};
+use super::{record, void_renewal};
+use crate::Core;
+use crate::access::OrgAccess;
+use crate::invoices::{self, Order};
+use kopek_domain::Error;
+use kopek_domain::invoice::InvoiceStatus;
+use kopek_domain::subscription::SubscriptionStatus;
+use kopek_domain::time::Timestamp;
+use kopek_store::invoices::{self as invoice_rows, Invoice};
+use kopek_store::subscriptions::{self, Subscription};
+use kopek_store::{Conn, Tx};
+use serde_json::json;
+
+/// How many due subscriptions one step of a pass takes.
+pub const BATCH: i64 = 100;
+
+const DAY: i64 = 24 * 60 * 60;
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    pub renewal_invoices: usize,
+    pub reminders: usize,
+    pub past_due: usize,
+    pub expired: usize,
+    pub canceled: usize,
+    /// Some step found a whole batch due: more may be waiting.
+    pub full: bool,
+}
+
+impl Pass {
+    pub fn total(&self) -> usize {
+        self.renewal_invoices + self.reminders + self.past_due + self.expired + self.canceled
+    }
+
+    /// Notes whether a step took a whole batch; answers what it did.
+    fn count<T>(&mut self, (done, taken): (Vec<T>, usize)) -> Vec<T> {
+        self.full |= taken as i64 >= BATCH;
+        done
+    }
+}
+
+/// One pass over what has come due by the core's present time. An error of the
+/// store stops the pass; one subscription that cannot be treated (its plan gone
+/// from the catalog) is logged and left.
+pub async fn run_due(core: &Core) -> Result<Pass, Error> {
+    let now = core.now();
+    let mut pass = Pass::default();
+    let due = read(core, async |c| {
+        subscriptions::due_for_renewal(
+            c,
+            now.plus_seconds(core.settings.renewal_lead_seconds),
+            BATCH,
+        )
+        .await
+    })
+    .await?;
+    pass.renewal_invoices = pass.count(each(due, |s| renew(core, s)).await?).len();
+    let mut reminders = 0;
+    for (kind, days) in [("1_day", 1u8), ("3_days", 3)] {
+        let due = read(core, async |c| {
+            subscriptions::due_for_reminder(
+                c,
+                kind,
+                now,
+                now.plus_seconds(i64::from(days) * DAY),
+                BATCH,
+            )
+            .await
+        })
+        .await?;
+        reminders += pass
+            .count(each(due, |s| remind(core, s, kind, days, now)).await?)
+            .len();
+    }
+    pass.reminders = reminders;
+    let ended = read(core, async |c| {
+        subscriptions::ended(c, SubscriptionStatus::Active, now, BATCH).await
+    })
+    .await?;
+    let done = pass.count(each(ended, |s| end(core, s, now)).await?);
+    pass.canceled = done
+        .iter()
+        .filter(|st| **st == SubscriptionStatus::Canceled)
+        .count();
+    pass.past_due = done.len() - pass.canceled;
+    let grace_over = read(core, async |c| {
+        subscriptions::ended(
+            c,
+            SubscriptionStatus::PastDue,
+            now.plus_seconds(-core.settings.grace_seconds),
+            BATCH,
+        )
+        .await
+    })
+    .await?;
+    pass.expired = pass
+        .count(each(grace_over, |s| expire(core, s, now)).await?)
+        .len();
+    Ok(pass)
+}
+
+async fn read(
+    core: &Core,
+    query: impl AsyncFnOnce(&mut Conn) -> Result<Vec<Subscription>, Error>,
+) -> Result<Vec<Subscription>, Error> {
+    let mut conn = core.store.conn().await?;
+    query(&mut conn).await
+}
+
+/// Runs `step` on each subscription; answers what the ones that acted gave, and
+/// how many were taken.
+async fn each<T, F>(
+    due: Vec<Subscription>,
+    mut step: impl FnMut(Subscription) -> F,
+) -> Result<(Vec<T>, usize), Error>
+where
+    F: Future<Output = Result<Option<T>, Error>>,
+{
+    let taken = due.len();
+    let mut done = Vec::new();
+    for s in due {
+        let id = s.id.clone();
+        match step(s).await {
+            Ok(Some(t)) => done.push(t),
+            Ok(None) => {}
+            Err(e @ Error::Internal(_)) => return Err(e),
+            Err(e) => {
+                tracing::warn!(subscription = %id, error = %e, "a subscription could not be moved on")
+            }
+        }
+    }
+    Ok((done, taken))
+}
+
+/// Saves `s` in `tx` and commits, unless another change came first (then the
+/// transaction is rolled back and nothing happened).
+async fn commit_over(mut tx: Tx, s: &mut Subscription) -> Result<bool, Error> {
+    if !subscriptions::save(&mut tx, s).await? {
+        return Ok(false);
+    }
+    tx.commit().await.map_err(Error::internal)?;
+    Ok(true)
+}
+
+/// Issues the renewal invoice of the period after the current one: the same
+/// period and payer, the plan and quantity the next period is for, priced from
+/// the catalog in force now, numbered from the organization's counter, mailed to
+/// the billing contact.
+async fn renew(core: &Core, mut s: Subscription) -> Result<Option<()>, Error> {
+    let (plan, quantity) = s.next_plan();
+    let order = Order {
+        organization: s.organization_guid.clone(),
+        product: s.product_guid.clone(),
+        plan: Some(plan.to_owned()),
+        quantity: Some(quantity),
+        period_in_months: Some(s.period_in_months),
+        payer: Some(s.payer.id().to_owned()),
+    };
+    let priced = invoices::price(core, &OrgAccess::All, order).await?;
+    let now = priced.now;
+    let mut tx = core.store.begin().await?;
+    let invoice = invoices::issue(core, &mut tx, priced, "scheduler").await?;
+    let period_start = s.current_period_end;
+    if !subscriptions::add_renewal(&mut tx, &s.id, period_start, &invoice.guid, now).await? {
+        return Ok(None);
+    }
+    let mailed = mails::send(core, &mut tx, &s, &invoice, Notice::Invoiced).await?;
+    let more = json!({
+        "invoiceGuid": invoice.guid,
+        "number": invoice.number,
+        "periodStart": period_start.rfc3339(),
+        "mailedTo": mailed,
+    });
+    record(
+        core,
+        &mut tx,
+        "subscription.renewal_invoiced",
+        &s,
+        more,
+        now,
+    )
+    .await?;
+    s.updated_at = now;
+    Ok(commit_over(tx, &mut s).await?.then_some(()))
+}
+
+/// The pending renewal invoice of the subscription's next period.
+async fn pending_renewal(conn: &mut Conn, s: &Subscription) -> Result<Option<Invoice>, Error> {
+    let Some(guid) =
+        subscriptions::renewal_invoice(&mut *conn, &s.id, s.current_period_end).await?
+    else {
+        return Ok(None);
+    };
+    Ok(invoice_rows::get(conn, &guid)
+        .await?
+        .filter(|i| i.status == InvoiceStatus::Pending))
+}
+
+async fn remind(
+    core: &Core,
+    s: Subscription,
+    kind: &str,
+    days: u8,
+    now: Timestamp,
+) -> Result<Option<()>, Error> {
+    let mut tx = core.store.begin().await?;
+    let Some(invoice) = pending_renewal(&mut tx, &s).await? else {
+        return Ok(None);
+    };
+    if !subscriptions::add_reminder(&mut tx, &invoice.guid, kind, now).await? {
+        return Ok(None);
+    }
+    let mailed = mails::send(core, &mut tx, &s, &invoice, Notice::Reminder(days)).await?;
+    let more = json!({
+        "invoiceGuid": invoice.guid,
+        "reminder": kind,
+        "mailedTo": mailed,
+    });
+    record(core, &mut tx, "subscription.reminder_sent", &s, more, now).await?;
+    tx.commit().await.map_err(Error::internal)?;
+    Ok(Some(()))
+}
+
+/// A period ended: canceled when so asked, otherwise past due (the license usable
+/// for the grace days, the renewal invoice still payable).
+async fn end(
+    core: &Core,
+    mut s: Subscription,
+    now: Timestamp,
+) -> Result<Option<SubscriptionStatus>, Error> {
+    let mut tx = core.store.begin().await?;
+    s.updated_at = now;
+    if s.cancel_at_period_end {
+        s.status = SubscriptionStatus::Canceled;
+        record(
+            core,
+            &mut tx,
+            "subscription.canceled",
+            &s,
+            json!({"at": "period_end"}),
+            now,
+        )
+        .await?;
+    } else {
+        s.status = SubscriptionStatus::PastDue;
+        let grace_end = s
+            .current_period_end
+            .plus_seconds(core.settings.grace_seconds);
+        let invoice = pending_renewal(&mut tx, &s).await?;
+        let mailed = match &invoice {
+            Some(i) => mails::send(core, &mut tx, &s, i, Notice::PastDue(grace_end)).await?,
+            None => None,
+        };
+        let more = json!({
+            "graceEndsAt": grace_end.rfc3339(),
+            "invoiceGuid": invoice.as_ref().map(|i| &i.guid),
+            "mailedTo": mailed,
+        });
+        record(core, &mut tx, "subscription.past_due", &s, more, now).await?;
+    }
+    Ok(commit_over(tx, &mut s).await?.then_some(s.status))
+}
+
+/// The grace days passed unpaid: the subscription expires and its renewal invoice
+/// is canceled.
+async fn expire(core: &Core, mut s: Subscription, now: Timestamp) -> Result<Option<()>, Error> {
+    let mut tx = core.store.begin().await?;
+    let invoice = pending_renewal(&mut tx, &s).await?;
+    void_renewal(core, &mut tx, &s, false, now).await?;
+    s.status = SubscriptionStatus::Expired;
+    s.updated_at = now;
+    let mailed = match &invoice {
+        Some(i) => mails::send(core, &mut tx, &s, i, Notice::Expired).await?,
+        None => None,
+    };
+    let more = json!({
+        "canceledInvoiceGuid": invoice.as_ref().map(|i| &i.guid),
+        "mailedTo": mailed,
+    });
+    record(core, &mut tx, "subscription.expired", &s, more, now).await?;
+    Ok(commit_over(tx, &mut s).await?.then_some(()))
+}
