@@ -325,60 +325,113 @@ both_backends!(
     the_scheduler_issues_one_renewal_invoice_a_period,
 );
 
-/// Two processes on one database, both finding the same subscriptions due: one
-/// renewal invoice each, numbered without gaps. (With the unique key ignored, this
-/// test finds duplicates.)
-async fn two_processes_issue_each_renewal_once(app: TestApp) {
-    // Enough that one process's pass is still running when the other's begins.
-    let n = 60;
-    let mut shops = Vec::new();
-    for i in 0..n {
-        let shop = subscribed(&app, &format!("pair-{i}")).await;
-        let (status, body) = app
+/// Paid one-month subscriptions of `range`'s organizations (aliases
+/// `{prefix}-{i}`), each with a billing contact; the catalog must be in place.
+async fn many_subscribed(app: &TestApp, prefix: &str, range: std::ops::Range<usize>) {
+    for i in range {
+        let (status, org) = app
             .admin(
-                Method::PATCH,
-                &format!("/admin/v1/organizations/{}", shop.org),
-                Some(json!({"billingEmail": format!("pair-{i}@example.com")})),
+                Method::POST,
+                "/admin/v1/organizations",
+                Some(json!({"alias": format!("{prefix}-{i}"),
+                    "billingEmail": format!("{prefix}-{i}@example.com"),
+                    "company": {"name": "ООО «Ромашка»", "inn": "7707083893", "kpp": "773601001"}})),
             )
             .await;
-        assert_eq!(status, 200, "{body}");
-        shops.push(shop);
+        assert_eq!(status, 201, "{org}");
+        let shop = Shop {
+            org: org["guid"].as_str().unwrap().to_owned(),
+            token: app.admin_token.clone(),
+        };
+        paid_invoice(app, &shop, 1, 1).await;
     }
+}
+
+/// The invoice numbers (sequence) of each organization, sorted.
+async fn numbers(app: &TestApp) -> std::collections::BTreeMap<String, Vec<i64>> {
+    let mut conn = app.store().conn().await.unwrap();
+    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT organization_guid, seq FROM invoices")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    let mut by_org = std::collections::BTreeMap::<String, Vec<i64>>::new();
+    for (org, seq) in rows {
+        by_org.entry(org).or_default().push(seq);
+    }
+    for seqs in by_org.values_mut() {
+        seqs.sort_unstable();
+    }
+    by_org
+}
+
+/// The recipients of the mails written, one entry a mail.
+fn recipients(app: &TestApp) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(app.data_dir().join("mail")) else {
+        return Vec::new();
+    };
+    entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .map(|p| {
+            let mail = std::fs::read_to_string(p).unwrap();
+            mail.lines()
+                .find(|l| l.starts_with("To: "))
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Two processes on one database, the test clock moved past the renewal of 1,000
+/// subscriptions while both schedulers run: exactly one renewal invoice each,
+/// numbered without gaps, and one mail each. (With the unique key ignored, this
+/// test finds duplicates.)
+async fn two_processes_issue_each_renewal_once(app: TestApp) {
+    let n = 1000;
+    put_catalog(&app, example_catalog()).await;
+    let quarter = n / 4;
+    tokio::join!(
+        many_subscribed(&app, "pair", 0..quarter),
+        many_subscribed(&app, "pair", quarter..2 * quarter),
+        many_subscribed(&app, "pair", 2 * quarter..3 * quarter),
+        many_subscribed(&app, "pair", 3 * quarter..n),
+    );
     let data_dir = app.data_dir().to_str().unwrap().to_owned();
     let env = [
-        ("KOPEK_RENEWAL_LEAD_DAYS", "40"),
+        ("KOPEK_TEST_MODE", "true"),
         ("KOPEK_ADMIN_TOKEN", app.admin_token.as_str()),
         ("KOPEK_DATA_DIR", data_dir.as_str()),
     ];
     let one = spawn_process_with(&app, &env).await;
     let two = spawn_process_with(&app, &env).await;
-    for (i, shop) in shops.iter().enumerate() {
-        let base = if i % 2 == 0 { &one.base } else { &two.base };
-        let mut found = Vec::new();
-        for _ in 0..150 {
-            found = invoices(&app, base, shop).await;
-            if found.len() >= 2 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+    let (_, list) = app
+        .admin(Method::GET, "/admin/v1/subscriptions?page_size=1", None)
+        .await;
+    let end = at(&list["subscriptions"][0]["current_period_end"]);
+    // Process one runs the move's work before it answers; process two, which
+    // reads the moved clock on its next pass, takes its share meanwhile.
+    let response = app
+        .client
+        .post(format!("{}/admin/v1/test-clock", one.base))
+        .bearer_auth(&app.admin_token)
+        .json(&json!({"now": end.plus_seconds(-6 * 24 * 3600).rfc3339()}))
+        .send()
+        .await
+        .unwrap();
+    let (status, moved) = read(response).await;
+    assert_eq!(status, 200, "{moved}");
+    for _ in 0..300 {
+        if recipients(&app).len() >= n {
+            break;
         }
-        let numbers: Vec<&Value> = found.iter().map(|i| &i["number"]).collect();
-        assert_eq!(found.len(), 2, "{numbers:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // Both have had more passes meanwhile; still one renewal each.
+    // Both have had more passes meanwhile.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    for shop in &shops {
-        let found = invoices(&app, &one.base, shop).await;
-        let mut numbers: Vec<&str> = found
-            .iter()
-            .map(|i| i["number"].as_str().unwrap())
-            .collect();
-        numbers.sort_unstable();
-        assert_eq!(numbers.len(), 2, "{numbers:?}");
-        assert!(
-            numbers[0].ends_with("000001") && numbers[1].ends_with("000002"),
-            "{numbers:?}"
-        );
+    let by_org = numbers(&app).await;
+    assert_eq!(by_org.len(), n);
+    for (org, seqs) in &by_org {
+        assert_eq!(seqs, &[1, 2], "{org}");
     }
     let (_, events) = app
         .admin(
@@ -387,31 +440,12 @@ async fn two_processes_issue_each_renewal_once(app: TestApp) {
             None,
         )
         .await;
-    assert_eq!(events["events"].as_array().unwrap().len(), n, "{events}");
-    // One mail about each renewal invoice, whichever process sent it.
-    let mails = crate::customers::wait_for_eml(&app, n).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let mut to: Vec<String> = std::fs::read_dir(app.data_dir().join("mail"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-        .map(|p| {
-            let mail = std::fs::read_to_string(p).unwrap();
-            let line = mail.lines().find(|l| l.starts_with("To: ")).unwrap();
-            line.to_owned()
-        })
-        .collect();
+    assert_eq!(events["events"].as_array().unwrap().len(), n);
+    let mut to = recipients(&app);
+    assert_eq!(to.len(), n, "one mail each, no more");
     to.sort();
     to.dedup();
-    assert_eq!(to.len(), n, "one address each");
-    assert_eq!(mails.len(), n);
-    assert_eq!(
-        std::fs::read_dir(app.data_dir().join("mail"))
-            .unwrap()
-            .count(),
-        n,
-        "and no more"
-    );
+    assert_eq!(to.len(), n, "to each organization");
     drop((one, two));
 }
 
@@ -423,19 +457,8 @@ both_backends!(two_processes_issue_each_renewal_once);
 /// and one mail queued for it.
 async fn a_killed_scheduler_loses_and_duplicates_nothing(app: TestApp) {
     let n = 150;
-    let mut shops = Vec::new();
-    for i in 0..n {
-        let shop = subscribed(&app, &format!("kill-{i}")).await;
-        let (status, body) = app
-            .admin(
-                Method::PATCH,
-                &format!("/admin/v1/organizations/{}", shop.org),
-                Some(json!({"billingEmail": format!("kill-{i}@example.com")})),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        shops.push(shop);
-    }
+    put_catalog(&app, example_catalog()).await;
+    many_subscribed(&app, "kill", 0..n).await;
     let issued = || async {
         let (_, events) = app
             .admin(
@@ -473,18 +496,10 @@ async fn a_killed_scheduler_loses_and_duplicates_nothing(app: TestApp) {
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(issued().await, n);
-    for shop in &shops {
-        let mut numbers: Vec<String> = invoices(&app, &app.base, shop)
-            .await
-            .iter()
-            .map(|i| i["number"].as_str().unwrap().to_owned())
-            .collect();
-        numbers.sort_unstable();
-        assert_eq!(numbers.len(), 2, "{numbers:?}");
-        assert!(
-            numbers[0].ends_with("000001") && numbers[1].ends_with("000002"),
-            "{numbers:?}"
-        );
+    let by_org = numbers(&app).await;
+    assert_eq!(by_org.len(), n);
+    for (org, seqs) in &by_org {
+        assert_eq!(seqs, &[1, 2], "{org}");
     }
     let mut conn = app.store().conn().await.unwrap();
     let mails: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'mail.billing'")
