@@ -12,6 +12,7 @@
 
 mod ceiling;
 mod load;
+mod renewals;
 mod setup;
 mod webhooks;
 
@@ -51,6 +52,9 @@ struct Args {
     /// the growth step run with create-invoice.
     #[arg(long, value_delimiter = ',')]
     scenarios: Vec<String>,
+    /// How many subscriptions come due on the day the `renewals` scenario runs.
+    #[arg(long, default_value_t = 100_000)]
+    renewals: i64,
 }
 
 const ADMIN: &str = "bench-admin-token";
@@ -89,6 +93,8 @@ impl Server {
             .env("KOPEK_LOG", "warn")
             // The webhook scenario's receiver listens on loopback.
             .env("KOPEK_WEBHOOK_ALLOW_PRIVATE", "true")
+            // The renewals scenario moves the test clock.
+            .env("KOPEK_TEST_MODE", "true")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -339,6 +345,37 @@ async fn main() -> anyhow::Result<()> {
                 m.backlog,
                 m.overall_rate,
                 n = webhooks::ENDPOINTS,
+            );
+        }
+        if chosen("renewals") {
+            eprintln!("{backend}: {} subscriptions due in one day", args.renewals);
+            let load = Arc::new(create_invoice(&fixture));
+            let m = renewals::measure(
+                &server.base(),
+                ADMIN,
+                &url,
+                server.addr,
+                load,
+                args.renewals,
+                duration,
+            )
+            .await?;
+            peak = peak.max(server.rss_mib());
+            failed += m.during.errors;
+            let _ = writeln!(
+                report,
+                "| renewals: {n} subscriptions due in one day, the test clock moved past it | 1 process | {:.0} | | | | {} renewal invoices and {} mails queued in {:.1} s (goal: under 60 s) |\n\
+                 | create-invoice while the renewals run (first {} s) | 8 | {:.0} | {:.2} | {:.2} | {} | |",
+                m.invoices as f64 / m.seconds.max(0.001),
+                m.invoices,
+                m.mails,
+                m.seconds,
+                duration.as_secs(),
+                m.during.rate,
+                m.during.p50_ms,
+                m.during.p99_ms,
+                m.during.errors,
+                n = args.renewals,
             );
         }
         let _ = writeln!(
