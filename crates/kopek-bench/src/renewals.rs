@@ -46,8 +46,14 @@ async fn seed(url: &str, n: i64, now_micros: i64) -> anyhow::Result<()> {
         format!("FROM generate_series(1, {n}) x")
     };
     let guid = org_guid(sqlite);
-    let end = format!("{} + (x % 86400) * 1000000", now_micros + 30 * DAY_MICROS);
-    let start = format!("{} + (x % 86400) * 1000000", now_micros - DAY_MICROS);
+    let end = format!(
+        "{} + (x % 86400) * CAST(1000000 AS BIGINT)",
+        now_micros + 30 * DAY_MICROS
+    );
+    let start = format!(
+        "{} + (x % 86400) * CAST(1000000 AS BIGINT)",
+        now_micros - DAY_MICROS
+    );
     let orgs = format!(
         "{series}INSERT INTO organizations (guid, alias, company_name, inn, kpp, reseller_id, \
          billing_email, language, created_at, updated_at) \

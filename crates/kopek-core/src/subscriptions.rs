@@ -84,7 +84,7 @@ pub(crate) async fn on_payment(
             if let Some(s) = &subscription {
                 // The period this payment buys supersedes the one the renewal
                 // invoice was issued for, which must not be paid as well.
-                void_renewal(core, conn, s, false, now).await?;
+                void_renewal(core, conn, s, now).await?;
             }
             paid_period(current_end, now, months)
         }
@@ -103,7 +103,7 @@ async fn buy_next_period(
     months: u32,
     now: Timestamp,
 ) -> Result<(), Error> {
-    void_renewal(core, conn, &s, false, now).await?;
+    void_renewal(core, conn, &s, now).await?;
     let start = s.current_period_end;
     paid(
         core,
@@ -144,6 +144,7 @@ async fn paid(
                 payer: invoice.payer.clone(),
                 next_plan_guid: None,
                 next_quantity: None,
+                renewal_issued: false,
                 created_at: now,
                 updated_at: now,
                 version: 0,
@@ -162,6 +163,7 @@ async fn paid(
             s.payer = invoice.payer.clone();
             s.next_plan_guid = None;
             s.next_quantity = None;
+            s.renewal_issued = false;
             s.updated_at = now;
             save(conn, &mut s).await?;
             (s, "subscription.renewed")
@@ -245,13 +247,11 @@ async fn write_license(
 }
 
 /// Cancels the pending renewal invoice of the subscription's next period, if
-/// there is one. With `forget`, the period may be renewed again (by a new invoice
-/// for a changed plan, or after a resumed cancel).
+/// there is one.
 async fn void_renewal(
     core: &Core,
     conn: &mut Conn,
     s: &Subscription,
-    forget: bool,
     now: Timestamp,
 ) -> Result<(), Error> {
     let Some(guid) =
@@ -265,9 +265,20 @@ async fn void_renewal(
     if pending {
         Box::pin(invoices::apply(core, conn, &guid, Change::Cancel, now)).await?;
     }
-    if forget {
-        subscriptions::forget_renewal(conn, &s.id, s.current_period_end).await?;
-    }
+    Ok(())
+}
+
+/// [`void_renewal`], and the next period may be renewed again (by an invoice for a
+/// changed plan, or after a resumed cancel) once `s` is saved.
+async fn reopen_renewal(
+    core: &Core,
+    conn: &mut Conn,
+    s: &mut Subscription,
+    now: Timestamp,
+) -> Result<(), Error> {
+    void_renewal(core, conn, s, now).await?;
+    subscriptions::forget_renewal(conn, &s.id, s.current_period_end).await?;
+    s.renewal_issued = false;
     Ok(())
 }
 

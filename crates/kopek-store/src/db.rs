@@ -88,6 +88,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "webhook claims", include_str!("../migrations/0008_webhook_claims.sql")),
     (9, "subscriptions", include_str!("../migrations/0009_subscriptions.sql")),
     (10, "subscription lifecycle", include_str!("../migrations/0010_subscription_lifecycle.sql")),
+    (11, "renewal index", include_str!("../migrations/0011_renewal_index.sql")),
 ];
 
 /// A fingerprint of the schema the migrations build, so a cached copy of a migrated

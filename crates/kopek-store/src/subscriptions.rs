@@ -29,6 +29,10 @@ pub struct Subscription {
     /// renewal is for.
     pub next_plan_guid: Option<String>,
     pub next_quantity: Option<i64>,
+    /// Whether the next period's renewal invoice has been issued (the renewals
+    /// table holds which; this keeps the due ones in an index of their own).
+    #[sqlx(try_from = "Flag")]
+    pub renewal_issued: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Moved on by every [`save`]; a save over a stale version is refused.
@@ -49,7 +53,8 @@ impl Record for Subscription {
     const TABLE: &'static str = "subscriptions";
     const COLUMNS: &'static str = "id, organization_guid, product_guid, plan_guid, quantity, \
         period_in_months, current_period_start, current_period_end, status, cancel_at_period_end, \
-        payer_type, payer_guid, next_plan_guid, next_quantity, created_at, updated_at, version";
+        payer_type, payer_guid, next_plan_guid, next_quantity, renewal_issued, created_at, \
+        updated_at, version";
 
     fn bind<'q>(&'q self, q: AnyQuery<'q>) -> AnyQuery<'q> {
         q.bind(&self.id)
@@ -66,6 +71,7 @@ impl Record for Subscription {
             .bind(self.payer.id())
             .bind(&self.next_plan_guid)
             .bind(self.next_quantity)
+            .bind(Flag(self.renewal_issued))
             .bind(self.created_at)
             .bind(self.updated_at)
             .bind(self.version)
@@ -104,8 +110,8 @@ pub async fn save(conn: &mut Conn, s: &mut Subscription) -> Result<bool, Error> 
         "UPDATE subscriptions SET plan_guid = $1, quantity = $2, period_in_months = $3, \
          current_period_start = $4, current_period_end = $5, status = $6, \
          cancel_at_period_end = $7, payer_type = $8, payer_guid = $9, next_plan_guid = $10, \
-         next_quantity = $11, updated_at = $12, version = version + 1 \
-         WHERE id = $13 AND version = $14",
+         next_quantity = $11, renewal_issued = $12, updated_at = $13, version = version + 1 \
+         WHERE id = $14 AND version = $15",
     )
     .bind(&s.plan_guid)
     .bind(s.quantity)
@@ -118,6 +124,7 @@ pub async fn save(conn: &mut Conn, s: &mut Subscription) -> Result<bool, Error> 
     .bind(s.payer.id())
     .bind(&s.next_plan_guid)
     .bind(s.next_quantity)
+    .bind(Flag(s.renewal_issued))
     .bind(s.updated_at)
     .bind(&s.id)
     .bind(s.version)
@@ -164,17 +171,16 @@ pub async fn list(
 
 /// Subscriptions to renew (active, or past due without their renewal invoice, and
 /// not ending) whose period ends by `by` and has no renewal invoice yet: the
-/// soonest first.
+/// soonest first. The terms match the partial index `subscriptions_to_renew`, so
+/// the renewed ones are never read again.
 pub async fn due_for_renewal(
     conn: &mut Conn,
     by: Timestamp,
     limit: i64,
 ) -> Result<Vec<Subscription>, Error> {
     sqlx::query_as(select::<Subscription>(
-        "s WHERE status IN ('active', 'past_due') AND cancel_at_period_end = 0 \
-         AND current_period_end <= $1 \
-         AND NOT EXISTS (SELECT 1 FROM renewals r WHERE r.subscription_id = s.id \
-         AND r.period_start = s.current_period_end) \
+        "WHERE renewal_issued = 0 AND cancel_at_period_end = 0 \
+         AND status NOT IN ('expired', 'canceled') AND current_period_end <= $1 \
          ORDER BY current_period_end, id LIMIT $2",
     ))
     .bind(by)

@@ -348,7 +348,7 @@ async fn scheduler(core: kopek_core::Core, shutdown: CancellationToken) {
                         "subscriptions moved on"
                     );
                 }
-                if pass.full {
+                if pass.full && pass.total() > 0 {
                     Duration::ZERO
                 } else {
                     Duration::from_secs(2)

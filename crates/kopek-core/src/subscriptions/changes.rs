@@ -2,7 +2,7 @@
 //! now), take a cancel at the period's end back, and change its plan or quantity
 //! (an upgrade now, for the prorated difference; a downgrade at the period's end).
 
-use super::{read, record, save, void_renewal, write_license};
+use super::{read, record, reopen_renewal, save, void_renewal, write_license};
 use crate::Core;
 use crate::invoices::{self, Change, Priced};
 use crate::write::{Ran, Write};
@@ -57,7 +57,7 @@ pub async fn cancel<T: Serialize>(
                 }
                 (SubscriptionStatus::Active, CancelAt::PeriodEnd) if s.cancel_at_period_end => {}
                 (SubscriptionStatus::Active, CancelAt::PeriodEnd) => {
-                    void_renewal(core, conn, &s, true, now).await?;
+                    reopen_renewal(core, conn, &mut s, now).await?;
                     s.cancel_at_period_end = true;
                     s.updated_at = now;
                     save(conn, &mut s).await?;
@@ -66,7 +66,7 @@ pub async fn cancel<T: Serialize>(
                     record(core, conn, "subscription.cancel_scheduled", &s, more, now).await?;
                 }
                 _ => {
-                    void_renewal(core, conn, &s, false, now).await?;
+                    void_renewal(core, conn, &s, now).await?;
                     cancel_pending_upgrades(core, conn, &s, now).await?;
                     s.status = SubscriptionStatus::Canceled;
                     s.cancel_at_period_end = false;
@@ -178,7 +178,7 @@ pub async fn change_plan<T: Serialize>(
                     Some(invoice)
                 }
                 Repriced::Downgrade { plan, quantity } => {
-                    void_renewal(core, conn, &s, true, now).await?;
+                    reopen_renewal(core, conn, &mut s, now).await?;
                     let same = plan == s.plan_guid && quantity == s.quantity;
                     s.next_plan_guid = (!same).then(|| plan.clone());
                     s.next_quantity = (!same).then_some(quantity);
@@ -314,7 +314,7 @@ pub(super) async fn upgrade_paid(
         )));
     }
     // The renewal issued for the old plan is issued again for the new one.
-    void_renewal(core, conn, &s, true, now).await?;
+    reopen_renewal(core, conn, &mut s, now).await?;
     s.plan_guid = invoice.plan_guid.clone();
     s.quantity = invoice.quantity;
     s.next_plan_guid = None;

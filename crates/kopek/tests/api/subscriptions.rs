@@ -456,7 +456,8 @@ both_backends!(two_processes_issue_each_renewal_once);
 /// rest, so every subscription has one renewal invoice, numbered without a gap,
 /// and one mail queued for it.
 async fn a_killed_scheduler_loses_and_duplicates_nothing(app: TestApp) {
-    let n = 150;
+    // Several of the scheduler's batches, so that the kill falls between two.
+    let n = 350;
     put_catalog(&app, example_catalog()).await;
     many_subscribed(&app, "kill", 0..n).await;
     let issued = || async {
