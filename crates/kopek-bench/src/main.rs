@@ -262,6 +262,7 @@ async fn main() -> anyhow::Result<()> {
     if args.smoke {
         args.duration = 1;
         args.connections = vec![8];
+        args.renewals = args.renewals.min(500);
     }
     let duration = Duration::from_secs(args.duration);
     let root = PathBuf::from("target/bench");
