@@ -149,17 +149,19 @@ pub async fn record(
         created_at: now,
     };
     events::insert(&mut *conn, &event, payload).await?;
-    // Deliveries run on the machine's clock, which the test clock does not move:
-    // queued for a moved-on time, they would wait for the real one to catch up.
-    let queued = Timestamp::now();
-    let give_up_at = queued.plus_seconds(core.settings.webhook_retry_seconds);
     let subscribed = webhooks::subscribed(&mut *conn, tenant.kind(), tenant.id()).await?;
     let takers: Vec<&str> = subscribed
         .iter()
         .filter(|e| wants(&e.event_types, kind))
         .map(|e| e.id.as_str())
         .collect();
-    webhooks::enqueue(&mut *conn, &takers, &event.id, give_up_at, queued).await?;
+    webhooks::enqueue(
+        &mut *conn,
+        &takers,
+        &event.id,
+        core.settings.webhook_retry_seconds,
+    )
+    .await?;
     Ok(event)
 }
 

@@ -60,8 +60,7 @@ pub async fn issue(
         ),
     };
     let payload = serde_json::to_value(&mail).map_err(Error::internal)?;
-    // Sent by the machine's clock, as every outbox row (see `events::record`).
-    outbox::enqueue(conn, invitations::MAIL_KIND, &payload, Timestamp::now()).await?;
+    outbox::enqueue(conn, invitations::MAIL_KIND, &payload).await?;
     Ok(invitation)
 }
 

@@ -52,7 +52,8 @@ pub(crate) struct Priced {
     pub(crate) now: Timestamp,
 }
 
-fn range(field: &str, value: i64, max: i64, v: &mut Violations) {
+/// Adds a violation when `value` is outside 1 to `max`.
+pub(crate) fn range(field: &str, value: i64, max: i64, v: &mut Violations) {
     if !(1..=max).contains(&value) {
         let (en, ru) = match field {
             "quantity" => ("between 1 and 100000", "от 1 до 100000"),

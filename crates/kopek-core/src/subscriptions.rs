@@ -20,10 +20,10 @@ use kopek_domain::Error;
 use kopek_domain::invoice::InvoiceStatus;
 use kopek_domain::subscription::{SubscriptionStatus, paid_period};
 use kopek_domain::time::Timestamp;
+use kopek_store::Conn;
 use kopek_store::invoices as invoice_rows;
 use kopek_store::invoices::{Invoice, License};
 use kopek_store::subscriptions::{self, Filter, Purpose, Subscription};
-use kopek_store::{Conn, catalog};
 use serde_json::json;
 
 /// What paying `invoice` does to the organization's subscription to its product,
@@ -68,52 +68,34 @@ pub(crate) async fn on_payment(
             (start, start.plus_months(months))
         }
         None => {
-            // A license from before subscriptions existed is followed on from, as
-            // one is.
-            let current_end = match &subscription {
+            let period = match &subscription {
+                // The grace days were used: the period follows on from the end.
                 Some(s) if s.status == SubscriptionStatus::PastDue => {
-                    return buy_next_period(core, conn, invoice, s.clone(), months, now).await;
+                    let start = s.current_period_end;
+                    (start, start.plus_months(months))
                 }
-                Some(s) => Some(s.current_period_end),
-                None => invoice_rows::licenses(&mut *conn, &invoice.organization_guid)
-                    .await?
-                    .into_iter()
-                    .find(|l| l.product_guid.eq_ignore_ascii_case(&invoice.product_guid))
-                    .map(|l| l.expires_at),
+                Some(s) => paid_period(Some(s.current_period_end), now, months),
+                // A license from before subscriptions existed is followed on from,
+                // as one is.
+                None => {
+                    let license_end =
+                        invoice_rows::licenses(&mut *conn, &invoice.organization_guid)
+                            .await?
+                            .into_iter()
+                            .find(|l| l.product_guid.eq_ignore_ascii_case(&invoice.product_guid))
+                            .map(|l| l.expires_at);
+                    paid_period(license_end, now, months)
+                }
             };
             if let Some(s) = &subscription {
                 // The period this payment buys supersedes the one the renewal
                 // invoice was issued for, which must not be paid as well.
                 void_renewal(core, conn, s, now).await?;
             }
-            paid_period(current_end, now, months)
+            period
         }
     };
     paid(core, conn, invoice, subscription, period, now).await
-}
-
-/// A past-due subscription paid by an invoice other than its renewal: the period
-/// follows on from the end (the grace days were used), and the renewal invoice of
-/// that period is canceled.
-async fn buy_next_period(
-    core: &Core,
-    conn: &mut Conn,
-    invoice: &Invoice,
-    s: Subscription,
-    months: u32,
-    now: Timestamp,
-) -> Result<(), Error> {
-    void_renewal(core, conn, &s, now).await?;
-    let start = s.current_period_end;
-    paid(
-        core,
-        conn,
-        invoice,
-        Some(s),
-        (start, start.plus_months(months)),
-        now,
-    )
-    .await
 }
 
 /// Records that `invoice` paid for the period `start..end`: the organization's
@@ -169,7 +151,7 @@ async fn paid(
             (s, "subscription.renewed")
         }
     };
-    let license = write_license(conn, &subscription, invoice.catalog_version, now).await?;
+    let license = write_license(core, conn, &subscription, invoice.catalog_version, now).await?;
     let payload = json!({
         "organizationGuid": license.organization_guid,
         "productGuid": license.product_guid,
@@ -187,22 +169,12 @@ async fn paid(
         now,
     )
     .await?;
-    let payload = json!({
-        "subscriptionId": subscription.id,
+    let more = json!({
         "invoiceGuid": invoice.guid,
         "currentPeriodStart": start.rfc3339(),
         "currentPeriodEnd": end.rfc3339(),
     });
-    events::record(
-        core,
-        conn,
-        event,
-        Subject::Subscription(&subscription),
-        &payload,
-        now,
-    )
-    .await?;
-    Ok(())
+    record(core, conn, event, &subscription, more, now).await
 }
 
 /// Saves a subscription over the version it was read at; a change that came
@@ -220,18 +192,17 @@ async fn save(conn: &mut Conn, s: &mut Subscription) -> Result<(), Error> {
 /// Writes the license LIFE POS shows from the subscription: its plan (named as
 /// the catalog version `catalog_version` names it), quantity and period's end.
 async fn write_license(
+    core: &Core,
     conn: &mut Conn,
     s: &Subscription,
     catalog_version: i64,
     now: Timestamp,
 ) -> Result<License, Error> {
-    let plan_name = catalog::get(&mut *conn, catalog_version)
-        .await?
-        .and_then(|c| {
-            c.product(&s.product_guid)
-                .and_then(|p| p.plan(&s.plan_guid))
-                .map(|p| p.name.clone())
-        })
+    let catalog = core.catalog.at(&mut *conn, catalog_version).await?;
+    let plan_name = catalog
+        .product(&s.product_guid)
+        .and_then(|p| p.plan(&s.plan_guid))
+        .map(|p| p.name.clone())
         .unwrap_or_default();
     let license = License {
         organization_guid: s.organization_guid.clone(),
@@ -246,26 +217,38 @@ async fn write_license(
     Ok(license)
 }
 
+/// The pending renewal invoice of the subscription's next period, if there is one.
+async fn pending_renewal(conn: &mut Conn, s: &Subscription) -> Result<Option<Invoice>, Error> {
+    let Some(guid) =
+        subscriptions::renewal_invoice(&mut *conn, &s.id, s.current_period_end).await?
+    else {
+        return Ok(None);
+    };
+    Ok(invoice_rows::get(conn, &guid)
+        .await?
+        .filter(|i| i.status == InvoiceStatus::Pending))
+}
+
 /// Cancels the pending renewal invoice of the subscription's next period, if
-/// there is one.
+/// there is one, and answers it.
 async fn void_renewal(
     core: &Core,
     conn: &mut Conn,
     s: &Subscription,
     now: Timestamp,
-) -> Result<(), Error> {
-    let Some(guid) =
-        subscriptions::renewal_invoice(&mut *conn, &s.id, s.current_period_end).await?
-    else {
-        return Ok(());
+) -> Result<Option<Invoice>, Error> {
+    let Some(invoice) = pending_renewal(&mut *conn, s).await? else {
+        return Ok(None);
     };
-    let pending = invoice_rows::get(&mut *conn, &guid)
-        .await?
-        .is_some_and(|i| i.status == InvoiceStatus::Pending);
-    if pending {
-        Box::pin(invoices::apply(core, conn, &guid, Change::Cancel, now)).await?;
-    }
-    Ok(())
+    Box::pin(invoices::apply(
+        core,
+        conn,
+        &invoice.guid,
+        Change::Cancel,
+        now,
+    ))
+    .await
+    .map(Some)
 }
 
 /// [`void_renewal`], and the next period may be renewed again (by an invoice for a

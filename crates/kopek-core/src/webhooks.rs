@@ -542,7 +542,7 @@ async fn disable_if_dead(
             "url": endpoint.url,
             "reason": endpoint.disabled_reason,
         });
-        outbox::enqueue(conn, OPERATOR_MAIL, &mail, now).await?;
+        outbox::enqueue(conn, OPERATOR_MAIL, &mail).await?;
     }
     Ok(())
 }

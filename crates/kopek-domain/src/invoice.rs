@@ -154,27 +154,12 @@ pub fn quote(
     quantity: i64,
     on: Timestamp,
 ) -> Result<Quote, Error> {
-    let rate = vat::rate_basis_points(plan.vat, on.date());
     let price = period.price();
-    let total = price.times(quantity).map_err(refused)?;
-    let position = Position {
-        name: format!(
-            "{} «{}», {} мес.",
-            product.name, plan.name, period.period_in_months
-        ),
-        quantity,
-        price,
-        total,
-        vat: total.vat_included(rate).map_err(refused)?,
-    };
-    let positions = vec![position];
-    let currency = price.currency();
-    Ok(Quote {
-        total: Money::sum(currency, positions.iter().map(|p| p.total)).map_err(refused)?,
-        vat: Money::sum(currency, positions.iter().map(|p| p.vat)).map_err(refused)?,
-        positions,
-        vat_basis_points: rate,
-    })
+    let name = format!(
+        "{} «{}», {} мес.",
+        product.name, plan.name, period.period_in_months
+    );
+    one_line(name, price, quantity, plan, on)
 }
 
 /// The invoice of an upgrade: one line, the prorated difference `amount` for the
@@ -188,21 +173,37 @@ pub fn upgrade_quote(
     (left, total): (i64, i64),
     on: Timestamp,
 ) -> Result<Quote, Error> {
+    let name = format!(
+        "{} «{}» × {quantity}: доплата за {left} из {total} дн.",
+        product.name, plan.name
+    );
+    one_line(name, amount, 1, plan, on)
+}
+
+/// A quote of one line: `quantity` at `price`, with the VAT of `plan`'s rate on
+/// `on`.
+fn one_line(
+    name: String,
+    price: Money,
+    quantity: i64,
+    plan: &Plan,
+    on: Timestamp,
+) -> Result<Quote, Error> {
     let rate = vat::rate_basis_points(plan.vat, on.date());
+    let total = price.times(quantity).map_err(refused)?;
     let position = Position {
-        name: format!(
-            "{} «{}» × {quantity}: доплата за {left} из {total} дн.",
-            product.name, plan.name
-        ),
-        quantity: 1,
-        price: amount,
-        total: amount,
-        vat: amount.vat_included(rate).map_err(refused)?,
+        name,
+        quantity,
+        price,
+        total,
+        vat: total.vat_included(rate).map_err(refused)?,
     };
+    let positions = vec![position];
+    let currency = price.currency();
     Ok(Quote {
-        total: amount,
-        vat: position.vat,
-        positions: vec![position],
+        total: Money::sum(currency, positions.iter().map(|p| p.total)).map_err(refused)?,
+        vat: Money::sum(currency, positions.iter().map(|p| p.vat)).map_err(refused)?,
+        positions,
         vat_basis_points: rate,
     })
 }

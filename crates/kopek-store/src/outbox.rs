@@ -69,13 +69,15 @@ pub(crate) async fn release_leases(store: &Store, table: &str, worker: &str) -> 
     Ok(released.rows_affected())
 }
 
-/// Adds a row to the outbox, in the caller's transaction.
+/// Adds a row to the outbox, in the caller's transaction, due at once. Queues run
+/// on the machine's clock, never the business time (which the test clock moves
+/// ahead: a row due then would wait for the real time to catch up).
 pub async fn enqueue(
     conn: &mut Conn,
     kind: &str,
     payload: &serde_json::Value,
-    now: Timestamp,
 ) -> Result<String, Error> {
+    let now = Timestamp::now();
     let id = uuid::Uuid::now_v7().to_string();
     sqlx::query(
         "INSERT INTO outbox (id, kind, payload, state, attempts, next_attempt_at, created_at) \

@@ -160,18 +160,20 @@ const DELIVERY: &str = "SELECT d.id, d.endpoint_id, d.event_id, e.type AS event_
     d.attempts, d.next_attempt_at, d.give_up_at, d.created_at, d.finished_at \
     FROM webhook_deliveries d JOIN events e ON e.id = d.event_id";
 
-/// Queues the event for the endpoints, in one statement; a second time changes
-/// nothing.
+/// Queues the event for the endpoints, in one statement, due at once and retried
+/// for `retry_seconds`, on the machine's clock as the outbox is (see
+/// [`crate::outbox::enqueue`]); a second time changes nothing.
 pub async fn enqueue(
     conn: &mut Conn,
     endpoint_ids: &[&str],
     event_id: &str,
-    give_up_at: Timestamp,
-    now: Timestamp,
+    retry_seconds: i64,
 ) -> Result<(), Error> {
     if endpoint_ids.is_empty() {
         return Ok(());
     }
+    let now = Timestamp::now();
+    let give_up_at = now.plus_seconds(retry_seconds);
     // $1 the event, $2 now, $3 the give-up time; then an id and an endpoint a row.
     let rows = (0..endpoint_ids.len())
         .map(|i| {

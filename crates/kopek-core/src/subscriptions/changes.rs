@@ -7,6 +7,7 @@ use crate::Core;
 use crate::invoices::{self, Change, Priced};
 use crate::write::{Ran, Write};
 use kopek_domain::auth::Principal;
+use kopek_domain::error::Violations;
 use kopek_domain::invoice::{MAX_QUANTITY, quote, upgrade_quote};
 use kopek_domain::subscription::{SubscriptionStatus, days_left, prorate};
 use kopek_domain::time::Timestamp;
@@ -78,7 +79,7 @@ pub async fn cancel<T: Serialize>(
                         .current(&mut *conn)
                         .await?
                         .map_or(0, |(v, _)| v);
-                    write_license(conn, &s, version, now).await?;
+                    write_license(core, conn, &s, version, now).await?;
                     record(
                         core,
                         conn,
@@ -214,15 +215,9 @@ async fn price_change(
     now: Timestamp,
 ) -> Result<Repriced, Error> {
     let quantity = change.quantity.unwrap_or(s.quantity);
-    if !(1..=MAX_QUANTITY).contains(&quantity) {
-        return Err(Error::field(
-            "quantity",
-            Reason::Format {
-                en: "between 1 and 100000",
-                ru: "от 1 до 100000",
-            },
-        ));
-    }
+    let mut v = Violations::default();
+    invoices::range("quantity", quantity, MAX_QUANTITY, &mut v);
+    v.finish()?;
     let (version, catalog) = core
         .catalog
         .current(&mut *conn)
@@ -321,7 +316,7 @@ pub(super) async fn upgrade_paid(
     s.next_quantity = None;
     s.updated_at = now;
     save(conn, &mut s).await?;
-    write_license(conn, &s, invoice.catalog_version, now).await?;
+    write_license(core, conn, &s, invoice.catalog_version, now).await?;
     let more = json!({
         "effective": "now",
         "planGuid": s.plan_guid,

@@ -37,9 +37,7 @@ pub(super) enum Notice {
     Expired,
 }
 
-/// Queues the mail of `notice` about `invoice` to the organization's billing
-/// contact; answers the address written to (none when the organization has no
-/// billing contact).
+/// [`send_to`] the subscription's organization, read here.
 pub(super) async fn send(
     core: &Core,
     conn: &mut Conn,
@@ -50,18 +48,31 @@ pub(super) async fn send(
     let org = organizations::get(&mut *conn, &s.organization_guid)
         .await?
         .ok_or_else(|| Error::internal("subscription without organization"))?;
+    send_to(core, conn, &org, s, invoice, notice).await
+}
+
+/// Queues the mail of `notice` about `invoice` to the organization's billing
+/// contact; answers the address written to (none when the organization has no
+/// billing contact).
+pub(super) async fn send_to(
+    core: &Core,
+    conn: &mut Conn,
+    org: &Organization,
+    s: &Subscription,
+    invoice: &Invoice,
+    notice: Notice,
+) -> Result<Option<String>, Error> {
     let Some(to) = org.billing_email.as_ref().map(ToString::to_string) else {
         return Ok(None);
     };
-    let (subject, text) = compose(core, &org, s, invoice, notice);
+    let (subject, text) = compose(core, org, s, invoice, notice);
     let mail = BillingMail {
         to: to.clone(),
         subject,
         text,
     };
     let payload = serde_json::to_value(&mail).map_err(Error::internal)?;
-    // Sent by the machine's clock, as every outbox row (see `events::record`).
-    outbox::enqueue(conn, BILLING_MAIL, &payload, Timestamp::now()).await?;
+    outbox::enqueue(conn, BILLING_MAIL, &payload).await?;
     Ok(Some(to))
 }
 

@@ -3,22 +3,21 @@
 //! before the end while it is unpaid, end the period unpaid (past due, or
 //! canceled when so asked), and expire it after `KOPEK_GRACE_DAYS`.
 //!
-//! Each step reads a batch of due subscriptions and treats each in its own
-//! transaction, guarded so that however many processes run it, each thing
-//! happens once: a renewal under the period's unique key, a reminder under the
-//! invoice's and kind's, a change of status over the version it was read at. A
-//! loser rolls back, invoice number and mails included.
+//! Each step reads a batch of due subscriptions. Renewals are issued 100 to a
+//! transaction (falling back to one a transaction when any conflicts); the other
+//! steps take one a transaction. Each is guarded so that however many processes
+//! run it, each thing happens once: a renewal under the period's unique key, a
+//! reminder under the invoice's and kind's, a change of status over the version
+//! it was read at. A loser rolls back, invoice number and mails included.
 
 use super::mails::{self, Notice};
-use super::{record, void_renewal};
+use super::{pending_renewal, record, void_renewal};
 use crate::Core;
 use crate::access::OrgAccess;
 use crate::invoices::{self, Order, Priced};
 use kopek_domain::Error;
-use kopek_domain::invoice::InvoiceStatus;
 use kopek_domain::subscription::SubscriptionStatus;
 use kopek_domain::time::Timestamp;
-use kopek_store::invoices::{self as invoice_rows, Invoice};
 use kopek_store::subscriptions::{self, Subscription};
 use kopek_store::{Backend, Conn, Tx};
 use serde_json::json;
@@ -94,7 +93,7 @@ pub async fn run_due(core: &Core) -> Result<Pass, Error> {
             renew_batch(core, d)
         );
         for batch in [done.0, done.1, done.2, done.3] {
-            pass.renewal_invoices += batch?.0.len();
+            pass.renewal_invoices += batch?;
         }
     }
     let mut reminders = 0;
@@ -188,12 +187,11 @@ async fn commit_over(mut tx: Tx, s: &mut Subscription) -> Result<bool, Error> {
 /// issued there (another process came first), that transaction is rolled back and
 /// each is tried in a transaction of its own. One that cannot be priced is left,
 /// as [`each`] says.
-async fn renew_batch(core: &Core, due: Vec<Subscription>) -> Result<(Vec<()>, usize), Error> {
-    let taken = due.len();
-    if taken == 0 {
-        return Ok((Vec::new(), 0));
+async fn renew_batch(core: &Core, due: Vec<Subscription>) -> Result<usize, Error> {
+    if due.is_empty() {
+        return Ok(0);
     }
-    let mut priced = Vec::with_capacity(taken);
+    let mut priced = Vec::with_capacity(due.len());
     for s in due {
         match price(core, &s).await {
             Ok(p) => priced.push((s, p)),
@@ -217,11 +215,10 @@ async fn renew_batch(core: &Core, due: Vec<Subscription>) -> Result<(Vec<()>, us
     }
     if whole {
         tx.commit().await.map_err(Error::internal)?;
-        return Ok((vec![(); left.len()], taken));
+        return Ok(left.len());
     }
     drop(tx);
-    let (done, _) = each(left, |s| renew(core, s)).await?;
-    Ok((done, taken))
+    Ok(each(left, |s| renew(core, s)).await?.0.len())
 }
 
 /// The renewal invoice's order: the same period and payer, the plan and quantity
@@ -261,12 +258,13 @@ async fn renew_in(
     priced: Priced,
 ) -> Result<bool, Error> {
     let now = priced.now;
+    let org = priced.organization.clone();
     let invoice = invoices::issue(core, &mut *conn, priced, "scheduler").await?;
     let period_start = s.current_period_end;
     if !subscriptions::add_renewal(&mut *conn, &s.id, period_start, &invoice.guid, now).await? {
         return Ok(false);
     }
-    let mailed = mails::send(core, &mut *conn, s, &invoice, Notice::Invoiced).await?;
+    let mailed = mails::send_to(core, &mut *conn, &org, s, &invoice, Notice::Invoiced).await?;
     let more = json!({
         "invoiceGuid": invoice.guid,
         "number": invoice.number,
@@ -285,18 +283,6 @@ async fn renew_in(
     s.renewal_issued = true;
     s.updated_at = now;
     subscriptions::save(conn, s).await
-}
-
-/// The pending renewal invoice of the subscription's next period.
-async fn pending_renewal(conn: &mut Conn, s: &Subscription) -> Result<Option<Invoice>, Error> {
-    let Some(guid) =
-        subscriptions::renewal_invoice(&mut *conn, &s.id, s.current_period_end).await?
-    else {
-        return Ok(None);
-    };
-    Ok(invoice_rows::get(conn, &guid)
-        .await?
-        .filter(|i| i.status == InvoiceStatus::Pending))
 }
 
 async fn remind(
@@ -368,8 +354,7 @@ async fn end(
 /// is canceled.
 async fn expire(core: &Core, mut s: Subscription, now: Timestamp) -> Result<Option<()>, Error> {
     let mut tx = core.store.begin().await?;
-    let invoice = pending_renewal(&mut tx, &s).await?;
-    void_renewal(core, &mut tx, &s, now).await?;
+    let invoice = void_renewal(core, &mut tx, &s, now).await?;
     s.status = SubscriptionStatus::Expired;
     s.updated_at = now;
     let mailed = match &invoice {

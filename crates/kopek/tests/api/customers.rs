@@ -777,25 +777,34 @@ async fn invitation_mail_over_smtp_and_accepting_it(backend: Backend) {
     assert!(unknown.text().await.unwrap().contains("not valid"));
 }
 
+/// The mail files written so far, oldest first (their names are UUIDv7).
+pub fn eml_files(app: &TestApp) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(app.data_dir().join("mail")) else {
+        return Vec::new();
+    };
+    let mut files: Vec<_> = entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect()
+}
+
 pub async fn wait_for_eml(app: &TestApp, n: usize) -> Vec<String> {
-    let dir = app.data_dir().join("mail");
     for _ in 0..500 {
-        if let Ok(entries) = std::fs::read_dir(&dir) {
-            let mut files: Vec<_> = entries
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-                .collect();
-            if files.len() >= n {
-                files.sort();
-                return files
-                    .iter()
-                    .map(|f| std::fs::read_to_string(f).unwrap())
-                    .collect();
-            }
+        let files = eml_files(app);
+        if files.len() >= n {
+            return files;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("expected {n} mail files in {}", dir.display());
+    panic!(
+        "expected {n} mail files in {}",
+        app.data_dir().join("mail").display()
+    );
 }
 
 /// A development server writes mails as files: text and HTML alternatives, the

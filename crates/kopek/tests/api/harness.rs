@@ -410,6 +410,8 @@ pub async fn spawn_process_with(app: &TestApp, env: &[(&str, &str)]) -> Process 
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kopek"))
         .arg("serve")
+        // The test's own directory, for mail files too (never the source tree).
+        .env("KOPEK_DATA_DIR", app.data_dir())
         .envs(env.iter().copied())
         .env("KOPEK_DATABASE_URL", &app.db.url)
         .env("KOPEK_LISTEN", "127.0.0.1:0")

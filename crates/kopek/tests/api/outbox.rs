@@ -42,7 +42,7 @@ async fn two_workers_process_each_row_exactly_once(db: TestDb) {
     let mut tx = store.begin().await.unwrap();
     for i in 0..60 {
         ids.push(
-            outbox::enqueue(&mut tx, "test", &serde_json::json!(i), Timestamp::now())
+            outbox::enqueue(&mut tx, "test", &serde_json::json!(i))
                 .await
                 .unwrap(),
         );
@@ -87,17 +87,12 @@ async fn two_workers_process_each_row_exactly_once(db: TestDb) {
 async fn failures_are_recorded_and_retried_later(db: TestDb) {
     let store = db.store().await;
     let mut tx = store.begin().await.unwrap();
-    let id = outbox::enqueue(&mut tx, "mail", &serde_json::json!({}), Timestamp::now())
+    let id = outbox::enqueue(&mut tx, "mail", &serde_json::json!({}))
         .await
         .unwrap();
-    let orphan = outbox::enqueue(
-        &mut tx,
-        "nobody-handles-this",
-        &serde_json::json!({}),
-        Timestamp::now(),
-    )
-    .await
-    .unwrap();
+    let orphan = outbox::enqueue(&mut tx, "nobody-handles-this", &serde_json::json!({}))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let worker = Worker::new(store.clone()).with_handler("mail", Arc::new(Failing));
@@ -116,7 +111,7 @@ async fn failures_are_recorded_and_retried_later(db: TestDb) {
 async fn a_live_lease_keeps_other_workers_off(db: TestDb) {
     let store = db.store().await;
     let mut tx = store.begin().await.unwrap();
-    outbox::enqueue(&mut tx, "test", &serde_json::json!(1), Timestamp::now())
+    outbox::enqueue(&mut tx, "test", &serde_json::json!(1))
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -167,7 +162,7 @@ async fn rows_waiting_in_a_batch_keep_their_lease(db: TestDb) {
     let store = db.store().await;
     let mut tx = store.begin().await.unwrap();
     for i in 0..16 {
-        outbox::enqueue(&mut tx, "slow", &serde_json::json!(i), Timestamp::now())
+        outbox::enqueue(&mut tx, "slow", &serde_json::json!(i))
             .await
             .unwrap();
     }
@@ -211,7 +206,7 @@ async fn a_restarted_worker_takes_back_its_rows_at_once(db: TestDb) {
     let store = db.store().await;
     let mut tx = store.begin().await.unwrap();
     for i in 0..3 {
-        outbox::enqueue(&mut tx, "test", &serde_json::json!(i), Timestamp::now())
+        outbox::enqueue(&mut tx, "test", &serde_json::json!(i))
             .await
             .unwrap();
     }

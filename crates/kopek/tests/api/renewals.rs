@@ -4,7 +4,7 @@
 //! cancel and resume, and plan changes with their prorated invoices.
 
 use crate::both_backends;
-use crate::customers::wait_for_eml;
+use crate::customers::{eml_files, wait_for_eml};
 use crate::harness::{Backend, TestApp};
 use crate::lifepos::{START_PLAN, Shop};
 use crate::subscriptions::{at, invoices, license, move_clock, ms, paid_invoice, subscribed};
@@ -61,27 +61,11 @@ async fn moved(app: &TestApp, to: Timestamp) {
     assert_eq!(status, 200, "{body}");
 }
 
-/// The mails written so far, oldest first.
-fn mails(app: &TestApp) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(app.data_dir().join("mail")) else {
-        return Vec::new();
-    };
-    let mut files: Vec<_> = entries
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|f| std::fs::read_to_string(f).unwrap())
-        .collect()
-}
-
 /// Waits for the `n`th mail and answers it; a moment later there is no other.
 async fn nth_mail(app: &TestApp, n: usize) -> String {
     let mail = wait_for_eml(app, n).await.remove(n - 1);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(mails(app).len(), n, "one mail, not more");
+    assert_eq!(eml_files(app).len(), n, "one mail, not more");
     mail
 }
 
@@ -146,7 +130,7 @@ async fn a_subscription_renews_reminds_and_expires(backend: Backend) {
     assert!(nth_mail(&app, 2).await.contains("ends in 3 days"));
     moved(&app, end.plus_seconds(-2 * DAY)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(mails(&app).len(), 2);
+    assert_eq!(eml_files(&app).len(), 2);
     moved(&app, end.plus_seconds(-DAY)).await;
     assert!(nth_mail(&app, 3).await.contains("ends in 1 day"));
 
@@ -207,7 +191,7 @@ async fn a_subscription_renews_reminds_and_expires(backend: Backend) {
     // Nothing more happens to an expired subscription.
     moved(&app, end.plus_months(2)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(mails(&app).len(), 9);
+    assert_eq!(eml_files(&app).len(), 9);
     assert!(pending(&app, &shop).await.is_empty());
 
     assert_eq!(

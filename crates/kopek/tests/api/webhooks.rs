@@ -716,7 +716,6 @@ async fn a_killed_server_delivers_everything_after_restart(mut app: TestApp) {
         ("KOPEK_WEBHOOK_ALLOW_PRIVATE", "true"),
         ("KOPEK_WEBHOOK_FIRST_RETRY_SECONDS", "1"),
         ("KOPEK_ADMIN_TOKEN", app.admin_token.as_str()),
-        ("KOPEK_DATA_DIR", app.data_dir().to_str().unwrap()),
         // The restarted process takes back the leases of the killed one at once.
         ("KOPEK_WORKER_ID", "crash-test"),
     ];
