@@ -12,6 +12,7 @@ pub mod event_views;
 pub mod health;
 pub mod invoice_view;
 pub mod json;
+pub mod licenses;
 pub mod lifepos;
 pub mod limits;
 pub mod metrics;
@@ -138,6 +139,8 @@ fn routes() -> Routes {
         .api(routes!(health::readyz))
         .api(routes!(metrics::render))
         .api(routes!(openapi::document))
+        .api(routes!(licenses::keys))
+        .api(routes!(licenses::revocations))
         .mount(openapi::REFERENCE_PATH, openapi::reference())
         .merge(admin::routes())
         .merge(yandex::routes())

@@ -289,6 +289,7 @@ pub(crate) async fn apply(
     }
     invoice.status = next;
     invoice.updated_at = now;
+    let refunded = matches!(change, Change::Refund);
     if let Change::Pay { method, reference } = change {
         invoice.paid_at = Some(now);
         let payment = Payment {
@@ -301,6 +302,13 @@ pub(crate) async fn apply(
         };
         invoices::insert_payment(&mut *conn, &payment).await?;
         crate::subscriptions::on_payment(core, &mut *conn, &invoice, now).await?;
+    }
+    if refunded {
+        // Boxed: ending a subscription cancels invoices through this function.
+        Box::pin(crate::subscriptions::on_refund(
+            core, &mut *conn, &invoice, now,
+        ))
+        .await?;
     }
     let payload = json!({
         "invoiceGuid": invoice.guid,

@@ -14,6 +14,7 @@ pub mod customers;
 pub mod events;
 pub mod invitations;
 pub mod invoices;
+pub mod licenses;
 pub mod limits;
 pub mod operations;
 pub mod operator;
@@ -80,6 +81,8 @@ pub struct Core {
     /// How far the test clock is ahead of the real time, in microseconds (always 0
     /// outside test mode).
     pub clock_offset: Arc<std::sync::atomic::AtomicI64>,
+    /// The license-signing keys, parsed (see [`licenses`]).
+    pub license_keys: Arc<licenses::KeyCache>,
 }
 
 impl Core {
@@ -91,6 +94,7 @@ impl Core {
             settings: Arc::new(settings),
             catalog: Arc::default(),
             clock_offset: Arc::default(),
+            license_keys: Arc::default(),
         }
     }
 

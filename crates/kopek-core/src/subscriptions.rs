@@ -98,6 +98,42 @@ pub(crate) async fn on_payment(
     paid(core, conn, invoice, subscription, period, now).await
 }
 
+/// What refunding `invoice` does to the organization's subscription to its
+/// product: when its payment bought the current period, that period is taken
+/// back. Begun, the subscription ends now, as a cancel now ends it; paid ahead
+/// and not begun, the period before it runs to its end and the subscription ends
+/// then. The offline tokens of the period taken back are revoked either way.
+pub(crate) async fn on_refund(
+    core: &Core,
+    conn: &mut Conn,
+    invoice: &Invoice,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let Some(s) = subscriptions::of(
+        &mut *conn,
+        &invoice.organization_guid,
+        &invoice.product_guid,
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    let bought_current = s.period_invoice_guid.as_ref() == Some(&invoice.guid)
+        && matches!(
+            s.status,
+            SubscriptionStatus::Active | SubscriptionStatus::PastDue
+        );
+    if !bought_current {
+        return Ok(());
+    }
+    if s.current_period_start > now {
+        changes::refunded_ahead(core, conn, s, now).await
+    } else {
+        changes::end_now(core, conn, s, "refund", now).await?;
+        Ok(())
+    }
+}
+
 /// Records that `invoice` paid for the period `start..end`: the organization's
 /// subscription to the product is made, or takes the invoice's plan, quantity and
 /// period and moves on to the new period (active again, no longer ending), and
@@ -127,6 +163,7 @@ async fn paid(
                 next_plan_guid: None,
                 next_quantity: None,
                 renewal_issued: false,
+                period_invoice_guid: Some(invoice.guid.clone()),
                 created_at: now,
                 updated_at: now,
                 version: 0,
@@ -146,6 +183,7 @@ async fn paid(
             s.next_plan_guid = None;
             s.next_quantity = None;
             s.renewal_issued = false;
+            s.period_invoice_guid = Some(invoice.guid.clone());
             s.updated_at = now;
             save(conn, &mut s).await?;
             (s, "subscription.renewed")

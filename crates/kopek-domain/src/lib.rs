@@ -11,6 +11,7 @@ pub mod error;
 pub mod ids;
 pub mod invoice;
 pub mod lang;
+pub mod license;
 pub mod mac;
 pub mod money;
 pub mod paging;

@@ -40,9 +40,18 @@ impl Timestamp {
     /// The same wall-clock time `months` calendar months later (UTC); a day that the
     /// target month lacks becomes its last day (31 January + 1 month = 28/29 February).
     pub fn plus_months(self, months: u32) -> Timestamp {
+        self.shift_months(i64::from(months))
+    }
+
+    /// The same wall-clock time `months` calendar months earlier (UTC), the day
+    /// clamped to the month's last as [`plus_months`](Self::plus_months) does.
+    pub fn minus_months(self, months: u32) -> Timestamp {
+        self.shift_months(-i64::from(months))
+    }
+
+    fn shift_months(self, months: i64) -> Timestamp {
         let t = self.datetime();
-        let total =
-            i64::from(t.year()) * 12 + i64::from(u8::from(t.month())) - 1 + i64::from(months);
+        let total = i64::from(t.year()) * 12 + i64::from(u8::from(t.month())) - 1 + months;
         let (year, month0) = (total.div_euclid(12), total.rem_euclid(12));
         let Ok(year) = i32::try_from(year) else {
             return self;
@@ -154,6 +163,14 @@ mod tests {
         assert_eq!(
             at("2025-12-01T00:00:00Z").plus_months(0),
             at("2025-12-01T00:00:00Z")
+        );
+        assert_eq!(
+            at("2026-03-31T10:00:00Z").minus_months(1),
+            at("2026-02-28T10:00:00Z")
+        );
+        assert_eq!(
+            at("2026-01-15T00:00:00Z").minus_months(13),
+            at("2024-12-15T00:00:00Z")
         );
     }
 }

@@ -89,6 +89,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "subscriptions", include_str!("../migrations/0009_subscriptions.sql")),
     (10, "subscription lifecycle", include_str!("../migrations/0010_subscription_lifecycle.sql")),
     (11, "renewal index", include_str!("../migrations/0011_renewal_index.sql")),
+    (12, "license tokens", include_str!("../migrations/0012_license_tokens.sql")),
 ];
 
 /// A fingerprint of the schema the migrations build, so a cached copy of a migrated

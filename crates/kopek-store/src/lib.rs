@@ -11,6 +11,7 @@ pub mod events;
 pub mod idempotency;
 pub mod invitations;
 pub mod invoices;
+pub mod license_tokens;
 pub mod operations;
 pub mod organizations;
 pub mod outbox;

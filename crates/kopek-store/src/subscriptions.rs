@@ -33,6 +33,9 @@ pub struct Subscription {
     /// table holds which; this keeps the due ones in an index of their own).
     #[sqlx(try_from = "Flag")]
     pub renewal_issued: bool,
+    /// The invoice whose payment bought the current period (none for periods paid
+    /// before this was kept).
+    pub period_invoice_guid: Option<InvoiceId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Moved on by every [`save`]; a save over a stale version is refused.
@@ -53,8 +56,8 @@ impl Record for Subscription {
     const TABLE: &'static str = "subscriptions";
     const COLUMNS: &'static str = "id, organization_guid, product_guid, plan_guid, quantity, \
         period_in_months, current_period_start, current_period_end, status, cancel_at_period_end, \
-        payer_type, payer_guid, next_plan_guid, next_quantity, renewal_issued, created_at, \
-        updated_at, version";
+        payer_type, payer_guid, next_plan_guid, next_quantity, renewal_issued, \
+        period_invoice_guid, created_at, updated_at, version";
 
     fn bind<'q>(&'q self, q: AnyQuery<'q>) -> AnyQuery<'q> {
         q.bind(&self.id)
@@ -72,6 +75,7 @@ impl Record for Subscription {
             .bind(&self.next_plan_guid)
             .bind(self.next_quantity)
             .bind(Flag(self.renewal_issued))
+            .bind(&self.period_invoice_guid)
             .bind(self.created_at)
             .bind(self.updated_at)
             .bind(self.version)
@@ -110,8 +114,8 @@ pub async fn save(conn: &mut Conn, s: &mut Subscription) -> Result<bool, Error> 
         "UPDATE subscriptions SET plan_guid = $1, quantity = $2, period_in_months = $3, \
          current_period_start = $4, current_period_end = $5, status = $6, \
          cancel_at_period_end = $7, payer_type = $8, payer_guid = $9, next_plan_guid = $10, \
-         next_quantity = $11, renewal_issued = $12, updated_at = $13, version = version + 1 \
-         WHERE id = $14 AND version = $15",
+         next_quantity = $11, renewal_issued = $12, period_invoice_guid = $13, updated_at = $14, \
+         version = version + 1 WHERE id = $15 AND version = $16",
     )
     .bind(&s.plan_guid)
     .bind(s.quantity)
@@ -125,6 +129,7 @@ pub async fn save(conn: &mut Conn, s: &mut Subscription) -> Result<bool, Error> 
     .bind(&s.next_plan_guid)
     .bind(s.next_quantity)
     .bind(Flag(s.renewal_issued))
+    .bind(&s.period_invoice_guid)
     .bind(s.updated_at)
     .bind(&s.id)
     .bind(s.version)

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod error;
 pub mod events;
 pub mod invoices;
+pub mod license_keys;
 pub mod organizations;
 pub mod resellers;
 pub mod subscriptions;
@@ -54,6 +55,8 @@ pub fn routes() -> Routes {
             ],
         )
         .api(routes!(test_clock::get, test_clock::advance))
+        .api(routes!(license_keys::list))
+        .api(routes!(license_keys::rotate))
         .api(routes!(events::list))
         .api(routes!(webhooks::list, webhooks::create))
         .dispatch(

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod error;
 pub mod headers;
 pub mod invoices;
+pub mod license_token;
 pub mod products;
 pub mod sign_in;
 pub mod wire;
@@ -25,6 +26,7 @@ pub fn routes() -> Routes {
             post(invoices::create_invoice),
             [routes!(invoices::create_invoice)],
         )
+        .api(routes!(license_token::get))
         .api(routes!(invoices::list))
         .api(routes!(invoices::get))
         .map(|router| router.route_layer(from_fn(headers::require_client_headers)))

@@ -5,6 +5,7 @@
 use super::{read, record, reopen_renewal, save, void_renewal, write_license};
 use crate::Core;
 use crate::invoices::{self, Change, Priced};
+use crate::licenses;
 use crate::write::{Ran, Write};
 use kopek_domain::auth::Principal;
 use kopek_domain::error::Violations;
@@ -66,34 +67,85 @@ pub async fn cancel<T: Serialize>(
                         json!({"at": "period_end", "endsAt": s.current_period_end.rfc3339()});
                     record(core, conn, "subscription.cancel_scheduled", &s, more, now).await?;
                 }
-                _ => {
-                    void_renewal(core, conn, &s, now).await?;
-                    cancel_pending_upgrades(core, conn, &s, now).await?;
-                    s.status = SubscriptionStatus::Canceled;
-                    s.cancel_at_period_end = false;
-                    s.current_period_end = s.current_period_end.min(now);
-                    s.updated_at = now;
-                    save(conn, &mut s).await?;
-                    let version = core
-                        .catalog
-                        .current(&mut *conn)
-                        .await?
-                        .map_or(0, |(v, _)| v);
-                    write_license(core, conn, &s, version, now).await?;
-                    record(
-                        core,
-                        conn,
-                        "subscription.canceled",
-                        &s,
-                        json!({"at": "now"}),
-                        now,
-                    )
-                    .await?;
-                }
+                _ => s = end_now(core, conn, s, "canceled", now).await?,
             }
             Ok(answer(&s))
         })
         .await
+}
+
+/// Ends a subscription at once (`why`: `canceled` or `refund`): its renewal and
+/// upgrade invoices are canceled, the license is cut to `now` and the offline
+/// tokens of the periods it still had are revoked.
+pub(super) async fn end_now(
+    core: &Core,
+    conn: &mut Conn,
+    mut s: Subscription,
+    why: &str,
+    now: Timestamp,
+) -> Result<Subscription, Error> {
+    // The period before this one (paid ahead, or within its grace days) may still
+    // have tokens in use: they are cut short too.
+    if s.current_period_start > s.created_at {
+        licenses::revoke(core, conn, &s.id, s.current_period_start, why, now).await?;
+    }
+    let revoked = licenses::revoke(core, conn, &s.id, s.current_period_end, why, now).await?;
+    void_renewal(core, conn, &s, now).await?;
+    cancel_pending_upgrades(core, conn, &s, now).await?;
+    s.status = SubscriptionStatus::Canceled;
+    s.cancel_at_period_end = false;
+    s.current_period_end = s.current_period_end.min(now);
+    s.updated_at = now;
+    save(conn, &mut s).await?;
+    rewrite_license(core, conn, &s, now).await?;
+    let more = json!({"at": "now", "reason": why, "revokedTokenId": revoked});
+    record(core, conn, "subscription.canceled", &s, more, now).await?;
+    Ok(s)
+}
+
+/// A refund took back a period paid ahead, before it began: the period before it
+/// runs to its end (taken to be as long as the refunded one) and the subscription
+/// ends then, unless resumed, which renews it again.
+pub(super) async fn refunded_ahead(
+    core: &Core,
+    conn: &mut Conn,
+    mut s: Subscription,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let revoked = licenses::revoke(core, conn, &s.id, s.current_period_end, "refund", now).await?;
+    cancel_pending_upgrades(core, conn, &s, now).await?;
+    let months = u32::try_from(s.period_in_months).map_err(Error::internal)?;
+    s.current_period_end = s.current_period_start;
+    s.current_period_start = s.current_period_start.minus_months(months);
+    reopen_renewal(core, conn, &mut s, now).await?;
+    s.cancel_at_period_end = true;
+    s.period_invoice_guid = None;
+    s.updated_at = now;
+    save(conn, &mut s).await?;
+    rewrite_license(core, conn, &s, now).await?;
+    let more = json!({
+        "at": "period_end",
+        "reason": "refund",
+        "endsAt": s.current_period_end.rfc3339(),
+        "revokedTokenId": revoked,
+    });
+    record(core, conn, "subscription.cancel_scheduled", &s, more, now).await
+}
+
+/// The license LIFE POS shows, written again after its period was cut.
+async fn rewrite_license(
+    core: &Core,
+    conn: &mut Conn,
+    s: &Subscription,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let version = core
+        .catalog
+        .current(&mut *conn)
+        .await?
+        .map_or(0, |(v, _)| v);
+    write_license(core, conn, s, version, now).await?;
+    Ok(())
 }
 
 /// Takes back a cancel at the period's end: renewals go on (the scheduler issues

@@ -518,6 +518,41 @@ pub fn missing(program: &str) {
 }
 
 /// The text of a PDF, extracted with poppler's `pdftotext`.
+/// A Python interpreter that imports `module`, if one is installed
+/// (`KOPEK_TEST_PYTHON` first, then each `python3` on `PATH`).
+pub fn python_with(module: &str) -> Option<String> {
+    let mut candidates: Vec<String> = std::env::var("KOPEK_TEST_PYTHON").into_iter().collect();
+    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+        candidates.push(dir.join("python3").display().to_string());
+    }
+    candidates.into_iter().find(|p| {
+        std::process::Command::new(p)
+            .args(["-c", &format!("import {module}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+/// Runs a Python script with `input` as JSON on its standard input, and answers
+/// the JSON it prints.
+pub fn run_python(python: &str, script: &str, input: &Value) -> Value {
+    let mut child = std::process::Command::new(python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), input.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 pub fn pdf_text(pdf: &[u8]) -> Option<String> {
     poppler("pdftotext", pdf, &["-"])
 }

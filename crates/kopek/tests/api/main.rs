@@ -14,6 +14,7 @@ mod customers;
 mod database;
 mod errors;
 mod idempotency;
+mod licenses;
 mod lifepos;
 mod observability;
 mod openapi;

@@ -7,7 +7,7 @@ use crate::both_backends;
 use crate::customers::{eml_files, wait_for_eml};
 use crate::harness::{Backend, TestApp};
 use crate::lifepos::{START_PLAN, Shop};
-use crate::subscriptions::{at, invoices, license, move_clock, ms, paid_invoice, subscribed};
+use crate::subscriptions::{at, invoices, license, move_clock, ms, paid_invoice, pay, subscribed};
 use kopek_domain::time::Timestamp;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -75,15 +75,6 @@ async fn pending(app: &TestApp, shop: &Shop) -> Vec<Value> {
         .into_iter()
         .filter(|i| i["status"] == "Pending")
         .collect()
-}
-
-async fn pay(app: &TestApp, guid: &str) -> (u16, Value) {
-    app.admin(
-        Method::POST,
-        &format!("/admin/v1/invoices/{guid}:pay"),
-        Some(json!({"method": "transfer"})),
-    )
-    .await
 }
 
 async fn kinds(app: &TestApp, id: &str) -> Vec<String> {

@@ -30,15 +30,28 @@ pub async fn paid_invoice(app: &TestApp, shop: &Shop, quantity: i64, months: i64
     )
     .await;
     assert_eq!(status, 201, "{invoice}");
-    let guid = invoice["guid"].as_str().unwrap();
-    let (status, paid) = app
-        .admin(
-            Method::POST,
-            &format!("/admin/v1/invoices/{guid}:pay"),
-            Some(serde_json::json!({"method": "transfer"})),
-        )
-        .await;
+    let (status, paid) = pay(app, invoice["guid"].as_str().unwrap()).await;
     assert_eq!(status, 200, "{paid}");
+}
+
+/// The operator's `:pay` of an invoice, by transfer.
+pub async fn pay(app: &TestApp, guid: &str) -> (u16, Value) {
+    invoice_action(app, guid, "pay", Some(json!({"method": "transfer"}))).await
+}
+
+/// The operator's `:pay`, `:cancel` or `:refund` of an invoice.
+pub async fn invoice_action(
+    app: &TestApp,
+    guid: &str,
+    action: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    app.admin(
+        Method::POST,
+        &format!("/admin/v1/invoices/{guid}:{action}"),
+        body,
+    )
+    .await
 }
 
 pub async fn license(app: &TestApp, shop: &Shop) -> Value {
@@ -236,14 +249,7 @@ async fn the_scheduler_issues_one_renewal_invoice_a_period(backend: Backend) {
     assert_eq!(invoices(&app, &app.base, &shop).await.len(), 2);
     assert_eq!(renewal_invoices(&app, id).await.len(), 1);
 
-    let guid = renewal["guid"].as_str().unwrap();
-    let (status, paid) = app
-        .admin(
-            Method::POST,
-            &format!("/admin/v1/invoices/{guid}:pay"),
-            Some(json!({"method": "transfer"})),
-        )
-        .await;
+    let (status, paid) = pay(&app, renewal["guid"].as_str().unwrap()).await;
     assert_eq!(status, 200, "{paid}");
     let (_, now) = app
         .admin(Method::GET, &format!("/admin/v1/subscriptions/{id}"), None)

@@ -5,7 +5,9 @@
 //! deliveries pending, and two processes delivering each event once.
 
 use crate::both_backends;
-use crate::harness::{Backend, TestApp, missing, read, say, spawn_process_with};
+use crate::harness::{
+    Backend, TestApp, missing, python_with, read, run_python, say, spawn_process_with,
+};
 use crate::lifepos::{START_PLAN, create, ready, seed_request};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -215,20 +217,6 @@ async fn endpoint(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
     .await
 }
 
-/// A Python interpreter with the reference library, if one is installed.
-fn python() -> Option<String> {
-    let mut candidates: Vec<String> = std::env::var("KOPEK_TEST_PYTHON").into_iter().collect();
-    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
-        candidates.push(dir.join("python3").display().to_string());
-    }
-    candidates.into_iter().find(|p| {
-        std::process::Command::new(p)
-            .args(["-c", "import standardwebhooks"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
-
 /// What the reference library makes of a delivery with `secret`: whether it
 /// verifies as sent, with one byte of the body changed, and with the timestamp
 /// moved by a second.
@@ -260,20 +248,7 @@ print(json.dumps([ok(body, headers), ok(bytes(tampered), headers), ok(body, move
             "webhook-signature": delivery.headers["webhook-signature"],
         },
     });
-    let mut child = std::process::Command::new(python)
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), case.to_string().as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_value(run_python(python, script, &case)).unwrap()
 }
 
 async fn deliveries(app: &TestApp, endpoint_id: &str) -> Vec<Value> {
@@ -343,7 +318,7 @@ async fn deliveries_signed_as_the_specification_says(backend: Backend) {
     assert!((timestamp - now).abs() < 60);
     assert!(delivery.headers["webhook-signature"].starts_with("v1,"));
 
-    match python() {
+    match python_with("standardwebhooks") {
         Some(python) => assert_eq!(verify(&python, &secret, delivery), [true, false, false]),
         None => missing("standardwebhooks (Python)"),
     }
@@ -477,7 +452,7 @@ async fn rotation_signs_with_both_secrets_then_the_new_one(backend: Backend) {
     new_organization(&app, "two").await;
     let got = receiver.wait_for(2, 20).await;
     assert_eq!(got[1].headers["webhook-signature"].split(' ').count(), 1);
-    match python() {
+    match python_with("standardwebhooks") {
         Some(python) => {
             assert!(verify(&python, &old, &got[0])[0]);
             assert!(verify(&python, &new, &got[0])[0]);
