@@ -39,12 +39,15 @@ pub fn render<D: Dialect>(error: &Error) -> Response {
         Error::Internal(detail) => {
             tracing::error!(request_id = %context.request_id, error = %detail, "internal error")
         }
+        Error::Unavailable { cause, .. } => {
+            tracing::warn!(request_id = %context.request_id, error = %cause, "unavailable")
+        }
         other => {
             tracing::debug!(request_id = %context.request_id, error = %other, "request refused")
         }
     }
     let mut response = D::render(error, &context);
-    if let Error::TooManyRequests { retry_after } = error {
+    if let Error::TooManyRequests { retry_after } | Error::Unavailable { retry_after, .. } = error {
         response.headers_mut().insert(
             axum::http::header::RETRY_AFTER,
             axum::http::HeaderValue::from(*retry_after),
@@ -73,5 +76,6 @@ pub fn http_status(error: &Error) -> axum::http::StatusCode {
         Error::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
     }
 }

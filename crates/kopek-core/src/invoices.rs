@@ -211,7 +211,9 @@ pub(crate) async fn issue(
 }
 
 /// Moves an invoice through its lifecycle as one write (the operator's `:pay`,
-/// `:cancel`, `:refund`), answering as `answer` renders the invoice.
+/// `:cancel`, `:refund`), answering as `answer` renders the invoice. A refund of
+/// an invoice paid by card through the acquirer gives the money back there first;
+/// one the acquirer refuses is no refund.
 pub async fn change<T: Serialize>(
     core: &Core,
     write: Write,
@@ -221,6 +223,12 @@ pub async fn change<T: Serialize>(
     status: u16,
     answer: impl FnOnce(&Invoice) -> T,
 ) -> Result<Ran<T>, Error> {
+    if let Change::Refund = change {
+        if let Some(stored) = write.replay(caller).await? {
+            return Ok(Ran::Replayed(stored));
+        }
+        crate::acquiring::refund_paid(core, guid).await?;
+    }
     write
         .run(caller, status, async |work| {
             let invoice = apply(core, work.conn(), guid, change, core.now()).await?;

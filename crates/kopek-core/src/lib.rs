@@ -6,6 +6,7 @@
 //! domain error. Nothing here knows HTTP or any wire format.
 
 pub mod access;
+pub mod acquiring;
 pub mod auth;
 pub mod billing_accounts;
 pub mod catalog;
@@ -83,6 +84,9 @@ pub struct Core {
     pub clock_offset: Arc<std::sync::atomic::AtomicI64>,
     /// The license-signing keys, parsed (see [`licenses`]).
     pub license_keys: Arc<licenses::KeyCache>,
+    /// The card acquirer buyers are sent to (`KOPEK_PAYMENT_PROVIDER=yookassa`);
+    /// none in test mode, where the hosted page takes test cards itself.
+    pub acquirer: Option<Arc<dyn acquiring::Acquirer>>,
 }
 
 impl Core {
@@ -95,7 +99,14 @@ impl Core {
             catalog: Arc::default(),
             clock_offset: Arc::default(),
             license_keys: Arc::default(),
+            acquirer: None,
         }
+    }
+
+    /// The core with `acquirer` taking card payments.
+    pub fn with_acquirer(mut self, acquirer: Arc<dyn acquiring::Acquirer>) -> Core {
+        self.acquirer = Some(acquirer);
+        self
     }
 
     /// The time business records are dated with: now (moved on by the test clock),

@@ -42,6 +42,12 @@ pub enum Error {
     /// The request (its body, or all of it) took longer than the server allows.
     #[error("request timeout")]
     RequestTimeout,
+    /// A service Kopek depends on (the database, an acquirer) did not answer, or
+    /// answered so that the outcome is unknown: the same request may be sent again
+    /// after `retry_after` seconds (with its idempotency key, it takes effect once).
+    /// `cause` goes to the log, never to the client.
+    #[error("unavailable: {cause}")]
+    Unavailable { retry_after: u64, cause: String },
     /// Anything the caller cannot fix. The text goes to the log, never to the client.
     #[error("internal error: {0}")]
     Internal(String),
@@ -67,6 +73,7 @@ impl Error {
             Error::MethodNotAllowed => 5,
             Error::RequestTimeout => 4,
             Error::Internal(_) => 13,
+            Error::Unavailable { .. } => 14,
             Error::Unauthenticated | Error::WrongCredentials => 16,
         }
     }
@@ -153,6 +160,12 @@ impl Error {
                 .to_owned(),
             Error::Internal(_) => lang
                 .pick("Internal server error", "Внутренняя ошибка сервера")
+                .to_owned(),
+            Error::Unavailable { .. } => lang
+                .pick(
+                    "The service is unavailable for a moment; try again shortly",
+                    "Сервис временно недоступен; повторите запрос чуть позже",
+                )
                 .to_owned(),
         }
     }

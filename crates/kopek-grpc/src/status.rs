@@ -21,8 +21,14 @@ pub fn proto_field(field: &str) -> String {
 }
 
 pub fn to_status(error: Error) -> Status {
-    if let Error::Internal(detail) = &error {
-        tracing::error!(error = %detail, "internal error in a gRPC call");
+    match &error {
+        Error::Internal(detail) => {
+            tracing::error!(error = %detail, "internal error in a gRPC call")
+        }
+        Error::Unavailable { cause, .. } => {
+            tracing::warn!(error = %cause, "unavailable in a gRPC call")
+        }
+        _ => {}
     }
     let code = Code::from_i32(error.rpc_code());
     match &error {

@@ -90,6 +90,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "subscription lifecycle", include_str!("../migrations/0010_subscription_lifecycle.sql")),
     (11, "renewal index", include_str!("../migrations/0011_renewal_index.sql")),
     (12, "license tokens", include_str!("../migrations/0012_license_tokens.sql")),
+    (13, "card payments", include_str!("../migrations/0013_card_payments.sql")),
 ];
 
 /// A fingerprint of the schema the migrations build, so a cached copy of a migrated

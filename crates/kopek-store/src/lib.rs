@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod billing_accounts;
+pub mod card_payments;
 pub mod catalog;
 pub mod customers;
 mod db;

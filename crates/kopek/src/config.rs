@@ -28,7 +28,19 @@ const NUMBER_KEYS: &[&str] = &[
     "shutdown_grace_seconds",
     "sign_in_per_minute",
     "writes_per_minute_per_key",
+    "yookassa_tax_system_code",
+    "yookassa_timeout_seconds",
 ];
+
+/// Who takes card payments on the hosted invoice page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentProvider {
+    /// Kopek's own test form and test cards; no money moves.
+    Test,
+    /// YooKassa: the buyer pays on YooKassa's page.
+    Yookassa,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -79,6 +91,19 @@ pub struct Config {
     pub seller_correspondent_account: String,
     /// The secret payment providers sign callbacks with.
     pub payment_callback_secret: Option<String>,
+    /// `test` or `yookassa`.
+    pub payment_provider: PaymentProvider,
+    /// The YooKassa shop's id and secret key (Basic auth of its API).
+    pub yookassa_shop_id: Option<String>,
+    pub yookassa_secret_key: Option<String>,
+    /// The base of YooKassa's API (tests point it at a local double).
+    pub yookassa_api_url: String,
+    /// The shop's tax system for receipts (`tax_system_code`, 1 to 6), when the
+    /// shop has more than one.
+    pub yookassa_tax_system_code: Option<u8>,
+    /// How long Kopek waits for YooKassa's answer before taking the outcome as
+    /// unknown (and asking again later with the same key).
+    pub yookassa_timeout_seconds: u64,
     /// Address of the gRPC listener; no gRPC when unset.
     pub grpc_listen: Option<String>,
     /// The `host:port` gRPC clients are told to use (ApiEndpointService); the
@@ -148,6 +173,11 @@ impl std::fmt::Debug for Config {
                 "payment_callback_secret",
                 &self.payment_callback_secret.as_ref().map(|_| "***"),
             )
+            .field("payment_provider", &self.payment_provider)
+            .field(
+                "yookassa_secret_key",
+                &self.yookassa_secret_key.as_ref().map(|_| "***"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -177,6 +207,12 @@ impl Default for Config {
             seller_account: String::new(),
             seller_correspondent_account: String::new(),
             payment_callback_secret: None,
+            payment_provider: PaymentProvider::Test,
+            yookassa_shop_id: None,
+            yookassa_secret_key: None,
+            yookassa_api_url: crate::yookassa::DEFAULT_API_URL.to_owned(),
+            yookassa_tax_system_code: None,
+            yookassa_timeout_seconds: 10,
             grpc_listen: None,
             grpc_public_address: None,
             grpc_tls_cert: None,
@@ -204,6 +240,86 @@ impl Default for Config {
 }
 
 impl Config {
+    /// YooKassa needs its shop's keys, and they must look like YooKassa's.
+    fn validate_yookassa(&self, file: Option<&Path>) -> Result<(), ConfigError> {
+        let bad = |key: &str, value: &str, allowed: &str| {
+            Err(ConfigError::invalid(key, value, allowed, file))
+        };
+        if let Err(why) = url::Url::parse(&self.yookassa_api_url)
+            .map_err(|e| e.to_string())
+            .and_then(|u| {
+                if matches!(u.scheme(), "http" | "https") {
+                    Ok(())
+                } else {
+                    Err("not http(s)".to_owned())
+                }
+            })
+        {
+            return bad(
+                "yookassa_api_url",
+                &self.yookassa_api_url,
+                &format!(
+                    "an http(s) URL such as {} ({why})",
+                    crate::yookassa::DEFAULT_API_URL
+                ),
+            );
+        }
+        if let Some(code) = self.yookassa_tax_system_code
+            && !(1..=6).contains(&code)
+        {
+            return bad(
+                "yookassa_tax_system_code",
+                &code.to_string(),
+                "YooKassa's tax system code, 1 to 6",
+            );
+        }
+        if !(1..=120).contains(&self.yookassa_timeout_seconds) {
+            return bad(
+                "yookassa_timeout_seconds",
+                &self.yookassa_timeout_seconds.to_string(),
+                "a whole number of seconds from 1 to 120",
+            );
+        }
+        if self.payment_provider != PaymentProvider::Yookassa {
+            return Ok(());
+        }
+        let shop = self.yookassa_shop_id.as_deref().unwrap_or_default();
+        if shop.is_empty() || !shop.bytes().all(|b| b.is_ascii_digit()) {
+            return bad(
+                "yookassa_shop_id",
+                shop,
+                "the shop's id from YooKassa's dashboard (digits), required with payment_provider = yookassa",
+            );
+        }
+        let secret = self.yookassa_secret_key.as_deref().unwrap_or_default();
+        if secret.is_empty() || !secret.bytes().all(|b| b.is_ascii_graphic()) {
+            return bad(
+                "yookassa_secret_key",
+                if secret.is_empty() { "" } else { "***" },
+                "the shop's secret key (live_… or test_…), required with payment_provider = yookassa",
+            );
+        }
+        Ok(())
+    }
+
+    /// The acquirer card payments go through, if not the test form.
+    pub fn acquirer(
+        &self,
+    ) -> anyhow::Result<Option<std::sync::Arc<dyn kopek_core::acquiring::Acquirer>>> {
+        match self.payment_provider {
+            PaymentProvider::Test => Ok(None),
+            PaymentProvider::Yookassa => {
+                Ok(Some(std::sync::Arc::new(crate::yookassa::YooKassa::new(
+                    &self.yookassa_api_url,
+                    self.yookassa_shop_id.as_deref().unwrap_or_default(),
+                    self.yookassa_secret_key.as_deref().unwrap_or_default(),
+                    self.yookassa_tax_system_code,
+                    std::time::Duration::from_secs(self.yookassa_timeout_seconds),
+                )?)))
+            }
+        }
+    }
+
     pub fn seller(&self) -> kopek_api::Seller {
         kopek_api::Seller {
             name: self.seller_name.clone(),
@@ -428,6 +544,7 @@ impl Config {
         {
             return bad("operator_email", email, "an e-mail address");
         }
+        self.validate_yookassa(file)?;
         if !(1..=365).contains(&self.invitation_ttl_days) {
             return bad(
                 "invitation_ttl_days",

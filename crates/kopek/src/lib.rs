@@ -6,6 +6,7 @@ pub mod http;
 pub mod mail;
 pub mod telemetry;
 pub mod webhooks;
+pub mod yookassa;
 
 use anyhow::Context;
 use config::Config;
@@ -84,8 +85,11 @@ impl Server {
             body_timeout: Duration::from_secs(config.http_body_timeout_seconds),
             request_timeout: Duration::from_secs(config.http_request_timeout_seconds),
         };
-        let state = AppState::new(store.clone(), settings, api_config)
+        let mut state = AppState::new(store.clone(), settings, api_config)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if let Some(acquirer) = config.acquirer()? {
+            state.core = state.core.with_acquirer(acquirer);
+        }
         let state_core = state.core.clone();
         let app = kopek_api::router(state.clone());
         let shutdown = CancellationToken::new();

@@ -56,6 +56,7 @@ pub fn code(error: &Error) -> &'static str {
         Error::RequestTimeout => "request_timeout",
         Error::TooManyRequests { .. } => "too_many_requests",
         Error::Internal(_) => "internal",
+        Error::Unavailable { .. } => "unavailable",
     }
 }
 

@@ -47,6 +47,7 @@ pub fn code_and_status(error: &Error) -> (&'static str, StatusCode) {
         Error::RequestTimeout => ("RequestTimeout", StatusCode::REQUEST_TIMEOUT),
         Error::TooManyRequests { .. } => ("TooManyRequests", StatusCode::TOO_MANY_REQUESTS),
         Error::Internal(_) => ("InternalServerError", StatusCode::INTERNAL_SERVER_ERROR),
+        Error::Unavailable { .. } => ("ServiceUnavailable", StatusCode::SERVICE_UNAVAILABLE),
     }
 }
 

@@ -3,7 +3,7 @@
 //! core use case as the operator API, so the license is extended and the event
 //! written exactly as there.
 
-use super::{csrf, date, money, page};
+use super::{checkout, csrf, date, money, page, page_moving_on, page_refreshing};
 use crate::AppState;
 use crate::context::RequestContext;
 use crate::payments::test_provider::TestProvider;
@@ -14,12 +14,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::header::{HOST, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use kopek_core::acquiring::Checkout;
 use kopek_core::invoices;
 use kopek_domain::Error;
+use kopek_domain::card_payment::CardPaymentStatus;
 use kopek_domain::company::Kpp;
 use kopek_domain::invoice::InvoiceStatus;
 use kopek_domain::lang::Lang;
 use kopek_domain::vat;
+use kopek_store::card_payments::CardPayment;
 use kopek_store::invoices::{Invoice, Payment};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -187,7 +190,8 @@ fn receipt(payments: &[Payment], lang: Lang) -> Markup {
     }
 }
 
-/// The whole invoice page, with `alert` shown above the form when set.
+/// The whole invoice page, with `alert` shown above the form when set, and the
+/// state of the newest card payment through the acquirer when there is one.
 async fn render(
     state: &AppState,
     inv: &Invoice,
@@ -195,6 +199,7 @@ async fn render(
     headers: &HeaderMap,
     status: StatusCode,
     alert: Option<&str>,
+    attempt: Option<&CardPayment>,
 ) -> Response {
     let lang = RequestContext::current().lang;
     let mut cookie = None;
@@ -207,7 +212,12 @@ async fn render(
                 secure(state),
             );
             cookie = set;
-            card_form(inv.guid.as_str(), token, &csrf_token, lang)
+            if state.core.acquirer.is_some() {
+                let email = checkout::receipt_email(state, inv).await;
+                checkout::form(inv, token, &csrf_token, email.as_deref(), attempt, lang)
+            } else {
+                card_form(inv.guid.as_str(), token, &csrf_token, lang)
+            }
         }
         InvoiceStatus::Paid | InvoiceStatus::Refunded => {
             let payments = invoices::payments(&state.core, &inv.guid)
@@ -219,9 +229,11 @@ async fn render(
             p { (lang.pick("This invoice was canceled and cannot be paid.", "Счёт отменён, оплатить его нельзя.")) }
         },
     };
+    let returned = attempt.filter(|a| a.status == CardPaymentStatus::Returned);
     let body = html! {
         (summary(state, inv, lang))
         @if let Some(alert) = alert { div.alert { (alert) } }
+        @if returned.is_some() { div.alert { (checkout::returned_text(lang)) } }
         (after)
         p.muted {
             a href={ "/invoices/" (inv.guid) "/bank-transfer?token=" (token) } {
@@ -230,7 +242,14 @@ async fn render(
         }
     };
     let title = format!("{} {}", lang.pick("Invoice", "Счёт"), inv.number);
-    let mut response = page(status, &title, body);
+    let waiting = inv.status == InvoiceStatus::Pending
+        && attempt.is_some_and(|a| a.status == CardPaymentStatus::Pending);
+    let mut response = if waiting {
+        // The buyer is back from the acquirer before its word: look again shortly.
+        page_refreshing(status, &title, body, checkout::REFRESH_SECONDS)
+    } else {
+        page(status, &title, body)
+    };
     csrf::set_cookie(&mut response, cookie);
     response
 }
@@ -253,21 +272,27 @@ pub async fn show(
     Query(link): Query<Link>,
     headers: HeaderMap,
 ) -> Response {
-    match linked(&state, &guid, &link).await {
-        Ok(Some(inv)) => {
-            render(
-                &state,
-                &inv,
-                link.token.as_deref().unwrap_or_default(),
-                &headers,
-                StatusCode::OK,
-                None,
-            )
-            .await
-        }
-        Ok(None) => not_found(),
-        Err(e) => failed(&e),
-    }
+    let inv = match linked(&state, &guid, &link).await {
+        Ok(Some(inv)) => inv,
+        Ok(None) => return not_found(),
+        Err(e) => return failed(&e),
+    };
+    // With an acquirer, the newest payment is asked about first: it may have paid
+    // the invoice since the page was last seen.
+    let (inv, attempt) = match checkout::latest(&state, inv).await {
+        Ok(found) => found,
+        Err(e) => return failed(&e),
+    };
+    render(
+        &state,
+        &inv,
+        link.token.as_deref().unwrap_or_default(),
+        &headers,
+        StatusCode::OK,
+        None,
+        attempt.as_ref(),
+    )
+    .await
 }
 
 /// Records a card payment and sends the browser back to the invoice (Post/Redirect/Get).
@@ -332,6 +357,7 @@ async fn settle(
                 headers,
                 StatusCode::PAYMENT_REQUIRED,
                 Some(&declined_text(&reason, lang)),
+                None,
             )
             .await
         }
@@ -373,7 +399,16 @@ async fn refresh(state: &AppState, inv: &Invoice, token: &str, headers: &HeaderM
         "This invoice can no longer be paid.",
         "Этот счёт больше нельзя оплатить.",
     );
-    render(state, inv, token, headers, StatusCode::CONFLICT, Some(text)).await
+    render(
+        state,
+        inv,
+        token,
+        headers,
+        StatusCode::CONFLICT,
+        Some(text),
+        None,
+    )
+    .await
 }
 
 /// A form that could not be read: too large (over the 1 MiB every body is held
@@ -490,6 +525,7 @@ pub async fn pay(
                 &headers,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(&why),
+                None,
             )
             .await;
         }
@@ -528,4 +564,108 @@ pub async fn confirm(
     let token = link.token.as_deref().unwrap_or_default();
     let outcome = TestProvider.confirm(&inv.guid, &form.challenge, form.decision == "confirm");
     settle(&state, &inv, token, &headers, outcome).await
+}
+
+/// The hosted page's form when an acquirer takes the card: where the receipt goes.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CheckoutForm {
+    pub email: String,
+    pub csrf: String,
+}
+
+/// Sends the buyer on to the acquirer's payment page (YooKassa), making the
+/// payment there first or taking up the one already open. Needs the anti-forgery
+/// cookie and field the page set.
+#[utoipa::path(post, path = "/invoices/{guid}/checkout", tag = "pages", operation_id = "startCardCheckout",
+    params(("guid" = String, Path), Link),
+    request_body(content = CheckoutForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 400, description = "A link that is not text", content_type = "text/html", body = String),
+        (status = 200, description = "On to the acquirer's page (the browser follows at once)", content_type = "text/html", body = String),
+        (status = 303, description = "The invoice is settled: back to it"),
+        (status = 403, description = "Missing or forged anti-forgery token", content_type = "text/html", body = String),
+        (status = 404, description = "Unknown invoice or link, or no acquirer configured", content_type = "text/html", body = String),
+        (status = 409, description = "The invoice is no longer payable", content_type = "text/html", body = String),
+        (status = 422, description = "Not an e-mail address, or the payment service refused the payment", content_type = "text/html", body = String),
+        (status = 503, description = "The payment service did not answer; pressing again is safe", content_type = "text/html", body = String),
+    ))]
+pub async fn checkout(
+    State(state): State<AppState>,
+    Path(guid): Path<String>,
+    Query(link): Query<Link>,
+    headers: HeaderMap,
+    form: Result<Form<CheckoutForm>, FormRejection>,
+) -> Response {
+    if state.core.acquirer.is_none() {
+        return not_found();
+    }
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(rejection) => return refused_form(&rejection),
+    };
+    let inv = match posted(&state, &guid, &link, &headers, &form.csrf).await {
+        Ok(inv) => inv,
+        Err(page) => return page,
+    };
+    let token = link.token.as_deref().unwrap_or_default();
+    let lang = RequestContext::current().lang;
+    let again = async |status, alert: &str| {
+        let attempt = kopek_core::acquiring::latest(&state.core, &inv)
+            .await
+            .ok()
+            .flatten();
+        render(
+            &state,
+            &inv,
+            token,
+            &headers,
+            status,
+            Some(alert),
+            attempt.as_ref(),
+        )
+        .await
+    };
+    let email = match kopek_domain::contact::Email::parse("email", form.email.trim()) {
+        Ok(email) => email,
+        Err(e) => {
+            let text = e.message(lang);
+            return again(StatusCode::UNPROCESSABLE_ENTITY, &text).await;
+        }
+    };
+    let (back, _) = kopek_core::invoices::payment_links(
+        &state.settings().public_url,
+        state.store.page_key(),
+        &inv.guid,
+    );
+    match kopek_core::acquiring::checkout(&state.core, &inv.guid, email, back).await {
+        Ok(Checkout::Redirect(url)) => {
+            let title = lang.pick("On to the payment page", "Переход к оплате");
+            page_moving_on(title, checkout::onward(&url, lang), &url)
+        }
+        Ok(Checkout::Settled) => {
+            let location = format!("/invoices/{}/pay?token={token}", inv.guid);
+            let mut response = StatusCode::SEE_OTHER.into_response();
+            if let Ok(value) = HeaderValue::from_str(&location) {
+                response.headers_mut().insert(LOCATION, value);
+            }
+            response
+        }
+        Err(Error::Unavailable { cause, .. }) => {
+            tracing::warn!(error = %cause, invoice = %inv.guid, "the acquirer did not answer");
+            let text = lang.pick(
+                "The payment service did not answer. Press Pay to try again; you will not be charged twice.",
+                "Платёжный сервис не ответил. Нажмите «Оплатить» ещё раз — дважды деньги не спишутся.",
+            );
+            again(StatusCode::SERVICE_UNAVAILABLE, text).await
+        }
+        Err(Error::FailedPrecondition(why)) => {
+            tracing::warn!(%why, invoice = %inv.guid, "the acquirer refused a payment");
+            let text = lang.pick(
+                "The payment service could not take this payment. Please pay by bank transfer or contact the seller.",
+                "Платёжный сервис не смог принять этот платёж. Оплатите счёт банковским переводом или свяжитесь с продавцом.",
+            );
+            again(StatusCode::UNPROCESSABLE_ENTITY, text).await
+        }
+        Err(e) => failed(&e),
+    }
 }

@@ -2,6 +2,7 @@
 //! (their URLs carry secrets) and may not be framed.
 
 pub mod bank_document;
+pub mod checkout;
 pub mod csrf;
 pub mod invitations;
 pub mod invoice;
@@ -40,6 +41,7 @@ pub fn routes() -> Routes {
         )
         .api(routes!(invoice::show, invoice::pay))
         .api(routes!(invoice::confirm))
+        .api(routes!(invoice::checkout))
         .api(routes!(transfer::show))
         .api(routes!(crate::payments::callback::receive))
 }
@@ -48,6 +50,21 @@ pub fn routes() -> Routes {
 /// look; none needs JavaScript. Pages are maud templates, so every value is
 /// escaped unless it is already markup.
 pub fn page(status: StatusCode, title: &str, body: Markup) -> Response {
+    page_with(status, title, body, None)
+}
+
+/// A page that loads itself again every `seconds` (no JavaScript needed).
+pub fn page_refreshing(status: StatusCode, title: &str, body: Markup, seconds: u32) -> Response {
+    page_with(status, title, body, Some(seconds.to_string()))
+}
+
+/// A page the browser leaves for `url` at once (the link in `body` is for the
+/// rare browser that does not).
+pub fn page_moving_on(title: &str, body: Markup, url: &str) -> Response {
+    page_with(StatusCode::OK, title, body, Some(format!("0;url={url}")))
+}
+
+fn page_with(status: StatusCode, title: &str, body: Markup, refresh: Option<String>) -> Response {
     let lang = match RequestContext::current().lang {
         Lang::En => "en",
         Lang::Ru => "ru",
@@ -58,6 +75,7 @@ pub fn page(status: StatusCode, title: &str, body: Markup) -> Response {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                @if let Some(refresh) = &refresh { meta http-equiv="refresh" content=(refresh); }
                 title { (title) }
                 style { (PreEscaped(STYLE)) }
             }

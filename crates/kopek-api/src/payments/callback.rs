@@ -59,6 +59,10 @@ pub struct Notice {
 /// signature is checked before anything else is read; a notice about an invoice
 /// already paid is acknowledged again without a second payment, since providers
 /// retry until they get a 2xx.
+///
+/// The configured acquirer's notifications (`/payments/callback/yookassa`) carry
+/// no signature: only the payment's id is read from them, and what the
+/// acquirer's API says about that payment is applied (see `kopek_core::acquiring`).
 #[utoipa::path(post, path = "/payments/callback/{provider}", tag = "payments", operation_id = "receivePaymentCallback",
     params(
         ("provider" = String, Path, description = "The provider's name; recorded as the payment method"),
@@ -77,6 +81,14 @@ pub async fn receive(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    if state
+        .core
+        .acquirer
+        .as_ref()
+        .is_some_and(|a| a.name() == provider)
+    {
+        return acquirer_notice(&state, body).await;
+    }
     let Some(secret) = state.config.payment_callback_secret.as_deref() else {
         return (
             StatusCode::NOT_FOUND,
@@ -149,6 +161,62 @@ pub async fn receive(
             .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "payment callback failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// What an acquirer's notification is read for: the id of its payment. Anything
+/// else in it may be forged and is not read.
+#[derive(Debug, Deserialize)]
+struct AcquirerNotice {
+    object: NoticeObject,
+}
+
+#[derive(Debug, Deserialize)]
+struct NoticeObject {
+    id: String,
+}
+
+/// Applies what the acquirer's API says about the payment a notification names.
+/// 200 when done or about a payment Kopek did not make; 503 when the API did not
+/// answer, so the acquirer sends the notification again.
+async fn acquirer_notice(state: &AppState, body: Result<Bytes, BytesRejection>) -> Response {
+    let notice: Option<AcquirerNotice> = body
+        .ok()
+        .and_then(|b| crate::body::parse::<AcquirerNotice>(&b).ok());
+    let Some(notice) = notice else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "not a notification"})),
+        )
+            .into_response();
+    };
+    match kopek_core::acquiring::notified(&state.core, &notice.object.id).await {
+        Ok(known) => (
+            StatusCode::OK,
+            Json(json!({"received": true, "known": known})),
+        )
+            .into_response(),
+        Err(Error::Unavailable { cause, .. }) => {
+            tracing::warn!(error = %cause, "the acquirer's API did not confirm a notification");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"error": "try again"})),
+            )
+                .into_response()
+        }
+        Err(Error::FailedPrecondition(why)) => {
+            // Not a payment of this shop (the API refused to show it): nothing to do.
+            tracing::warn!(%why, "a notification about a payment the acquirer would not show");
+            (
+                StatusCode::OK,
+                Json(json!({"received": true, "known": false})),
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "an acquirer notification failed");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }

@@ -252,6 +252,45 @@ async fn a_buyer_pays_by_card_in_a_real_browser(backend: Backend) {
     browser.client.clone().close().await.unwrap();
 }
 
+/// With YooKassa taking cards: the buyer presses Pay, Chromium follows on to
+/// YooKassa's page (the double's), pays there and comes back to the invoice paid.
+async fn a_buyer_pays_through_yookassa_in_a_real_browser(backend: Backend) {
+    let name = format!("{backend:?}-yookassa").to_lowercase();
+    let Some(browser) = Browser::start(&name).await else {
+        return;
+    };
+    let front = crate::yookassa::shopfront(backend).await;
+    let (link, invoice) = front.invoice().await;
+    browser.client.goto(&link).await.unwrap();
+    browser.wait_for("Оплатить картой").await;
+    browser.shot("1-invoice-with-yookassa").await;
+    browser
+        .client
+        .find(Locator::Css("form.card button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The onward page moves on by itself to YooKassa's page.
+    browser.wait_for("ЮKassa, тестовый магазин").await;
+    browser.shot("2-yookassa-page").await;
+    browser
+        .client
+        .find(Locator::Css("#pay"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let page = browser.wait_for("Оплачен").await;
+    assert!(page.contains("yookassa"), "{page}");
+    browser.shot("3-paid-through-yookassa").await;
+    assert_eq!(invoice_status(&front.app, &invoice).await, "Paid");
+    assert_eq!(front.double.payments().len(), 1);
+    browser.client.clone().close().await.unwrap();
+}
+
 /// The accept link from the invitation mail the server wrote as a file.
 async fn invitation_link(app: &TestApp) -> String {
     let raw = crate::customers::wait_for_eml(app, 1).await[0]
@@ -264,7 +303,10 @@ async fn invitation_link(app: &TestApp) -> String {
         .collect()
 }
 
-both_backends!(a_buyer_pays_by_card_in_a_real_browser);
+both_backends!(
+    a_buyer_pays_by_card_in_a_real_browser,
+    a_buyer_pays_through_yookassa_in_a_real_browser
+);
 
 /// The API reference at `/docs` renders in a browser from the served document,
 /// with the operations of every family.

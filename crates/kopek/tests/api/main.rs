@@ -28,3 +28,5 @@ mod shutdown;
 mod subscriptions;
 mod text;
 mod webhooks;
+mod yookassa;
+mod yookassa_double;
