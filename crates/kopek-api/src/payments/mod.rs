@@ -1,11 +1,10 @@
-//! Taking card payments. A provider charges a card or asks for a confirmation step;
-//! the outcome is recorded through the core's invoice use cases, as the operator's is.
+//! Taking card payments on the hosted page in test mode: the test provider charges
+//! a card typed into Kopek's own form or asks for a confirmation step; the outcome
+//! is recorded through the core's invoice use cases, as the operator's is.
 //!
-//! Kopek ships a test provider only. A real one (YooKassa, Stripe, a bank's
-//! acquiring API) implements [`Provider`] by creating the payment at the provider
-//! and answering `Redirect` to its hosted page; the provider later calls
-//! `POST /payments/callback/{provider}` with a signed body, which is verified
-//! (see [`callback`]) before the payment is recorded.
+//! Real acquirers (YooKassa) take the card on their own page instead: see
+//! `kopek_core::acquiring`. A provider that signs its callbacks may also call
+//! `POST /payments/callback/{provider}` (see [`callback`]).
 
 pub mod callback;
 pub mod test_provider;
