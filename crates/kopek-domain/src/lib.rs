@@ -17,6 +17,7 @@ pub mod mac;
 pub mod money;
 pub mod paging;
 pub mod password;
+pub mod payment_qr;
 pub mod reseller;
 #[cfg(feature = "sqlx")]
 pub mod sql;

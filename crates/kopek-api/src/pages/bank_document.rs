@@ -4,6 +4,7 @@
 use super::{date, money};
 use crate::Seller;
 use kopek_domain::lang::Lang;
+use kopek_domain::payment_qr::{self, Payee};
 use kopek_domain::vat;
 use kopek_domain::words;
 use kopek_store::invoices::Invoice;
@@ -20,6 +21,62 @@ pub struct Document {
     pub totals: Vec<(String, String)>,
     pub summary: String,
     pub in_words: String,
+    /// The payment QR code (GOST R 56042-2014) banking apps scan.
+    pub qr: Option<Qr>,
+}
+
+/// A QR code's modules, row by row, without the quiet zone.
+pub struct Qr {
+    pub width: usize,
+    pub dark: Vec<bool>,
+}
+
+impl Qr {
+    /// The code of `text`, at error correction level M as banking apps expect.
+    fn encode(text: &str) -> Option<Qr> {
+        let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+            .map_err(|e| tracing::error!(error = %e, "the payment QR code cannot be made"))
+            .ok()?;
+        Some(Qr {
+            width: code.width(),
+            dark: code
+                .to_colors()
+                .into_iter()
+                .map(|c| c == qrcode::Color::Dark)
+                .collect(),
+        })
+    }
+
+    /// The dark modules as (column, row).
+    pub fn modules(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.dark
+            .iter()
+            .enumerate()
+            .filter(|(_, dark)| **dark)
+            .map(|(i, _)| (i % self.width, i / self.width))
+    }
+}
+
+/// What the transfer is for, as the QR code says it: the invoice, and its VAT.
+fn purpose(inv: &Invoice) -> String {
+    let quote = &inv.quote;
+    let vat = if quote.vat_basis_points == 0 {
+        "НДС не облагается".to_owned()
+    } else {
+        format!(
+            "в т.ч. НДС {} {} руб.",
+            vat::percent(quote.vat_basis_points),
+            quote.vat
+        )
+    };
+    let d = inv.created_at.date();
+    format!(
+        "Оплата по счёту № {} от {:02}.{:02}.{}, {vat}",
+        inv.number,
+        d.day(),
+        u8::from(d.month()),
+        d.year()
+    )
 }
 
 fn or_dash(s: &str) -> String {
@@ -109,5 +166,18 @@ pub fn document(seller: &Seller, inv: &Invoice) -> Document {
             m(quote.total)
         ),
         in_words: words::rubles(quote.total.minor()),
+        qr: Qr::encode(&payment_qr::payload(
+            &Payee {
+                name: &seller.name,
+                account: &seller.account,
+                bank: &seller.bank,
+                bic: &seller.bik,
+                correspondent_account: &seller.correspondent_account,
+                inn: &seller.inn,
+                kpp: &seller.kpp,
+            },
+            quote.total.minor(),
+            &purpose(inv),
+        )),
     }
 }

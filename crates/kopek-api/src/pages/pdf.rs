@@ -3,7 +3,8 @@
 //! DejaVu Sans glyphs the document uses, with their Unicode, so Cyrillic renders
 //! and extracts as text anywhere while a one-page invoice stays a few dozen KB.
 
-use super::bank_document::Document;
+use super::bank_document::{Document, Qr};
+use super::transfer::QR_CAPTION;
 use kopek_domain::Error;
 use krilla::geom::{PathBuilder, Point};
 use krilla::metadata::Metadata;
@@ -99,6 +100,12 @@ enum Mark {
     Line {
         from: (f32, f32),
         to: (f32, f32),
+    },
+    /// A filled square: a module of the QR code.
+    Square {
+        x: f32,
+        top: f32,
+        size: f32,
     },
 }
 
@@ -223,6 +230,32 @@ impl<'f> Layout<'f> {
             }
         }
         lines.len() as f32 * height
+    }
+
+    /// The QR code, `side` points square with its quiet zone, and `caption` beside it.
+    fn qr(&mut self, qr: &Qr, side: f32, caption: &str) {
+        let quiet = 4;
+        let module = side / (qr.width + 2 * quiet) as f32;
+        self.room_for(side);
+        let top = self.y;
+        for (x, y) in qr.modules() {
+            self.mark(Mark::Square {
+                x: MARGIN + (x + quiet) as f32 * module,
+                top: top + (y + quiet) as f32 * module,
+                size: module,
+            });
+        }
+        let runs = [(caption, BODY)];
+        let text_top = top + (side - Self::line_height(&runs) * 2.0) / 2.0;
+        let left = MARGIN + side + 10.0;
+        self.place(
+            &runs,
+            left,
+            CONTENT_WIDTH - side - 10.0,
+            text_top,
+            Align::Left,
+        );
+        self.y += side;
     }
 
     fn paragraph(&mut self, runs: &[(&str, Style)], align: Align) {
@@ -374,6 +407,11 @@ fn lay_out<'f>(faces: &'f Faces, doc: &Document) -> Layout<'f> {
     layout.gap(1.0);
     layout.paragraph(&[(&doc.summary, BODY)], Align::Left);
     layout.paragraph(&[(&doc.in_words, STRONG)], Align::Left);
+    if let Some(qr) = &doc.qr {
+        layout.gap(0.5);
+        // 45 mm, as on the HTML page: large enough for a phone's camera.
+        layout.qr(qr, 127.5, QR_CAPTION);
+    }
     layout.gap(3.0);
     layout.paragraph(
         &[(
@@ -420,7 +458,18 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, Error> {
             surface.draw_path(&path);
             surface.set_stroke(None);
         }
+        let mut squares = PathBuilder::new();
+        for mark in marks {
+            if let Mark::Square { x, top, size } = mark
+                && let Some(rect) = krilla::geom::Rect::from_xywh(*x, *top, *size, *size)
+            {
+                squares.push_rect(rect);
+            }
+        }
         surface.set_fill(Some(Fill::default()));
+        if let Some(path) = squares.finish() {
+            surface.draw_path(&path);
+        }
         for mark in marks {
             if let Mark::Text {
                 x,
@@ -459,7 +508,7 @@ mod tests {
         page.iter()
             .filter_map(|m| match m {
                 Mark::Text { text, .. } => Some(text.as_str()),
-                Mark::Line { .. } => None,
+                Mark::Line { .. } | Mark::Square { .. } => None,
             })
             .collect()
     }
@@ -502,6 +551,7 @@ mod tests {
             totals: vec![("Итого:".to_owned(), "120,00".to_owned())],
             summary: String::new(),
             in_words: String::new(),
+            qr: None,
         };
         let layout = lay_out(faces(), &doc);
         assert!(layout.pages.len() >= 2);

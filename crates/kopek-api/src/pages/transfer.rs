@@ -2,7 +2,7 @@
 //! usual Russian «Счёт на оплату» layout with the seller's bank details, as HTML
 //! that prints on A4, and as PDF (`?format=pdf`).
 
-use super::bank_document::{Document, document};
+use super::bank_document::{Document, Qr, document};
 use super::invoice::{Link, failed, linked, message, not_found};
 use super::pdf;
 use crate::AppState;
@@ -12,7 +12,7 @@ use axum::http::header::{
 };
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use maud::{DOCTYPE, PreEscaped, html};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 const PRINT_STYLE: &str = "\
 @page{size:A4;margin:15mm}\
@@ -21,8 +21,30 @@ table{border-collapse:collapse;width:100%}td,th{border:1px solid #000;padding:3p
 th{background:#f0f0f0}td.num{text-align:right;white-space:nowrap}\
 h1{font-size:14pt;border-bottom:2px solid #000;padding-bottom:4px;margin:16px 0 10px}\
 .totals td{border:0;text-align:right}.words{font-weight:700}\
+.qr{display:flex;gap:5mm;align-items:center;margin-top:6mm}.qr p{max-width:80mm;font-size:9pt}\
 .signs{display:flex;gap:20mm;margin-top:18mm}.signs div{flex:1;border-top:1px solid #000;padding-top:2px;font-size:8pt}\
 @media print{.noprint{display:none}}";
+
+/// Under the payment QR code, in the HTML and the PDF.
+pub const QR_CAPTION: &str = "Оплата по QR-коду: отсканируйте его в приложении банка, \
+    реквизиты и сумма заполнятся сами.";
+
+/// The QR code as SVG, with the quiet zone of four modules the standard asks for.
+fn qr_svg(qr: &Qr) -> Markup {
+    let quiet = 4;
+    let size = qr.width + 2 * quiet;
+    let mut d = String::new();
+    for (x, y) in qr.modules() {
+        d.push_str(&format!("M{} {}h1v1h-1z", x + quiet, y + quiet));
+    }
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (size) " " (size) }
+            width="45mm" height="45mm" shape-rendering="crispEdges" role="img" aria-label="QR" {
+            rect width=(size) height=(size) fill="#fff" {}
+            path d=(d) fill="#000" {}
+        }
+    }
+}
 
 fn html(doc: &Document, pdf_link: &str) -> String {
     html! {
@@ -63,6 +85,12 @@ fn html(doc: &Document, pdf_link: &str) -> String {
                 }
                 p { (doc.summary) }
                 p.words { (doc.in_words) }
+                @if let Some(qr) = &doc.qr {
+                    div.qr {
+                        (qr_svg(qr))
+                        p { (QR_CAPTION) }
+                    }
+                }
                 div.signs { div { "Руководитель" } div { "Бухгалтер" } }
             }
         }

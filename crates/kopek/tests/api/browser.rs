@@ -222,6 +222,16 @@ async fn a_buyer_pays_by_card_in_a_real_browser(backend: Backend) {
         .unwrap();
     browser.wait_for("Счёт на оплату").await;
     browser.shot("5-bank-transfer-invoice").await;
+    // The payment QR code as the browser draws it reads back, every field right.
+    if let Some(text) =
+        crate::harness::qr_in_png(&browser.shots.join("5-bank-transfer-invoice.png"))
+    {
+        assert_eq!(
+            crate::pages::payment_fields(&text),
+            crate::pages::expected_payment_fields(&invoice),
+            "{text}"
+        );
+    }
 
     // The invitation page, in the same look, accepted by clicking.
     let reseller = app.reseller("Партнёр").await;

@@ -578,6 +578,53 @@ fn poppler(program: &str, pdf: &[u8], args: &[&str]) -> Option<String> {
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The text of the QR code in a PNG, read by zbar's `zbarimg`.
+pub fn qr_in_png(png: &std::path::Path) -> Option<String> {
+    if !have("zbarimg") {
+        return None;
+    }
+    let out = std::process::Command::new("zbarimg")
+        .args(["--raw", "-q"])
+        .arg(png)
+        .output()
+        .ok()?;
+    assert!(
+        out.status.success(),
+        "zbarimg found no code in {}",
+        png.display()
+    );
+    Some(
+        String::from_utf8(out.stdout)
+            .expect("UTF-8")
+            .trim_end_matches('\n')
+            .to_owned(),
+    )
+}
+
+/// The text of the QR code on a PDF's first page: rendered to PNG by poppler's
+/// `pdftoppm`, read by `zbarimg`.
+pub fn qr_in_pdf(pdf: &[u8]) -> Option<String> {
+    if !have("pdftoppm") {
+        return None;
+    }
+    let dir = tempfile::tempdir().ok()?;
+    let path = dir.path().join("doc.pdf");
+    std::fs::write(&path, pdf).ok()?;
+    let status = std::process::Command::new("pdftoppm")
+        .args(["-r", "150", "-png", "-f", "1", "-l", "1"])
+        .arg(&path)
+        .arg(dir.path().join("page"))
+        .status()
+        .ok()?;
+    assert!(status.success(), "pdftoppm failed");
+    let png = std::fs::read_dir(dir.path())
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "png"))?;
+    qr_in_png(&png)
+}
+
 /// Status and JSON body (Null when the body is not JSON).
 pub async fn read(response: Response) -> (u16, Value) {
     let status = response.status().as_u16();

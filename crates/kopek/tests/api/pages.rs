@@ -418,10 +418,93 @@ async fn signed_provider_callbacks(backend: Backend) {
     assert_eq!(response.status(), 404);
 }
 
+/// The fields of a GOST R 56042-2014 payment text, after its header
+/// (`ST00012` and the separator).
+pub fn payment_fields(text: &str) -> Vec<(String, String)> {
+    assert!(text.starts_with("ST00012"), "{text}");
+    let separator = text[7..].chars().next().unwrap();
+    text[8..]
+        .split(separator)
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap();
+            (k.to_owned(), v.to_owned())
+        })
+        .collect()
+}
+
+/// What the payment QR code of this test's invoice must say, field by field.
+pub fn expected_payment_fields(invoice: &Value) -> Vec<(String, String)> {
+    let total = invoice["total_sum"]["value"].as_i64().unwrap();
+    let vat = invoice["meta_data"]["vat"]["sum"]["value"]
+        .as_i64()
+        .unwrap();
+    let created = &invoice["created_at"].as_str().unwrap()[..10];
+    let (y, rest) = created.split_once('-').unwrap();
+    let (m, d) = rest.split_once('-').unwrap();
+    [
+        ("Name", "ООО «Копейка»".to_owned()),
+        ("PersonalAcc", "40702810938000000001".to_owned()),
+        ("BankName", "ПАО Сбербанк, г. Москва".to_owned()),
+        ("BIC", "044525225".to_owned()),
+        ("CorrespAcc", "30101810400000000225".to_owned()),
+        ("PayeeINN", SELLER_INN.to_owned()),
+        ("KPP", "770401001".to_owned()),
+        ("Sum", total.to_string()),
+        (
+            "Purpose",
+            format!(
+                "Оплата по счёту № {} от {d}.{m}.{y}, в т.ч. НДС 22% {}.{:02} руб.",
+                invoice["number"].as_str().unwrap(),
+                vat / 100,
+                vat % 100
+            ),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// The QR code on the PDF, read back by a real decoder, says every field right.
+async fn the_payment_qr_code_reads_back(backend: Backend) {
+    let (app, invoice) = invoice_app(backend, None).await;
+    let transfer = link(&invoice, "payment_by_transaction_link");
+    let html = app
+        .client
+        .get(&transfer)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("<svg") && html.contains("Оплата по QR-коду"),
+        "{html}"
+    );
+    let pdf = app
+        .client
+        .get(format!("{transfer}&format=pdf"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    if let Some(text) = crate::harness::qr_in_pdf(&pdf) {
+        assert_eq!(
+            payment_fields(&text),
+            expected_payment_fields(&invoice),
+            "{text}"
+        );
+    }
+}
+
 both_backends!(
     links_open_only_their_own_invoice,
     forms_refuse_forgery_and_closed_invoices,
     the_bank_transfer_invoice_as_html_and_pdf,
+    the_payment_qr_code_reads_back,
     signed_provider_callbacks,
     a_transfer_invoice_needs_the_sellers_details,
     anonymous_bodies_are_bounded,
