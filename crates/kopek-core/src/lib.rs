@@ -8,6 +8,7 @@
 pub mod access;
 pub mod acquiring;
 pub mod auth;
+pub mod bank_statements;
 pub mod billing_accounts;
 pub mod catalog;
 pub mod cpu;

@@ -214,6 +214,9 @@ pub enum Reason {
     UnknownReference,
     /// The value must be unique and is in use.
     Taken,
+    /// A document that cannot be read as what it must be (a bank statement); the
+    /// text says where and why.
+    Unreadable(String),
 }
 
 impl Reason {
@@ -245,6 +248,8 @@ impl Reason {
             }
             (Reason::Taken, Lang::En) => format!("The {field} has already been taken."),
             (Reason::Taken, Lang::Ru) => format!("Такое значение поля {field} уже существует."),
+            (Reason::Unreadable(why), Lang::En) => format!("The {field} cannot be read: {why}."),
+            (Reason::Unreadable(why), Lang::Ru) => format!("Поле {field} не читается: {why}."),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! validated newtypes and the one error enum that every API family renders.
 
 pub mod auth;
+pub mod bank_statement;
 pub mod card_payment;
 pub mod catalog;
 mod checked;

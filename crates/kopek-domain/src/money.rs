@@ -78,6 +78,33 @@ impl fmt::Display for Currency {
     }
 }
 
+/// A non-negative decimal written with a point and at most `scale` digits after
+/// it (`12000.00`, `4500.5`, `3`), as a whole number of 10^-scale units, never
+/// through a float: how acquirers and banks write amounts. None for anything
+/// else (a comma, a sign, an exponent, more digits) or an overflow.
+pub fn parse_decimal(text: &str, scale: u32) -> Option<i64> {
+    let (whole, fraction) = match text.split_once('.') {
+        Some((_, "")) => return None,
+        Some(parts) => parts,
+        None => (text, ""),
+    };
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || fraction.len() > scale as usize || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let padded = format!("{fraction:0<width$}", width = scale as usize);
+    let fraction: i64 = if padded.is_empty() {
+        0
+    } else {
+        padded.parse().ok()?
+    };
+    whole
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(10_i64.checked_pow(scale)?)?
+        .checked_add(fraction)
+}
+
 /// An amount in the minor units of its currency (kopecks, tiyn, cents).
 ///
 /// Sums are checked: a second currency or an overflow is an error, never a wrong
@@ -206,6 +233,30 @@ fn format_minor(amount: i64, currency: Currency) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn decimals_are_read_exactly() {
+        use super::parse_decimal;
+        assert_eq!(parse_decimal("990.00", 2), Some(99_000));
+        assert_eq!(parse_decimal("2.5", 2), Some(250));
+        assert_eq!(parse_decimal("3", 3), Some(3_000));
+        assert_eq!(parse_decimal("0.001", 3), Some(1));
+        assert_eq!(parse_decimal("7", 0), Some(7));
+        assert_eq!(parse_decimal("92233720368547758.07", 2), Some(i64::MAX));
+        for bad in [
+            "",
+            ".5",
+            "1.",
+            "1.234",
+            "-1",
+            "+1",
+            "1e3",
+            "1,00",
+            "92233720368547758.08",
+        ] {
+            assert_eq!(parse_decimal(bad, 2), None, "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

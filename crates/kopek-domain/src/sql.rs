@@ -4,6 +4,7 @@
 //! rules would refuse is a decode error, not a value.
 
 use crate::auth::Role;
+use crate::bank_statement::Outcome;
 use crate::card_payment::CardPaymentStatus;
 use crate::catalog::Catalog;
 use crate::company::Company;
@@ -87,6 +88,9 @@ column!(Role as String, into: |r| r.as_str().to_owned(), from: |s| {
 });
 column!(SubscriptionStatus as String, into: |st| st.as_str().to_owned(), from: |s| {
     SubscriptionStatus::parse(&s).ok_or_else(|| unknown("subscription status", &s))
+});
+column!(Outcome as String, into: |o| o.as_str().to_owned(), from: |s| {
+    Outcome::parse(&s).ok_or_else(|| unknown("statement line outcome", &s))
 });
 column!(CardPaymentStatus as String, into: |st| st.as_str().to_owned(), from: |s| {
     CardPaymentStatus::parse(&s).ok_or_else(|| unknown("card payment status", &s))

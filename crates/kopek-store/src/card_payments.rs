@@ -79,11 +79,7 @@ impl Record for CardPayment {
 /// Stores a new attempt as the invoice's open one; false when the invoice has an
 /// open attempt already (another click came first).
 pub async fn insert_open(conn: &mut Conn, p: &CardPayment) -> Result<bool, Error> {
-    let count = CardPayment::COLUMNS.split(',').count();
-    let marks = (1..=count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let marks = crate::db::marks(CardPayment::COLUMNS.split(',').count());
     let sql = format!(
         "INSERT INTO {} ({}, open) VALUES ({marks}, 1)",
         CardPayment::TABLE,

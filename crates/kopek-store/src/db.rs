@@ -37,6 +37,12 @@ impl std::ops::DerefMut for Tx {
 /// What queries run on: a pooled connection or a transaction (`&mut *tx`).
 pub type Conn = AnyConnection;
 
+/// A savepoint in the transaction `conn` is in: what is done in it is undone
+/// alone when it is rolled back (or dropped), and the transaction goes on.
+pub async fn savepoint(conn: &mut Conn) -> Result<sqlx::Transaction<'_, Any>, Error> {
+    sqlx::Connection::begin(conn).await.db()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -91,6 +97,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (11, "renewal index", include_str!("../migrations/0011_renewal_index.sql")),
     (12, "license tokens", include_str!("../migrations/0012_license_tokens.sql")),
     (13, "card payments", include_str!("../migrations/0013_card_payments.sql")),
+    (14, "bank statements", include_str!("../migrations/0014_bank_statements.sql")),
 ];
 
 /// A fingerprint of the schema the migrations build, so a cached copy of a migrated
@@ -424,17 +431,35 @@ where
 
 /// The records whose keys are among `keys`, in no particular order.
 pub(crate) async fn by_keys<R: Record>(conn: &mut Conn, keys: &[&str]) -> Result<Vec<R>, Error> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
     let key_column = R::COLUMNS.split(',').next().unwrap_or_default().trim();
-    let marks = (1..=keys.len())
+    where_in(conn, key_column, keys, "").await
+}
+
+/// `$1, $2, … $count`: the placeholders of as many binds.
+pub(crate) fn marks(count: usize) -> String {
+    (1..=count)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
-        .join(", ");
-    let mut query = sqlx::query_as(select::<R>(&format!("WHERE {key_column} IN ({marks})")));
-    for key in keys {
-        query = query.bind(*key);
+        .join(", ")
+}
+
+/// The records whose `column` is among `values`, then `rest` (an `ORDER BY`).
+pub(crate) async fn where_in<R: Record, V>(
+    conn: &mut Conn,
+    column: &str,
+    values: &[V],
+    rest: &str,
+) -> Result<Vec<R>, Error>
+where
+    V: AsRef<str>,
+{
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = marks(values.len());
+    let mut query = sqlx::query_as(select::<R>(&format!("WHERE {column} IN ({marks}) {rest}")));
+    for v in values {
+        query = query.bind(v.as_ref());
     }
     query.fetch_all(conn).await.db()
 }
@@ -452,11 +477,7 @@ pub(crate) async fn insert<R: Record>(
         columns.push_str(", ");
         columns.push_str(name);
     }
-    let count = columns.split(',').count();
-    let values = (1..=count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let values = marks(columns.split(',').count());
     let sql = format!("INSERT INTO {} ({columns}) VALUES ({values})", R::TABLE);
     let mut query = record.bind(sqlx::query(sqlx::AssertSqlSafe(sql)));
     for (_, value) in extra {

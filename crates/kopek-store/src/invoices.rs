@@ -314,6 +314,11 @@ pub async fn insert_payment(conn: &mut Conn, p: &Payment) -> Result<(), Error> {
     crate::db::insert(conn, p, &[]).await.db()
 }
 
+/// The invoices numbered any of `numbers`, of any organization.
+pub async fn numbered(conn: &mut Conn, numbers: &[&str]) -> Result<Vec<Invoice>, Error> {
+    crate::db::where_in(conn, "number", numbers, "").await
+}
+
 /// The payments of an invoice, oldest first.
 pub async fn payments_of(conn: &mut Conn, invoice_guid: &InvoiceId) -> Result<Vec<Payment>, Error> {
     sqlx::query_as(select::<Payment>(

@@ -3,6 +3,7 @@
 //! backends need different statements, the branch stays small and lives here.
 
 pub mod api_keys;
+pub mod bank_statements;
 pub mod billing_accounts;
 pub mod card_payments;
 pub mod catalog;
@@ -23,6 +24,6 @@ pub mod users;
 pub mod webhooks;
 
 pub use db::{
-    Backend, Conn, DbResult, OpenError, Store, StoreOptions, Tx, next_value, redact_url,
+    Backend, Conn, DbResult, OpenError, Store, StoreOptions, Tx, next_value, redact_url, savepoint,
     schema_fingerprint,
 };

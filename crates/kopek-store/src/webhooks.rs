@@ -282,20 +282,13 @@ impl Record for Attempt {
 
 /// The attempts of these deliveries, in order.
 pub async fn attempts(conn: &mut Conn, delivery_ids: &[String]) -> Result<Vec<Attempt>, Error> {
-    if delivery_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let marks = (1..=delivery_ids.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut query = sqlx::query_as(select::<Attempt>(&format!(
-        "WHERE delivery_id IN ({marks}) ORDER BY delivery_id, attempt"
-    )));
-    for id in delivery_ids {
-        query = query.bind(id);
-    }
-    query.fetch_all(conn).await.db()
+    crate::db::where_in(
+        conn,
+        "delivery_id",
+        delivery_ids,
+        "ORDER BY delivery_id, attempt",
+    )
+    .await
 }
 
 /// A delivery claimed for one attempt, with what sending it needs.

@@ -36,6 +36,17 @@ enum Command {
     /// TLS helpers for the gRPC listener.
     #[command(subcommand)]
     Tls(TlsCommand),
+    /// Reconcile bank statements.
+    #[command(subcommand, name = "bank-statement")]
+    BankStatement(BankStatementCommand),
+}
+
+#[derive(Subcommand)]
+enum BankStatementCommand {
+    /// Import a statement exported by the bank (1C exchange format): each incoming
+    /// payment order that names an invoice of the payer for its total pays it; the
+    /// others are listed. The same file again changes nothing.
+    Import { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -87,6 +98,9 @@ async fn main() -> ExitCode {
         Command::Migrate => migrate(&config).await,
         Command::ApiKey(command) => api_key(&config, command).await,
         Command::Tls(TlsCommand::SelfSigned { host, dir }) => self_signed(&host, &dir),
+        Command::BankStatement(BankStatementCommand::Import { file }) => {
+            import_statement(&config, &file).await
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -161,6 +175,43 @@ async fn existing_store(config: &Config) -> anyhow::Result<Store> {
     let store = kopek::open_store(config, false).await?;
     eprintln!("using {}", database(config, false)?);
     Ok(store)
+}
+
+async fn import_statement(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let store = existing_store(config).await?;
+    let core = kopek::command_core(config, &store)?;
+    let done = kopek_core::bank_statements::import(&core, "cli", &bytes)
+        .await
+        .map_err(|e| kopek::describe(&e))?;
+    if done.repeated {
+        eprintln!(
+            "{} was imported before, as {}: nothing changed; this is what that import did",
+            file.display(),
+            done.statement.id
+        );
+    } else {
+        eprintln!("imported {} as {}", file.display(), done.statement.id);
+    }
+    println!("LINE	NUMBER	DATE	AMOUNT	PAYER INN	OUTCOME	NOTE");
+    for line in &done.lines {
+        println!(
+            "{}	{}	{}	{}	{}	{}	{}",
+            line.file_line,
+            line.number,
+            line.order_date,
+            line.amount,
+            if line.payer_inn.is_empty() {
+                "-"
+            } else {
+                &line.payer_inn
+            },
+            line.outcome.as_str(),
+            line.note
+        );
+    }
+    store.close().await;
+    Ok(())
 }
 
 async fn api_key(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> {

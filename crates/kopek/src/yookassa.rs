@@ -11,7 +11,7 @@ use kopek_core::acquiring::{
     AcquiredPayment, AcquiredRefund, AcquiredState, Acquirer, AcquirerError, PaymentRequest,
     Receipt, RefundRequest,
 };
-use kopek_domain::money::{Currency, Money};
+use kopek_domain::money::{Currency, Money, parse_decimal};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -158,22 +158,7 @@ struct Amount {
 fn money(a: &Amount) -> Result<Money, AcquirerError> {
     let bad = || AcquirerError::Unknown(format!("an amount Kopek cannot read: {}", a.value));
     let currency = Currency::parse("currency", &a.currency).map_err(|_| bad())?;
-    let (whole, fraction) = a.value.split_once('.').unwrap_or((&a.value, ""));
-    if whole.is_empty()
-        || fraction.len() > 2
-        || !whole
-            .bytes()
-            .chain(fraction.bytes())
-            .all(|b| b.is_ascii_digit())
-    {
-        return Err(bad());
-    }
-    let whole: i64 = whole.parse().map_err(|_| bad())?;
-    let cents: i64 = format!("{fraction:0<2}").parse().map_err(|_| bad())?;
-    let minor = whole
-        .checked_mul(100)
-        .and_then(|w| w.checked_add(cents))
-        .ok_or_else(bad)?;
+    let minor = parse_decimal(&a.value, currency.exponent()).ok_or_else(bad)?;
     Ok(Money::new(minor, currency))
 }
 
@@ -331,7 +316,7 @@ mod tests {
             "-1.00",
             "1e3",
             "1,00",
-            "92233720368547758.07",
+            "92233720368547758.08",
         ] {
             assert!(read(bad).is_err(), "{bad}");
         }

@@ -3,6 +3,7 @@
 //! within their own scope.
 
 pub mod api_keys;
+pub mod bank_statements;
 pub mod catalog;
 pub mod error;
 pub mod events;
@@ -55,6 +56,8 @@ pub fn routes() -> Routes {
             ],
         )
         .api(routes!(test_clock::get, test_clock::advance))
+        .api(routes!(bank_statements::list, bank_statements::import))
+        .api(routes!(bank_statements::get))
         .api(routes!(license_keys::list))
         .api(routes!(license_keys::rotate))
         .api(routes!(events::list))

@@ -44,3 +44,35 @@ async fn connections_dropped_while_idle_are_replaced() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     all_answer(&app).await;
 }
+
+/// A savepoint rolls back alone inside a write transaction, on both backends (the
+/// bank statement import pays each line in one).
+async fn a_savepoint_rolls_back_alone(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let store = app.store();
+    let mut tx = store.begin().await.unwrap();
+    let insert =
+        |id: i64| sqlx::query("INSERT INTO test_clock (id, offset_micros) VALUES ($1, 0)").bind(id);
+    insert(1).execute(&mut *tx).await.unwrap();
+    let mut inner = kopek_store::savepoint(&mut tx).await.unwrap();
+    insert(2).execute(&mut *inner).await.unwrap();
+    inner.rollback().await.unwrap();
+    let mut kept = kopek_store::savepoint(&mut tx).await.unwrap();
+    sqlx::query("UPDATE test_clock SET offset_micros = 7 WHERE id = 1")
+        .execute(&mut *kept)
+        .await
+        .unwrap();
+    kept.commit().await.unwrap();
+    tx.commit().await.unwrap();
+    let mut conn = store.conn().await.unwrap();
+    let rows: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT id, offset_micros FROM test_clock ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(rows, [(1, 7)]);
+    drop(conn);
+    app.stop().await;
+}
+
+crate::both_backends!(a_savepoint_rolls_back_alone);

@@ -7,6 +7,7 @@ mod users;
 
 mod admin;
 mod auth;
+mod bank_statements;
 mod browser;
 mod cli;
 mod connections;

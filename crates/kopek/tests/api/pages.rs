@@ -38,7 +38,8 @@ fn link(invoice: &Value, which: &str) -> String {
     invoice[which].as_str().unwrap().to_owned()
 }
 
-async fn status_of(app: &TestApp, invoice: &Value) -> String {
+/// The invoice's status, as the operator reads it.
+pub async fn status_of(app: &TestApp, invoice: &Value) -> String {
     let (_, got) = app
         .admin(
             Method::GET,
@@ -47,6 +48,18 @@ async fn status_of(app: &TestApp, invoice: &Value) -> String {
         )
         .await;
     got["status"].as_str().unwrap().to_owned()
+}
+
+/// The invoice's payments as stored: method and reference each.
+pub async fn stored_payments(app: &TestApp, invoice: &Value) -> Vec<(String, Option<String>)> {
+    let guid = invoice["guid"].as_str().unwrap().into();
+    let mut conn = app.store().conn().await.unwrap();
+    kopek_store::invoices::payments_of(&mut conn, &guid)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.method, p.reference))
+        .collect()
 }
 
 /// A client that keeps cookies, as a browser does.

@@ -7,6 +7,7 @@
 use crate::both_backends;
 use crate::harness::{Backend, TestApp, read};
 use crate::lifepos::{START_PLAN, Shop, create, ready, seed_request};
+use crate::pages::{status_of, stored_payments};
 use crate::subscriptions::invoice_action;
 use crate::yookassa_double::{Double, SECRET_KEY, SHOP_ID};
 use kopek::config::PaymentProvider;
@@ -116,27 +117,6 @@ fn onward(html: &str) -> String {
     html[at..at + end].replace("&amp;", "&")
 }
 
-async fn invoice_of(app: &TestApp, invoice: &Value) -> Value {
-    let guid = invoice["guid"].as_str().unwrap();
-    let (status, body) = app
-        .admin(Method::GET, &format!("/admin/v1/invoices/{guid}"), None)
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
-/// The invoice's payments as stored: `{method, reference}` each.
-async fn payments_of(app: &TestApp, invoice: &Value) -> Vec<Value> {
-    let guid = invoice["guid"].as_str().unwrap().into();
-    let mut conn = app.store().conn().await.unwrap();
-    kopek_store::invoices::payments_of(&mut conn, &guid)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|p| json!({"method": p.method, "reference": p.reference}))
-        .collect()
-}
-
 async fn events(app: &TestApp, kind: &str, subject: &str) -> usize {
     let (status, body) = app
         .admin(
@@ -209,12 +189,11 @@ async fn a_card_payment_goes_through_yookassa(backend: Backend) {
         .unwrap()
         .to_owned();
     assert!(!front.double.seen("GET", "/v3/payments/{id}").is_empty());
-    let paid = invoice_of(&front.app, &invoice).await;
-    assert_eq!(paid["status"], "Paid", "{paid}");
-    let payments = payments_of(&front.app, &invoice).await;
-    assert_eq!(payments.len(), 1, "{payments:?}");
-    assert_eq!(payments[0]["method"], "yookassa");
-    assert_eq!(payments[0]["reference"], payment_id.as_str());
+    assert_eq!(status_of(&front.app, &invoice).await, "Paid");
+    assert_eq!(
+        stored_payments(&front.app, &invoice).await,
+        [("yookassa".to_owned(), Some(payment_id.clone()))]
+    );
     let guid = invoice["guid"].as_str().unwrap();
     assert_eq!(events(&front.app, "invoice.paid", guid).await, 1);
     let (_, subscriptions) = front
@@ -274,7 +253,7 @@ async fn faults_never_pay_twice(backend: Backend) {
     let html = page(&buyer, &back).await;
     assert!(html.contains("Оплачен"), "{html}");
     front.double.deliver_held().await;
-    assert_eq!(payments_of(&front.app, &invoice).await.len(), 1);
+    assert_eq!(stored_payments(&front.app, &invoice).await.len(), 1);
     let guid = invoice["guid"].as_str().unwrap();
     assert_eq!(events(&front.app, "invoice.paid", guid).await, 1);
     assert!(front.double.refunds().is_empty());
@@ -297,7 +276,7 @@ async fn a_declined_payment_can_be_tried_again(backend: Backend) {
         "{html}"
     );
     assert!(html.contains("Оплатить картой"), "the form again");
-    assert_eq!(invoice_of(&front.app, &invoice).await["status"], "Pending");
+    assert_eq!(status_of(&front.app, &invoice).await, "Pending");
 
     let (status, html) = press_pay(&buyer, &link, "buh@yookassa.example").await;
     assert_eq!(status, 200, "{html}");
@@ -311,7 +290,7 @@ async fn a_declined_payment_can_be_tried_again(backend: Backend) {
         .collect();
     assert_ne!(keys[0], keys[1]);
     front.double.answer(&onward(&html), "pay").await;
-    assert_eq!(invoice_of(&front.app, &invoice).await["status"], "Paid");
+    assert_eq!(status_of(&front.app, &invoice).await, "Paid");
     front.app.stop().await;
 }
 
@@ -342,7 +321,7 @@ async fn notifications_are_checked_with_the_api(backend: Backend) {
                    "amount": {"value": "1.00", "currency": "RUB"}}});
     let (status, body) = notify(forged).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(invoice_of(&front.app, &invoice).await["status"], "Pending");
+    assert_eq!(status_of(&front.app, &invoice).await, "Pending");
     // One about a payment YooKassa does not know is acknowledged and ignored.
     let unknown = json!({"type": "notification", "event": "payment.succeeded",
         "object": {"id": "2f000000-000f-5000-8000-000000000000"}});
@@ -361,7 +340,7 @@ async fn refunds_go_back_through_yookassa(backend: Backend) {
         let (link, invoice) = front.invoice().await;
         let (_, html) = press_pay(&buyer, &link, "buh@yookassa.example").await;
         front.double.answer(&onward(&html), "pay").await;
-        assert_eq!(invoice_of(&front.app, &invoice).await["status"], "Paid");
+        assert_eq!(status_of(&front.app, &invoice).await, "Paid");
         invoice
     };
     let invoice = pay(&front).await;
@@ -387,7 +366,7 @@ async fn refunds_go_back_through_yookassa(backend: Backend) {
     let guid = invoice["guid"].as_str().unwrap();
     let (status, body) = invoice_action(&front.app, guid, "refund", None).await;
     assert_eq!(status, 409, "{body}");
-    assert_eq!(invoice_of(&front.app, &invoice).await["status"], "Paid");
+    assert_eq!(status_of(&front.app, &invoice).await, "Paid");
     front.app.stop().await;
 }
 
@@ -406,9 +385,9 @@ async fn money_for_a_settled_invoice_goes_back(backend: Backend) {
     let refunds = front.double.refunds();
     assert_eq!(refunds.len(), 1, "the card payment is given back");
     assert_eq!(refunds[0]["payment_id"], front.double.payments()[0]["id"]);
-    let payments = payments_of(&front.app, &invoice).await;
+    let payments = stored_payments(&front.app, &invoice).await;
     assert_eq!(payments.len(), 1);
-    assert_eq!(payments[0]["method"], "transfer");
+    assert_eq!(payments[0].0, "transfer");
     let html = page(&buyer, &back).await;
     assert!(html.contains("деньги возвращены на карту"), "{html}");
     // YooKassa's notification again: nothing more is given back.

@@ -19,6 +19,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
+use kopek_domain::money::parse_decimal;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -145,19 +146,7 @@ fn unauthorized() -> Refusal {
 
 /// Kopecks from a decimal string of roubles with at most two decimals, above zero.
 fn kopecks(value: &Value) -> Option<i64> {
-    let text = value.as_str()?;
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    if whole.is_empty()
-        || fraction.len() > 2
-        || !whole
-            .bytes()
-            .chain(fraction.bytes())
-            .all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let minor = whole.parse::<i64>().ok()? * 100 + format!("{fraction:0<2}").parse::<i64>().ok()?;
-    (minor > 0).then_some(minor)
+    parse_decimal(value.as_str()?, 2).filter(|k| *k > 0)
 }
 
 /// Thousandths of a unit from a quantity: a number, or a decimal string with at
@@ -168,18 +157,7 @@ fn thousandths(value: &Value) -> Option<i64> {
         Value::String(s) => s.clone(),
         _ => return None,
     };
-    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
-    if whole.is_empty()
-        || fraction.len() > 3
-        || !whole
-            .bytes()
-            .chain(fraction.bytes())
-            .all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let q = whole.parse::<i64>().ok()? * 1000 + format!("{fraction:0<3}").parse::<i64>().ok()?;
-    (q > 0).then_some(q)
+    parse_decimal(&text, 3).filter(|q| *q > 0)
 }
 
 /// `{value, currency}`: the kopecks, or the error answer.
