@@ -12,7 +12,7 @@ use crate::lifepos::products::LicenseView;
 use crate::yandex::wire::CustomerView;
 use kopek_core::events::{Render, Subject};
 use kopek_store::Store;
-use serde_json::Value;
+use serde_json::value::{RawValue, to_raw_value};
 
 pub struct Views {
     pub public_url: String,
@@ -21,21 +21,28 @@ pub struct Views {
 }
 
 impl Render for Views {
-    fn render(&self, subject: &Subject<'_>) -> Value {
-        let value = match subject {
-            Subject::Invoice(i) => {
-                serde_json::to_value(InvoiceView::new(i, &self.public_url, self.store.page_key()))
-            }
-            Subject::License(l) => serde_json::to_value(LicenseView::from(*l)),
-            Subject::Customer(c) => serde_json::to_value(CustomerView::from(*c)),
-            Subject::User(u) => serde_json::to_value(UserObject::from(*u)),
+    fn render(&self, subject: &Subject<'_>) -> Box<RawValue> {
+        let text = match subject {
+            Subject::Invoice(i) => to_raw_value(&InvoiceView::new(
+                i,
+                &self.public_url,
+                self.store.page_key(),
+            )),
+            Subject::License(l) => to_raw_value(&LicenseView::from(*l)),
+            Subject::Customer(c) => to_raw_value(&CustomerView::from(*c)),
+            Subject::User(u) => to_raw_value(&UserObject::from(*u)),
             Subject::Organization(o, members) => {
-                serde_json::to_value(organization_view((*o).clone(), members.to_vec()))
+                to_raw_value(&organization_view((*o).clone(), members.to_vec()))
             }
-            Subject::WebhookEndpoint(e) => serde_json::to_value(EndpointView::from(*e)),
-            Subject::Subscription(s) => serde_json::to_value(SubscriptionView::from(*s)),
+            Subject::WebhookEndpoint(e) => to_raw_value(&EndpointView::from(*e)),
+            Subject::Subscription(s) => to_raw_value(&SubscriptionView::from(*s)),
         };
         // These views are plain data: serializing them cannot fail.
-        value.unwrap_or(Value::Null)
+        text.unwrap_or_else(|_| null())
     }
+}
+
+/// JSON's `null`, as text.
+pub fn null() -> Box<RawValue> {
+    RawValue::from_string("null".to_owned()).expect("null is JSON")
 }

@@ -18,6 +18,7 @@ use kopek_store::organizations::Organization;
 use kopek_store::subscriptions::Subscription;
 use kopek_store::webhooks::{self, Endpoint};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// What an event is about, as the core holds it.
 #[derive(Debug, Clone, Copy)]
@@ -120,10 +121,10 @@ impl Subject<'_> {
 }
 
 /// Renders a subject as the API it belongs to shows it (the invoice as LIFE POS,
-/// the customer as Yandex, the user as AIPIX). The API layer provides it, so the
-/// core stays free of wire formats.
+/// the customer as Yandex, the user as AIPIX), as JSON text. The API layer
+/// provides it, so the core stays free of wire formats.
 pub trait Render: Send + Sync {
-    fn render(&self, subject: &Subject<'_>) -> Value;
+    fn render(&self, subject: &Subject<'_>) -> Box<RawValue>;
 }
 
 /// Writes the event `kind` about `subject` (with the change's own `payload`, kept

@@ -20,10 +20,12 @@ use kopek_domain::paging::link_token;
 use kopek_domain::time::Timestamp;
 use kopek_domain::{Error, FieldError, Reason};
 use kopek_store::Conn;
+use kopek_store::events::Event;
 use kopek_store::invoices::{self, Invoice, Payment};
 use kopek_store::organizations::Organization;
 use serde::Serialize;
 use serde_json::json;
+use serde_json::value::RawValue;
 
 /// What a buyer orders: a plan of a product for an organization. Absent values
 /// take their defaults (one unit, the plan's shortest period, the organization
@@ -140,7 +142,8 @@ pub(crate) async fn price(core: &Core, access: &OrgAccess, order: Order) -> Resu
 /// `invoice.created` event. The number is taken in the transaction that stores the
 /// invoice, so a failure hands it back. A repeat of an idempotent write gets its
 /// first answer before anything is checked again. `answer` renders the invoice as
-/// the caller's wire shows it, stored with `status` for repeats.
+/// the caller's wire shows it, stored with `status` for repeats; it is handed the
+/// invoice as its API shows it too (the event's data), rendered once already.
 pub async fn create<T: Serialize>(
     core: &Core,
     write: Write,
@@ -148,7 +151,7 @@ pub async fn create<T: Serialize>(
     access: &OrgAccess,
     order: Order,
     status: u16,
-    answer: impl FnOnce(&Invoice) -> T,
+    answer: impl FnOnce(&Invoice, &RawValue) -> T,
 ) -> Result<Ran<T>, Error> {
     if let Some(stored) = write.replay(caller).await? {
         return Ok(Ran::Replayed(stored));
@@ -156,8 +159,11 @@ pub async fn create<T: Serialize>(
     let priced = price(core, access, order).await?;
     write
         .run(caller, status, async |work| {
-            let invoice = issue(core, work.conn(), priced, &caller.id).await?;
-            Ok(answer(&invoice))
+            let (invoice, event) = issue(core, work.conn(), priced, &caller.id).await?;
+            let view = event
+                .data
+                .ok_or_else(|| Error::internal("an invoice event without its data"))?;
+            Ok(answer(&invoice, &view))
         })
         .await
 }
@@ -169,7 +175,7 @@ pub(crate) async fn issue(
     conn: &mut Conn,
     priced: Priced,
     created_by: &str,
-) -> Result<Invoice, Error> {
+) -> Result<(Invoice, Event), Error> {
     let seq = invoices::next_seq(&mut *conn, &priced.organization.guid).await?;
     let now = priced.now;
     let invoice = Invoice {
@@ -198,7 +204,7 @@ pub(crate) async fn issue(
         "number": invoice.number, "total": invoice.quote.total.minor(),
         "currency": invoice.currency(),
     });
-    events::record(
+    let event = events::record(
         core,
         conn,
         "invoice.created",
@@ -207,7 +213,7 @@ pub(crate) async fn issue(
         now,
     )
     .await?;
-    Ok(invoice)
+    Ok((invoice, event))
 }
 
 /// Moves an invoice through its lifecycle as one write (the operator's `:pay`,

@@ -34,7 +34,8 @@ pub fn idempotency_key(value: &[u8]) -> Result<String, Error> {
 }
 
 /// A write as idempotency sees it, whatever transport it came by (REST here, gRPC
-/// in its own crate): the store, the caller's key if any, and a hash of the request.
+/// in its own crate): the store, the caller's key if any, and a hash of the request
+/// (left empty without a key: nothing compares it then).
 pub struct Write {
     store: Store,
     writes: Arc<RateLimit>,

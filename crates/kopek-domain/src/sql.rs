@@ -190,4 +190,12 @@ macro_rules! json_column {
     )*};
 }
 
-json_column!(Value, Catalog, Company, Person, Vec<Property>, Vec<String>);
+json_column!(
+    Value,
+    Box<serde_json::value::RawValue>,
+    Catalog,
+    Company,
+    Person,
+    Vec<Property>,
+    Vec<String>
+);

@@ -75,7 +75,11 @@ impl Services {
             .map(|v| idempotency_key(v.as_bytes()))
             .transpose()
             .map_err(to_status)?;
-        let hash = request_hash("gRPC", rpc, &request.get_ref().encode_to_vec());
+        // Only a request with an idempotency key is ever compared by its hash.
+        let hash = match key {
+            Some(_) => request_hash("gRPC", rpc, &request.get_ref().encode_to_vec()),
+            None => String::new(),
+        };
         Ok(self.core.write(key, hash))
     }
 }

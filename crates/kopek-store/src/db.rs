@@ -435,12 +435,33 @@ pub(crate) async fn by_keys<R: Record>(conn: &mut Conn, keys: &[&str]) -> Result
     where_in(conn, key_column, keys, "").await
 }
 
-/// `$1, $2, … $count`: the placeholders of as many binds.
-pub(crate) fn marks(count: usize) -> String {
-    (1..=count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// `$1, $2, … $count`: the placeholders of as many binds, made once for up to 64
+/// (every record and key list so far), so a write does not format them anew.
+pub(crate) fn marks(count: usize) -> Cow<'static, str> {
+    const MADE: usize = 64;
+    static LIST: std::sync::OnceLock<(String, Vec<usize>)> = std::sync::OnceLock::new();
+    let (list, ends) = LIST.get_or_init(|| {
+        let mut list = String::new();
+        let mut ends = vec![0];
+        for i in 1..=MADE {
+            if i > 1 {
+                list.push_str(", ");
+            }
+            list.push('$');
+            list.push_str(&i.to_string());
+            ends.push(list.len());
+        }
+        (list, ends)
+    });
+    match ends.get(count) {
+        Some(&end) => Cow::Borrowed(&list[..end]),
+        None => Cow::Owned(
+            (1..=count)
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    }
 }
 
 /// The records whose `column` is among `values`, then `rest` (an `ORDER BY`).
@@ -472,13 +493,22 @@ pub(crate) async fn insert<R: Record>(
     record: &R,
     extra: &[(&str, &str)],
 ) -> Result<(), sqlx::Error> {
-    let mut columns = R::COLUMNS.to_owned();
+    // Built with pushes rather than a format! a placeholder: this runs on every
+    // write, and the statement text is the same each time.
+    let mut sql = String::with_capacity(2 * R::COLUMNS.len() + 64);
+    sql.push_str("INSERT INTO ");
+    sql.push_str(R::TABLE);
+    sql.push_str(" (");
+    sql.push_str(R::COLUMNS);
     for (name, _) in extra {
-        columns.push_str(", ");
-        columns.push_str(name);
+        sql.push_str(", ");
+        sql.push_str(name);
     }
-    let values = marks(columns.split(',').count());
-    let sql = format!("INSERT INTO {} ({columns}) VALUES ({values})", R::TABLE);
+    // One placeholder a column: the commas between them, plus one.
+    let count = sql.bytes().filter(|&b| b == b',').count() + 1;
+    sql.push_str(") VALUES (");
+    sql.push_str(&marks(count));
+    sql.push(')');
     let mut query = record.bind(sqlx::query(sqlx::AssertSqlSafe(sql)));
     for (_, value) in extra {
         query = query.bind(*value);
@@ -508,6 +538,17 @@ pub(crate) async fn update<R: Record>(conn: &mut Conn, record: &R) -> Result<u64
 #[cfg(test)]
 mod tests {
     use super::redact_url;
+
+    #[test]
+    fn marks_count_from_one() {
+        assert_eq!(super::marks(0), "");
+        assert_eq!(super::marks(1), "$1");
+        assert_eq!(super::marks(3), "$1, $2, $3");
+        let long = super::marks(70);
+        assert!(long.starts_with("$1, $2, ") && long.ends_with(", $69, $70"));
+        assert_eq!(long.split(", ").count(), 70);
+        assert_eq!(super::marks(64).split(", ").last(), Some("$64"));
+    }
 
     #[test]
     fn redacts_passwords() {

@@ -7,9 +7,10 @@ use kopek_domain::Error;
 use kopek_domain::sql::NullableJson;
 use kopek_domain::time::Timestamp;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use sqlx::FromRow;
 
-#[derive(Debug, Clone, PartialEq, FromRow)]
+#[derive(Debug, Clone, FromRow)]
 pub struct Event {
     pub id: String,
     #[sqlx(rename = "type")]
@@ -20,9 +21,10 @@ pub struct Event {
     /// `reseller`, `organization` or `integration`: whose keys may read it.
     pub tenant_type: Option<String>,
     pub tenant_id: Option<String>,
-    /// The subject as its API shows it (null for events older than the feed).
-    #[sqlx(try_from = "NullableJson<Value>")]
-    pub data: Option<Value>,
+    /// The subject as its API shows it (null for events older than the feed), as
+    /// the JSON text its view serialized to.
+    #[sqlx(try_from = "NullableJson<Box<RawValue>>")]
+    pub data: Option<Box<RawValue>>,
     pub created_at: Timestamp,
 }
 
@@ -38,14 +40,20 @@ impl Record for Event {
             .bind(&self.subject)
             .bind(&self.tenant_type)
             .bind(&self.tenant_id)
-            .bind(self.data.as_ref().map(Value::to_string))
+            .bind(self.data.as_deref().map(RawValue::get))
             .bind(self.created_at)
     }
 }
 
+/// A JSON document as the text its column keeps.
+fn json_text(value: &Value) -> String {
+    // A `Value`'s map keys are strings, so serializing it cannot fail.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
 /// Writes the event, with the change's own payload (kept for audit) beside it.
 pub async fn insert(conn: &mut Conn, event: &Event, payload: &Value) -> Result<(), Error> {
-    crate::db::insert(conn, event, &[("payload", &payload.to_string())])
+    crate::db::insert(conn, event, &[("payload", &json_text(payload))])
         .await
         .db()
 }
@@ -136,4 +144,22 @@ pub async fn list<'a>(conn: &mut Conn, feed: &'a Feed) -> Result<Vec<Event>, Err
         };
     }
     query.fetch_all(conn).await.db()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_text;
+    use serde_json::json;
+
+    #[test]
+    fn json_text_is_what_display_writes() {
+        let value = json!({
+            "guid": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+            "name": "Кассовая программа \"Pro\"\n\u{1}",
+            "total": {"amount": 1234.5, "currency": "RUB"},
+            "positions": [{"quantity": 1, "vat": null, "paid": false}],
+            "meta": "",
+        });
+        assert_eq!(json_text(&value), value.to_string());
+    }
 }

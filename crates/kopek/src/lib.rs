@@ -88,7 +88,8 @@ impl Server {
         let mut state = AppState::new(store.clone(), settings, api_config)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         if let Some(acquirer) = config.acquirer()? {
-            state.core = state.core.with_acquirer(acquirer);
+            let core = state.core_mut();
+            *core = core.clone().with_acquirer(acquirer);
         }
         let state_core = state.core.clone();
         let app = kopek_api::router(state.clone());

@@ -14,7 +14,7 @@ use kopek_domain::error::Violations;
 use kopek_domain::{Reason, text};
 use kopek_store::events::{Event, Feed};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -74,7 +74,7 @@ pub struct EventView {
     /// The subject as its API showed it when the event happened: the invoice as
     /// LIFE POS shows it, the customer as Yandex, the user as AIPIX.
     #[schema(value_type = Object)]
-    pub data: Value,
+    pub data: Box<RawValue>,
 }
 
 impl From<Event> for EventView {
@@ -91,7 +91,7 @@ impl From<Event> for EventView {
                 kind,
                 id: e.tenant_id,
             }),
-            data: e.data.unwrap_or(Value::Null),
+            data: e.data.unwrap_or_else(crate::event_views::null),
         }
     }
 }

@@ -219,7 +219,7 @@ pub async fn change_plan<T: Serialize>(
             cancel_pending_upgrades(core, conn, &s, now).await?;
             let invoice = match priced {
                 Repriced::Upgrade(priced) => {
-                    let invoice = invoices::issue(core, conn, *priced, &caller.id).await?;
+                    let (invoice, _) = invoices::issue(core, conn, *priced, &caller.id).await?;
                     subscriptions::add_plan_change(
                         conn,
                         &invoice.guid,

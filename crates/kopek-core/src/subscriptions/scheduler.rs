@@ -259,7 +259,7 @@ async fn renew_in(
 ) -> Result<bool, Error> {
     let now = priced.now;
     let org = priced.organization.clone();
-    let invoice = invoices::issue(core, &mut *conn, priced, "scheduler").await?;
+    let (invoice, _) = invoices::issue(core, &mut *conn, priced, "scheduler").await?;
     let period_start = s.current_period_end;
     if !subscriptions::add_renewal(&mut *conn, &s.id, period_start, &invoice.guid, now).await? {
         return Ok(false);
