@@ -138,32 +138,59 @@ pub async fn record(
     payload: &Value,
     now: Timestamp,
 ) -> Result<Event, Error> {
-    let tenant = subject.tenant();
-    let event = Event {
-        id: uuid::Uuid::now_v7().to_string(),
-        kind: kind.to_owned(),
-        subject_type: subject.kind().to_owned(),
-        subject: subject.id(),
-        tenant_type: tenant.kind().map(str::to_owned),
-        tenant_id: tenant.id().map(str::to_owned),
-        data: Some(core.views.render(&subject)),
-        created_at: now,
-    };
-    events::insert(&mut *conn, &event, payload).await?;
-    let subscribed = webhooks::subscribed(&mut *conn, tenant.kind(), tenant.id()).await?;
-    let takers: Vec<&str> = subscribed
+    record_many(core, conn, &[(kind, subject, payload)], now)
+        .await?
+        .pop()
+        .ok_or_else(|| Error::internal("an event recorded, none answered"))
+}
+
+/// [`record`] for many events at once: three statements (the events, the
+/// endpoints that may take them, the deliveries), however many events.
+pub async fn record_many(
+    core: &Core,
+    conn: &mut Conn,
+    events: &[(&str, Subject<'_>, &Value)],
+    now: Timestamp,
+) -> Result<Vec<Event>, Error> {
+    let rows: Vec<(Event, &Value)> = events
         .iter()
-        .filter(|e| wants(&e.event_types, kind))
-        .map(|e| e.id.as_str())
+        .map(|(kind, subject, payload)| {
+            let tenant = subject.tenant();
+            let event = Event {
+                id: uuid::Uuid::now_v7().to_string(),
+                kind: (*kind).to_owned(),
+                subject_type: subject.kind().to_owned(),
+                subject: subject.id(),
+                tenant_type: tenant.kind().map(str::to_owned),
+                tenant_id: tenant.id().map(str::to_owned),
+                data: Some(core.views.render(subject)),
+                created_at: now,
+            };
+            (event, *payload)
+        })
         .collect();
-    webhooks::enqueue(
-        &mut *conn,
-        &takers,
-        &event.id,
-        core.settings.webhook_retry_seconds,
-    )
-    .await?;
-    Ok(event)
+    events::insert(&mut *conn, &rows).await?;
+    let mut tenants: Vec<(&str, &str)> = rows
+        .iter()
+        .filter_map(|(e, _)| Some((e.tenant_type.as_deref()?, e.tenant_id.as_deref()?)))
+        .collect();
+    tenants.sort_unstable();
+    tenants.dedup();
+    let subscribed = webhooks::subscribed(&mut *conn, &tenants).await?;
+    let deliveries: Vec<(&str, &str)> = rows
+        .iter()
+        .flat_map(|(e, _)| {
+            subscribed
+                .iter()
+                .filter(|s| {
+                    s.covers(e.tenant_type.as_deref(), e.tenant_id.as_deref())
+                        && wants(&s.event_types, &e.kind)
+                })
+                .map(|s| (s.id.as_str(), e.id.as_str()))
+        })
+        .collect();
+    webhooks::enqueue(&mut *conn, &deliveries, core.settings.webhook_retry_seconds).await?;
+    Ok(rows.into_iter().map(|(e, _)| e).collect())
 }
 
 /// The most events one feed page holds.

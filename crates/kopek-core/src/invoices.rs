@@ -12,7 +12,7 @@ use crate::access::OrgAccess;
 use crate::events::{self, Subject};
 use crate::write::{Ran, Write};
 use kopek_domain::auth::Principal;
-use kopek_domain::catalog::MAX_PERIOD_MONTHS;
+use kopek_domain::catalog::{Catalog, MAX_PERIOD_MONTHS};
 use kopek_domain::error::Violations;
 use kopek_domain::ids::{InvoiceId, OrganizationId, prefix, yc_id};
 use kopek_domain::invoice::{InvoiceStatus, MAX_QUANTITY, Payer, Quote, format_number, quote};
@@ -72,13 +72,30 @@ pub(crate) async fn price(core: &Core, access: &OrgAccess, order: Order) -> Resu
     let (organization, version) = access
         .organization_and_catalog(&mut conn, &order.organization)
         .await?;
-    let no_product = || Error::NotFound {
+    let version = version.ok_or_else(|| no_product(&order))?;
+    let catalog = core.catalog.at(&mut conn, version).await?;
+    priced(organization, version, &catalog, order, core.now())
+}
+
+fn no_product(order: &Order) -> Error {
+    Error::NotFound {
         what: "product",
         id: order.product.clone(),
-    };
-    let version = version.ok_or_else(no_product)?;
-    let catalog = core.catalog.at(&mut conn, version).await?;
-    let product = catalog.product(&order.product).ok_or_else(no_product)?;
+    }
+}
+
+/// Checks an order against catalog `version` and prices it at `now`, for an
+/// organization already read: no I/O, so a batch prices many from one reading.
+pub(crate) fn priced(
+    organization: Organization,
+    version: i64,
+    catalog: &Catalog,
+    order: Order,
+    now: Timestamp,
+) -> Result<Priced, Error> {
+    let product = catalog
+        .product(&order.product)
+        .ok_or_else(|| no_product(&order))?;
 
     let mut v = Violations::default();
     let plan_guid = order.plan.filter(|g| !g.is_empty());
@@ -123,7 +140,6 @@ pub(crate) async fn price(core: &Core, access: &OrgAccess, order: Order) -> Resu
             _ => return Err(Error::field("who_pays", Reason::UnknownReference)),
         },
     };
-    let now = core.now();
     let quote = quote(product, plan, period, quantity, now)?;
     Ok(Priced {
         catalog_version: version,
@@ -176,44 +192,93 @@ pub(crate) async fn issue(
     priced: Priced,
     created_by: &str,
 ) -> Result<(Invoice, Event), Error> {
-    let seq = invoices::next_seq(&mut *conn, &priced.organization.guid).await?;
-    let now = priced.now;
-    let invoice = Invoice {
-        guid: InvoiceId::generate(),
-        organization_guid: priced.organization.guid.clone(),
-        seq,
-        number: format_number(&core.settings.invoice_number_format, now.date().year(), seq),
-        catalog_version: priced.catalog_version,
-        product_guid: priced.product_guid,
-        plan_guid: priced.plan_guid,
-        period_in_months: priced.period_in_months,
-        quantity: priced.quantity,
-        company: priced.organization.company.clone(),
-        quote: priced.quote,
-        status: InvoiceStatus::Pending,
-        payer: priced.payer,
-        meta: None,
-        created_by: created_by.to_owned(),
-        created_at: now,
-        updated_at: now,
-        paid_at: None,
+    issue_many(core, conn, vec![priced], created_by)
+        .await?
+        .pop()
+        .ok_or_else(|| Error::internal("an invoice issued, none answered"))
+}
+
+/// [`issue`] for many orders priced at one instant, in a few statements however
+/// many: the numbers of each organization's counter taken at once, the invoices,
+/// their events.
+pub(crate) async fn issue_many(
+    core: &Core,
+    conn: &mut Conn,
+    orders: Vec<Priced>,
+    created_by: &str,
+) -> Result<Vec<(Invoice, Event)>, Error> {
+    let Some(now) = orders.first().map(|p| p.now) else {
+        return Ok(Vec::new());
     };
-    invoices::insert(&mut *conn, &invoice).await?;
-    let payload = json!({
-        "invoiceGuid": invoice.guid, "organizationGuid": invoice.organization_guid,
-        "number": invoice.number, "total": invoice.quote.total.minor(),
-        "currency": invoice.currency(),
-    });
-    let event = events::record(
-        core,
-        conn,
-        "invoice.created",
-        Subject::Invoice(&invoice),
-        &payload,
-        now,
-    )
-    .await?;
-    Ok((invoice, event))
+    let mut counts: Vec<(String, i64)> = Vec::new();
+    for order in &orders {
+        let name = invoices::counter(&order.organization.guid);
+        match counts.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, count)) => *count += 1,
+            None => counts.push((name, 1)),
+        }
+    }
+    let last = kopek_store::next_values(&mut *conn, &counts).await?;
+    let mut next: std::collections::HashMap<String, i64> = counts
+        .into_iter()
+        .map(|(name, count)| {
+            let first = last.get(&name).map(|l| l - count + 1);
+            (name, first.unwrap_or(0))
+        })
+        .collect();
+    let mut issued = Vec::with_capacity(orders.len());
+    for priced in orders {
+        let seq = next
+            .get_mut(&invoices::counter(&priced.organization.guid))
+            .map(|n| {
+                *n += 1;
+                *n - 1
+            })
+            .filter(|seq| *seq > 0)
+            .ok_or_else(|| Error::internal("no invoice number for an organization"))?;
+        issued.push(Invoice {
+            guid: InvoiceId::generate(),
+            organization_guid: priced.organization.guid.clone(),
+            seq,
+            number: format_number(
+                &core.settings.invoice_number_format,
+                priced.now.date().year(),
+                seq,
+            ),
+            catalog_version: priced.catalog_version,
+            product_guid: priced.product_guid,
+            plan_guid: priced.plan_guid,
+            period_in_months: priced.period_in_months,
+            quantity: priced.quantity,
+            company: priced.organization.company.clone(),
+            quote: priced.quote,
+            status: InvoiceStatus::Pending,
+            payer: priced.payer,
+            meta: None,
+            created_by: created_by.to_owned(),
+            created_at: priced.now,
+            updated_at: priced.now,
+            paid_at: None,
+        });
+    }
+    invoices::insert_many(&mut *conn, &issued).await?;
+    let payloads: Vec<serde_json::Value> = issued
+        .iter()
+        .map(|invoice| {
+            json!({
+                "invoiceGuid": invoice.guid, "organizationGuid": invoice.organization_guid,
+                "number": invoice.number, "total": invoice.quote.total.minor(),
+                "currency": invoice.currency(),
+            })
+        })
+        .collect();
+    let created: Vec<(&str, Subject, &serde_json::Value)> = issued
+        .iter()
+        .zip(&payloads)
+        .map(|(invoice, payload)| ("invoice.created", Subject::Invoice(invoice), payload))
+        .collect();
+    let events = events::record_many(core, conn, &created, now).await?;
+    Ok(issued.into_iter().zip(events).collect())
 }
 
 /// Moves an invoice through its lifecycle as one write (the operator's `:pay`,

@@ -344,15 +344,39 @@ async fn record(
     more: serde_json::Value,
     now: Timestamp,
 ) -> Result<(), Error> {
-    let mut payload = json!({
-        "subscriptionId": s.id,
-        "organizationGuid": s.organization_guid,
-        "productGuid": s.product_guid,
-        "status": s.status.as_str(),
-    });
-    if let (Some(target), serde_json::Value::Object(extra)) = (payload.as_object_mut(), more) {
-        target.extend(extra);
-    }
-    events::record(core, conn, kind, Subject::Subscription(s), &payload, now).await?;
+    record_many(core, conn, kind, &[(s, more)], now).await
+}
+
+/// [`record`] for many subscriptions at once, each with its own `more`.
+async fn record_many(
+    core: &Core,
+    conn: &mut Conn,
+    kind: &str,
+    subscriptions: &[(&Subscription, serde_json::Value)],
+    now: Timestamp,
+) -> Result<(), Error> {
+    let payloads: Vec<serde_json::Value> = subscriptions
+        .iter()
+        .map(|(s, more)| {
+            let mut payload = json!({
+                "subscriptionId": s.id,
+                "organizationGuid": s.organization_guid,
+                "productGuid": s.product_guid,
+                "status": s.status.as_str(),
+            });
+            if let (Some(target), serde_json::Value::Object(extra)) =
+                (payload.as_object_mut(), more)
+            {
+                target.extend(extra.clone());
+            }
+            payload
+        })
+        .collect();
+    let events: Vec<(&str, Subject, &serde_json::Value)> = subscriptions
+        .iter()
+        .zip(&payloads)
+        .map(|((s, _), payload)| (kind, Subject::Subscription(s), payload))
+        .collect();
+    events::record_many(core, conn, &events, now).await?;
     Ok(())
 }

@@ -51,11 +51,26 @@ fn json_text(value: &Value) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
-/// Writes the event, with the change's own payload (kept for audit) beside it.
-pub async fn insert(conn: &mut Conn, event: &Event, payload: &Value) -> Result<(), Error> {
-    crate::db::insert(conn, event, &[("payload", &json_text(payload))])
-        .await
-        .db()
+/// Writes events, each with the change's own payload (kept for audit) beside it,
+/// in one statement.
+pub async fn insert(conn: &mut Conn, events: &[(Event, &Value)]) -> Result<(), Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let columns = Event::COLUMNS.split(',').count() + 1;
+    let sql = format!(
+        "INSERT INTO {} ({}, payload) VALUES {}",
+        Event::TABLE,
+        Event::COLUMNS,
+        crate::db::row_marks(events.len(), columns)
+    );
+    let payloads: Vec<String> = events.iter().map(|(_, p)| json_text(p)).collect();
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for ((event, _), payload) in events.iter().zip(&payloads) {
+        query = event.bind(query).bind(payload);
+    }
+    query.execute(conn).await.db()?;
+    Ok(())
 }
 
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Event>, Error> {

@@ -1,6 +1,6 @@
 //! Invoices, their payments, and the licenses payments extend.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, next_value, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, select};
 use kopek_domain::Error;
 use kopek_domain::company::Company;
 use kopek_domain::ids::{InvoiceId, OrganizationId};
@@ -150,14 +150,16 @@ impl Record for Invoice {
     }
 }
 
-/// The next number in an organization's sequence, in the caller's transaction, so
-/// that a request that fails hands its number back and numbers stay gapless.
-pub async fn next_seq(conn: &mut Conn, organization_guid: &OrganizationId) -> Result<i64, Error> {
-    next_value(conn, &format!("invoice:{organization_guid}")).await
+/// Stores new invoices, in one statement.
+pub async fn insert_many(conn: &mut Conn, invoices: &[Invoice]) -> Result<(), Error> {
+    crate::db::insert_many(conn, invoices).await
 }
 
-pub async fn insert(conn: &mut Conn, inv: &Invoice) -> Result<(), Error> {
-    crate::db::insert(conn, inv, &[]).await.db()
+/// The counter an organization's invoice numbers come from (taken in the
+/// transaction that stores the invoice, so that a request that fails hands its
+/// number back and numbers stay gapless).
+pub fn counter(organization_guid: &OrganizationId) -> String {
+    format!("invoice:{organization_guid}")
 }
 
 pub async fn get(conn: &mut Conn, guid: &InvoiceId) -> Result<Option<Invoice>, Error> {

@@ -24,6 +24,6 @@ pub mod users;
 pub mod webhooks;
 
 pub use db::{
-    Backend, Conn, DbResult, OpenError, Store, StoreOptions, Tx, next_value, redact_url, savepoint,
-    schema_fingerprint,
+    Backend, Conn, DbResult, OpenError, Store, StoreOptions, Tx, next_value, next_values,
+    redact_url, savepoint, schema_fingerprint,
 };

@@ -84,6 +84,15 @@ pub async fn get(conn: &mut Conn, guid: &OrganizationId) -> Result<Option<Organi
     crate::db::by_key(conn, key(guid)).await
 }
 
+/// The organizations among `guids` (those that exist), in no particular order.
+pub async fn get_many(
+    conn: &mut Conn,
+    guids: &[&OrganizationId],
+) -> Result<Vec<Organization>, Error> {
+    let keys: Vec<String> = guids.iter().map(|g| key(g)).collect();
+    crate::db::where_in(conn, "guid", &keys, "").await
+}
+
 /// The organization and, in the same round trip, the newest catalog version (None
 /// before any catalog): what create-invoice needs before it prices anything.
 pub async fn get_with_catalog_version(

@@ -77,20 +77,41 @@ pub async fn enqueue(
     kind: &str,
     payload: &serde_json::Value,
 ) -> Result<String, Error> {
+    enqueue_many(conn, kind, std::slice::from_ref(payload))
+        .await?
+        .pop()
+        .ok_or_else(|| Error::internal("a row queued, no id answered"))
+}
+
+/// [`enqueue`] many rows of one kind, in one statement; answers their ids.
+pub async fn enqueue_many(
+    conn: &mut Conn,
+    kind: &str,
+    payloads: &[serde_json::Value],
+) -> Result<Vec<String>, Error> {
+    if payloads.is_empty() {
+        return Ok(Vec::new());
+    }
     let now = Timestamp::now();
-    let id = uuid::Uuid::now_v7().to_string();
-    sqlx::query(
+    // $1 the kind, $2 now; then an id and a payload a row.
+    let rows = (0..payloads.len())
+        .map(|i| format!("(${}, $1, ${}, 'pending', 0, $2, $2)", 3 + 2 * i, 4 + 2 * i))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
         "INSERT INTO outbox (id, kind, payload, state, attempts, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, 'pending', 0, $4, $4)",
-    )
-    .bind(&id)
-    .bind(kind)
-    .bind(payload.to_string())
-    .bind(now)
-    .execute(conn)
-    .await
-    .db()?;
-    Ok(id)
+         VALUES {rows}"
+    );
+    let ids: Vec<String> = payloads
+        .iter()
+        .map(|_| uuid::Uuid::now_v7().to_string())
+        .collect();
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(kind).bind(now);
+    for (id, payload) in ids.iter().zip(payloads) {
+        query = query.bind(id).bind(payload.to_string());
+    }
+    query.execute(conn).await.db()?;
+    Ok(ids)
 }
 
 /// A row claimed by a worker for one attempt.

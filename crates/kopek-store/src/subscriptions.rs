@@ -285,6 +285,67 @@ pub async fn add_renewal(
     Ok(added.rows_affected() == 1)
 }
 
+/// [`add_renewal`] for many (subscription, period start, invoice) at once;
+/// answers how many were added (fewer when another process came first for some).
+pub async fn add_renewals(
+    conn: &mut Conn,
+    renewals: &[(&str, Timestamp, &InvoiceId)],
+    now: Timestamp,
+) -> Result<u64, Error> {
+    if renewals.is_empty() {
+        return Ok(0);
+    }
+    let sql = format!(
+        "INSERT INTO renewals (subscription_id, period_start, invoice_guid, created_at) \
+         VALUES {} ON CONFLICT (subscription_id, period_start) DO NOTHING",
+        crate::db::row_marks(renewals.len(), 4)
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (subscription, start, invoice) in renewals {
+        query = query
+            .bind(*subscription)
+            .bind(*start)
+            .bind(*invoice)
+            .bind(now);
+    }
+    Ok(query.execute(conn).await.db()?.rows_affected())
+}
+
+/// Marks the subscriptions' next renewal as issued, each over the version it was
+/// read at (and moves it on); false when any had changed meanwhile (the caller
+/// rolls back).
+pub async fn mark_renewal_issued(
+    conn: &mut Conn,
+    subscriptions: &mut [Subscription],
+    now: Timestamp,
+) -> Result<bool, Error> {
+    if subscriptions.is_empty() {
+        return Ok(true);
+    }
+    let which = (0..subscriptions.len())
+        .map(|i| format!("(id = ${} AND version = ${})", 2 + 2 * i, 3 + 2 * i))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let sql = format!(
+        "UPDATE subscriptions SET renewal_issued = 1, updated_at = $1, version = version + 1 \
+         WHERE {which}"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+    for s in subscriptions.iter() {
+        query = query.bind(&s.id).bind(s.version);
+    }
+    let done = query.execute(conn).await.db()?;
+    if done.rows_affected() != subscriptions.len() as u64 {
+        return Ok(false);
+    }
+    for s in subscriptions.iter_mut() {
+        s.renewal_issued = true;
+        s.updated_at = now;
+        s.version += 1;
+    }
+    Ok(true)
+}
+
 /// The renewal invoice of the period starting at `period_start`, if one was issued.
 pub async fn renewal_invoice(
     conn: &mut Conn,

@@ -113,30 +113,50 @@ pub async fn delete(conn: &mut Conn, id: &str) -> Result<bool, Error> {
     Ok(deleted.rows_affected() == 1)
 }
 
-/// The enabled endpoints that may receive an event of this tenant: those for all,
-/// and those scoped to the tenant itself.
+/// The enabled endpoints that may receive an event of one of these tenants (type,
+/// id): those for all, and those scoped to one of the tenants, in one query.
 pub async fn subscribed(
     conn: &mut Conn,
-    tenant_type: Option<&str>,
-    tenant_id: Option<&str>,
+    tenants: &[(&str, &str)],
 ) -> Result<Vec<Subscribed>, Error> {
-    sqlx::query_as(
-        "SELECT id, event_types FROM webhook_endpoints WHERE enabled = 1 \
-         AND (scope_type = 'all' OR (scope_type = $1 AND scope_id = $2))",
-    )
-    .bind(tenant_type.unwrap_or(""))
-    .bind(tenant_id.unwrap_or(""))
-    .fetch_all(conn)
-    .await
-    .db()
+    let scoped = (0..tenants.len())
+        .map(|i| {
+            format!(
+                " OR (scope_type = ${} AND scope_id = ${})",
+                1 + 2 * i,
+                2 + 2 * i
+            )
+        })
+        .collect::<String>();
+    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, event_types, scope_type, scope_id FROM webhook_endpoints WHERE enabled = 1 \
+         AND (scope_type = 'all'{scoped})"
+    )));
+    for (kind, id) in tenants {
+        query = query.bind(*kind).bind(*id);
+    }
+    query.fetch_all(conn).await.db()
 }
 
-/// An endpoint that takes some events of a tenant.
+/// An endpoint that takes some events, of all tenants or of the one it is scoped to.
 #[derive(Debug, Clone, FromRow)]
 pub struct Subscribed {
     pub id: String,
     #[sqlx(try_from = "Json<Vec<String>>")]
     pub event_types: Vec<String>,
+    /// `all`, `reseller` or `organization`.
+    pub scope_type: String,
+    pub scope_id: Option<String>,
+}
+
+impl Subscribed {
+    /// Whether events of this tenant (type and id; none for operator-wide and
+    /// integration events) reach the endpoint.
+    pub fn covers(&self, tenant_type: Option<&str>, tenant_id: Option<&str>) -> bool {
+        self.scope_type == "all"
+            || (Some(self.scope_type.as_str()) == tenant_type
+                && self.scope_id.as_deref() == tenant_id)
+    }
 }
 
 /// The state of a delivery: `pending` (to be tried, perhaps again), `delivered`, or
@@ -160,27 +180,27 @@ const DELIVERY: &str = "SELECT d.id, d.endpoint_id, d.event_id, e.type AS event_
     d.attempts, d.next_attempt_at, d.give_up_at, d.created_at, d.finished_at \
     FROM webhook_deliveries d JOIN events e ON e.id = d.event_id";
 
-/// Queues the event for the endpoints, in one statement, due at once and retried
+/// Queues deliveries (endpoint, event), in one statement, due at once and retried
 /// for `retry_seconds`, on the machine's clock as the outbox is (see
 /// [`crate::outbox::enqueue`]); a second time changes nothing.
 pub async fn enqueue(
     conn: &mut Conn,
-    endpoint_ids: &[&str],
-    event_id: &str,
+    deliveries: &[(&str, &str)],
     retry_seconds: i64,
 ) -> Result<(), Error> {
-    if endpoint_ids.is_empty() {
+    if deliveries.is_empty() {
         return Ok(());
     }
     let now = Timestamp::now();
     let give_up_at = now.plus_seconds(retry_seconds);
-    // $1 the event, $2 now, $3 the give-up time; then an id and an endpoint a row.
-    let rows = (0..endpoint_ids.len())
+    // $1 now, $2 the give-up time; then an id, an endpoint and an event a row.
+    let rows = (0..deliveries.len())
         .map(|i| {
             format!(
-                "(${}, ${}, $1, 'pending', 0, $2, $3, $2)",
-                4 + 2 * i,
-                5 + 2 * i
+                "(${}, ${}, ${}, 'pending', 0, $1, $2, $1)",
+                3 + 3 * i,
+                4 + 3 * i,
+                5 + 3 * i
             )
         })
         .collect::<Vec<_>>()
@@ -191,13 +211,13 @@ pub async fn enqueue(
          ON CONFLICT (endpoint_id, event_id) DO NOTHING"
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(event_id)
         .bind(now)
         .bind(give_up_at);
-    for endpoint_id in endpoint_ids {
+    for (endpoint_id, event_id) in deliveries {
         query = query
             .bind(format!("whd_{}", uuid::Uuid::now_v7().simple()))
-            .bind(*endpoint_id);
+            .bind(*endpoint_id)
+            .bind(*event_id);
     }
     query.execute(conn).await.db()?;
     Ok(())

@@ -62,18 +62,25 @@ pub(super) async fn send_to(
     invoice: &Invoice,
     notice: Notice,
 ) -> Result<Option<String>, Error> {
-    let Some(to) = org.billing_email.as_ref().map(ToString::to_string) else {
+    let Some(mail) = mail(core, org, s, invoice, notice) else {
         return Ok(None);
-    };
-    let (subject, text) = compose(core, org, s, invoice, notice);
-    let mail = BillingMail {
-        to: to.clone(),
-        subject,
-        text,
     };
     let payload = serde_json::to_value(&mail).map_err(Error::internal)?;
     outbox::enqueue(conn, BILLING_MAIL, &payload).await?;
-    Ok(Some(to))
+    Ok(Some(mail.to))
+}
+
+/// The mail of `notice` to the organization's billing contact, if it has one.
+pub(super) fn mail(
+    core: &Core,
+    org: &Organization,
+    s: &Subscription,
+    invoice: &Invoice,
+    notice: Notice,
+) -> Option<BillingMail> {
+    let to = org.billing_email.as_ref()?.to_string();
+    let (subject, text) = compose(core, org, s, invoice, notice);
+    Some(BillingMail { to, subject, text })
 }
 
 fn compose(

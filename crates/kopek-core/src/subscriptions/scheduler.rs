@@ -11,13 +11,15 @@
 //! it was read at. A loser rolls back, invoice number and mails included.
 
 use super::mails::{self, Notice};
-use super::{pending_renewal, record, void_renewal};
+use super::{pending_renewal, record, record_many, void_renewal};
 use crate::Core;
-use crate::access::OrgAccess;
 use crate::invoices::{self, Order, Priced};
 use kopek_domain::Error;
+use kopek_domain::ids::{InvoiceId, OrganizationId};
 use kopek_domain::subscription::SubscriptionStatus;
 use kopek_domain::time::Timestamp;
+use kopek_store::organizations::{self, Organization};
+use kopek_store::outbox;
 use kopek_store::subscriptions::{self, Subscription};
 use kopek_store::{Backend, Conn, Tx};
 use serde_json::json;
@@ -183,37 +185,18 @@ async fn commit_over(mut tx: Tx, s: &mut Subscription) -> Result<bool, Error> {
     Ok(true)
 }
 
-/// Issues the renewal invoices of `due` in one transaction; if any cannot be
-/// issued there (another process came first), that transaction is rolled back and
-/// each is tried in a transaction of its own. One that cannot be priced is left,
-/// as [`each`] says.
+/// Issues the renewal invoices of `due` in one transaction, a few statements for
+/// the whole batch; if any cannot be issued there (another process came first),
+/// that transaction is rolled back and each is tried in a transaction of its own.
+/// One that cannot be priced is left, as [`each`] says.
 async fn renew_batch(core: &Core, due: Vec<Subscription>) -> Result<usize, Error> {
-    if due.is_empty() {
+    let priced = price(core, due).await?;
+    if priced.is_empty() {
         return Ok(0);
     }
-    let mut priced = Vec::with_capacity(due.len());
-    for s in due {
-        match price(core, &s).await {
-            Ok(p) => priced.push((s, p)),
-            Err(e @ Error::Internal(_)) => return Err(e),
-            Err(e) => {
-                tracing::warn!(subscription = %s.id, error = %e, "the renewal invoice could not be priced")
-            }
-        }
-    }
+    let left: Vec<Subscription> = priced.iter().map(|(s, _)| s.clone()).collect();
     let mut tx = core.store.begin().await?;
-    let mut whole = true;
-    let mut left = Vec::new();
-    for (mut s, p) in priced {
-        if whole {
-            match renew_in(core, &mut tx, &mut s, p).await {
-                Ok(true) => {}
-                Ok(false) | Err(_) => whole = false,
-            }
-        }
-        left.push(s);
-    }
-    if whole {
+    if let Ok(true) = renew_in(core, &mut tx, priced).await {
         tx.commit().await.map_err(Error::internal)?;
         return Ok(left.len());
     }
@@ -221,68 +204,124 @@ async fn renew_batch(core: &Core, due: Vec<Subscription>) -> Result<usize, Error
     Ok(each(left, |s| renew(core, s)).await?.0.len())
 }
 
-/// The renewal invoice's order: the same period and payer, the plan and quantity
-/// the next period is for, priced from the catalog in force now.
-async fn price(core: &Core, s: &Subscription) -> Result<Priced, Error> {
-    let (plan, quantity) = s.next_plan();
-    let order = Order {
-        organization: s.organization_guid.clone(),
-        product: s.product_guid.clone(),
-        plan: Some(plan.to_owned()),
-        quantity: Some(quantity),
-        period_in_months: Some(s.period_in_months),
-        payer: Some(s.payer.id().to_owned()),
+/// The renewal invoices' orders: the same period and payer, the plan and quantity
+/// the next period is for, priced from the catalog in force now, with each
+/// organization read once for the batch. One that cannot be priced (its plan gone
+/// from the catalog) is logged and left out.
+async fn price(core: &Core, due: Vec<Subscription>) -> Result<Vec<(Subscription, Priced)>, Error> {
+    let mut conn = core.store.conn().await?;
+    let Some((version, catalog)) = core.catalog.current(&mut conn).await? else {
+        tracing::warn!("subscriptions are due but there is no catalog to price them from");
+        return Ok(Vec::new());
     };
-    invoices::price(core, &OrgAccess::All, order).await
+    let guids: Vec<&OrganizationId> = due.iter().map(|s| &s.organization_guid).collect();
+    let organizations = organizations::get_many(&mut conn, &guids).await?;
+    drop(conn);
+    let now = core.now();
+    let mut priced = Vec::with_capacity(due.len());
+    for s in due {
+        let Some(org) = organizations.iter().find(|o| {
+            o.guid
+                .as_str()
+                .eq_ignore_ascii_case(s.organization_guid.as_str())
+        }) else {
+            tracing::warn!(subscription = %s.id, "a due subscription without its organization");
+            continue;
+        };
+        let (plan, quantity) = s.next_plan();
+        let order = Order {
+            organization: s.organization_guid.clone(),
+            product: s.product_guid.clone(),
+            plan: Some(plan.to_owned()),
+            quantity: Some(quantity),
+            period_in_months: Some(s.period_in_months),
+            payer: Some(s.payer.id().to_owned()),
+        };
+        match invoices::priced(org.clone(), version, &catalog, order, now) {
+            Ok(p) => priced.push((s, p)),
+            Err(e @ Error::Internal(_)) => return Err(e),
+            Err(e) => {
+                tracing::warn!(subscription = %s.id, error = %e, "the renewal invoice could not be priced")
+            }
+        }
+    }
+    Ok(priced)
 }
 
 /// Issues one renewal invoice in a transaction of its own.
-async fn renew(core: &Core, mut s: Subscription) -> Result<Option<()>, Error> {
-    let priced = price(core, &s).await?;
+async fn renew(core: &Core, s: Subscription) -> Result<Option<()>, Error> {
+    let priced = price(core, vec![s]).await?;
+    if priced.is_empty() {
+        return Err(Error::FailedPrecondition(
+            "the renewal invoice could not be priced".to_owned(),
+        ));
+    }
     let mut tx = core.store.begin().await?;
-    if !renew_in(core, &mut tx, &mut s, priced).await? {
+    if !renew_in(core, &mut tx, priced).await? {
         return Ok(None);
     }
     tx.commit().await.map_err(Error::internal)?;
     Ok(Some(()))
 }
 
-/// Issues the renewal invoice of the period after the current one in `conn`'s
-/// transaction, numbered from the organization's counter and mailed to the
-/// billing contact. False when the period has its renewal or the subscription
-/// changed meanwhile: the caller rolls back.
+/// Issues the renewal invoices of the periods after the current ones in `conn`'s
+/// transaction, numbered from the organizations' counters and mailed to their
+/// billing contacts, in a few statements however many. False when a period has
+/// its renewal or a subscription changed meanwhile: the caller rolls back.
 async fn renew_in(
     core: &Core,
     conn: &mut Conn,
-    s: &mut Subscription,
-    priced: Priced,
+    priced: Vec<(Subscription, Priced)>,
 ) -> Result<bool, Error> {
-    let now = priced.now;
-    let org = priced.organization.clone();
-    let (invoice, _) = invoices::issue(core, &mut *conn, priced, "scheduler").await?;
-    let period_start = s.current_period_end;
-    if !subscriptions::add_renewal(&mut *conn, &s.id, period_start, &invoice.guid, now).await? {
+    let Some(now) = priced.first().map(|(_, p)| p.now) else {
+        return Ok(true);
+    };
+    let (mut due, orders): (Vec<Subscription>, Vec<Priced>) = priced.into_iter().unzip();
+    let organizations: Vec<Organization> = orders.iter().map(|p| p.organization.clone()).collect();
+    let issued = invoices::issue_many(core, &mut *conn, orders, "scheduler").await?;
+    let renewals: Vec<(&str, Timestamp, &InvoiceId)> = due
+        .iter()
+        .zip(&issued)
+        .map(|(s, (invoice, _))| (s.id.as_str(), s.current_period_end, &invoice.guid))
+        .collect();
+    if subscriptions::add_renewals(&mut *conn, &renewals, now).await? != due.len() as u64 {
         return Ok(false);
     }
-    let mailed = mails::send_to(core, &mut *conn, &org, s, &invoice, Notice::Invoiced).await?;
-    let more = json!({
-        "invoiceGuid": invoice.guid,
-        "number": invoice.number,
-        "periodStart": period_start.rfc3339(),
-        "mailedTo": mailed,
-    });
-    record(
+    let mails: Vec<Option<mails::BillingMail>> = due
+        .iter()
+        .zip(&issued)
+        .zip(&organizations)
+        .map(|((s, (invoice, _)), org)| mails::mail(core, org, s, invoice, Notice::Invoiced))
+        .collect();
+    let payloads = mails
+        .iter()
+        .flatten()
+        .map(|m| serde_json::to_value(m).map_err(Error::internal))
+        .collect::<Result<Vec<_>, _>>()?;
+    outbox::enqueue_many(&mut *conn, mails::BILLING_MAIL, &payloads).await?;
+    let mores: Vec<serde_json::Value> = due
+        .iter()
+        .zip(&issued)
+        .zip(&mails)
+        .map(|((s, (invoice, _)), mail)| {
+            json!({
+                "invoiceGuid": invoice.guid,
+                "number": invoice.number,
+                "periodStart": s.current_period_end.rfc3339(),
+                "mailedTo": mail.as_ref().map(|m| &m.to),
+            })
+        })
+        .collect();
+    let events: Vec<(&Subscription, serde_json::Value)> = due.iter().zip(mores).collect();
+    record_many(
         core,
         &mut *conn,
         "subscription.renewal_invoiced",
-        s,
-        more,
+        &events,
         now,
     )
     .await?;
-    s.renewal_issued = true;
-    s.updated_at = now;
-    subscriptions::save(conn, s).await
+    subscriptions::mark_renewal_issued(conn, &mut due, now).await
 }
 
 async fn remind(

@@ -417,17 +417,45 @@ async fn two_processes_issue_each_renewal_once(app: TestApp) {
         .admin(Method::GET, "/admin/v1/subscriptions?page_size=1", None)
         .await;
     let end = at(&list["subscriptions"][0]["current_period_end"]);
-    // Process one runs the move's work before it answers; process two, which
-    // reads the moved clock on its next pass, takes its share meanwhile.
-    let response = app
-        .client
-        .post(format!("{}/admin/v1/test-clock", one.base))
-        .bearer_auth(&app.admin_token)
-        .json(&json!({"now": end.plus_seconds(-6 * 24 * 3600).rfc3339()}))
-        .send()
-        .await
-        .unwrap();
-    let (status, moved) = read(response).await;
+    // Process one runs the move's work before it answers. As soon as process two
+    // sees the clock moved, it is moved a minute on too, so that it runs the same
+    // due subscriptions at the same time (its own scheduler would only look every
+    // two seconds, by which time one may be done).
+    let due_at = end.plus_seconds(-6 * 24 * 3600);
+    let move_clock = |base: &str, to: Timestamp| {
+        app.client
+            .post(format!("{base}/admin/v1/test-clock"))
+            .bearer_auth(&app.admin_token)
+            .json(&json!({"now": to.rfc3339()}))
+            .send()
+    };
+    let first = tokio::spawn(move_clock(&one.base, due_at));
+    for _ in 0..500 {
+        let (_, clock) = read(
+            app.client
+                .get(format!("{}/admin/v1/test-clock", two.base))
+                .bearer_auth(&app.admin_token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        if clock["now"]
+            .as_str()
+            .is_some_and(|now| at(&json!(now)) >= due_at)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (status, moved) = read(
+        move_clock(&two.base, due_at.plus_seconds(60))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{moved}");
+    let (status, moved) = read(first.await.unwrap().unwrap()).await;
     assert_eq!(status, 200, "{moved}");
     for _ in 0..300 {
         if recipients(&app).len() >= n {
