@@ -1,14 +1,13 @@
-//! Recording an event: the subject as its API shows it, the tenant whose keys may
-//! read it, and a delivery for every webhook endpoint that takes it, all in the
-//! transaction of the change, so no event is lost or delivered for a change that
-//! did not happen.
+//! Recording an event: the subject as its API shows it and the tenant whose keys
+//! may read it, in the transaction of the change, so no event is lost or
+//! delivered for a change that did not happen. The webhook worker queues its
+//! deliveries after (see [`crate::webhooks::fan_out`]).
 
 use crate::Core;
 use kopek_domain::auth::{Principal, Role};
 use kopek_domain::ids::UserId;
 use kopek_domain::time::Timestamp;
 use kopek_domain::user::User;
-use kopek_domain::webhook::wants;
 use kopek_domain::{Error, Reason};
 use kopek_store::Conn;
 use kopek_store::customers::Customer;
@@ -16,7 +15,7 @@ use kopek_store::events::{self, Event, Feed};
 use kopek_store::invoices::{Invoice, License};
 use kopek_store::organizations::Organization;
 use kopek_store::subscriptions::Subscription;
-use kopek_store::webhooks::{self, Endpoint};
+use kopek_store::webhooks::Endpoint;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -128,8 +127,8 @@ pub trait Render: Send + Sync {
 }
 
 /// Writes the event `kind` about `subject` (with the change's own `payload`, kept
-/// for audit) and queues it for every enabled endpoint whose scope and event types
-/// take it, in the caller's transaction.
+/// for audit) in the caller's transaction. The webhook worker fans it out to the
+/// endpoints that take it (see [`crate::webhooks::fan_out`]).
 pub async fn record(
     core: &Core,
     conn: &mut Conn,
@@ -144,8 +143,7 @@ pub async fn record(
         .ok_or_else(|| Error::internal("an event recorded, none answered"))
 }
 
-/// [`record`] for many events at once: three statements (the events, the
-/// endpoints that may take them, the deliveries), however many events.
+/// [`record`] for many events at once, in one statement.
 pub async fn record_many(
     core: &Core,
     conn: &mut Conn,
@@ -170,26 +168,6 @@ pub async fn record_many(
         })
         .collect();
     events::insert(&mut *conn, &rows).await?;
-    let mut tenants: Vec<(&str, &str)> = rows
-        .iter()
-        .filter_map(|(e, _)| Some((e.tenant_type.as_deref()?, e.tenant_id.as_deref()?)))
-        .collect();
-    tenants.sort_unstable();
-    tenants.dedup();
-    let subscribed = webhooks::subscribed(&mut *conn, &tenants).await?;
-    let deliveries: Vec<(&str, &str)> = rows
-        .iter()
-        .flat_map(|(e, _)| {
-            subscribed
-                .iter()
-                .filter(|s| {
-                    s.covers(e.tenant_type.as_deref(), e.tenant_id.as_deref())
-                        && wants(&s.event_types, &e.kind)
-                })
-                .map(|s| (s.id.as_str(), e.id.as_str()))
-        })
-        .collect();
-    webhooks::enqueue(&mut *conn, &deliveries, core.settings.webhook_retry_seconds).await?;
     Ok(rows.into_iter().map(|(e, _)| e).collect())
 }
 

@@ -9,13 +9,55 @@ use crate::paging::PageQuery;
 use crate::write::{Begun, Ran, Write};
 use kopek_domain::auth::Principal;
 use kopek_domain::time::Timestamp;
-use kopek_domain::webhook::{Secret, check_url, is_event_pattern};
+use kopek_domain::webhook::{Secret, check_url, is_event_pattern, wants};
 use kopek_domain::{Error, FieldError, Reason};
 use kopek_store::webhooks::{self, Attempt, Delivery, Due, Endpoint};
 use kopek_store::{Conn, billing_accounts, organizations, outbox};
 use rand::Rng;
 use serde::Serialize;
 use std::collections::HashMap;
+
+/// How many events one fan-out pass takes.
+const FAN_OUT_BATCH: i64 = 500;
+
+/// Queues the deliveries of the events written since the last pass: each to every
+/// enabled endpoint whose scope and event types take it and that was made by the
+/// time of the event. An event's own transaction only writes
+/// the event, so no request waits for this; the webhook worker runs it before
+/// each claim, so a delivery is queued within a pass of its event. Answers how
+/// many events it took (all of them when none is left).
+pub async fn fan_out(core: &Core) -> Result<usize, Error> {
+    let mut tx = core.store.begin().await?;
+    let taken = kopek_store::events::unfanned(&mut tx, core.store.backend(), FAN_OUT_BATCH).await?;
+    if taken.is_empty() {
+        return Ok(0);
+    }
+    let mut tenants: Vec<(&str, &str)> = taken
+        .iter()
+        .filter_map(|e| Some((e.tenant_type.as_deref()?, e.tenant_id.as_deref()?)))
+        .collect();
+    tenants.sort_unstable();
+    tenants.dedup();
+    let subscribed = webhooks::subscribed(&mut tx, &tenants).await?;
+    let deliveries: Vec<(&str, &str)> = taken
+        .iter()
+        .flat_map(|e| {
+            subscribed
+                .iter()
+                .filter(|s| {
+                    s.created_at <= e.created_at
+                        && s.covers(e.tenant_type.as_deref(), e.tenant_id.as_deref())
+                        && wants(&s.event_types, &e.kind)
+                })
+                .map(|s| (s.id.as_str(), e.id.as_str()))
+        })
+        .collect();
+    webhooks::enqueue(&mut tx, &deliveries, core.settings.webhook_retry_seconds).await?;
+    let ids: Vec<&str> = taken.iter().map(|e| e.id.as_str()).collect();
+    kopek_store::events::fanned_out(&mut tx, &ids).await?;
+    tx.commit().await.map_err(Error::internal)?;
+    Ok(taken.len())
+}
 
 /// How long the secret before a rotation keeps being signed with.
 pub const ROTATION_OVERLAP_SECONDS: i64 = 24 * 60 * 60;

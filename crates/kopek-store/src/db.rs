@@ -98,6 +98,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "license tokens", include_str!("../migrations/0012_license_tokens.sql")),
     (13, "card payments", include_str!("../migrations/0013_card_payments.sql")),
     (14, "bank statements", include_str!("../migrations/0014_bank_statements.sql")),
+    (15, "event fan-out", include_str!("../migrations/0015_event_fan_out.sql")),
 ];
 
 /// A fingerprint of the schema the migrations build, so a cached copy of a migrated

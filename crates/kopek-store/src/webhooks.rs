@@ -129,7 +129,8 @@ pub async fn subscribed(
         })
         .collect::<String>();
     let mut query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT id, event_types, scope_type, scope_id FROM webhook_endpoints WHERE enabled = 1 \
+        "SELECT id, event_types, scope_type, scope_id, created_at FROM webhook_endpoints \
+         WHERE enabled = 1 \
          AND (scope_type = 'all'{scoped})"
     )));
     for (kind, id) in tenants {
@@ -147,6 +148,7 @@ pub struct Subscribed {
     /// `all`, `reseller` or `organization`.
     pub scope_type: String,
     pub scope_id: Option<String>,
+    pub created_at: Timestamp,
 }
 
 impl Subscribed {

@@ -99,6 +99,13 @@ impl Deliverer {
         let (record, finished) = mpsc::unbounded_channel();
         let recorder = tokio::spawn(self.clone().record(finished, busy.clone()));
         loop {
+            let fanned = match webhooks_core::fan_out(&self.core).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(error = %e, "webhook worker failed to fan events out");
+                    0
+                }
+            };
             let endpoints = match self.store().webhook_enabled_endpoints().await {
                 Ok(endpoints) => endpoints,
                 Err(e) => {
@@ -106,7 +113,7 @@ impl Deliverer {
                     Vec::new()
                 }
             };
-            let mut worked = false;
+            let mut worked = fanned > 0;
             for endpoint in endpoints {
                 let free = slots
                     .available_permits()
