@@ -18,7 +18,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 /// How many events one fan-out pass takes.
-const FAN_OUT_BATCH: i64 = 500;
+pub const FAN_OUT_BATCH: usize = 500;
 
 /// Queues the deliveries of the events written since the last pass: each to every
 /// enabled endpoint whose scope and event types take it and that was made by the
@@ -28,7 +28,8 @@ const FAN_OUT_BATCH: i64 = 500;
 /// many events it took (all of them when none is left).
 pub async fn fan_out(core: &Core) -> Result<usize, Error> {
     let mut tx = core.store.begin().await?;
-    let taken = kopek_store::events::unfanned(&mut tx, core.store.backend(), FAN_OUT_BATCH).await?;
+    let limit = i64::try_from(FAN_OUT_BATCH).map_err(Error::internal)?;
+    let taken = kopek_store::events::unfanned(&mut tx, core.store.backend(), limit).await?;
     if taken.is_empty() {
         return Ok(0);
     }

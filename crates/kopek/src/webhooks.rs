@@ -113,7 +113,10 @@ impl Deliverer {
                     Vec::new()
                 }
             };
-            let mut worked = fanned > 0;
+            // A full batch may have left more; otherwise the next pass (half a
+            // second on, when idle) takes what comes meanwhile, so that under load
+            // the events of many requests are fanned out in one transaction.
+            let mut worked = fanned >= webhooks_core::FAN_OUT_BATCH;
             for endpoint in endpoints {
                 let free = slots
                     .available_permits()
