@@ -152,6 +152,7 @@ impl From<AcquirerError> for Error {
         match e {
             AcquirerError::Unknown(cause) => Error::Unavailable {
                 retry_after: RETRY_AFTER_SECONDS,
+                outcome_unknown: true,
                 cause,
             },
             AcquirerError::Refused { description, .. } => Error::FailedPrecondition(format!(
@@ -236,6 +237,7 @@ pub async fn checkout(
     }
     Err(Error::Unavailable {
         retry_after: RETRY_AFTER_SECONDS,
+        outcome_unknown: false,
         cause: "the acquirer canceled every new payment at once".to_owned(),
     })
 }
@@ -484,7 +486,7 @@ async fn apply(
                 Err(e) => return Err(e),
             }
         }
-        tx.commit().await.map_err(Error::internal)?;
+        tx.commit().await?;
         paid
     } else {
         false

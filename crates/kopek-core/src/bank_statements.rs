@@ -18,9 +18,9 @@ use kopek_domain::invoice::InvoiceStatus;
 use kopek_domain::money::{Currency, Money};
 use kopek_domain::time::Timestamp;
 use kopek_domain::{Error, Reason};
-use kopek_store::Conn;
 use kopek_store::bank_statements::{self, BankStatement, StatementLine};
 use kopek_store::invoices::{self as invoice_rows, Invoice};
+use kopek_store::{Conn, DbResult};
 use sha2::{Digest, Sha256};
 
 /// The payment method a matched payment order is recorded under.
@@ -73,7 +73,7 @@ pub async fn import(core: &Core, imported_by: &str, file: &[u8]) -> Result<Recon
         bank_statements::insert_line(&mut tx, &line).await?;
         lines.push(line);
     }
-    tx.commit().await.map_err(Error::internal)?;
+    tx.commit().await?;
     Ok(Reconciled {
         statement,
         lines,
@@ -148,9 +148,9 @@ async fn reconcile(
             reference: Some(order.reference()),
         };
         match invoices::apply(core, &mut savepoint, &invoice.guid, pay, now).await {
-            Ok(_) => savepoint.commit().await.map_err(Error::internal)?,
+            Ok(_) => savepoint.commit().await.db()?,
             Err(Error::FailedPrecondition(why)) => {
-                savepoint.rollback().await.map_err(Error::internal)?;
+                savepoint.rollback().await.db()?;
                 line.outcome = Outcome::NotPayable;
                 line.note = format!("Invoice {} cannot be paid: {why}", invoice.number);
             }

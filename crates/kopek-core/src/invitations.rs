@@ -143,6 +143,6 @@ pub async fn accept(core: &Core, token: &str) -> Result<Customer, Refusal> {
         now,
     )
     .await?;
-    tx.commit().await.map_err(Error::internal)?;
+    tx.commit().await?;
     Ok(customer)
 }

@@ -325,7 +325,7 @@ pub async fn record_payment(
         core.now(),
     )
     .await?;
-    tx.commit().await.map_err(Error::internal)?;
+    tx.commit().await?;
     Ok(invoice)
 }
 

@@ -67,7 +67,7 @@ pub async fn issue_key<T: Serialize>(
 pub async fn issue_key_now(core: &Core, spec: KeySpec) -> Result<(ApiKey, SecretToken), Error> {
     let mut tx = core.store.begin().await?;
     let issued = api_keys::issue(&mut tx, spec, Timestamp::now()).await?;
-    tx.commit().await.map_err(Error::internal)?;
+    tx.commit().await?;
     Ok(issued)
 }
 
@@ -90,7 +90,7 @@ pub async fn revoke_key<T: Serialize>(
 pub async fn revoke_key_now(core: &Core, id: &str) -> Result<ApiKey, Error> {
     let mut tx = core.store.begin().await?;
     let key = revoke(&mut tx, id).await?;
-    tx.commit().await.map_err(Error::internal)?;
+    tx.commit().await?;
     Ok(key)
 }
 
@@ -132,7 +132,7 @@ pub async fn replace_catalog_now(store: &Store, new: &Catalog) -> Result<(i64, b
     new.validate()?;
     let mut tx = store.begin().await?;
     let replaced = catalog::replace(&mut tx, new, Timestamp::now()).await?;
-    tx.commit().await.map_err(Error::internal)?;
+    tx.commit().await?;
     Ok(replaced)
 }
 

@@ -96,7 +96,7 @@ pub async fn sign_in(
         expires_at: now.plus_seconds(lifetime.seconds()),
     };
     sessions::insert(&mut tx, &session, &token.hash()).await?;
-    tx.commit().await.map_err(Error::internal)?;
+    tx.commit().await?;
     Ok((token, session))
 }
 

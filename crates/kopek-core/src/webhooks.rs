@@ -56,7 +56,7 @@ pub async fn fan_out(core: &Core) -> Result<usize, Error> {
     webhooks::enqueue(&mut tx, &deliveries, core.settings.webhook_retry_seconds).await?;
     let ids: Vec<&str> = taken.iter().map(|e| e.id.as_str()).collect();
     kopek_store::events::fanned_out(&mut tx, &ids).await?;
-    tx.commit().await.map_err(Error::internal)?;
+    tx.commit().await?;
     Ok(taken.len())
 }
 
@@ -539,7 +539,7 @@ pub async fn attempted(
         }
         held.push((due, kept));
     }
-    tx.commit().await.map_err(Error::internal)?;
+    tx.commit().await?;
     Ok(held)
 }
 

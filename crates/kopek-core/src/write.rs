@@ -204,7 +204,7 @@ impl Work {
         if let Some((caller, key)) = &self.claim {
             idempotency::save(&mut self.tx, caller, key, &kept).await?;
         }
-        self.tx.commit().await.map_err(Error::internal)?;
+        self.tx.commit().await?;
         Ok(StoredResponse { body: full, ..kept })
     }
 
@@ -222,7 +222,7 @@ impl Work {
         if let Some((caller, key)) = &self.claim {
             idempotency::save(&mut self.tx, caller, key, &stored).await?;
         }
-        self.tx.commit().await.map_err(Error::internal)?;
+        self.tx.commit().await?;
         Ok(stored)
     }
 }

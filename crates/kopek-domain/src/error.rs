@@ -42,12 +42,18 @@ pub enum Error {
     /// The request (its body, or all of it) took longer than the server allows.
     #[error("request timeout")]
     RequestTimeout,
-    /// A service Kopek depends on (the database, an acquirer) did not answer, or
-    /// answered so that the outcome is unknown: the same request may be sent again
-    /// after `retry_after` seconds (with its idempotency key, it takes effect once).
-    /// `cause` goes to the log, never to the client.
+    /// A service Kopek depends on (the database, an acquirer) did not answer: the
+    /// same request may be sent again after `retry_after` seconds (with its
+    /// idempotency key, it takes effect once). `outcome_unknown` when the request
+    /// may have taken effect all the same (the connection was lost during the
+    /// commit, the acquirer's answer never came), which the client is told. `cause`
+    /// goes to the log, never to the client.
     #[error("unavailable: {cause}")]
-    Unavailable { retry_after: u64, cause: String },
+    Unavailable {
+        retry_after: u64,
+        outcome_unknown: bool,
+        cause: String,
+    },
     /// Anything the caller cannot fix. The text goes to the log, never to the client.
     #[error("internal error: {0}")]
     Internal(String),
@@ -161,10 +167,26 @@ impl Error {
             Error::Internal(_) => lang
                 .pick("Internal server error", "Внутренняя ошибка сервера")
                 .to_owned(),
-            Error::Unavailable { .. } => lang
+            Error::Unavailable {
+                outcome_unknown: false,
+                ..
+            } => lang
                 .pick(
                     "The service is unavailable for a moment; try again shortly",
                     "Сервис временно недоступен; повторите запрос чуть позже",
+                )
+                .to_owned(),
+            Error::Unavailable {
+                outcome_unknown: true,
+                ..
+            } => lang
+                .pick(
+                    "The service stopped answering before the request was confirmed, so it \
+                     may or may not have taken effect; send it again with the same \
+                     Idempotency-Key shortly, and it takes effect once",
+                    "Сервис перестал отвечать до подтверждения запроса, поэтому неизвестно, \
+                     выполнен ли он; повторите его чуть позже с тем же Idempotency-Key, и он \
+                     будет выполнен один раз",
                 )
                 .to_owned(),
         }

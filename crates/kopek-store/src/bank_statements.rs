@@ -134,7 +134,7 @@ pub async fn insert(conn: &mut Conn, s: &BankStatement) -> Result<bool, Error> {
     match crate::db::insert(conn, s, &[]).await {
         Ok(()) => Ok(true),
         Err(e) if crate::db::is_unique_violation(&e) => Ok(false),
-        Err(e) => Err(Error::internal(e)),
+        Err(e) => Err(crate::db::driver_error(e)),
     }
 }
 

@@ -92,7 +92,7 @@ pub async fn insert_open(conn: &mut Conn, p: &CardPayment) -> Result<bool, Error
     {
         Ok(_) => Ok(true),
         Err(e) if crate::db::is_unique_violation(&e) => Ok(false),
-        Err(e) => Err(Error::internal(e)),
+        Err(e) => Err(crate::db::driver_error(e)),
     }
 }
 

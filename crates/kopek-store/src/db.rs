@@ -16,8 +16,21 @@ pub struct Tx {
 }
 
 impl Tx {
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.inner.commit().await
+    /// Commits. A connection lost while the commit was under way leaves its outcome
+    /// unknown, and the error says so: the client is to send the request again with
+    /// its idempotency key, which the transaction claimed, so it takes effect once.
+    pub async fn commit(self) -> Result<(), Error> {
+        self.inner.commit().await.map_err(|e| {
+            let lost = connection_lost(&e);
+            let mut error = driver_error(e);
+            if let Error::Unavailable {
+                outcome_unknown, ..
+            } = &mut error
+            {
+                *outcome_unknown = lost;
+            }
+            error
+        })
     }
 }
 
@@ -66,6 +79,42 @@ pub struct StoreOptions {
     pub url: String,
     /// The pool size; the backend's default when `None`.
     pub max_connections: Option<u32>,
+    /// How long to wait for a connection, or on SQLite for the write lock, before
+    /// the database counts as unavailable.
+    pub wait: Duration,
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+/// SQLite's `synchronous` setting: whether a commit waits until the WAL is on disk
+/// (`Full`: an acknowledged write survives a power loss) or only until it is
+/// handed to the operating system (`Normal`: a crash of Kopek loses nothing, a
+/// power loss may lose the last commits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSynchronous {
+    Full,
+    Normal,
+}
+
+impl SqliteSynchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            SqliteSynchronous::Full => "FULL",
+            SqliteSynchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+impl StoreOptions {
+    /// The defaults `kopek serve` has, for a URL.
+    pub fn new(url: impl Into<String>) -> StoreOptions {
+        StoreOptions {
+            url: url.into(),
+            max_connections: None,
+            wait: Duration::from_secs(5),
+            sqlite_synchronous: SqliteSynchronous::Full,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -76,6 +125,8 @@ pub struct Store {
     /// than in SQLite's busy handler (which sleeps and retries), hands the lock on the
     /// moment it is free. Other processes still wait in the busy handler.
     write_gate: Arc<tokio::sync::Mutex<()>>,
+    /// How long a request waits for the database before it is unavailable.
+    wait: Duration,
     page_key: Arc<[u8]>,
 }
 
@@ -100,6 +151,36 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (14, "bank statements", include_str!("../migrations/0014_bank_statements.sql")),
     (15, "event fan-out", include_str!("../migrations/0015_event_fan_out.sql")),
 ];
+
+/// Reads a SQLite file about to be restored, without changing it: `Ok` with the
+/// version of its Kopek schema (`None` when it has none), or why it is unusable.
+pub async fn inspect_sqlite_copy(path: &std::path::Path) -> Result<Option<i64>, String> {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true);
+    let mut conn = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .map_err(|e| driver_message(&e))?;
+    let check: String = sqlx::query_scalar("PRAGMA quick_check")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| driver_message(&e))?;
+    if check != "ok" {
+        return Err(check);
+    }
+    let version = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+        .fetch_one(&mut conn)
+        .await
+        .ok()
+        .flatten();
+    let _ = conn.close().await;
+    Ok(version)
+}
+
+/// The version of the last migration: the schema this build makes and reads.
+pub fn newest_migration() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
 
 /// A fingerprint of the schema the migrations build, so a cached copy of a migrated
 /// database (the tests' PostgreSQL template) is rebuilt when they change.
@@ -145,7 +226,7 @@ impl Store {
     /// changes the schema: for commands other than `serve` and `migrate`.
     pub async fn open_existing(options: &StoreOptions) -> Result<Store, OpenError> {
         let store = Store::connect(options).await?;
-        let wanted = MIGRATIONS.last().map_or(0, |m| m.0);
+        let wanted = newest_migration();
         let found = store.schema_version().await;
         if found != wanted {
             return Err(OpenError::Outdated { found, wanted });
@@ -197,13 +278,15 @@ impl Store {
                 )));
             }
         }
+        let synchronous = options.sqlite_synchronous.pragma();
+        let busy_ms = options.wait.as_millis();
         let pool = AnyPoolOptions::new()
             .max_connections(
                 options
                     .max_connections
                     .unwrap_or(backend.default_pool_size()),
             )
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(options.wait)
             // sqlx pings every connection it hands out: a round trip per acquire, as
             // dear as the query itself. A connection in steady use is known to be
             // alive, so only one that has sat idle is tested.
@@ -216,15 +299,15 @@ impl Store {
                     Ok(true)
                 })
             })
-            .after_connect(|conn, _meta| {
+            .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if conn.backend_name().eq_ignore_ascii_case("sqlite") {
                         // WAL lets readers run beside the one writer; the busy timeout
                         // makes writers queue instead of failing.
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                        )
+                        conn.execute(sqlx::AssertSqlSafe(format!(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busy_ms};"
+                        )))
                         .await?;
                     }
                     Ok(())
@@ -237,6 +320,7 @@ impl Store {
             pool,
             backend,
             write_gate: Arc::default(),
+            wait: options.wait,
             page_key: Arc::from(Vec::new()),
         })
     }
@@ -295,7 +379,15 @@ impl Store {
     pub async fn begin(&self) -> Result<Tx, Error> {
         match self.backend {
             Backend::Sqlite => {
-                let gate = self.write_gate.clone().lock_owned().await;
+                // Every writer of this process queues here while one waits out
+                // another process's lock: each may wait as long as one would.
+                let gate = tokio::time::timeout(self.wait, self.write_gate.clone().lock_owned())
+                    .await
+                    .map_err(|_| Error::Unavailable {
+                        retry_after: RETRY_AFTER_SECONDS,
+                        outcome_unknown: false,
+                        cause: "the SQLite write lock stayed taken".to_owned(),
+                    })?;
                 let inner = self.pool.begin_with("BEGIN IMMEDIATE").await.db()?;
                 Ok(Tx {
                     inner,
@@ -309,8 +401,28 @@ impl Store {
         }
     }
 
+    /// Whether the database takes writes: PostgreSQL answers on a connection, or
+    /// SQLite's write lock can be had (another process may hold it for as long as
+    /// it wants, and then every write would fail).
     pub async fn ping(&self) -> Result<(), Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.db()?;
+        match self.backend {
+            Backend::Sqlite => self.begin().await?.inner.rollback().await.db(),
+            Backend::Postgres => {
+                sqlx::query("SELECT 1").execute(&self.pool).await.db()?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes a consistent copy of a SQLite database to `path` (a new file) while
+    /// the database stays in use: `VACUUM INTO` reads one snapshot, so writes
+    /// committed meanwhile are either wholly in the copy or not at all.
+    pub async fn back_up_into(&self, path: &str) -> Result<(), Error> {
+        sqlx::query("VACUUM INTO $1")
+            .bind(path)
+            .execute(&self.pool)
+            .await
+            .db()?;
         Ok(())
     }
 
@@ -365,15 +477,100 @@ fn driver_message(e: &sqlx::Error) -> String {
     }
 }
 
-/// Turns driver errors into the domain's internal error; the text reaches the log
-/// only, never a client.
+/// Turns driver errors into the domain's: the database out of reach for now is
+/// `Unavailable` (503 with `Retry-After`), anything else internal. The driver's
+/// text reaches the log only, never a client.
 pub trait DbResult<T> {
     fn db(self) -> Result<T, Error>;
 }
 
 impl<T> DbResult<T> for Result<T, sqlx::Error> {
     fn db(self) -> Result<T, Error> {
-        self.map_err(Error::internal)
+        self.map_err(driver_error)
+    }
+}
+
+/// How long a client is asked to wait when the database is out of reach: a
+/// PostgreSQL failover takes seconds, a SQLite lock held by another process as
+/// long as that process wants.
+const RETRY_AFTER_SECONDS: u64 = 2;
+
+pub fn driver_error(e: sqlx::Error) -> Error {
+    if out_of_reach(&e) {
+        Error::Unavailable {
+            retry_after: RETRY_AFTER_SECONDS,
+            outcome_unknown: false,
+            cause: driver_message(&e),
+        }
+    } else {
+        Error::internal(e)
+    }
+}
+
+/// The database cannot be used for now, through no fault of the request: the
+/// connection broke or cannot be made, the server is starting, stopping or failing
+/// over, or is busy with another process's lock. The same request may succeed in
+/// a moment.
+fn out_of_reach(e: &sqlx::Error) -> bool {
+    connection_lost(e)
+        || matches!(
+            e,
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::BeginFailed
+        )
+        || match db_code(e) {
+            // 57P03 the server is starting or stopping, 53300 too many connections,
+            // 25006 a read-only transaction (the connection reached a primary that a
+            // failover demoted), 40001 and 40P01 a serialization failure or deadlock
+            // that a new attempt resolves.
+            Some(DbCode::Sqlstate(code)) => {
+                matches!(code, "57P03" | "53300" | "25006" | "40001" | "40P01")
+            }
+            // SQLITE_BUSY and SQLITE_LOCKED (another process kept the lock past the
+            // busy timeout), SQLITE_FULL (the disk), SQLITE_CANTOPEN.
+            Some(DbCode::Sqlite(code)) => matches!(code, 5 | 6 | 13 | 14),
+            None => false,
+        }
+}
+
+/// The connection to the database broke: whatever was under way on it, a commit
+/// included, may or may not have happened.
+fn connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        _ => match db_code(e) {
+            // Class 08: connection exceptions; 57P01 and 57P02: the server ended
+            // the session (an administrator's command, a crash).
+            Some(DbCode::Sqlstate(code)) => {
+                code.starts_with("08") || matches!(code, "57P01" | "57P02")
+            }
+            // SQLITE_IOERR: the file could not be read or written.
+            Some(DbCode::Sqlite(code)) => code == 10,
+            None => false,
+        },
+    }
+}
+
+/// The database's own code for an error.
+enum DbCode<'a> {
+    /// PostgreSQL's SQLSTATE.
+    Sqlstate(&'a str),
+    /// SQLite's primary result code.
+    Sqlite(i32),
+}
+
+fn db_code(e: &sqlx::Error) -> Option<DbCode<'_>> {
+    let db = e.as_database_error()?;
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        Some(DbCode::Sqlstate(pg.code()))
+    } else if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        // The driver reports extended codes, whose low byte is the primary one.
+        let extended: i32 = db.code()?.parse().ok()?;
+        Some(DbCode::Sqlite(extended & 0xff))
+    } else {
+        None
     }
 }
 

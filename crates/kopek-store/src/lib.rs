@@ -24,6 +24,7 @@ pub mod users;
 pub mod webhooks;
 
 pub use db::{
-    Backend, Conn, DbResult, OpenError, Store, StoreOptions, Tx, next_value, next_values,
-    redact_url, savepoint, schema_fingerprint,
+    Backend, Conn, DbResult, OpenError, SqliteSynchronous, Store, StoreOptions, Tx,
+    inspect_sqlite_copy, newest_migration, next_value, next_values, redact_url, savepoint,
+    schema_fingerprint,
 };

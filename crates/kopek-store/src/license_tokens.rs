@@ -54,7 +54,7 @@ pub async fn insert_active(conn: &mut Conn, key: &SigningKey) -> Result<bool, Er
     match crate::db::insert(conn, key, &[]).await {
         Ok(()) => Ok(true),
         Err(e) if crate::db::is_unique_violation(&e) => Ok(false),
-        Err(e) => Err(Error::internal(e)),
+        Err(e) => Err(crate::db::driver_error(e)),
     }
 }
 

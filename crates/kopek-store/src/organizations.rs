@@ -71,7 +71,7 @@ pub async fn insert(conn: &mut Conn, org: &Organization) -> Result<(), Error> {
             what: "organization alias",
             id: org.alias.clone(),
         }),
-        Err(e) => Err(Error::internal(e)),
+        Err(e) => Err(crate::db::driver_error(e)),
     }
 }
 

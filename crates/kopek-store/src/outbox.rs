@@ -156,7 +156,7 @@ impl Store {
             .fetch_all(&mut *tx)
             .await
             .db()?;
-        tx.commit().await.db()?;
+        tx.commit().await?;
         claimed.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(claimed)
     }
@@ -247,7 +247,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .db()?;
-        tx.commit().await.db()?;
+        tx.commit().await?;
         Ok(true)
     }
 

@@ -44,7 +44,7 @@ pub async fn insert(conn: &mut Conn, user: &User) -> Result<User, Error> {
             what: "user",
             id: user.login.clone(),
         }),
-        Err(e) => Err(Error::internal(e)),
+        Err(e) => Err(crate::db::driver_error(e)),
     }
 }
 
@@ -137,7 +137,7 @@ pub async fn rekey_logins(conn: &mut Conn) -> Result<(), Error> {
                     "login looks like another user's; its old key is kept"
                 );
             }
-            Err(e) => return Err(Error::internal(e)),
+            Err(e) => return Err(crate::db::driver_error(e)),
         }
     }
     Ok(())

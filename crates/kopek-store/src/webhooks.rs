@@ -366,7 +366,7 @@ impl Store {
             .fetch_all(&mut *tx)
             .await
             .db()?;
-        tx.commit().await.db()?;
+        tx.commit().await?;
         Ok(claimed)
     }
 

@@ -19,6 +19,7 @@ const NUMBER_KEYS: &[&str] = &[
     "webhook_allow_private",
     "test_mode",
     "db_max_connections",
+    "db_wait_seconds",
     "invitation_ttl_days",
     "http_header_timeout_seconds",
     "http_idle_timeout_seconds",
@@ -42,6 +43,8 @@ pub enum PaymentProvider {
     Yookassa,
 }
 
+pub use kopek_store::SqliteSynchronous;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -59,6 +62,12 @@ pub struct Config {
     pub database_url: Option<String>,
     /// Size of the database connection pool; 8 on SQLite, 16 on PostgreSQL when unset.
     pub db_max_connections: Option<u32>,
+    /// How long a request waits for the database (a PostgreSQL connection, SQLite's
+    /// write lock held by another process) before it is answered 503.
+    pub db_wait_seconds: u64,
+    /// SQLite's `synchronous`: `full` (an acknowledged write survives a power loss)
+    /// or `normal` (faster; the last writes before a power loss may be lost).
+    pub sqlite_synchronous: SqliteSynchronous,
     /// A token accepted as admin, for bootstrap and scripts.
     pub admin_token: Option<String>,
     /// Absolute base of the links Kopek hands out; `http://<listen>` when unset.
@@ -189,6 +198,8 @@ impl Default for Config {
             data_dir: PathBuf::from("./kopek-data"),
             database_url: None,
             db_max_connections: None,
+            db_wait_seconds: 5,
+            sqlite_synchronous: SqliteSynchronous::Full,
             admin_token: None,
             public_url: None,
             invitation_ttl_days: 7,
@@ -467,6 +478,7 @@ impl Config {
             );
         }
         for (key, value, range) in [
+            ("db_wait_seconds", self.db_wait_seconds, 1..=600),
             (
                 "http_header_timeout_seconds",
                 self.http_header_timeout_seconds,

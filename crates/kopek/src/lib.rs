@@ -1,6 +1,7 @@
 //! The Kopek server as a library, so the binary and the integration tests start it
 //! the same way.
 
+pub mod backup;
 pub mod config;
 pub mod http;
 pub mod mail;
@@ -30,6 +31,8 @@ pub async fn open_store(config: &Config, create: bool) -> anyhow::Result<Store> 
     let options = StoreOptions {
         url: url.clone(),
         max_connections: config.db_max_connections,
+        wait: Duration::from_secs(config.db_wait_seconds),
+        sqlite_synchronous: config.sqlite_synchronous,
     };
     let opened = if create {
         Store::open(&options).await
@@ -57,6 +60,7 @@ pub struct Server {
     /// The gRPC listener's address, when gRPC is on.
     pub grpc_addr: Option<SocketAddr>,
     pub store: Store,
+    _serving: Option<backup::Serving>,
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -68,6 +72,9 @@ impl Server {
         worker: impl FnOnce(Worker) -> Worker,
     ) -> anyhow::Result<Server> {
         let store = open_store(config, true).await?;
+        let serving = backup::sqlite_file(&config.database_url(true)?)
+            .map(|database| backup::Serving::take(&database))
+            .transpose()?;
         if let Some(path) = &config.catalog {
             load_catalog(&store, path).await?;
         }
@@ -152,6 +159,7 @@ impl Server {
             addr,
             grpc_addr,
             store,
+            _serving: serving,
             shutdown,
             tasks,
         })

@@ -39,6 +39,11 @@ enum Command {
     /// Reconcile bank statements.
     #[command(subcommand, name = "bank-statement")]
     BankStatement(BankStatementCommand),
+    /// Copy the SQLite database to a new file, consistently, while servers run.
+    Backup { file: PathBuf },
+    /// Put a backup in place of the SQLite database (none of its servers may run;
+    /// the database it replaces is kept beside it).
+    Restore { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -101,6 +106,8 @@ async fn main() -> ExitCode {
         Command::BankStatement(BankStatementCommand::Import { file }) => {
             import_statement(&config, &file).await
         }
+        Command::Backup { file } => kopek::backup::back_up(&config, &file).await,
+        Command::Restore { file } => kopek::backup::restore(&config, &file).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

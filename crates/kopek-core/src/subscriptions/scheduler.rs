@@ -181,7 +181,7 @@ async fn commit_over(mut tx: Tx, s: &mut Subscription) -> Result<bool, Error> {
     if !subscriptions::save(&mut tx, s).await? {
         return Ok(false);
     }
-    tx.commit().await.map_err(Error::internal)?;
+    tx.commit().await?;
     Ok(true)
 }
 
@@ -197,7 +197,7 @@ async fn renew_batch(core: &Core, due: Vec<Subscription>) -> Result<usize, Error
     let left: Vec<Subscription> = priced.iter().map(|(s, _)| s.clone()).collect();
     let mut tx = core.store.begin().await?;
     if let Ok(true) = renew_in(core, &mut tx, priced).await {
-        tx.commit().await.map_err(Error::internal)?;
+        tx.commit().await?;
         return Ok(left.len());
     }
     drop(tx);
@@ -260,7 +260,7 @@ async fn renew(core: &Core, s: Subscription) -> Result<Option<()>, Error> {
     if !renew_in(core, &mut tx, priced).await? {
         return Ok(None);
     }
-    tx.commit().await.map_err(Error::internal)?;
+    tx.commit().await?;
     Ok(Some(()))
 }
 
@@ -345,7 +345,7 @@ async fn remind(
         "mailedTo": mailed,
     });
     record(core, &mut tx, "subscription.reminder_sent", &s, more, now).await?;
-    tx.commit().await.map_err(Error::internal)?;
+    tx.commit().await?;
     Ok(Some(()))
 }
 

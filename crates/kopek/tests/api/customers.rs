@@ -10,7 +10,7 @@ use std::time::Duration;
 const METADATA: &str = "type.googleapis.com/yandex.cloud.billing.v1.CustomerMetadata";
 const CUSTOMER: &str = "type.googleapis.com/yandex.cloud.billing.v1.Customer";
 
-async fn call(
+pub async fn call(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -25,7 +25,7 @@ async fn call(
 }
 
 /// Seed 000's body with its placeholders replaced by valid values.
-fn invite_body(reseller: &str) -> Value {
+pub fn invite_body(reseller: &str) -> Value {
     json!({
         "resellerId": reseller,
         "name": "Romashka LLC",

@@ -76,3 +76,33 @@ async fn a_savepoint_rolls_back_alone(backend: Backend) {
 }
 
 crate::both_backends!(a_savepoint_rolls_back_alone);
+
+/// SQLite commits wait for the disk by default (an acknowledged write survives a
+/// power loss); `KOPEK_SQLITE_SYNCHRONOUS=normal` trades that for speed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_waits_for_the_disk_unless_told_otherwise() {
+    use kopek::config::SqliteSynchronous;
+    for (setting, expected) in [(None, 2), (Some(SqliteSynchronous::Normal), 1)] {
+        let app = TestApp::spawn_with(
+            Backend::Sqlite,
+            |config| {
+                if let Some(setting) = setting {
+                    config.sqlite_synchronous = setting;
+                }
+            },
+            |w| w,
+        )
+        .await;
+        // Every connection of the pool, not only the first.
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            let mut conn = app.store().pool().acquire().await.unwrap();
+            let mode: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            assert_eq!(mode, expected, "{setting:?}");
+            held.push(conn);
+        }
+    }
+}

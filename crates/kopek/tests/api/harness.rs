@@ -102,7 +102,7 @@ pub async fn postgres_available() -> bool {
     available
 }
 
-fn with_database(url: &str, database: &str) -> String {
+pub fn with_database(url: &str, database: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, format!("?{q}")),
         None => (url, String::new()),
@@ -147,8 +147,8 @@ async fn postgres_template() -> String {
                     .await
                     .expect("create template");
                 let store = Store::connect(&StoreOptions {
-                    url: with_database(&postgres_admin_url(), &building),
                     max_connections: Some(1),
+                    ..StoreOptions::new(with_database(&postgres_admin_url(), &building))
                 })
                 .await
                 .expect("connect template");
@@ -213,8 +213,8 @@ impl TestDb {
 
     pub async fn store(&self) -> Store {
         Store::open(&StoreOptions {
-            url: self.url.clone(),
             max_connections: Some(8),
+            ..StoreOptions::new(self.url.clone())
         })
         .await
         .expect("open store")

@@ -84,20 +84,9 @@ async fn concurrent_requests_with_one_key_do_the_work_once(app: TestApp) {
 /// A repeat gets the first answer even when what the first request was checked
 /// against has changed since: here the product is no longer in the catalog.
 async fn a_repeat_is_answered_before_anything_is_checked_again(app: TestApp) {
-    use crate::lifepos::{
-        START_PLAN, START_PRODUCT, create_path, lp, put_catalog, ready, seed_request,
-    };
+    use crate::lifepos::{START_PLAN, create_request, put_catalog, ready, seed_request};
     let shop = ready(&app, "replayed").await;
-    let send = || {
-        lp(
-            &app,
-            Method::POST,
-            &create_path(&shop.org, START_PRODUCT),
-            &shop.token,
-        )
-        .header("idempotency-key", "order-1")
-        .json(&seed_request(START_PLAN, 1, 12, &shop.org))
-    };
+    let send = || create_request(&app, &shop, 12).header("idempotency-key", "order-1");
     let (status, first) = read(send().send().await.unwrap()).await;
     assert_eq!(status, 201, "{first}");
     put_catalog(&app, json!({"products": []})).await;

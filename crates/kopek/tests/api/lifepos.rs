@@ -150,6 +150,17 @@ pub fn create_path(org: &str, product: &str) -> String {
     format!("/orgs/{org}/profile/subscriptions/products/{product}:create-invoice")
 }
 
+/// A create-invoice request for the start plan, ready to send (and send again).
+pub fn create_request(app: &TestApp, shop: &Shop, months: i64) -> RequestBuilder {
+    lp(
+        app,
+        Method::POST,
+        &create_path(&shop.org, START_PRODUCT),
+        &shop.token,
+    )
+    .json(&seed_request(START_PLAN, 1, months, &shop.org))
+}
+
 pub async fn create(app: &TestApp, shop: &Shop, body: Value) -> (u16, Value) {
     read(
         lp(

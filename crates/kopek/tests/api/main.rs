@@ -7,6 +7,7 @@ mod users;
 
 mod admin;
 mod auth;
+mod backups;
 mod bank_statements;
 mod browser;
 mod cli;
@@ -19,6 +20,7 @@ mod licenses;
 mod lifepos;
 mod observability;
 mod openapi;
+mod outage;
 mod outbox;
 mod pages;
 mod renewals;
