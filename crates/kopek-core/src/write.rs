@@ -119,7 +119,13 @@ impl Write {
                 tx,
                 claim: Some((caller.id.clone(), key)),
             })),
-            Claim::Replay(stored) => Ok(Begun::Replay(stored)),
+            Claim::Replay(stored) => {
+                // On SQLite the first request's answer may be in the transaction
+                // that writers share and not yet committed: the repeat answers it
+                // only once that commit is made.
+                tx.commit().await?;
+                Ok(Begun::Replay(stored))
+            }
             Claim::Mismatch => Err(Error::IdempotencyKeyReused),
         }
     }

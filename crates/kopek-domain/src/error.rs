@@ -3,7 +3,7 @@
 
 use crate::lang::Lang;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// One or more fields of the request are wrong; all of them are listed.
     #[error("invalid request: {0:?}")]

@@ -8,43 +8,61 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A write transaction. On SQLite it holds the write lock from its first statement,
-/// and this process's write gate for as long as it lives.
+/// A write transaction. On PostgreSQL, a transaction of its own. On SQLite, a turn
+/// of this process's one writer: a savepoint in the transaction that requests
+/// share, committed together (group commit, `writer.rs`).
 pub struct Tx {
-    inner: sqlx::Transaction<'static, Any>,
-    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+    inner: TxInner,
+}
+
+enum TxInner {
+    Postgres(sqlx::Transaction<'static, Any>),
+    Sqlite(crate::writer::Turn),
 }
 
 impl Tx {
-    /// Commits. A connection lost while the commit was under way leaves its outcome
-    /// unknown, and the error says so: the client is to send the request again with
-    /// its idempotency key, which the transaction claimed, so it takes effect once.
+    /// Commits; returns once the work is durable. A connection lost while the
+    /// commit was under way leaves its outcome unknown, and the error says so: the
+    /// client is to send the request again with its idempotency key, which the
+    /// transaction claimed, so it takes effect once.
     pub async fn commit(self) -> Result<(), Error> {
-        self.inner.commit().await.map_err(|e| {
-            let lost = connection_lost(&e);
-            let mut error = driver_error(e);
-            if let Error::Unavailable {
-                outcome_unknown, ..
-            } = &mut error
-            {
-                *outcome_unknown = lost;
-            }
-            error
-        })
+        match self.inner {
+            TxInner::Postgres(tx) => tx.commit().await.map_err(commit_error),
+            TxInner::Sqlite(turn) => turn.commit().await,
+        }
     }
+}
+
+/// A COMMIT that failed, as the domain sees it.
+pub(crate) fn commit_error(e: sqlx::Error) -> Error {
+    let lost = connection_lost(&e);
+    let mut error = driver_error(e);
+    if let Error::Unavailable {
+        outcome_unknown, ..
+    } = &mut error
+    {
+        *outcome_unknown = lost;
+    }
+    error
 }
 
 impl std::ops::Deref for Tx {
     type Target = AnyConnection;
 
     fn deref(&self) -> &AnyConnection {
-        &self.inner
+        match &self.inner {
+            TxInner::Postgres(tx) => tx,
+            TxInner::Sqlite(turn) => turn.conn(),
+        }
     }
 }
 
 impl std::ops::DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut AnyConnection {
-        &mut self.inner
+        match &mut self.inner {
+            TxInner::Postgres(tx) => tx,
+            TxInner::Sqlite(turn) => turn.conn_mut(),
+        }
     }
 }
 /// What queries run on: a pooled connection or a transaction (`&mut *tx`).
@@ -123,8 +141,9 @@ pub struct Store {
     backend: Backend,
     /// SQLite has one writer at a time. Queueing this process's writers here, rather
     /// than in SQLite's busy handler (which sleeps and retries), hands the lock on the
-    /// moment it is free. Other processes still wait in the busy handler.
-    write_gate: Arc<tokio::sync::Mutex<()>>,
+    /// moment it is free, and lets them share commits. Other processes still wait in
+    /// the busy handler.
+    writer: crate::writer::Gate,
     /// How long a request waits for the database before it is unavailable.
     wait: Duration,
     page_key: Arc<[u8]>,
@@ -319,7 +338,7 @@ impl Store {
         Ok(Store {
             pool,
             backend,
-            write_gate: Arc::default(),
+            writer: Arc::default(),
             wait: options.wait,
             page_key: Arc::from(Vec::new()),
         })
@@ -373,32 +392,22 @@ impl Store {
         &self.page_key
     }
 
-    /// Opens a write transaction. SQLite takes the write lock at once
-    /// (`BEGIN IMMEDIATE`), so a transaction that reads before it writes cannot fail
-    /// half-way with SQLITE_BUSY.
+    /// Opens a write transaction.
     pub async fn begin(&self) -> Result<Tx, Error> {
-        match self.backend {
+        let inner = match self.backend {
             Backend::Sqlite => {
-                // Every writer of this process queues here while one waits out
-                // another process's lock: each may wait as long as one would.
-                let gate = tokio::time::timeout(self.wait, self.write_gate.clone().lock_owned())
-                    .await
-                    .map_err(|_| Error::Unavailable {
-                        retry_after: RETRY_AFTER_SECONDS,
-                        outcome_unknown: false,
-                        cause: "the SQLite write lock stayed taken".to_owned(),
-                    })?;
-                let inner = self.pool.begin_with("BEGIN IMMEDIATE").await.db()?;
-                Ok(Tx {
-                    inner,
-                    _gate: Some(gate),
-                })
+                TxInner::Sqlite(crate::writer::begin(&self.writer, &self.pool, self.wait).await?)
             }
-            Backend::Postgres => Ok(Tx {
-                inner: self.pool.begin().await.db()?,
-                _gate: None,
-            }),
-        }
+            Backend::Postgres => TxInner::Postgres(self.pool.begin().await.db()?),
+        };
+        Ok(Tx { inner })
+    }
+
+    /// On SQLite, the writer's turns and the COMMITs that made them durable: fewer
+    /// commits than turns when requests shared them.
+    pub async fn sqlite_commits(&self) -> (u64, u64) {
+        let writer = self.writer.lock().await;
+        (writer.turns, writer.commits)
     }
 
     /// Whether the database takes writes: PostgreSQL answers on a connection, or
@@ -406,7 +415,8 @@ impl Store {
     /// it wants, and then every write would fail).
     pub async fn ping(&self) -> Result<(), Error> {
         match self.backend {
-            Backend::Sqlite => self.begin().await?.inner.rollback().await.db(),
+            // A turn of the writer, rolled back when dropped.
+            Backend::Sqlite => self.begin().await.map(drop),
             Backend::Postgres => {
                 sqlx::query("SELECT 1").execute(&self.pool).await.db()?;
                 Ok(())
@@ -493,7 +503,7 @@ impl<T> DbResult<T> for Result<T, sqlx::Error> {
 /// How long a client is asked to wait when the database is out of reach: a
 /// PostgreSQL failover takes seconds, a SQLite lock held by another process as
 /// long as that process wants.
-const RETRY_AFTER_SECONDS: u64 = 2;
+pub(crate) const RETRY_AFTER_SECONDS: u64 = 2;
 
 pub fn driver_error(e: sqlx::Error) -> Error {
     if out_of_reach(&e) {

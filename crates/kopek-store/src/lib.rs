@@ -22,6 +22,7 @@ pub mod subscriptions;
 pub mod test_clock;
 pub mod users;
 pub mod webhooks;
+mod writer;
 
 pub use db::{
     Backend, Conn, DbResult, OpenError, SqliteSynchronous, Store, StoreOptions, Tx,

@@ -106,3 +106,54 @@ async fn sqlite_waits_for_the_disk_unless_told_otherwise() {
         }
     }
 }
+
+/// SQLite's writers share commits (group commit): of many requests writing at
+/// once, those that commit are made durable by fewer COMMITs than there are of
+/// them, and one that gives up rolls back its own work only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_writers_share_commits_and_fail_alone() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let store = app.store().clone();
+    let (turns_before, commits_before) = store.sqlite_commits().await;
+    let mut writers = tokio::task::JoinSet::new();
+    for id in 101..=160i64 {
+        let store = store.clone();
+        writers.spawn(async move {
+            let mut tx = store.begin().await.unwrap();
+            sqlx::query("INSERT INTO test_clock (id, offset_micros) VALUES ($1, 0)")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            // Others queue for the writer meanwhile.
+            tokio::task::yield_now().await;
+            if id % 3 == 0 {
+                drop(tx);
+            } else {
+                tx.commit().await.unwrap();
+            }
+        });
+    }
+    while let Some(done) = writers.join_next().await {
+        done.unwrap();
+    }
+    let kept: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM test_clock WHERE id BETWEEN 101 AND 160 ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    let committed: Vec<i64> = (101..=160).filter(|id| id % 3 != 0).collect();
+    assert_eq!(kept, committed);
+    let (turns, commits) = store.sqlite_commits().await;
+    let (turns, commits) = (turns - turns_before, commits - commits_before);
+    assert!(turns >= 60, "{turns} turns");
+    assert!(
+        commits < committed.len() as u64,
+        "{} requests committed with {commits} COMMITs",
+        committed.len()
+    );
+    crate::harness::say(&format!(
+        "{} requests committed with {commits} COMMITs",
+        committed.len()
+    ));
+}
