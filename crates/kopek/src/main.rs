@@ -44,6 +44,10 @@ enum Command {
     /// Put a backup in place of the SQLite database (none of its servers may run;
     /// the database it replaces is kept beside it).
     Restore { file: PathBuf },
+    /// Ask the server this configuration describes whether it is ready (GET
+    /// /readyz on its listen address): exit 0 if so, 1 if not. For health checks
+    /// where there is no curl, as in the container image.
+    Ready,
 }
 
 #[derive(Subcommand)]
@@ -108,6 +112,7 @@ async fn main() -> ExitCode {
         }
         Command::Backup { file } => kopek::backup::back_up(&config, &file).await,
         Command::Restore { file } => kopek::backup::restore(&config, &file).await,
+        Command::Ready => ready(&config).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -130,6 +135,32 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
     store.close().await;
     eprintln!("{} is up to date", database(config, true)?);
     Ok(())
+}
+
+async fn ready(config: &Config) -> anyhow::Result<()> {
+    let url = format!("http://{}/readyz", local_address(&config.listen));
+    let answer = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()?
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
+    let status = answer.status();
+    let body = answer.text().await.unwrap_or_default();
+    anyhow::ensure!(status.is_success(), "{url}: {status} {}", body.trim());
+    eprintln!("{url}: ready");
+    Ok(())
+}
+
+/// The address to reach a listener on from this machine: a wildcard listener is
+/// reached on loopback.
+fn local_address(listen: &str) -> String {
+    match listen.rsplit_once(':') {
+        Some(("0.0.0.0" | "", port)) => format!("127.0.0.1:{port}"),
+        Some(("[::]", port)) => format!("[::1]:{port}"),
+        _ => listen.to_owned(),
+    }
 }
 
 fn self_signed(host: &str, dir: &std::path::Path) -> anyhow::Result<()> {

@@ -393,3 +393,40 @@ fn a_first_start_explains_itself_and_logs_each_request() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// `kopek ready`, the container image's health check, asks the server its
+/// configuration names for /readyz, on loopback when it listens on all addresses,
+/// and fails when nothing answers.
+async fn ready_asks_the_configured_server(app: TestApp) {
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    let ready = |listen: String| {
+        tokio::task::spawn_blocking(move || {
+            let dir = tempfile::tempdir().unwrap();
+            let env = [
+                ("KOPEK_LISTEN", listen.as_str()),
+                ("KOPEK_PUBLIC_URL", "https://billing.example.com"),
+            ];
+            kopek_in(dir.path(), &["ready"], &env)
+        })
+    };
+    for listen in [format!("127.0.0.1:{port}"), format!("0.0.0.0:{port}")] {
+        let (code, lines) = ready(listen.clone()).await.unwrap();
+        assert_eq!(code, 0, "{listen}: {lines:?}");
+        assert_eq!(
+            lines,
+            [format!("http://127.0.0.1:{port}/readyz: ready")],
+            "{listen}"
+        );
+    }
+    let nobody = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent = nobody.local_addr().unwrap().to_string();
+    drop(nobody);
+    let (code, lines) = ready(silent.clone()).await.unwrap();
+    assert_eq!(code, 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with(&format!("kopek: http://{silent}/readyz: ")),
+        "{lines:?}"
+    );
+}
+
+both_backends!(ready_asks_the_configured_server);
