@@ -100,8 +100,15 @@ impl Queue {
         })
     }
 
+    /// Deliveries still to make to the enabled endpoints, and events not yet fanned
+    /// out (which may add some): the worker fans out a moment after the event, so
+    /// the last events of a run may still be queued for endpoints enabled then, and
+    /// a later run's disabled endpoints keep what was left for them.
     async fn pending(&mut self) -> anyhow::Result<i64> {
-        const SQL: &str = "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'";
+        const SQL: &str = "SELECT (SELECT COUNT(*) FROM webhook_deliveries d \
+            JOIN webhook_endpoints w ON w.id = d.endpoint_id \
+            WHERE d.state = 'pending' AND w.enabled = 1) \
+            + (SELECT COUNT(*) FROM events WHERE fanned_out = 0)";
         Ok(match self {
             Queue::Sqlite(conn) => sqlx::query_scalar(SQL).fetch_one(conn).await?,
             Queue::Postgres(conn) => sqlx::query_scalar(SQL).fetch_one(conn).await?,

@@ -15,7 +15,7 @@ use kopek_store::webhooks::{self, Attempt, Delivery, Due, Endpoint};
 use kopek_store::{Conn, billing_accounts, organizations, outbox};
 use rand::Rng;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// How many events one fan-out pass takes.
 pub const FAN_OUT_BATCH: usize = 500;
@@ -499,7 +499,8 @@ impl Outcome {
 /// Records attempts, in one transaction: each delivered, to be retried, or given up
 /// once the window has closed; an endpoint with no success for the whole window is
 /// then disabled, with an event and a mail to the operator. Answers whether each
-/// lease was still held (a lost one writes nothing).
+/// lease was still held (a lost one writes nothing). The deliveries that succeeded,
+/// nearly all of them as a rule, are recorded together in a few statements.
 pub async fn attempted(
     core: &Core,
     worker: &str,
@@ -508,31 +509,41 @@ pub async fn attempted(
     // Rows are locked in one order by every worker, so two cannot deadlock.
     done.sort_by(|(a, _), (b, _)| (&a.endpoint_id, &a.id).cmp(&(&b.endpoint_id, &b.id)));
     let now = Timestamp::now();
+    let (delivered, others): (Vec<_>, Vec<_>) = done
+        .into_iter()
+        .partition(|(_, outcome)| outcome.succeeded());
+    let delivered: Vec<(Due, Attempt)> = delivered
+        .into_iter()
+        .map(|(due, outcome)| {
+            let attempt = attempt_of(&due, outcome);
+            (due, attempt)
+        })
+        .collect();
     let mut tx = core.store.begin().await?;
-    let mut held = Vec::with_capacity(done.len());
-    for (due, outcome) in done {
+    let kept: HashSet<String> = webhooks::finish_delivered(&mut tx, worker, &delivered, now)
+        .await?
+        .into_iter()
+        .collect();
+    let mut held: Vec<(Due, bool)> = delivered
+        .into_iter()
+        .map(|(due, _)| {
+            let kept = kept.contains(&due.id);
+            (due, kept)
+        })
+        .collect();
+    for (due, outcome) in others {
         let wait = retry_delay(
             core.settings.webhook_first_retry_seconds,
             due.attempts,
             rand::rng().random_range(-1.0..=1.0),
         );
         let next = now.plus_seconds(wait);
-        let (state, next) = if outcome.succeeded() {
-            ("delivered", None)
-        } else if next <= due.give_up_at {
+        let (state, next) = if next <= due.give_up_at {
             ("pending", Some(next))
         } else {
             ("failed", None)
         };
-        let attempt = Attempt {
-            delivery_id: due.id.clone(),
-            attempt: due.attempts,
-            started_at: outcome.started_at,
-            latency_ms: outcome.latency_ms,
-            http_status: outcome.http_status.map(i64::from),
-            error: outcome.error,
-            response_excerpt: outcome.response_excerpt,
-        };
+        let attempt = attempt_of(&due, outcome);
         let kept = webhooks::finish(&mut tx, &due, worker, &attempt, state, next, now).await?;
         if kept && state == "failed" {
             disable_if_dead(core, &mut tx, &due.endpoint_id, now).await?;
@@ -541,6 +552,19 @@ pub async fn attempted(
     }
     tx.commit().await?;
     Ok(held)
+}
+
+/// An attempt's line in the delivery log.
+fn attempt_of(due: &Due, outcome: Outcome) -> Attempt {
+    Attempt {
+        delivery_id: due.id.clone(),
+        attempt: due.attempts,
+        started_at: outcome.started_at,
+        latency_ms: outcome.latency_ms,
+        http_status: outcome.http_status.map(i64::from),
+        error: outcome.error,
+        response_excerpt: outcome.response_excerpt,
+    }
 }
 
 async fn disable_if_dead(

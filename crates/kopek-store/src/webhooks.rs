@@ -376,6 +376,81 @@ impl Store {
     }
 }
 
+/// Records attempts that delivered, in three statements however many: the
+/// deliveries still leased to `worker` at those attempts become `delivered`, their
+/// attempts are logged, and their endpoints' last success moves on. Answers the ids
+/// of those recorded (a lost lease writes nothing).
+pub async fn finish_delivered(
+    conn: &mut Conn,
+    worker: &str,
+    delivered: &[(Due, Attempt)],
+    now: Timestamp,
+) -> Result<Vec<String>, Error> {
+    if delivered.is_empty() {
+        return Ok(Vec::new());
+    }
+    // $1 now, $2 the worker; then a delivery id and its attempt a row. The ids'
+    // own list lets both databases find the rows by their key; the pairs fence them.
+    let ids = (0..delivered.len())
+        .map(|i| format!("${}", 3 + 2 * i))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let pairs = (0..delivered.len())
+        .map(|i| format!("(${}, ${})", 3 + 2 * i, 4 + 2 * i))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "UPDATE webhook_deliveries SET state = 'delivered', next_attempt_at = $1, \
+         finished_at = $1, lease_owner = NULL, lease_until = NULL \
+         WHERE id IN ({ids}) AND lease_owner = $2 AND state = 'pending' \
+         AND (id, attempts) IN (VALUES {pairs}) RETURNING id"
+    );
+    let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(now)
+        .bind(worker);
+    for (due, _) in delivered {
+        query = query.bind(&due.id).bind(due.attempts);
+    }
+    let kept: Vec<String> = query.fetch_all(&mut *conn).await.db()?;
+    let kept_set: std::collections::HashSet<&str> = kept.iter().map(String::as_str).collect();
+    let attempts: Vec<Attempt> = delivered
+        .iter()
+        .filter(|(due, _)| kept_set.contains(due.id.as_str()))
+        .map(|(_, attempt)| attempt.clone())
+        .collect();
+    for chunk in attempts.chunks(500) {
+        crate::db::insert_many(&mut *conn, chunk).await?;
+    }
+    let mut endpoints: Vec<&str> = delivered
+        .iter()
+        .filter(|(due, _)| kept_set.contains(due.id.as_str()))
+        .map(|(due, _)| due.endpoint_id.as_str())
+        .collect();
+    endpoints.sort_unstable();
+    endpoints.dedup();
+    for endpoint_id in endpoints {
+        succeeded(&mut *conn, endpoint_id, now).await?;
+    }
+    Ok(kept)
+}
+
+/// Moves an endpoint's last success on, once a minute at most: the row is every
+/// delivery's to this endpoint, and what reads it (disabling after days of
+/// failures) needs no finer time.
+async fn succeeded(conn: &mut Conn, endpoint_id: &str, now: Timestamp) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE webhook_endpoints SET last_success_at = $1 WHERE id = $2 \
+         AND (last_success_at IS NULL OR last_success_at < $3)",
+    )
+    .bind(now)
+    .bind(endpoint_id)
+    .bind(now.plus_seconds(-60))
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(())
+}
+
 /// Records an attempt and what follows from it: `next` is when to try again, or
 /// `None` when the delivery is over (delivered or given up, as `state` says).
 /// False when the lease was lost (another worker has the row; nothing is written).
@@ -407,18 +482,7 @@ pub async fn finish(
     }
     crate::db::insert(&mut *conn, attempt, &[]).await.db()?;
     if state == "delivered" {
-        // Once a minute at most: the row is every delivery's to this endpoint, and
-        // what reads it (disabling after days of failures) needs no finer time.
-        sqlx::query(
-            "UPDATE webhook_endpoints SET last_success_at = $1 WHERE id = $2 \
-             AND (last_success_at IS NULL OR last_success_at < $3)",
-        )
-        .bind(now)
-        .bind(&due.endpoint_id)
-        .bind(now.plus_seconds(-60))
-        .execute(conn)
-        .await
-        .db()?;
+        succeeded(conn, &due.endpoint_id, now).await?;
     }
     Ok(true)
 }

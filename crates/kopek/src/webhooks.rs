@@ -3,6 +3,8 @@
 //! on every retry), and records the outcomes through the core, many to a
 //! transaction. Deliveries run side by side, at most 16 to one endpoint, each
 //! bounded by a 10 s timeout, so one slow or dead endpoint holds up only its own.
+//! Under load a pass claims, and a transaction records, hundreds of deliveries, so
+//! the database work of a delivery is a few rows in shared statements.
 
 use kopek_api::admin::events::EventView;
 use kopek_core::Core;
@@ -16,7 +18,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 /// A receiver has this long to answer with 2xx.
@@ -27,10 +29,23 @@ const LEASE: Duration = Duration::from_secs(60);
 /// Attempts in flight at once, and to one endpoint.
 const IN_FLIGHT: usize = 128;
 const PER_ENDPOINT: usize = 16;
-/// The most outcomes one transaction records.
-const RECORD_BATCH: usize = 64;
-/// How often an idle worker looks for due deliveries.
+/// The most deliveries of one endpoint claimed and not yet recorded.
+const CLAIM: usize = 256;
+/// The most outcomes one transaction records, and how long the first waits for
+/// others to join it.
+const RECORD_BATCH: usize = 500;
+const RECORD_LINGER: Duration = Duration::from_millis(50);
+/// How often an idle worker looks for due deliveries, and how soon one that found
+/// some looks again.
 const POLL: Duration = Duration::from_millis(500);
+const LINGER: Duration = Duration::from_millis(100);
+
+/// A lease long enough for `claimed` deliveries of one endpoint sent
+/// [`PER_ENDPOINT`] at a time, each taking up to the whole [`TIMEOUT`].
+fn lease_for(claimed: usize) -> Duration {
+    let rounds = u32::try_from(claimed.div_ceil(PER_ENDPOINT)).unwrap_or(u32::MAX);
+    LEASE.saturating_add(TIMEOUT.saturating_mul(rounds))
+}
 
 /// Resolves hosts for deliveries, keeping only public addresses (unless private
 /// ones are allowed): a name that pointed somewhere public when the endpoint was
@@ -95,6 +110,7 @@ impl Deliverer {
             tracing::warn!(error = %e, "could not release this worker's old webhook leases");
         }
         let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+        let mut gates: HashMap<String, Arc<Semaphore>> = HashMap::new();
         let busy = Busy::default();
         let (record, finished) = mpsc::unbounded_channel();
         let recorder = tokio::spawn(self.clone().record(finished, busy.clone()));
@@ -113,22 +129,24 @@ impl Deliverer {
                     Vec::new()
                 }
             };
-            // A full batch may have left more; otherwise the next pass (half a
-            // second on, when idle) takes what comes meanwhile, so that under load
-            // the events of many requests are fanned out in one transaction.
-            let mut worked = fanned >= webhooks_core::FAN_OUT_BATCH;
+            gates.retain(|id, _| endpoints.iter().any(|e| e.id == *id));
+            // A full fan-out or claim may have left more, taken at once; a pass that
+            // found less waits a little, so that under load each statement carries
+            // the deliveries of many requests.
+            let mut more = fanned >= webhooks_core::FAN_OUT_BATCH;
+            let mut found = fanned > 0;
+            let mut held_back = false;
             for endpoint in endpoints {
-                let free = slots
-                    .available_permits()
-                    .min(PER_ENDPOINT.saturating_sub(busy.of(&endpoint.id)));
+                let free = CLAIM.saturating_sub(busy.of(&endpoint.id));
                 if free == 0 {
+                    held_back = true;
                     continue;
                 }
                 let claimed = match self
                     .store()
                     .webhook_claim(
                         &self.worker,
-                        LEASE,
+                        lease_for(free),
                         &endpoint.id,
                         free as i64,
                         Timestamp::now(),
@@ -144,36 +162,43 @@ impl Deliverer {
                 if claimed.is_empty() {
                     continue;
                 }
-                worked = true;
+                found = true;
+                more |= claimed.len() >= free;
+                busy.add(&endpoint.id, claimed.len() as isize);
                 let bodies = self.bodies(&claimed).await;
+                let gate = gates
+                    .entry(endpoint.id.clone())
+                    .or_insert_with(|| Arc::new(Semaphore::new(PER_ENDPOINT)))
+                    .clone();
                 let endpoint = Arc::new(endpoint);
                 for due in claimed {
-                    let Ok(permit) = slots.clone().acquire_owned().await else {
-                        break;
-                    };
-                    busy.add(&due.endpoint_id, 1);
                     let body = match &bodies {
                         Ok(bodies) => bodies.get(&due.event_id).cloned(),
                         Err(e) => Some(Arc::new(Err(e.clone()))),
                     };
                     let (this, endpoint, record) = (self.clone(), endpoint.clone(), record.clone());
+                    let (gate, slots) = (gate.clone(), slots.clone());
                     tokio::spawn(async move {
+                        let (Ok(_one), Ok(_slot)) = (gate.acquire().await, slots.acquire().await)
+                        else {
+                            return;
+                        };
                         let outcome = this.deliver(&due, &endpoint, body).await;
-                        let _ = record.send(Finished {
-                            due,
-                            outcome,
-                            permit,
-                        });
+                        let _ = record.send(Finished { due, outcome });
                     });
                 }
             }
-            if worked && !shutdown.is_cancelled() {
+            if shutdown.is_cancelled() {
+                break;
+            }
+            if more {
                 continue;
             }
+            let wait = if found { LINGER } else { POLL };
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = busy.freed.notified() => {}
-                _ = tokio::time::sleep(POLL) => {}
+                _ = busy.freed.notified(), if held_back => {}
+                _ = tokio::time::sleep(wait) => {}
             }
         }
         drop(record);
@@ -181,15 +206,21 @@ impl Deliverer {
         let _ = recorder.await;
     }
 
-    /// Records finished attempts as they come, as many to a transaction as have
-    /// come meanwhile; only then are their slots free again.
+    /// Records finished attempts as they come, as many to a transaction as come
+    /// within a moment of the first; only then may their endpoints be claimed for
+    /// again.
     async fn record(self, mut finished: mpsc::UnboundedReceiver<Finished>, busy: Busy) {
         let mut batch = Vec::with_capacity(RECORD_BATCH);
         while finished.recv_many(&mut batch, RECORD_BATCH).await > 0 {
-            let (done, permits): (Vec<_>, Vec<_>) = batch
-                .drain(..)
-                .map(|f| ((f.due, f.outcome), f.permit))
-                .unzip();
+            let until = tokio::time::Instant::now() + RECORD_LINGER;
+            while batch.len() < RECORD_BATCH {
+                let room = RECORD_BATCH - batch.len();
+                match tokio::time::timeout_at(until, finished.recv_many(&mut batch, room)).await {
+                    Ok(n) if n > 0 => {}
+                    _ => break,
+                }
+            }
+            let done: Vec<_> = batch.drain(..).map(|f| (f.due, f.outcome)).collect();
             let endpoints: Vec<String> = done.iter().map(|(d, _)| d.endpoint_id.clone()).collect();
             match webhooks_core::attempted(&self.core, &self.worker, done).await {
                 Ok(held) => {
@@ -203,7 +234,6 @@ impl Deliverer {
             for endpoint in &endpoints {
                 busy.add(endpoint, -1);
             }
-            drop(permits);
             busy.freed.notify_one();
         }
     }
@@ -319,11 +349,10 @@ impl Body {
     }
 }
 
-/// An attempt made, waiting to be recorded; its slot is held until then.
+/// An attempt made, waiting to be recorded.
 struct Finished {
     due: Due,
     outcome: Outcome,
-    permit: OwnedSemaphorePermit,
 }
 
 /// Attempts in flight (or waiting to be recorded) per endpoint, and a signal when

@@ -4,6 +4,7 @@ use crate::both_backends;
 use crate::harness::TestDb;
 use kopek_domain::time::Timestamp;
 use kopek_store::outbox::{self, Handler, Worker};
+use kopek_store::{events, webhooks};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -242,7 +243,104 @@ async fn a_restarted_worker_takes_back_its_rows_at_once(db: TestDb) {
     running.await.unwrap();
 }
 
+/// Webhook outcomes recorded together keep the lease's fence: a worker whose lease
+/// ran out, and whose row another worker took, records nothing.
+async fn a_late_webhook_outcome_is_refused(db: TestDb) {
+    let store = db.store().await;
+    let now = Timestamp::now();
+    let endpoint = webhooks::Endpoint {
+        id: "whe_fence".into(),
+        url: "https://example.com/hook".into(),
+        event_types: vec!["*".into()],
+        scope_type: "all".into(),
+        scope_id: None,
+        description: String::new(),
+        enabled: true,
+        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+        previous_secret: None,
+        previous_secret_until: None,
+        created_by: "test".into(),
+        created_at: now,
+        updated_at: now,
+        last_success_at: None,
+        disabled_reason: None,
+    };
+    let event = events::Event {
+        id: "evt_fence".into(),
+        kind: "organization.created".into(),
+        subject_type: "organization".into(),
+        subject: "org".into(),
+        tenant_type: None,
+        tenant_id: None,
+        data: None,
+        created_at: now,
+    };
+    let mut tx = store.begin().await.unwrap();
+    webhooks::insert(&mut tx, &endpoint).await.unwrap();
+    events::insert(&mut tx, &[(event, &serde_json::json!({}))])
+        .await
+        .unwrap();
+    webhooks::enqueue(&mut tx, &[("whe_fence", "evt_fence")], 3600)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let lease = std::time::Duration::from_secs(60);
+    let claim = |worker: &'static str, at: Timestamp| {
+        let store = store.clone();
+        async move {
+            let mut rows = store
+                .webhook_claim(worker, lease, "whe_fence", 10, at)
+                .await
+                .unwrap();
+            assert_eq!(rows.len(), 1);
+            rows.remove(0)
+        }
+    };
+    // Queued on the machine's clock, just after `now`.
+    let now = Timestamp::now();
+    let first = claim("a", now).await;
+    let later = now.plus_seconds(61);
+    let second = claim("b", later).await;
+    assert_eq!((first.attempts, second.attempts), (1, 2));
+    let attempt = |due: &webhooks::Due| webhooks::Attempt {
+        delivery_id: due.id.clone(),
+        attempt: due.attempts,
+        started_at: later,
+        latency_ms: 1,
+        http_status: Some(204),
+        error: None,
+        response_excerpt: Some(String::new()),
+    };
+    let mut conn = store.conn().await.unwrap();
+    let late = [(first.clone(), attempt(&first))];
+    let kept = webhooks::finish_delivered(&mut conn, "a", &late, later)
+        .await
+        .unwrap();
+    assert!(kept.is_empty(), "{kept:?}");
+    // The same worker, but an attempt it no longer holds, is refused as well.
+    let stale = [(first.clone(), attempt(&first))];
+    let kept = webhooks::finish_delivered(&mut conn, "b", &stale, later)
+        .await
+        .unwrap();
+    assert!(kept.is_empty(), "{kept:?}");
+    let current = [(second.clone(), attempt(&second))];
+    let kept = webhooks::finish_delivered(&mut conn, "b", &current, later)
+        .await
+        .unwrap();
+    assert_eq!(kept, vec![second.id.clone()]);
+    let delivery = webhooks::delivery(&mut conn, &second.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(delivery.state, "delivered");
+    let log = webhooks::attempts(&mut conn, std::slice::from_ref(&second.id))
+        .await
+        .unwrap();
+    assert_eq!(log.iter().map(|a| a.attempt).collect::<Vec<_>>(), vec![2]);
+}
+
 both_backends!(
+    a_late_webhook_outcome_is_refused,
     rows_waiting_in_a_batch_keep_their_lease,
     a_restarted_worker_takes_back_its_rows_at_once,
     two_workers_process_each_row_exactly_once,
