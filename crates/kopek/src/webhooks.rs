@@ -104,7 +104,8 @@ impl Deliverer {
         &self.core.store
     }
 
-    /// Works until `shutdown`; attempts in flight are finished and recorded first.
+    /// Works until `shutdown`; attempts in flight are finished and recorded first,
+    /// those not begun are given back.
     pub async fn run(self, shutdown: CancellationToken) {
         if let Err(e) = self.store().webhook_release(&self.worker).await {
             tracing::warn!(error = %e, "could not release this worker's old webhook leases");
@@ -177,10 +178,16 @@ impl Deliverer {
                         Err(e) => Some(Arc::new(Err(e.clone()))),
                     };
                     let (this, endpoint, record) = (self.clone(), endpoint.clone(), record.clone());
-                    let (gate, slots) = (gate.clone(), slots.clone());
+                    let (gate, slots, stop) = (gate.clone(), slots.clone(), shutdown.clone());
                     tokio::spawn(async move {
-                        let (Ok(_one), Ok(_slot)) = (gate.acquire().await, slots.acquire().await)
-                        else {
+                        // An attempt still waiting for its turn at shutdown is not
+                        // made: its lease is given back below.
+                        let turn = async { (gate.acquire().await, slots.acquire().await) };
+                        let turn = tokio::select! {
+                            () = stop.cancelled() => return,
+                            turn = turn => turn,
+                        };
+                        let (Ok(_one), Ok(_slot)) = turn else {
                             return;
                         };
                         let outcome = this.deliver(&due, &endpoint, body).await;
@@ -204,6 +211,10 @@ impl Deliverer {
         drop(record);
         // Attempts in flight finish; the recorder ends with the last of them.
         let _ = recorder.await;
+        // What was claimed and not attempted is free for any worker at once.
+        if let Err(e) = self.store().webhook_release(&self.worker).await {
+            tracing::warn!(error = %e, "could not give back this worker's webhook leases");
+        }
     }
 
     /// Records finished attempts as they come, as many to a transaction as come

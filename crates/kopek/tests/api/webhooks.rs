@@ -669,7 +669,42 @@ async fn a_hanging_endpoint_delays_no_other(backend: Backend) {
     app.stop().await;
 }
 
+/// Stopping while an endpoint hangs waits only for the attempts begun (16 at the
+/// most, each within the 10 s timeout), not for every delivery claimed, and gives
+/// back the leases of those not attempted, so another process takes them at once.
+async fn shutdown_waits_only_for_attempts_begun(backend: Backend) {
+    let mut app = webhook_app(backend).await;
+    let slow = Receiver::start().await;
+    slow.then(&[Behaviour::Hang; 100]);
+    let body = json!({"url": slow.url, "event_types": ["organization."]});
+    assert_eq!(endpoint(&app, &app.admin_token, body).await.0, 201);
+    for i in 0..48 {
+        new_organization(&app, &format!("stopping-{i}")).await;
+    }
+    slow.wait_for(16, 8).await;
+    let started = std::time::Instant::now();
+    app.stop_server().await;
+    // Three rounds of 16 would take 30 s; one takes at most the 10 s timeout.
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    let store = app.db.store().await;
+    let mut conn = store.conn().await.unwrap();
+    // The last events may not have been fanned out yet; the rest were claimed in
+    // one pass, more than the 16 attempted.
+    let (all, pending, leased): (i64, i64, i64) = sqlx::query_as(
+        "SELECT CAST(COUNT(*) AS BIGINT), \
+         CAST(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(COUNT(lease_owner) AS BIGINT) FROM webhook_deliveries",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert!(all > 16, "{all}");
+    assert_eq!((pending, leased), (all, 0));
+}
+
 both_backends!(
+    shutdown_waits_only_for_attempts_begun,
     deliveries_signed_as_the_specification_says,
     a_hanging_endpoint_delays_no_other,
     a_dead_endpoint_is_disabled_and_the_operator_mailed,
