@@ -11,27 +11,49 @@ use kopek_domain::auth::Principal;
 use kopek_domain::time::Timestamp;
 use kopek_domain::webhook::{Secret, check_url, is_event_pattern, wants};
 use kopek_domain::{Error, FieldError, Reason};
-use kopek_store::webhooks::{self, Attempt, Delivery, Due, Endpoint};
+use kopek_store::events::Event;
+use kopek_store::webhooks::{self, Attempt, Delivery, Due, Endpoint, Queued};
 use kopek_store::{Conn, billing_accounts, organizations, outbox};
 use rand::Rng;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 /// How many events one fan-out pass takes.
 pub const FAN_OUT_BATCH: usize = 500;
 
+/// What a worker takes for itself of the deliveries a fan-out queues.
+pub struct Claim<'a> {
+    pub worker: &'a str,
+    pub lease: Duration,
+    /// How many more deliveries each endpoint may have claimed (none if absent).
+    pub room: &'a HashMap<String, usize>,
+}
+
+/// What a fan-out did: how many events it took, and the deliveries it claimed with
+/// their events.
+#[derive(Default)]
+pub struct FannedOut {
+    pub taken: usize,
+    pub claimed: Vec<Due>,
+    pub events: Vec<Event>,
+}
+
 /// Queues the deliveries of the events written since the last pass: each to every
 /// enabled endpoint whose scope and event types take it and that was made by the
-/// time of the event. An event's own transaction only writes
-/// the event, so no request waits for this; the webhook worker runs it before
-/// each claim, so a delivery is queued within a pass of its event. Answers how
-/// many events it took (all of them when none is left).
-pub async fn fan_out(core: &Core) -> Result<usize, Error> {
+/// time of the event. An event's own transaction only writes the event, so no
+/// request waits for this; the webhook worker runs it before each claim, so a
+/// delivery is queued within a pass of its event. With a `claim`, the worker takes
+/// the new deliveries, as far as their endpoints have room, in the same statement
+/// that queues them, and sends them with the events read here: a delivery that
+/// succeeds first time is then written twice (queued, then done), not claimed
+/// and its event read again in between.
+pub async fn fan_out(core: &Core, claim: Option<Claim<'_>>) -> Result<FannedOut, Error> {
     let mut tx = core.store.begin().await?;
     let limit = i64::try_from(FAN_OUT_BATCH).map_err(Error::internal)?;
     let taken = kopek_store::events::unfanned(&mut tx, core.store.backend(), limit).await?;
     if taken.is_empty() {
-        return Ok(0);
+        return Ok(FannedOut::default());
     }
     let mut tenants: Vec<(&str, &str)> = taken
         .iter()
@@ -40,7 +62,11 @@ pub async fn fan_out(core: &Core) -> Result<usize, Error> {
     tenants.sort_unstable();
     tenants.dedup();
     let subscribed = webhooks::subscribed(&mut tx, &tenants).await?;
-    let deliveries: Vec<(&str, &str)> = taken
+    let mut room: HashMap<&str, usize> = claim
+        .as_ref()
+        .map(|c| c.room.iter().map(|(id, n)| (id.as_str(), *n)).collect())
+        .unwrap_or_default();
+    let deliveries: Vec<Queued> = taken
         .iter()
         .flat_map(|e| {
             subscribed
@@ -52,12 +78,41 @@ pub async fn fan_out(core: &Core) -> Result<usize, Error> {
                 })
                 .map(|s| (s.id.as_str(), e.id.as_str()))
         })
+        .map(|(endpoint_id, event_id)| {
+            let claimed = room.get_mut(endpoint_id).is_some_and(|left| {
+                let some = *left > 0;
+                *left = left.saturating_sub(1);
+                some
+            });
+            Queued {
+                endpoint_id,
+                event_id,
+                claimed,
+            }
+        })
         .collect();
-    webhooks::enqueue(&mut tx, &deliveries, core.settings.webhook_retry_seconds).await?;
+    let lease = claim.as_ref().map(|c| (c.worker, c.lease));
+    let claimed = webhooks::enqueue(
+        &mut tx,
+        &deliveries,
+        core.settings.webhook_retry_seconds,
+        lease,
+    )
+    .await?;
     let ids: Vec<&str> = taken.iter().map(|e| e.id.as_str()).collect();
     kopek_store::events::fanned_out(&mut tx, &ids).await?;
     tx.commit().await?;
-    Ok(taken.len())
+    let wanted: HashSet<&str> = claimed.iter().map(|d| d.event_id.as_str()).collect();
+    let count = taken.len();
+    let events = taken
+        .into_iter()
+        .filter(|e| wanted.contains(e.id.as_str()))
+        .collect();
+    Ok(FannedOut {
+        taken: count,
+        claimed,
+        events,
+    })
 }
 
 /// How long the secret before a rotation keeps being signed with.

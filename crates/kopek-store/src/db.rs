@@ -5,8 +5,9 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, SqlSafeStr};
 use std::borrow::Cow;
 use std::str::FromStr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 /// A write transaction. On PostgreSQL, a transaction of its own. On SQLite, a turn
 /// of this process's one writer: a savepoint in the transaction that requests
@@ -151,6 +152,35 @@ pub struct Store {
 
 /// How long a pooled connection may sit unused before it is pinged on its way out.
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
+/// How long after a connection was found broken every pooled one is pinged on its
+/// way out: the others in the pool likely broke with it (a restart, a failover, a
+/// network cut), and each would otherwise fail one request once the database is
+/// back.
+const PING_ALL_AFTER_LOSS: Duration = Duration::from_secs(10);
+
+/// When a connection was last found broken, in milliseconds from [`clock_origin`]
+/// (0: never in this process).
+static LAST_LOSS_MS: AtomicU64 = AtomicU64::new(0);
+
+fn clock_origin() -> Instant {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
+fn note_connection_lost() {
+    let ms = u64::try_from(clock_origin().elapsed().as_millis()).unwrap_or(u64::MAX);
+    LAST_LOSS_MS.store(ms.max(1), Ordering::Relaxed);
+}
+
+fn connection_lost_lately() -> bool {
+    let last = LAST_LOSS_MS.load(Ordering::Relaxed);
+    last != 0
+        && clock_origin()
+            .elapsed()
+            .saturating_sub(Duration::from_millis(last))
+            < PING_ALL_AFTER_LOSS
+}
 
 #[rustfmt::skip]
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -312,7 +342,7 @@ impl Store {
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
                 Box::pin(async move {
-                    if meta.idle_for > IDLE_BEFORE_PING {
+                    if meta.idle_for > IDLE_BEFORE_PING || connection_lost_lately() {
                         conn.ping().await?;
                     }
                     Ok(true)
@@ -506,6 +536,9 @@ impl<T> DbResult<T> for Result<T, sqlx::Error> {
 pub(crate) const RETRY_AFTER_SECONDS: u64 = 2;
 
 pub fn driver_error(e: sqlx::Error) -> Error {
+    if connection_lost(&e) {
+        note_connection_lost();
+    }
     if out_of_reach(&e) {
         Error::Unavailable {
             retry_after: RETRY_AFTER_SECONDS,

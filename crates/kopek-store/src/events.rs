@@ -82,33 +82,21 @@ pub async fn get_many(conn: &mut Conn, ids: &[&str]) -> Result<Vec<Event>, Error
     crate::db::by_keys(conn, ids).await
 }
 
-/// An event still to be fanned out to webhook endpoints: what deciding who takes
-/// it needs.
-#[derive(Debug, Clone, FromRow)]
-pub struct Unfanned {
-    pub id: String,
-    #[sqlx(rename = "type")]
-    pub kind: String,
-    pub tenant_type: Option<String>,
-    pub tenant_id: Option<String>,
-    pub created_at: Timestamp,
-}
-
-/// Up to `limit` events not yet fanned out, oldest first, in the caller's
-/// transaction. On PostgreSQL the rows are locked and those another worker holds
-/// are skipped, so two workers take different events.
+/// Up to `limit` events not yet fanned out to webhook endpoints, oldest first, in
+/// the caller's transaction, whole: the worker sends them as it queues them. On
+/// PostgreSQL the rows are locked and those another worker holds are skipped, so
+/// two workers take different events.
 pub async fn unfanned(
     conn: &mut Conn,
     backend: crate::Backend,
     limit: i64,
-) -> Result<Vec<Unfanned>, Error> {
+) -> Result<Vec<Event>, Error> {
     let lock = match backend {
         crate::Backend::Sqlite => "",
         crate::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
     };
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT id, type, tenant_type, tenant_id, created_at FROM events WHERE fanned_out = 0 \
-         ORDER BY id LIMIT $1{lock}"
+    sqlx::query_as(select::<Event>(&format!(
+        "WHERE fanned_out = 0 ORDER BY id LIMIT $1{lock}"
     )))
     .bind(limit)
     .fetch_all(conn)

@@ -182,47 +182,80 @@ const DELIVERY: &str = "SELECT d.id, d.endpoint_id, d.event_id, e.type AS event_
     d.attempts, d.next_attempt_at, d.give_up_at, d.created_at, d.finished_at \
     FROM webhook_deliveries d JOIN events e ON e.id = d.event_id";
 
-/// Queues deliveries (endpoint, event), in one statement, due at once and retried
-/// for `retry_seconds`, on the machine's clock as the outbox is (see
-/// [`crate::outbox::enqueue`]); a second time changes nothing.
+/// A delivery to queue: to this endpoint, of this event; a `claimed` one is leased
+/// at once to the worker queuing it, for its first attempt.
+#[derive(Debug, Clone, Copy)]
+pub struct Queued<'a> {
+    pub endpoint_id: &'a str,
+    pub event_id: &'a str,
+    pub claimed: bool,
+}
+
+/// Rows a statement queues at most (each row binds three values).
+const ENQUEUE_ROWS: usize = 1000;
+
+/// Queues deliveries, a thousand to a statement, due at once and retried for
+/// `retry_seconds`, on the machine's clock as the outbox is (see
+/// [`crate::outbox::enqueue`]); a second time changes nothing. The claimed ones
+/// are leased to `lease`'s worker for its time (none are without a `lease`) and
+/// answered, as a claim answers them: the worker that queues them sends them
+/// without claiming them again.
 pub async fn enqueue(
     conn: &mut Conn,
-    deliveries: &[(&str, &str)],
+    deliveries: &[Queued<'_>],
     retry_seconds: i64,
-) -> Result<(), Error> {
-    if deliveries.is_empty() {
-        return Ok(());
-    }
+    lease: Option<(&str, Duration)>,
+) -> Result<Vec<Due>, Error> {
     let now = Timestamp::now();
     let give_up_at = now.plus_seconds(retry_seconds);
-    // $1 now, $2 the give-up time; then an id, an endpoint and an event a row.
-    let rows = (0..deliveries.len())
-        .map(|i| {
-            format!(
-                "(${}, ${}, ${}, 'pending', 0, $1, $2, $1)",
-                3 + 3 * i,
-                4 + 3 * i,
-                5 + 3 * i
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, state, attempts, \
-         next_attempt_at, give_up_at, created_at) VALUES {rows} \
-         ON CONFLICT (endpoint_id, event_id) DO NOTHING"
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(now)
-        .bind(give_up_at);
-    for (endpoint_id, event_id) in deliveries {
-        query = query
-            .bind(format!("whd_{}", uuid::Uuid::now_v7().simple()))
-            .bind(*endpoint_id)
-            .bind(*event_id);
+    let mut claimed = Vec::new();
+    for chunk in deliveries.chunks(ENQUEUE_ROWS) {
+        let leased = lease.filter(|_| chunk.iter().any(|d| d.claimed));
+        // $1 now, $2 the give-up time, then (with a lease) $3 the worker and $4 its
+        // end; then an id, an endpoint and an event a row.
+        let first = if leased.is_some() { 5 } else { 3 };
+        let rows = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let at = first + 3 * i;
+                let lease = if leased.is_some() && d.claimed {
+                    "1, $3, $4"
+                } else {
+                    "0, NULL, NULL"
+                };
+                format!(
+                    "(${at}, ${}, ${}, 'pending', $1, $2, $1, {lease})",
+                    at + 1,
+                    at + 2
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, state, \
+             next_attempt_at, give_up_at, created_at, attempts, lease_owner, lease_until) \
+             VALUES {rows} ON CONFLICT (endpoint_id, event_id) DO NOTHING \
+             RETURNING id, endpoint_id, event_id, attempts, give_up_at"
+        );
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(now)
+            .bind(give_up_at);
+        if let Some((worker, lease)) = leased {
+            query = query
+                .bind(worker)
+                .bind(crate::outbox::lease_end(now, lease));
+        }
+        for d in chunk {
+            query = query
+                .bind(format!("whd_{}", uuid::Uuid::now_v7().simple()))
+                .bind(d.endpoint_id)
+                .bind(d.event_id);
+        }
+        let queued: Vec<Due> = query.fetch_all(&mut *conn).await.db()?;
+        claimed.extend(queued.into_iter().filter(|d| d.attempts > 0));
     }
-    query.execute(conn).await.db()?;
-    Ok(())
+    Ok(claimed)
 }
 
 pub async fn delivery(conn: &mut Conn, id: &str) -> Result<Option<Delivery>, Error> {

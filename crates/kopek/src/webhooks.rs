@@ -110,34 +110,64 @@ impl Deliverer {
         if let Err(e) = self.store().webhook_release(&self.worker).await {
             tracing::warn!(error = %e, "could not release this worker's old webhook leases");
         }
-        let slots = Arc::new(Semaphore::new(IN_FLIGHT));
-        let mut gates: HashMap<String, Arc<Semaphore>> = HashMap::new();
         let busy = Busy::default();
         let (record, finished) = mpsc::unbounded_channel();
         let recorder = tokio::spawn(self.clone().record(finished, busy.clone()));
+        let mut dispatch = Dispatch {
+            deliverer: self.clone(),
+            slots: Arc::new(Semaphore::new(IN_FLIGHT)),
+            gates: HashMap::new(),
+            busy: busy.clone(),
+            record,
+            shutdown: shutdown.clone(),
+        };
         loop {
-            let fanned = match webhooks_core::fan_out(&self.core).await {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::error!(error = %e, "webhook worker failed to fan events out");
-                    0
-                }
-            };
-            let endpoints = match self.store().webhook_enabled_endpoints().await {
-                Ok(endpoints) => endpoints,
+            let endpoints: Vec<Arc<Endpoint>> = match self.store().webhook_enabled_endpoints().await
+            {
+                Ok(endpoints) => endpoints.into_iter().map(Arc::new).collect(),
                 Err(e) => {
                     tracing::error!(error = %e, "webhook worker failed to read the endpoints");
                     Vec::new()
                 }
             };
-            gates.retain(|id, _| endpoints.iter().any(|e| e.id == *id));
+            dispatch
+                .gates
+                .retain(|id, _| endpoints.iter().any(|e| e.id == *id));
+            let room: HashMap<String, usize> = endpoints
+                .iter()
+                .map(|e| (e.id.clone(), CLAIM.saturating_sub(busy.of(&e.id))))
+                .collect();
+            let most = room.values().copied().max().unwrap_or(0);
+            let claim = webhooks_core::Claim {
+                worker: &self.worker,
+                lease: lease_for(most),
+                room: &room,
+            };
+            let fanned = match webhooks_core::fan_out(&self.core, Some(claim)).await {
+                Ok(fanned) => fanned,
+                Err(e) => {
+                    tracing::error!(error = %e, "webhook worker failed to fan events out");
+                    Default::default()
+                }
+            };
             // A full fan-out or claim may have left more, taken at once; a pass that
             // found less waits a little, so that under load each statement carries
             // the deliveries of many requests.
-            let mut more = fanned >= webhooks_core::FAN_OUT_BATCH;
-            let mut found = fanned > 0;
+            let mut more = fanned.taken >= webhooks_core::FAN_OUT_BATCH;
+            let mut found = fanned.taken > 0;
             let mut held_back = false;
-            for endpoint in endpoints {
+            let mut queued: HashMap<String, Vec<Due>> = HashMap::new();
+            for due in fanned.claimed {
+                queued.entry(due.endpoint_id.clone()).or_default().push(due);
+            }
+            let bodies: Bodies = Ok(fanned.events.into_iter().map(Body::keyed).collect());
+            for endpoint in &endpoints {
+                if let Some(claimed) = queued.remove(&endpoint.id) {
+                    dispatch.send(endpoint, claimed, &bodies);
+                }
+            }
+            // Then what is due again, or was queued beyond an endpoint's room.
+            for endpoint in &endpoints {
                 let free = CLAIM.saturating_sub(busy.of(&endpoint.id));
                 if free == 0 {
                     held_back = true;
@@ -165,35 +195,8 @@ impl Deliverer {
                 }
                 found = true;
                 more |= claimed.len() >= free;
-                busy.add(&endpoint.id, claimed.len() as isize);
                 let bodies = self.bodies(&claimed).await;
-                let gate = gates
-                    .entry(endpoint.id.clone())
-                    .or_insert_with(|| Arc::new(Semaphore::new(PER_ENDPOINT)))
-                    .clone();
-                let endpoint = Arc::new(endpoint);
-                for due in claimed {
-                    let body = match &bodies {
-                        Ok(bodies) => bodies.get(&due.event_id).cloned(),
-                        Err(e) => Some(Arc::new(Err(e.clone()))),
-                    };
-                    let (this, endpoint, record) = (self.clone(), endpoint.clone(), record.clone());
-                    let (gate, slots, stop) = (gate.clone(), slots.clone(), shutdown.clone());
-                    tokio::spawn(async move {
-                        // An attempt still waiting for its turn at shutdown is not
-                        // made: its lease is given back below.
-                        let turn = async { (gate.acquire().await, slots.acquire().await) };
-                        let turn = tokio::select! {
-                            () = stop.cancelled() => return,
-                            turn = turn => turn,
-                        };
-                        let (Ok(_one), Ok(_slot)) = turn else {
-                            return;
-                        };
-                        let outcome = this.deliver(&due, &endpoint, body).await;
-                        let _ = record.send(Finished { due, outcome });
-                    });
-                }
+                dispatch.send(endpoint, claimed, &bodies);
             }
             if shutdown.is_cancelled() {
                 break;
@@ -208,7 +211,7 @@ impl Deliverer {
                 _ = tokio::time::sleep(wait) => {}
             }
         }
-        drop(record);
+        drop(dispatch);
         // Attempts in flight finish; the recorder ends with the last of them.
         let _ = recorder.await;
         // What was claimed and not attempted is free for any worker at once.
@@ -250,10 +253,7 @@ impl Deliverer {
     }
 
     /// The claimed deliveries' events as sent, each read and serialized once.
-    async fn bodies(
-        &self,
-        claimed: &[Due],
-    ) -> Result<HashMap<String, Arc<Result<Body, String>>>, String> {
+    async fn bodies(&self, claimed: &[Due]) -> Bodies {
         let mut ids: Vec<&str> = claimed.iter().map(|d| d.event_id.as_str()).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -262,10 +262,7 @@ impl Deliverer {
             events::get_many(&mut conn, &ids).await
         };
         let events = read.await.map_err(|e| e.to_string())?;
-        Ok(events
-            .into_iter()
-            .map(|e| (e.id.clone(), Body::of(e)))
-            .collect())
+        Ok(events.into_iter().map(Body::keyed).collect())
     }
 
     async fn deliver(
@@ -350,13 +347,66 @@ struct Body {
 }
 
 impl Body {
-    fn of(event: events::Event) -> Arc<Result<Body, String>> {
+    /// The event's id, and the event as sent or why it cannot be.
+    fn keyed(event: events::Event) -> (String, Arc<Result<Body, String>>) {
         let (id, kind) = (event.id.clone(), event.kind.clone());
-        Arc::new(
-            serde_json::to_vec(&EventView::from(event))
-                .map(|json| Body { id, kind, json })
-                .map_err(|e| e.to_string()),
-        )
+        let body = serde_json::to_vec(&EventView::from(event))
+            .map(|json| Body {
+                id: id.clone(),
+                kind,
+                json,
+            })
+            .map_err(|e| e.to_string());
+        (id, Arc::new(body))
+    }
+}
+
+/// Events as sent, by id, or why they could not be read.
+type Bodies = Result<HashMap<String, Arc<Result<Body, String>>>, String>;
+
+/// Sends claimed deliveries, each in a task of its own: at most [`PER_ENDPOINT`]
+/// to one endpoint and [`IN_FLIGHT`] in all at once, each outcome passed to the
+/// recorder.
+struct Dispatch {
+    deliverer: Deliverer,
+    slots: Arc<Semaphore>,
+    gates: HashMap<String, Arc<Semaphore>>,
+    busy: Busy,
+    record: mpsc::UnboundedSender<Finished>,
+    shutdown: CancellationToken,
+}
+
+impl Dispatch {
+    fn send(&mut self, endpoint: &Arc<Endpoint>, claimed: Vec<Due>, bodies: &Bodies) {
+        self.busy.add(&endpoint.id, claimed.len() as isize);
+        let gate = self
+            .gates
+            .entry(endpoint.id.clone())
+            .or_insert_with(|| Arc::new(Semaphore::new(PER_ENDPOINT)))
+            .clone();
+        for due in claimed {
+            let body = match bodies {
+                Ok(bodies) => bodies.get(&due.event_id).cloned(),
+                Err(e) => Some(Arc::new(Err(e.clone()))),
+            };
+            let (this, endpoint) = (self.deliverer.clone(), endpoint.clone());
+            let (record, stop) = (self.record.clone(), self.shutdown.clone());
+            let (gate, slots) = (gate.clone(), self.slots.clone());
+            tokio::spawn(async move {
+                // An attempt still waiting for its turn at shutdown is not made: its
+                // lease is given back when the worker stops.
+                let turn = async { (gate.acquire().await, slots.acquire().await) };
+                let turn = tokio::select! {
+                    () = stop.cancelled() => return,
+                    turn = turn => turn,
+                };
+                let (Ok(_one), Ok(_slot)) = turn else {
+                    return;
+                };
+                let outcome = this.deliver(&due, &endpoint, body).await;
+                let _ = record.send(Finished { due, outcome });
+            });
+        }
     }
 }
 

@@ -243,10 +243,8 @@ async fn a_restarted_worker_takes_back_its_rows_at_once(db: TestDb) {
     running.await.unwrap();
 }
 
-/// Webhook outcomes recorded together keep the lease's fence: a worker whose lease
-/// ran out, and whose row another worker took, records nothing.
-async fn a_late_webhook_outcome_is_refused(db: TestDb) {
-    let store = db.store().await;
+/// An endpoint `whe_fence` taking every event, and an event `evt_fence`.
+async fn endpoint_and_event(conn: &mut kopek_store::Conn) {
     let now = Timestamp::now();
     let endpoint = webhooks::Endpoint {
         id: "whe_fence".into(),
@@ -275,12 +273,71 @@ async fn a_late_webhook_outcome_is_refused(db: TestDb) {
         data: None,
         created_at: now,
     };
-    let mut tx = store.begin().await.unwrap();
-    webhooks::insert(&mut tx, &endpoint).await.unwrap();
-    events::insert(&mut tx, &[(event, &serde_json::json!({}))])
+    webhooks::insert(&mut *conn, &endpoint).await.unwrap();
+    events::insert(conn, &[(event, &serde_json::json!({}))])
         .await
         .unwrap();
-    webhooks::enqueue(&mut tx, &[("whe_fence", "evt_fence")], 3600)
+}
+
+/// A delivery the fan-out queues already claimed is its worker's for the lease:
+/// another worker takes it only once the lease has run out, as its second attempt;
+/// queuing it again changes nothing.
+async fn a_fanned_out_delivery_is_leased_to_its_worker(db: TestDb) {
+    let store = db.store().await;
+    let lease = std::time::Duration::from_secs(60);
+    let queued = webhooks::Queued {
+        endpoint_id: "whe_fence",
+        event_id: "evt_fence",
+        claimed: true,
+    };
+    let mut tx = store.begin().await.unwrap();
+    endpoint_and_event(&mut tx).await;
+    let claimed = webhooks::enqueue(&mut tx, &[queued], 3600, Some(("a", lease)))
+        .await
+        .unwrap();
+    let again = webhooks::enqueue(&mut tx, &[queued], 3600, Some(("b", lease)))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        (
+            claimed[0].endpoint_id.as_str(),
+            claimed[0].event_id.as_str()
+        ),
+        ("whe_fence", "evt_fence")
+    );
+    assert_eq!(claimed[0].attempts, 1);
+    assert!(again.is_empty(), "{again:?}");
+    let now = Timestamp::now();
+    let taken = store
+        .webhook_claim("b", lease, "whe_fence", 10, now)
+        .await
+        .unwrap();
+    assert!(taken.is_empty(), "{taken:?}");
+    let taken = store
+        .webhook_claim("b", lease, "whe_fence", 10, now.plus_seconds(61))
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(
+        (taken[0].id.as_str(), taken[0].attempts),
+        (claimed[0].id.as_str(), 2)
+    );
+}
+
+/// Webhook outcomes recorded together keep the lease's fence: a worker whose lease
+/// ran out, and whose row another worker took, records nothing.
+async fn a_late_webhook_outcome_is_refused(db: TestDb) {
+    let store = db.store().await;
+    let mut tx = store.begin().await.unwrap();
+    endpoint_and_event(&mut tx).await;
+    let queued = webhooks::Queued {
+        endpoint_id: "whe_fence",
+        event_id: "evt_fence",
+        claimed: false,
+    };
+    webhooks::enqueue(&mut tx, &[queued], 3600, None)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -341,6 +398,7 @@ async fn a_late_webhook_outcome_is_refused(db: TestDb) {
 
 both_backends!(
     a_late_webhook_outcome_is_refused,
+    a_fanned_out_delivery_is_leased_to_its_worker,
     rows_waiting_in_a_batch_keep_their_lease,
     a_restarted_worker_takes_back_its_rows_at_once,
     two_workers_process_each_row_exactly_once,
