@@ -1,8 +1,11 @@
 //! SQLite's writers take turns on one connection and share its transaction (group
-//! commit). Each request's work is a savepoint in that transaction. A request
-//! whose work is done releases its savepoint and waits, and one COMMIT, with its
-//! one wait for the disk, acknowledges every request released since the last. A
-//! request that fails rolls back only its own savepoint.
+//! commit). The request that opens the transaction works in it directly; each
+//! request that joins it works in a savepoint. A request whose work is done
+//! releases its savepoint and waits, and one COMMIT, with its one wait for the
+//! disk, acknowledges every request released since the last. A joiner that fails
+//! rolls back only its own savepoint; the opener that fails, the transaction, which
+//! holds nobody else's work yet. The opener takes no savepoint because a request
+//! alone (the common case at low load) would otherwise pay two statements more.
 //!
 //! Who commits: each released request queues for the writer's turn once more (the
 //! queue is fair), so the writers already waiting add their work first. The first
@@ -60,27 +63,32 @@ impl Writer {
         told.send_replace(Some(outcome));
     }
 
-    /// Rolls back the savepoint of a request that does not commit. sqlx runs the
-    /// statement before the connection's next one, so no await is needed (this
-    /// runs in `Drop`). A shared transaction holding no one else's work ends too,
-    /// so that the write lock is not kept while nobody writes.
-    fn undo(&mut self) {
+    /// Rolls back the work of a request that does not commit: its savepoint, if
+    /// it took one. sqlx runs the statement before the connection's next one, so
+    /// no await is needed (this runs in `Drop`). A shared transaction holding no
+    /// one else's work ends too, so that the write lock is not kept while nobody
+    /// writes.
+    fn undo(&mut self, savepoint: bool) {
         let Some(conn) = self.open.as_mut() else {
             return;
         };
-        Manager::start_rollback(conn);
-        if self.pending == 0 {
+        if savepoint {
+            Manager::start_rollback(conn);
+        }
+        if !savepoint || self.pending == 0 {
             Manager::start_rollback(conn);
             self.open = None;
         }
     }
 }
 
-/// One request's turn: its savepoint in the shared transaction, and the writer's
-/// lock for as long as the turn lasts.
+/// One request's turn: its work in the shared transaction, and the writer's lock
+/// for as long as the turn lasts.
 pub(crate) struct Turn {
     writer: Option<OwnedMutexGuard<Writer>>,
     gate: Gate,
+    /// Whether the request joined an open transaction, in a savepoint of its own.
+    savepoint: bool,
 }
 
 pub(crate) async fn begin(gate: &Gate, pool: &AnyPool, wait: Duration) -> Result<Turn, Error> {
@@ -94,26 +102,32 @@ pub(crate) async fn begin(gate: &Gate, pool: &AnyPool, wait: Duration) -> Result
             cause: "the SQLite write lock stayed taken".to_owned(),
         })?;
     writer.turns += 1;
-    if writer.open.is_none() {
-        let mut conn = pool.acquire().await.db()?;
-        // IMMEDIATE takes the write lock at once, so a request that reads before
-        // it writes cannot fail half-way with SQLITE_BUSY.
-        Manager::begin(&mut conn, Some("BEGIN IMMEDIATE".into_sql_str()))
-            .await
-            .db()?;
-        writer.open = Some(conn);
-    }
-    let conn = writer.open.as_mut().expect("opened above");
-    if let Err(e) = Manager::begin(conn, None).await {
-        if writer.pending == 0 {
-            // Nobody else's work is in the shared transaction: end it.
-            writer.undo();
+    let savepoint = match writer.open.as_mut() {
+        None => {
+            let mut conn = pool.acquire().await.db()?;
+            // IMMEDIATE takes the write lock at once, so a request that reads before
+            // it writes cannot fail half-way with SQLITE_BUSY.
+            Manager::begin(&mut conn, Some("BEGIN IMMEDIATE".into_sql_str()))
+                .await
+                .db()?;
+            writer.open = Some(conn);
+            false
         }
-        return Err(driver_error(e));
-    }
+        Some(conn) => {
+            if let Err(e) = Manager::begin(conn, None).await {
+                if writer.pending == 0 {
+                    // Nobody else's work is in the shared transaction: end it.
+                    writer.undo(false);
+                }
+                return Err(driver_error(e));
+            }
+            true
+        }
+    };
     Ok(Turn {
         writer: Some(writer),
         gate: gate.clone(),
+        savepoint,
     })
 }
 
@@ -132,16 +146,18 @@ impl Turn {
             .expect("a turn holds the open transaction")
     }
 
-    /// Releases the request's savepoint and returns once the shared transaction
-    /// is committed: only then is the request's work kept.
+    /// Releases the request's savepoint, if it took one, and returns once the
+    /// shared transaction is committed: only then is the request's work kept.
     pub(crate) async fn commit(mut self) -> Result<(), Error> {
         let mut writer = self.writer.take().expect("a turn holds the writer");
         let conn = writer
             .open
             .as_mut()
             .expect("a turn holds the open transaction");
-        if let Err(e) = Manager::commit(conn).await {
-            writer.undo();
+        if self.savepoint
+            && let Err(e) = Manager::commit(conn).await
+        {
+            writer.undo(true);
             return Err(driver_error(e));
         }
         writer.pending += 1;
@@ -167,7 +183,7 @@ impl Turn {
 impl Drop for Turn {
     fn drop(&mut self) {
         if let Some(mut writer) = self.writer.take() {
-            writer.undo();
+            writer.undo(self.savepoint);
         }
     }
 }
