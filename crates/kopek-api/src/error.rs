@@ -9,6 +9,9 @@ use std::marker::PhantomData;
 
 /// How one API family writes errors.
 pub trait Dialect: Send + Sync + 'static {
+    /// Whether the family's changes are written to the audit log.
+    const AUDITED: bool = false;
+
     fn render(error: &Error, context: &RequestContext) -> Response;
 }
 

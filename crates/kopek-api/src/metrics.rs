@@ -19,6 +19,8 @@ pub struct Metrics {
     latency: HistogramVec,
     pool_size: IntGauge,
     pool_idle: IntGauge,
+    audit_entries: IntGauge,
+    audit_verified: IntGauge,
 }
 
 impl Metrics {
@@ -42,12 +44,21 @@ impl Metrics {
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool_size.clone()))?;
         registry.register(Box::new(pool_idle.clone()))?;
+        let audit_entries = IntGauge::new("audit_log_entries", "Entries in the audit log")?;
+        let audit_verified = IntGauge::new(
+            "audit_log_verified_position",
+            "The audit log entry up to which `kopek audit verify` last found the chain whole",
+        )?;
+        registry.register(Box::new(audit_entries.clone()))?;
+        registry.register(Box::new(audit_verified.clone()))?;
         Ok(Metrics {
             registry,
             requests,
             latency,
             pool_size,
             pool_idle,
+            audit_entries,
+            audit_verified,
         })
     }
 }
@@ -97,6 +108,11 @@ pub async fn render(State(state): State<AppState>) -> Response {
     let (size, idle) = state.store.pool_stats();
     m.pool_size.set(i64::from(size));
     m.pool_idle.set(i64::try_from(idle).unwrap_or(i64::MAX));
+    // The database out of reach leaves the last values read.
+    if let Ok(head) = kopek_core::audit::head(&state.core).await {
+        m.audit_entries.set(head.seq);
+        m.audit_verified.set(head.verified_seq);
+    }
     let encoder = TextEncoder::new();
     let mut buffer = Vec::new();
     if let Err(e) = encoder.encode(&m.registry.gather(), &mut buffer) {

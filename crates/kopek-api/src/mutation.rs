@@ -4,24 +4,27 @@
 
 use crate::AppState;
 use crate::error::{ApiError, Dialect};
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kopek_core::Core;
+use kopek_core::audit::Audit;
 use kopek_core::write::{Begun, IDEMPOTENCY_KEY, Ran, Work, Write, idempotency_key, request_hash};
 use kopek_domain::Error;
 use kopek_domain::auth::Principal;
 use kopek_store::idempotency::StoredResponse;
 use serde::Serialize;
 use std::marker::PhantomData;
+use std::net::{IpAddr, SocketAddr};
 
 pub struct Mutation<D> {
     core: Core,
     method: Method,
     target: String,
     key: Option<String>,
+    address: Option<IpAddr>,
     dialect: PhantomData<D>,
 }
 
@@ -46,20 +49,33 @@ impl<D: Dialect> FromRequestParts<AppState> for Mutation<D> {
                 .map(|p| p.as_str().to_owned())
                 .unwrap_or_default(),
             key,
+            address: parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip()),
             dialect: PhantomData,
         })
     }
 }
 
-impl<D> Mutation<D> {
-    /// The write this request is, for code shared with other transports.
+impl<D: Dialect> Mutation<D> {
+    /// The write this request is, for code shared with other transports; audited
+    /// when its family's changes are.
     pub fn write(self, body: &[u8]) -> Write {
         // Only a request with an idempotency key is ever compared by its hash.
         let hash = match self.key {
             Some(_) => request_hash(self.method.as_str(), &self.target, body),
             None => String::new(),
         };
-        self.core.write(self.key, hash)
+        let write = self.core.write(self.key, hash);
+        if D::AUDITED {
+            write.audited(Audit {
+                address: self.address.map(|ip| ip.to_string()),
+                action: format!("{} {}", self.method, self.target),
+            })
+        } else {
+            write
+        }
     }
 
     /// The usual shape of a write: begin (or replay), do `work` in the transaction,

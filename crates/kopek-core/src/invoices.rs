@@ -292,7 +292,7 @@ pub async fn change<T: Serialize>(
     guid: &InvoiceId,
     change: Change,
     status: u16,
-    answer: impl FnOnce(&Invoice) -> T,
+    answer: impl Fn(&Invoice) -> T,
 ) -> Result<Ran<T>, Error> {
     if let Change::Refund = change {
         if let Some(stored) = write.replay(caller).await? {
@@ -302,6 +302,11 @@ pub async fn change<T: Serialize>(
     }
     write
         .run(caller, status, async |work| {
+            if work.audited()
+                && let Some(before) = invoices::get(work.conn(), guid).await?
+            {
+                work.before(&answer(&before))?;
+            }
             let invoice = apply(core, work.conn(), guid, change, core.now()).await?;
             Ok(answer(&invoice))
         })

@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod acquiring;
+pub mod audit;
 pub mod auth;
 pub mod bank_statements;
 pub mod billing_accounts;

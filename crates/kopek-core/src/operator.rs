@@ -77,10 +77,15 @@ pub async fn revoke_key<T: Serialize>(
     caller: &Principal,
     id: &str,
     status: u16,
-    answer: impl FnOnce(&ApiKey) -> T,
+    answer: impl Fn(&ApiKey) -> T,
 ) -> Result<Ran<T>, Error> {
     write
         .run(caller, status, async |work| {
+            if work.audited()
+                && let Some(before) = api_keys::get(work.conn(), id).await?
+            {
+                work.before(&answer(&before))?;
+            }
             Ok(answer(&revoke(work.conn(), id).await?))
         })
         .await

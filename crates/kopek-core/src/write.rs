@@ -3,10 +3,12 @@
 //! stores the answer there before committing, so a repeat gets the same answer and
 //! the work happens once. The same for every transport (REST, gRPC, the pages).
 
+use crate::audit::Audit;
 use crate::limits::RateLimit;
 use kopek_domain::auth::Principal;
 use kopek_domain::time::Timestamp;
 use kopek_domain::{Error, Reason};
+use kopek_store::audit as audit_store;
 use kopek_store::idempotency::{self, Claim, StoredResponse};
 use kopek_store::{Conn, Store, Tx};
 use serde::Serialize;
@@ -41,6 +43,7 @@ pub struct Write {
     writes: Arc<RateLimit>,
     key: Option<String>,
     hash: String,
+    audit: Option<Audit>,
 }
 
 pub enum Begun {
@@ -88,7 +91,15 @@ impl Write {
             writes,
             key,
             hash: request_hash,
+            audit: None,
         }
+    }
+
+    /// Makes the write leave an entry in the audit log, in its own transaction,
+    /// with the caller as its actor and the answer as the object after it.
+    pub fn audited(mut self, audit: Audit) -> Write {
+        self.audit = Some(audit);
+        self
     }
 
     /// The first answer, when this is a repeat whose first request finished; read
@@ -111,13 +122,23 @@ impl Write {
     pub async fn begin(self, caller: &Principal) -> Result<Begun, Error> {
         self.writes.check(&caller.id, Timestamp::now())?;
         let mut tx = self.store.begin().await?;
+        let audit = self.audit.map(|audit| Audited {
+            actor: caller.id.clone(),
+            audit,
+            before: None,
+        });
         let Some(key) = self.key else {
-            return Ok(Begun::Work(Work { tx, claim: None }));
+            return Ok(Begun::Work(Work {
+                tx,
+                claim: None,
+                audit,
+            }));
         };
         match idempotency::claim(&mut tx, &caller.id, &key, &self.hash, Timestamp::now()).await? {
             Claim::Fresh => Ok(Begun::Work(Work {
                 tx,
                 claim: Some((caller.id.clone(), key)),
+                audit,
             })),
             Claim::Replay(stored) => {
                 // On SQLite the first request's answer may be in the transaction
@@ -167,11 +188,52 @@ impl Write {
 pub struct Work {
     tx: Tx,
     claim: Option<(String, String)>,
+    audit: Option<Audited>,
+}
+
+/// The audit entry a write will leave, as far as it is known before the answer.
+struct Audited {
+    actor: String,
+    audit: Audit,
+    before: Option<String>,
 }
 
 impl Work {
     pub fn conn(&mut self) -> &mut Conn {
         &mut self.tx
+    }
+
+    /// Whether the write leaves an entry in the audit log, which then wants the
+    /// object as it was before (see [`Work::before`]).
+    pub fn audited(&self) -> bool {
+        self.audit.is_some()
+    }
+
+    /// The object as the API showed it before this write changed it, for the
+    /// audit log (nothing is kept when the write is not audited).
+    pub fn before<T: Serialize>(&mut self, shown: &T) -> Result<(), Error> {
+        if let Some(audited) = &mut self.audit {
+            audited.before = Some(serde_json::to_string(shown).map_err(Error::internal)?);
+        }
+        Ok(())
+    }
+
+    /// Appends the audit entry, if the write is audited, with the answer stored.
+    async fn append_audit(&mut self, stored: &StoredResponse) -> Result<(), Error> {
+        let Some(audited) = self.audit.take() else {
+            return Ok(());
+        };
+        let entry = audit_store::NewEntry {
+            at: Timestamp::now(),
+            actor: audited.actor,
+            address: audited.audit.address,
+            action: audited.audit.action,
+            status: stored.status,
+            before_state: audited.before,
+            after_state: (!stored.body.is_empty()).then(|| stored.body.clone()),
+        };
+        audit_store::append(&mut self.tx, entry).await?;
+        Ok(())
     }
 
     /// Stores the response with the key (if any) and commits the work with it.
@@ -210,6 +272,7 @@ impl Work {
         if let Some((caller, key)) = &self.claim {
             idempotency::save(&mut self.tx, caller, key, &kept).await?;
         }
+        self.append_audit(&kept).await?;
         self.tx.commit().await?;
         Ok(StoredResponse { body: full, ..kept })
     }
@@ -228,6 +291,7 @@ impl Work {
         if let Some((caller, key)) = &self.claim {
             idempotency::save(&mut self.tx, caller, key, &stored).await?;
         }
+        self.append_audit(&stored).await?;
         self.tx.commit().await?;
         Ok(stored)
     }

@@ -199,6 +199,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (13, "card payments", include_str!("../migrations/0013_card_payments.sql")),
     (14, "bank statements", include_str!("../migrations/0014_bank_statements.sql")),
     (15, "event fan-out", include_str!("../migrations/0015_event_fan_out.sql")),
+    (16, "audit log", include_str!("../migrations/0016_audit_log.sql")),
 ];
 
 /// Reads a SQLite file about to be restored, without changing it: `Ok` with the

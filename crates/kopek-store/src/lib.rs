@@ -3,6 +3,7 @@
 //! backends need different statements, the branch stays small and lives here.
 
 pub mod api_keys;
+pub mod audit;
 pub mod bank_statements;
 pub mod billing_accounts;
 pub mod card_payments;

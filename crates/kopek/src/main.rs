@@ -39,6 +39,9 @@ enum Command {
     /// Reconcile bank statements.
     #[command(subcommand, name = "bank-statement")]
     BankStatement(BankStatementCommand),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Copy the SQLite database to a new file, consistently, while servers run.
     Backup { file: PathBuf },
     /// Put a backup in place of the SQLite database (none of its servers may run;
@@ -56,6 +59,13 @@ enum BankStatementCommand {
     /// payment order that names an invoice of the payer for its total pays it; the
     /// others are listed. The same file again changes nothing.
     Import { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the audit log's hash chain and name every entry changed, removed or
+    /// put in behind Kopek's back: exit 0 if the chain is whole, 1 if not.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -110,6 +120,7 @@ async fn main() -> ExitCode {
         Command::BankStatement(BankStatementCommand::Import { file }) => {
             import_statement(&config, &file).await
         }
+        Command::Audit(AuditCommand::Verify) => verify_audit(&config).await,
         Command::Backup { file } => kopek::backup::back_up(&config, &file).await,
         Command::Restore { file } => kopek::backup::restore(&config, &file).await,
         Command::Ready => ready(&config).await,
@@ -250,6 +261,31 @@ async fn import_statement(config: &Config, file: &std::path::Path) -> anyhow::Re
     }
     store.close().await;
     Ok(())
+}
+
+async fn verify_audit(config: &Config) -> anyhow::Result<()> {
+    let store = existing_store(config).await?;
+    let core = kopek::command_core(config, &store)?;
+    let verdict = kopek_core::audit::verify(&core)
+        .await
+        .map_err(|e| kopek::describe(&e))?;
+    store.close().await;
+    if verdict.breaks.is_empty() {
+        println!(
+            "the audit log is whole: {} entries, each linked to the one before",
+            verdict.entries
+        );
+        return Ok(());
+    }
+    for broken in &verdict.breaks {
+        println!("{broken}");
+    }
+    anyhow::bail!(
+        "the audit log is broken at entry {} ({} entries read; whole up to entry {})",
+        verdict.breaks[0].seq(),
+        verdict.entries,
+        verdict.whole_to
+    )
 }
 
 async fn api_key(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> {

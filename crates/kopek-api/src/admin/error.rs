@@ -65,6 +65,8 @@ pub fn code_and_status(error: &Error) -> (&'static str, StatusCode) {
 }
 
 impl Dialect for Admin {
+    const AUDITED: bool = true;
+
     fn render(error: &Error, context: &RequestContext) -> Response {
         let (code, status) = code_and_status(error);
         let fields = match error {

@@ -5,7 +5,7 @@ use crate::harness::{Backend, TestApp};
 use reqwest::Method;
 use std::process::Command;
 
-fn kopek(app: &TestApp, args: &[&str]) -> std::process::Output {
+pub fn kopek(app: &TestApp, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_kopek"))
         .args(args)
         .env("KOPEK_DATABASE_URL", &app.db.url)

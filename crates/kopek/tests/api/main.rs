@@ -6,6 +6,7 @@ mod smtp;
 mod users;
 
 mod admin;
+mod audit;
 mod auth;
 mod backups;
 mod bank_statements;

@@ -1,0 +1,210 @@
+//! The audit log: every admin-API change leaves an entry (who, from where, what,
+//! before and after) in its own transaction, the entries form one hash chain even
+//! with two processes appending, and `kopek audit verify` names an entry changed
+//! or removed behind Kopek's back.
+
+use crate::both_backends;
+use crate::harness::{TestApp, read, spawn_process_with};
+use crate::lifepos::{create_request, ready};
+use kopek_domain::auth::Principal;
+use kopek_store::audit::{self, Entry};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::process::Output;
+
+both_backends!(
+    admin_changes_are_audited_with_who_where_and_before_after,
+    verify_names_an_entry_changed_and_one_removed,
+    two_processes_append_to_one_chain,
+);
+
+async fn entries(app: &TestApp) -> Vec<Entry> {
+    let store = app.db.store().await;
+    let mut conn = store.conn().await.unwrap();
+    let mut all = audit::newest(&mut conn, None, 10_000).await.unwrap();
+    all.reverse();
+    all
+}
+
+fn json_of(state: &Option<String>) -> Value {
+    serde_json::from_str(state.as_deref().expect("a state")).expect("JSON")
+}
+
+fn verify(app: &TestApp) -> Output {
+    crate::cli::kopek(app, &["audit", "verify"])
+}
+
+async fn admin_changes_are_audited_with_who_where_and_before_after(app: TestApp) {
+    let shop = ready(&app, "audited").await;
+    let start = entries(&app).await.len();
+
+    let (status, created) = app
+        .admin(
+            Method::POST,
+            "/admin/v1/api-keys",
+            Some(json!({"role": "admin", "name": "ops"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let (id, token) = (
+        created["id"].as_str().unwrap(),
+        created["token"].as_str().unwrap(),
+    );
+    let (status, revoked) = app
+        .admin(Method::DELETE, &format!("/admin/v1/api-keys/{id}"), None)
+        .await;
+    assert_eq!(status, 200, "{revoked}");
+
+    // Neither a refused admin request nor another family's write is an entry.
+    let (status, _) = app
+        .admin(
+            Method::POST,
+            "/admin/v1/api-keys",
+            Some(json!({"role": "nobody"})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (status, invoice) = read(create_request(&app, &shop, 1).send().await.unwrap()).await;
+    assert_eq!(status, 201, "{invoice}");
+
+    let all = entries(&app).await;
+    let new = &all[start..];
+    assert_eq!(new.len(), 2, "{new:#?}");
+    let (create, revoke) = (&new[0], &new[1]);
+    for entry in new {
+        assert_eq!(entry.actor, Principal::BOOTSTRAP_ADMIN);
+        assert_eq!(entry.address.as_deref(), Some("127.0.0.1"));
+    }
+    assert_eq!(create.action, "POST /admin/v1/api-keys");
+    assert_eq!(create.status, 201);
+    assert_eq!(create.before_state, None);
+    let after = json_of(&create.after_state);
+    assert_eq!(after["id"], id);
+    assert_eq!(
+        after["token"],
+        Value::Null,
+        "a token shown once is not kept"
+    );
+    assert_eq!(revoke.action, format!("DELETE /admin/v1/api-keys/{id}"));
+    assert_eq!(json_of(&revoke.before_state)["revokedAt"], Value::Null);
+    assert!(json_of(&revoke.after_state)["revokedAt"].is_string());
+    let log = serde_json::to_string(&format!("{all:?}")).unwrap();
+    assert!(!log.contains(token), "the token is in the audit log");
+
+    // An invoice refunded by the operator: its status before and after.
+    let guid = invoice["guid"].as_str().unwrap();
+    for action in ["pay", "refund"] {
+        let (status, body) = app
+            .admin(
+                Method::POST,
+                &format!("/admin/v1/invoices/{guid}:{action}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let all = entries(&app).await;
+    let refund = all.last().unwrap();
+    assert_eq!(
+        refund.action,
+        format!("POST /admin/v1/invoices/{guid}:refund")
+    );
+    assert_eq!(json_of(&refund.before_state)["status"], "Paid");
+    assert_eq!(json_of(&refund.after_state)["status"], "Refunded");
+    for pair in all.windows(2) {
+        assert_eq!(pair[1].seq, pair[0].seq + 1);
+        assert_eq!(pair[1].prev_hash, pair[0].hash);
+    }
+}
+
+async fn verify_names_an_entry_changed_and_one_removed(app: TestApp) {
+    for i in 0..5 {
+        let (status, body) = app
+            .admin(
+                Method::POST,
+                "/admin/v1/resellers",
+                Some(json!({"name": format!("audited {i}")})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let whole = verify(&app);
+    let said = String::from_utf8_lossy(&whole.stdout);
+    assert!(whole.status.success(), "{said}");
+    assert!(said.contains("whole: 5 entries"), "{said}");
+
+    // Behind Kopek's back: one entry edited, another deleted.
+    let pool = app.store().pool();
+    sqlx::query("UPDATE audit_log SET after_state = $1 WHERE seq = 2")
+        .bind(r#"{"name":"forged"}"#)
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE seq = 4")
+        .execute(pool)
+        .await
+        .unwrap();
+    let broken = verify(&app);
+    let (said, complaint) = (
+        String::from_utf8_lossy(&broken.stdout),
+        String::from_utf8_lossy(&broken.stderr),
+    );
+    assert_eq!(broken.status.code(), Some(1), "{said}{complaint}");
+    assert!(said.contains("entry 2 was changed"), "{said}");
+    assert!(said.contains("entry 4 was removed"), "{said}");
+    assert!(complaint.contains("broken at entry 2"), "{complaint}");
+
+    // The last entry cut off too: the chain's recorded end tells.
+    sqlx::query("DELETE FROM audit_log WHERE seq = 5")
+        .execute(pool)
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&verify(&app).stdout).into_owned();
+    assert!(
+        said.contains("entries 4 to 5, the last ones, were removed"),
+        "{said}"
+    );
+
+    let metrics = app
+        .request(Method::GET, "/metrics", None)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("kopek_audit_log_verified_position 1\n"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("kopek_audit_log_entries 5\n"), "{metrics}");
+}
+
+async fn two_processes_append_to_one_chain(mut app: TestApp) {
+    app.stop_server().await;
+    let env = [("KOPEK_ADMIN_TOKEN", app.admin_token.as_str())];
+    let one = spawn_process_with(&app, &env).await;
+    let two = spawn_process_with(&app, &env).await;
+    let n = 40;
+    let mut sends = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let base = if i % 2 == 0 { &one.base } else { &two.base };
+        sends.spawn(
+            app.client
+                .post(format!("{base}/admin/v1/resellers"))
+                .bearer_auth(&app.admin_token)
+                .json(&json!({"name": format!("pair {i}")}))
+                .send(),
+        );
+    }
+    while let Some(sent) = sends.join_next().await {
+        assert_eq!(sent.unwrap().unwrap().status().as_u16(), 201);
+    }
+    let all = entries(&app).await;
+    assert_eq!(all.len(), n);
+    let checked = verify(&app);
+    let said = String::from_utf8_lossy(&checked.stdout);
+    assert!(checked.status.success(), "{said}");
+    assert!(said.contains(&format!("whole: {n} entries")), "{said}");
+    drop((one, two));
+}
