@@ -5,6 +5,7 @@ pub mod admin;
 pub mod aipix;
 pub mod auth;
 pub mod body;
+pub mod console;
 pub mod context;
 
 pub mod error;
@@ -166,6 +167,7 @@ fn routes() -> Routes {
         .merge(aipix::routes())
         .merge(lifepos::routes())
         .merge(pages::routes())
+        .merge(console::routes())
 }
 
 /// The core with this API's views of event subjects, for the server and for
@@ -243,7 +245,10 @@ pub(crate) fn render_for_path(path: &str, error: Error) -> Response {
         error::render::<lifepos::LifePos>(&error)
     } else if path.starts_with("/api/v1/billing/") {
         error::render::<aipix::Aipix>(&error)
-    } else if path.starts_with("/invitations/") || path.starts_with("/invoices/") {
+    } else if path.starts_with("/invitations/")
+        || path.starts_with("/invoices/")
+        || path.starts_with("/console")
+    {
         pages::error_page(&error)
     } else {
         error::render::<admin::Admin>(&error)

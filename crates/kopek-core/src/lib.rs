@@ -21,6 +21,7 @@ pub mod licenses;
 pub mod limits;
 pub mod operations;
 pub mod operator;
+pub mod operators;
 pub mod organizations;
 pub mod paging;
 pub mod sessions;

@@ -196,3 +196,23 @@ pub async fn list(
     }
     Ok((items, next_page_token))
 }
+
+/// One page of the organizations a search finds (by INN, alias or a part of the
+/// name; all when `text` is empty), in guid order, and the next page's token.
+pub async fn search(
+    core: &Core,
+    text: &str,
+    query: &PageQuery,
+) -> Result<(Vec<Organization>, String), Error> {
+    let key = core.store.page_key();
+    let page = query.page(key, format!("organizations?q={text}"))?;
+    let mut conn = core.store.conn().await?;
+    let after = page.after.as_deref();
+    let mut rows = if text.is_empty() {
+        organizations::list(&mut conn, after, page.fetch_limit()).await?
+    } else {
+        organizations::search(&mut conn, text, after, page.fetch_limit()).await?
+    };
+    let next_page_token = page.finish(key, &mut rows, |o| o.guid.as_str());
+    Ok((rows, next_page_token))
+}

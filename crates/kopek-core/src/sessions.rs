@@ -12,7 +12,7 @@ use kopek_domain::time::Timestamp;
 use kopek_domain::user::{User, login_key};
 use kopek_domain::{Error, password};
 use kopek_store::sessions::{self, Session};
-use kopek_store::users;
+use kopek_store::{Conn, users};
 use std::sync::OnceLock;
 
 /// Session tokens start so, which tells them from API keys.
@@ -47,9 +47,31 @@ impl Lifetime {
 
 /// A hash to check against when the login is unknown, so that a wrong login and a
 /// wrong password take the same time.
-fn decoy_hash() -> &'static str {
+pub(crate) fn decoy_hash() -> &'static str {
     static DECOY: OnceLock<String> = OnceLock::new();
     DECOY.get_or_init(|| password::hash("decoy password").unwrap_or_default())
+}
+
+/// Counts a sign-in attempt for `key` before its password is checked, or refuses
+/// it while the key is locked. Answers the start of the window the attempts are
+/// counted in (a successful sign-in clears them from there).
+pub(crate) async fn count_attempt(
+    conn: &mut Conn,
+    key: &str,
+    now: Timestamp,
+) -> Result<Timestamp, Error> {
+    let since = now.plus_seconds(-WINDOW_SECONDS);
+    let (attempt, attempts, oldest) = sessions::begin_attempt(&mut *conn, key, now, since).await?;
+    if attempts > MAX_FAILURES {
+        sessions::forget_attempt(conn, &attempt).await?;
+        // Free again when the oldest counted attempt leaves the window.
+        let free_at = oldest.plus_seconds(WINDOW_SECONDS);
+        let retry_after = (free_at.micros() - now.micros()).max(0) / 1_000_000 + 1;
+        return Err(Error::TooManyRequests {
+            retry_after: u64::try_from(retry_after).unwrap_or(1),
+        });
+    }
+    Ok(since)
 }
 
 /// Signs `login` in with `secret`: the token (shown once) and its session.
@@ -62,17 +84,7 @@ pub async fn sign_in(
     let key = login_key(login);
     let now = Timestamp::now();
     let mut conn = core.store.conn().await?;
-    let since = now.plus_seconds(-WINDOW_SECONDS);
-    let (attempt, attempts, oldest) = sessions::begin_attempt(&mut conn, &key, now, since).await?;
-    if attempts > MAX_FAILURES {
-        sessions::forget_attempt(&mut conn, &attempt).await?;
-        // Free again when the oldest counted attempt leaves the window.
-        let free_at = oldest.plus_seconds(WINDOW_SECONDS);
-        let retry_after = (free_at.micros() - now.micros()).max(0) / 1_000_000 + 1;
-        return Err(Error::TooManyRequests {
-            retry_after: u64::try_from(retry_after).unwrap_or(1),
-        });
-    }
+    let since = count_attempt(&mut conn, &key, now).await?;
     let user = users::find_live(&mut conn, login).await?;
     drop(conn);
     let checked: Option<User> = crate::cpu::run(move || match user {

@@ -42,6 +42,41 @@ impl Role {
     }
 }
 
+/// What a console operator may do: `support` reads everything and changes
+/// nothing; `admin` also acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OperatorRole {
+    Admin,
+    Support,
+}
+
+impl OperatorRole {
+    pub const ALL: [OperatorRole; 2] = [OperatorRole::Admin, OperatorRole::Support];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperatorRole::Admin => "admin",
+            OperatorRole::Support => "support",
+        }
+    }
+
+    pub fn may_act(self) -> bool {
+        self == OperatorRole::Admin
+    }
+}
+
+impl FromStr for OperatorRole {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<OperatorRole, String> {
+        OperatorRole::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("unknown operator role {s:?}: expected admin or support"))
+    }
+}
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

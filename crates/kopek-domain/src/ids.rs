@@ -198,6 +198,8 @@ pub mod prefix {
     pub const OPERATION: &str = "bop";
     pub const SESSION: &str = "ses";
     pub const PAYMENT: &str = "pay";
+    pub const OPERATOR: &str = "opr";
+    pub const OPERATOR_SESSION: &str = "oss";
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! they are. Reading back goes through the same checks as the wire: a value the
 //! rules would refuse is a decode error, not a value.
 
-use crate::auth::Role;
+use crate::auth::{OperatorRole, Role};
 use crate::bank_statement::Outcome;
 use crate::card_payment::CardPaymentStatus;
 use crate::catalog::Catalog;
@@ -85,6 +85,9 @@ column!(CustomerState as String, into: |st| st.as_str().to_owned(), from: |s| {
 });
 column!(Role as String, into: |r| r.as_str().to_owned(), from: |s| {
     s.parse::<Role>().map_err(|_| unknown("role", &s))
+});
+column!(OperatorRole as String, into: |r| r.as_str().to_owned(), from: |s| {
+    s.parse::<OperatorRole>().map_err(|_| unknown("operator role", &s))
 });
 column!(SubscriptionStatus as String, into: |st| st.as_str().to_owned(), from: |s| {
     SubscriptionStatus::parse(&s).ok_or_else(|| unknown("subscription status", &s))

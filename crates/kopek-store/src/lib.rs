@@ -16,6 +16,7 @@ pub mod invitations;
 pub mod invoices;
 pub mod license_tokens;
 pub mod operations;
+pub mod operators;
 pub mod organizations;
 pub mod outbox;
 pub mod sessions;

@@ -149,6 +149,35 @@ pub async fn list(
 }
 
 /// Makes a user a member; adding twice changes nothing.
+/// Organizations whose INN or alias is `text`, or whose name contains it
+/// (case folded as the database folds it: all of Unicode on PostgreSQL, ASCII on
+/// SQLite), in guid order after `after`.
+pub async fn search(
+    conn: &mut Conn,
+    text: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Organization>, Error> {
+    let escaped: String = text
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    sqlx::query_as(select::<Organization>(
+        "WHERE guid > $1 AND (inn = $2 OR alias = $2 OR \
+         LOWER(company_name) LIKE LOWER($3) ESCAPE '\\') ORDER BY guid LIMIT $4",
+    ))
+    .bind(after.unwrap_or(""))
+    .bind(text)
+    .bind(format!("%{escaped}%"))
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+    .db()
+}
+
 pub async fn add_member(
     conn: &mut Conn,
     guid: &OrganizationId,

@@ -2,7 +2,8 @@ use clap::{Parser, Subcommand};
 use kopek::Server;
 use kopek::config::{Config, ConfigError};
 use kopek_core::operator;
-use kopek_domain::auth::{KeySpec, Role};
+use kopek_domain::auth::{KeySpec, OperatorRole, Role};
+use kopek_domain::contact::Email;
 use kopek_store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +43,9 @@ enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage the console's operators.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
     /// Copy the SQLite database to a new file, consistently, while servers run.
     Backup { file: PathBuf },
     /// Put a backup in place of the SQLite database (none of its servers may run;
@@ -59,6 +63,21 @@ enum BankStatementCommand {
     /// payment order that names an invoice of the payer for its total pays it; the
     /// others are listed. The same file again changes nothing.
     Import { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum OperatorCommand {
+    /// Add an operator and print the one-time link (good for 24 hours) where they
+    /// set their password.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// `support` reads everything and changes nothing; `admin` also acts.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(OperatorRole::ALL.map(OperatorRole::as_str)))]
+        role: String,
+    },
+    /// List operators.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -121,6 +140,7 @@ async fn main() -> ExitCode {
             import_statement(&config, &file).await
         }
         Command::Audit(AuditCommand::Verify) => verify_audit(&config).await,
+        Command::Operator(command) => operator_command(&config, command).await,
         Command::Backup { file } => kopek::backup::back_up(&config, &file).await,
         Command::Restore { file } => kopek::backup::restore(&config, &file).await,
         Command::Ready => ready(&config).await,
@@ -258,6 +278,49 @@ async fn import_statement(config: &Config, file: &std::path::Path) -> anyhow::Re
             line.outcome.as_str(),
             line.note
         );
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn operator_command(config: &Config, command: OperatorCommand) -> anyhow::Result<()> {
+    let store = existing_store(config).await?;
+    let core = kopek::command_core(config, &store)?;
+    let fail = |e: kopek_domain::Error| kopek::describe(&e);
+    match command {
+        OperatorCommand::Create { email, role } => {
+            let email = Email::parse("email", &email)
+                .map_err(|_| ConfigError(format!("--email: {email:?} is not an e-mail address")))?;
+            let role: OperatorRole = role.parse().map_err(|e: String| ConfigError(e))?;
+            let (operator, token) = kopek_core::operators::create(&core, email, role)
+                .await
+                .map_err(fail)?;
+            eprintln!(
+                "operator {} ({}) created; the link to set a password, shown only now and \
+                 good for 24 hours:",
+                operator.email.as_str(),
+                operator.role.as_str()
+            );
+            println!(
+                "{}/console/setup?token={}",
+                core.settings.public_url.trim_end_matches('/'),
+                token.expose()
+            );
+        }
+        OperatorCommand::List => {
+            println!("ID\tEMAIL\tROLE\tCREATED\tSTATE");
+            for o in kopek_core::operators::list(&core).await.map_err(fail)? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    o.id,
+                    o.email.as_str(),
+                    o.role.as_str(),
+                    o.created_at.rfc3339(),
+                    o.disabled_at
+                        .map_or("active".to_owned(), |t| format!("disabled {}", t.rfc3339()))
+                );
+            }
+        }
     }
     store.close().await;
     Ok(())

@@ -3,7 +3,7 @@
 //! A forged cross-site POST carries neither the cookie (SameSite) nor a matching
 //! token; a POST whose Origin is another site is refused outright.
 
-use axum::http::header::{COOKIE, ORIGIN, SET_COOKIE};
+use axum::http::header::{ORIGIN, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
 use kopek_domain::mac;
 use rand::RngCore;
@@ -11,15 +11,9 @@ use rand::RngCore;
 const COOKIE_NAME: &str = "kopek_csrf";
 
 fn cookie_value(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
-        .map(|(_, value)| value.to_owned())
+    super::cookie(headers, COOKIE_NAME)
         .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_owned)
 }
 
 fn parts<'a>(cookie: &'a str, subject: &'a str) -> [&'a [u8]; 4] {
@@ -105,7 +99,10 @@ mod tests {
             .unwrap()
             .to_owned();
         let mut headers = HeaderMap::new();
-        headers.insert(COOKIE, HeaderValue::from_str(&pair).unwrap());
+        headers.insert(
+            axum::http::header::COOKIE,
+            HeaderValue::from_str(&pair).unwrap(),
+        );
         assert!(verify(key, &headers, "inv-1", &form, "http://x", None));
         assert!(!verify(key, &headers, "inv-2", &form, "http://x", None));
         assert!(!verify(

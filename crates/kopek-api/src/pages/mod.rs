@@ -125,6 +125,18 @@ input{font-size:1rem;padding:.5rem;border:1px solid #d1d5db;border-radius:.3rem}
 button{font-size:1rem;padding:.6rem 1.4rem;border:0;border-radius:.4rem;background:#1a56db;color:#fff;cursor:pointer}\
 button.secondary{background:#6b7280}.test-cards{font-size:.85rem;color:#6b7280}";
 
+/// The value of the cookie `name` that the browser sent, if any.
+pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value)
+}
+
 /// An amount for people: `19 800,00 ₽` in Russian, `19,800.00 RUB` in English.
 pub fn money(amount: Money, lang: Lang) -> String {
     let sign = if amount.is_negative() { "-" } else { "" };

@@ -13,6 +13,7 @@ mod bank_statements;
 mod browser;
 mod cli;
 mod connections;
+mod console;
 mod customers;
 mod database;
 mod errors;

@@ -63,7 +63,7 @@ pub async fn stored_payments(app: &TestApp, invoice: &Value) -> Vec<(String, Opt
 }
 
 /// A client that keeps cookies, as a browser does.
-fn browser_like() -> reqwest::Client {
+pub fn browser_like() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -71,7 +71,7 @@ fn browser_like() -> reqwest::Client {
         .unwrap()
 }
 
-fn csrf_of(html: &str) -> String {
+pub fn csrf_of(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
     html[at..at + 32].to_owned()
 }

@@ -1,0 +1,355 @@
+//! The operator console at `/console`: server-rendered pages (maud, the look of
+//! the other pages), no JavaScript. Operators sign in with the password set
+//! through their setup link; the session token lives only in an HttpOnly,
+//! SameSite=Strict cookie scoped to `/console`, and every form carries the
+//! anti-forgery token of the pages.
+
+mod organizations;
+mod session;
+
+use crate::context::RequestContext;
+use crate::limits::ClientAddress;
+use crate::pages::{csrf, page};
+use crate::{AppState, Routes};
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Query, State};
+use axum::http::header::{HOST, LOCATION, RETRY_AFTER, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use kopek_core::operators;
+use kopek_domain::Error;
+use maud::{Markup, html};
+use serde::Deserialize;
+use utoipa_axum::routes;
+
+pub use session::Signed;
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .api(routes!(home))
+        .api(routes!(sign_in_page, sign_in))
+        .api(routes!(setup_page, setup))
+        .api(routes!(sign_out))
+        .api(routes!(organizations::list))
+}
+
+/// The anti-forgery subject of every console form.
+const FORM: &str = "console";
+
+/// `en` or `ru` as the browser asked.
+fn pick<'a>(en: &'a str, ru: &'a str) -> &'a str {
+    RequestContext::current().lang.pick(en, ru)
+}
+
+fn see_other(to: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(location) = HeaderValue::from_str(to) {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    response
+}
+
+/// This browser's anti-forgery token for the forms of one response, and the
+/// cookie to set with it when the browser has none yet (issued once a response,
+/// so the token matches the cookie set).
+struct Guard {
+    token: String,
+    cookie: Option<HeaderValue>,
+}
+
+fn guard(state: &AppState, headers: &HeaderMap) -> Guard {
+    let (token, cookie) = csrf::issue(state.store.page_key(), headers, FORM, secure(state));
+    Guard { token, cookie }
+}
+
+/// A console page: the bar with the operator's e-mail and sign-out when signed in.
+fn console_page(
+    guard: Guard,
+    status: StatusCode,
+    title: &str,
+    signed: Option<&Signed>,
+    body: Markup,
+) -> Response {
+    let token = &guard.token;
+    let body = html! {
+        @if let Some(signed) = signed {
+            nav.console {
+                a href="/console/organizations" { (pick("Organizations", "Организации")) }
+                span.muted { (signed.operator.email.as_str()) " · " (signed.operator.role.as_str()) }
+                form method="post" action="/console/sign-out" {
+                    input type="hidden" name="csrf" value=(token);
+                    button.secondary type="submit" { (pick("Sign out everywhere", "Выйти на всех устройствах")) }
+                }
+            }
+        }
+        h1 { (title) }
+        (body)
+    };
+    let mut response = page(status, title, body);
+    csrf::set_cookie(&mut response, guard.cookie);
+    response
+}
+
+fn secure(state: &AppState) -> bool {
+    state.settings().public_url.starts_with("https://")
+}
+
+/// Whether a posted form is this site's own.
+fn forged(state: &AppState, headers: &HeaderMap, token: &str) -> bool {
+    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
+    !csrf::verify(
+        state.store.page_key(),
+        headers,
+        FORM,
+        token,
+        &state.settings().public_url,
+        host,
+    )
+}
+
+/// A posted form, read and checked to be this site's own (`None`: answer with
+/// [`refused`]).
+fn checked<F>(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: Result<Form<F>, FormRejection>,
+    csrf: impl FnOnce(&F) -> &str,
+) -> Option<F> {
+    match form {
+        Ok(Form(form)) if !forged(state, headers, csrf(&form)) => Some(form),
+        _ => None,
+    }
+}
+
+fn refused(state: &AppState, headers: &HeaderMap) -> Response {
+    console_page(
+        guard(state, headers),
+        StatusCode::FORBIDDEN,
+        pick("Form expired", "Форма устарела"),
+        None,
+        html! { p { a href="/console/sign-in" { (pick("Open the page again", "Откройте страницу заново")) } } },
+    )
+}
+
+/// An error met while serving a page, as a page.
+fn failed(state: &AppState, headers: &HeaderMap, error: &Error) -> Response {
+    let lang = RequestContext::current().lang;
+    let mut response = console_page(
+        guard(state, headers),
+        crate::error::http_status(error),
+        pick("Something went wrong", "Что-то пошло не так"),
+        None,
+        html! { p { (error.public_message(lang)) } },
+    );
+    if let Error::TooManyRequests { retry_after } | Error::Unavailable { retry_after, .. } = error
+        && let Ok(value) = HeaderValue::from_str(&retry_after.to_string())
+    {
+        response.headers_mut().insert(RETRY_AFTER, value);
+    }
+    response
+}
+
+/// The console's start: its first page for an operator signed in.
+#[utoipa::path(get, path = "/console", tag = "console", operation_id = "consoleHome",
+    responses((status = 303, description = "On to the organizations, or to sign in")))]
+pub async fn home() -> Response {
+    see_other("/console/organizations")
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SignInForm {
+    email: String,
+    password: String,
+    csrf: String,
+}
+
+fn sign_in_form(guard: &Guard, email: &str) -> Markup {
+    html! {
+        form.card method="post" action="/console/sign-in" {
+            input type="hidden" name="csrf" value=(guard.token);
+            label { (pick("E-mail", "Эл. почта")) input type="email" name="email" value=(email) required autocomplete="username"; }
+            label { (pick("Password", "Пароль")) input type="password" name="password" required autocomplete="current-password"; }
+            button type="submit" { (pick("Sign in", "Войти")) }
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/console/sign-in", tag = "console", operation_id = "consoleSignInPage",
+    responses((status = 200, description = "The sign-in form", content_type = "text/html", body = String)))]
+pub async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let guard = guard(&state, &headers);
+    let form = sign_in_form(&guard, "");
+    console_page(
+        guard,
+        StatusCode::OK,
+        pick("Kopek console", "Консоль Kopek"),
+        None,
+        form,
+    )
+}
+
+#[utoipa::path(post, path = "/console/sign-in", tag = "console", operation_id = "consoleSignIn",
+    request_body(content = SignInForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Signed in: on to the console, with the session cookie"),
+        (status = 401, description = "Wrong e-mail or password", content_type = "text/html", body = String),
+        (status = 403, description = "Missing or forged anti-forgery token", content_type = "text/html", body = String),
+        (status = 429, description = "Too many failed attempts for this e-mail: locked for a while", content_type = "text/html", body = String),
+    ))]
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    form: Result<Form<SignInForm>, FormRejection>,
+) -> Response {
+    let Some(form) = checked(&state, &headers, form, |f| &f.csrf) else {
+        return refused(&state, &headers);
+    };
+    let address = address.map(|ip| ip.to_string());
+    match operators::sign_in(&state.core, &form.email, form.password, address).await {
+        Ok((token, _)) => {
+            let mut response = see_other("/console/organizations");
+            session::set_cookie(&mut response, token.expose(), secure(&state));
+            response
+        }
+        Err(Error::WrongCredentials) => {
+            let lang = RequestContext::current().lang;
+            let guard = guard(&state, &headers);
+            let body = html! {
+                p.alert { (Error::WrongCredentials.public_message(lang)) }
+                (sign_in_form(&guard, &form.email))
+            };
+            console_page(
+                guard,
+                StatusCode::UNAUTHORIZED,
+                pick("Kopek console", "Консоль Kopek"),
+                None,
+                body,
+            )
+        }
+        Err(e) => failed(&state, &headers, &e),
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct SetupLink {
+    /// The token of the link `kopek operator create` printed.
+    #[param(max_length = 100)]
+    token: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SetupForm {
+    token: String,
+    password: String,
+    csrf: String,
+}
+
+fn link_not_valid(state: &AppState, headers: &HeaderMap) -> Response {
+    console_page(
+        guard(state, headers),
+        StatusCode::NOT_FOUND,
+        pick("This link does not work", "Эта ссылка не работает"),
+        None,
+        html! { p { (pick(
+            "It was used already or is older than 24 hours; ask for a new one (kopek operator create).",
+            "Ею уже воспользовались или ей больше суток; попросите новую (kopek operator create).",
+        )) } },
+    )
+}
+
+#[utoipa::path(get, path = "/console/setup", tag = "console", operation_id = "consoleSetupPage",
+    params(SetupLink),
+    responses(
+        (status = 200, description = "The form to set the password", content_type = "text/html", body = String),
+        (status = 400, description = "A query that is not text", content_type = "text/html", body = String),
+        (status = 404, description = "A link used already, expired or unknown", content_type = "text/html", body = String),
+    ))]
+pub async fn setup_page(
+    State(state): State<AppState>,
+    Query(link): Query<SetupLink>,
+    headers: HeaderMap,
+) -> Response {
+    let token = link.token.unwrap_or_default();
+    let operator = match operators::setting_up(&state.core, &token).await {
+        Ok(operator) => operator,
+        Err(Error::Unauthenticated) => return link_not_valid(&state, &headers),
+        Err(e) => return failed(&state, &headers, &e),
+    };
+    let guard = guard(&state, &headers);
+    let body = html! {
+        p { (operator.email.as_str()) " · " (operator.role.as_str()) }
+        form.card method="post" action="/console/setup" {
+            input type="hidden" name="csrf" value=(guard.token);
+            input type="hidden" name="token" value=(token);
+            label { (pick("New password (12 characters or more)", "Новый пароль (от 12 символов)"))
+                input type="password" name="password" required minlength="12" autocomplete="new-password"; }
+            button type="submit" { (pick("Set the password", "Задать пароль")) }
+        }
+    };
+    console_page(
+        guard,
+        StatusCode::OK,
+        pick("Set your password", "Задайте пароль"),
+        None,
+        body,
+    )
+}
+
+#[utoipa::path(post, path = "/console/setup", tag = "console", operation_id = "consoleSetup",
+    request_body(content = SetupForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "The password is set: on to sign in"),
+        (status = 400, description = "A password too short or too long", content_type = "text/html", body = String),
+        (status = 403, description = "Missing or forged anti-forgery token", content_type = "text/html", body = String),
+        (status = 404, description = "A link used already, expired or unknown", content_type = "text/html", body = String),
+    ))]
+pub async fn setup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<SetupForm>, FormRejection>,
+) -> Response {
+    let Some(form) = checked(&state, &headers, form, |f| &f.csrf) else {
+        return refused(&state, &headers);
+    };
+    match operators::set_up(&state.core, &form.token, form.password).await {
+        Ok(_) => see_other("/console/sign-in"),
+        Err(Error::Unauthenticated) => link_not_valid(&state, &headers),
+        Err(e) => failed(&state, &headers, &e),
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SignOutForm {
+    csrf: String,
+}
+
+#[utoipa::path(post, path = "/console/sign-out", tag = "console", operation_id = "consoleSignOut",
+    request_body(content = SignOutForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Every session of the operator ended: on to sign in"),
+        (status = 403, description = "Missing or forged anti-forgery token", content_type = "text/html", body = String),
+    ))]
+pub async fn sign_out(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    form: Result<Form<SignOutForm>, FormRejection>,
+) -> Response {
+    let Some(_form) = checked(&state, &headers, form, |f| &f.csrf) else {
+        return refused(&state, &headers);
+    };
+    if let Err(e) = operators::sign_out_everywhere(&state.core, &signed.operator).await {
+        return failed(&state, &headers, &e);
+    }
+    let mut response = see_other("/console/sign-in");
+    session::clear_cookie(&mut response, secure(&state));
+    response
+}
+
+fn append_cookie(response: &mut Response, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+}

@@ -1,0 +1,52 @@
+//! The signed-in operator, from the session cookie: a page asked for without a
+//! live session sends the browser to sign in.
+
+use super::{append_cookie, see_other};
+use crate::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::Response;
+use kopek_core::operators;
+use kopek_domain::Error;
+use kopek_store::operators::Operator;
+
+const COOKIE_NAME: &str = "kopek_console";
+
+pub struct Signed {
+    pub operator: Operator,
+}
+
+pub(super) fn set_cookie(response: &mut Response, token: &str, secure: bool) {
+    let secure = if secure { "; Secure" } else { "" };
+    append_cookie(
+        response,
+        &format!("{COOKIE_NAME}={token}; Path=/console; HttpOnly; SameSite=Strict{secure}"),
+    );
+}
+
+pub(super) fn clear_cookie(response: &mut Response, secure: bool) {
+    let secure = if secure { "; Secure" } else { "" };
+    append_cookie(
+        response,
+        &format!("{COOKIE_NAME}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
+    );
+}
+
+fn token(parts: &Parts) -> Option<&str> {
+    crate::pages::cookie(&parts.headers, COOKIE_NAME).filter(|v| !v.is_empty())
+}
+
+impl FromRequestParts<AppState> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Signed, Response> {
+        let Some(token) = token(parts) else {
+            return Err(see_other("/console/sign-in"));
+        };
+        match operators::authenticate(&state.core, token).await {
+            Ok(operator) => Ok(Signed { operator }),
+            Err(Error::Unauthenticated) => Err(see_other("/console/sign-in")),
+            Err(e) => Err(super::failed(state, &parts.headers, &e)),
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! The operator console over HTTP, as a browser uses it: an operator made on the
+//! command line sets a password through the setup link, signs in, finds an
+//! organization by INN and signs out everywhere; five wrong passwords lock the
+//! e-mail; a form without the anti-forgery token is refused.
+
+use crate::both_backends;
+use crate::cli::kopek;
+use crate::harness::TestApp;
+use crate::pages::{browser_like, csrf_of};
+use reqwest::Method;
+use reqwest::header::{LOCATION, SET_COOKIE};
+use serde_json::json;
+
+both_backends!(
+    an_operator_sets_up_signs_in_finds_by_inn_and_signs_out,
+    five_wrong_passwords_lock_and_forged_forms_are_refused,
+);
+
+/// Makes an operator on the command line and returns the setup link's path.
+fn create_operator(app: &TestApp, email: &str, role: &str) -> String {
+    let made = kopek(
+        app,
+        &["operator", "create", "--email", email, "--role", role],
+    );
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let link = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    let path = &link[link.find("/console/setup?token=").expect(&link)..];
+    path.to_owned()
+}
+
+async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> (u16, String) {
+    let response = client
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+async fn post(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    client
+        .post(format!("{}{path}", app.base))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn set_up(app: &TestApp, client: &reqwest::Client, link: &str, password: &str) {
+    let (status, html) = page(app, client, link).await;
+    assert_eq!(status, 200, "{html}");
+    let token = &link[link.find("token=").unwrap() + 6..];
+    let done = post(
+        app,
+        client,
+        "/console/setup",
+        &[
+            ("csrf", &csrf_of(&html)),
+            ("token", token),
+            ("password", password),
+        ],
+    )
+    .await;
+    let status = done.status().as_u16();
+    assert_eq!(status, 303, "{}", done.text().await.unwrap());
+}
+
+async fn sign_in(
+    app: &TestApp,
+    client: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    let (_, html) = page(app, client, "/console/sign-in").await;
+    post(
+        app,
+        client,
+        "/console/sign-in",
+        &[
+            ("csrf", &csrf_of(&html)),
+            ("email", email),
+            ("password", password),
+        ],
+    )
+    .await
+}
+
+async fn organization(app: &TestApp, alias: &str, name: &str, inn: &str, kpp: &str) {
+    let (status, body) = app
+        .admin(
+            Method::POST,
+            "/admin/v1/organizations",
+            Some(json!({"alias": alias, "company": {"name": name, "inn": inn, "kpp": kpp}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+async fn an_operator_sets_up_signs_in_finds_by_inn_and_signs_out(app: TestApp) {
+    organization(&app, "yandex", "ООО «Яндекс»", "7736207543", "770401001").await;
+    organization(&app, "sber", "ПАО «Сбербанк»", "7707083893", "773601001").await;
+    let link = create_operator(&app, "ops@example.com", "admin");
+    let browser = browser_like();
+
+    // Not signed in: every console page sends the browser to sign in.
+    let (status, _) = page(&app, &browser, "/console/organizations").await;
+    assert_eq!(status, 303);
+
+    set_up(&app, &browser, &link, "a long enough password").await;
+    // The link works once.
+    let (status, _) = page(&app, &browser, &link).await;
+    assert_eq!(status, 404);
+
+    let signed = sign_in(&app, &browser, "OPS@example.com", "a long enough password").await;
+    assert_eq!(signed.status().as_u16(), 303);
+    assert_eq!(signed.headers()[LOCATION], "/console/organizations");
+    let cookie = signed
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.starts_with("kopek_console="))
+        .expect("a session cookie")
+        .to_owned();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+
+    let (status, html) = page(&app, &browser, "/console/organizations?q=7736207543").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("Яндекс") && !html.contains("Сбербанк"),
+        "{html}"
+    );
+    assert!(html.contains("ops@example.com"), "{html}");
+    let (_, html) = page(
+        &app,
+        &browser,
+        "/console/organizations?q=%D0%A1%D0%B1%D0%B5%D1%80",
+    )
+    .await;
+    assert!(
+        html.contains("Сбербанк") && !html.contains("Яндекс"),
+        "{html}"
+    );
+    let (_, html) = page(&app, &browser, "/console/organizations?q=nobody").await;
+    assert!(
+        html.contains("Nothing found") || html.contains("Ничего не найдено"),
+        "{html}"
+    );
+
+    // A second browser of the same operator; signing out in the first ends both.
+    let other = browser_like();
+    assert_eq!(
+        sign_in(&app, &other, "ops@example.com", "a long enough password")
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+    assert_eq!(page(&app, &other, "/console/organizations").await.0, 200);
+    let (_, html) = page(&app, &browser, "/console/organizations").await;
+    let out = post(
+        &app,
+        &browser,
+        "/console/sign-out",
+        &[("csrf", &csrf_of(&html))],
+    )
+    .await;
+    assert_eq!(out.status().as_u16(), 303);
+    assert_eq!(page(&app, &browser, "/console/organizations").await.0, 303);
+    assert_eq!(page(&app, &other, "/console/organizations").await.0, 303);
+}
+
+async fn five_wrong_passwords_lock_and_forged_forms_are_refused(app: TestApp) {
+    let link = create_operator(&app, "support@example.com", "support");
+    let browser = browser_like();
+    set_up(&app, &browser, &link, "the right password").await;
+
+    for _ in 0..5 {
+        let refused = sign_in(&app, &browser, "support@example.com", "a wrong password").await;
+        assert_eq!(refused.status().as_u16(), 401);
+    }
+    let locked = sign_in(&app, &browser, "support@example.com", "the right password").await;
+    assert_eq!(locked.status().as_u16(), 429);
+    assert!(locked.headers().contains_key("retry-after"));
+
+    // A form posted without the token, as from another site: refused, whatever
+    // the credentials.
+    let other = browser_like();
+    let forged = post(
+        &app,
+        &other,
+        "/console/sign-in",
+        &[
+            ("email", "support@example.com"),
+            ("password", "the right password"),
+        ],
+    )
+    .await;
+    assert_eq!(forged.status().as_u16(), 403);
+    let forged = post(
+        &app,
+        &other,
+        "/console/sign-in",
+        &[
+            ("csrf", "00000000000000000000000000000000"),
+            ("email", "support@example.com"),
+            ("password", "the right password"),
+        ],
+    )
+    .await;
+    assert_eq!(forged.status().as_u16(), 403);
+
+    // The same e-mail twice is refused on the command line.
+    let again = kopek(
+        &app,
+        &[
+            "operator",
+            "create",
+            "--email",
+            "SUPPORT@example.com",
+            "--role",
+            "admin",
+        ],
+    );
+    assert!(!again.status.success());
+}
