@@ -4,6 +4,7 @@
 //! SameSite=Strict cookie scoped to `/console`, and every form carries the
 //! anti-forgery token of the pages.
 
+mod invoices;
 mod organizations;
 mod session;
 
@@ -32,6 +33,8 @@ pub fn routes() -> Routes {
         .api(routes!(setup_page, setup))
         .api(routes!(sign_out))
         .api(routes!(organizations::list))
+        .api(routes!(invoices::show))
+        .api(routes!(invoices::confirm, invoices::act))
 }
 
 /// The anti-forgery subject of every console form.

@@ -5,7 +5,8 @@
 
 use crate::both_backends;
 use crate::cli::kopek;
-use crate::harness::TestApp;
+use crate::harness::{TestApp, read};
+use crate::lifepos::{create_request, ready};
 use crate::pages::{browser_like, csrf_of};
 use reqwest::Method;
 use reqwest::header::{LOCATION, SET_COOKIE};
@@ -14,6 +15,7 @@ use serde_json::json;
 both_backends!(
     an_operator_sets_up_signs_in_finds_by_inn_and_signs_out,
     five_wrong_passwords_lock_and_forged_forms_are_refused,
+    an_admin_pays_and_refunds_with_a_confirmation_and_support_cannot,
 );
 
 /// Makes an operator on the command line and returns the setup link's path.
@@ -234,4 +236,102 @@ async fn five_wrong_passwords_lock_and_forged_forms_are_refused(app: TestApp) {
         ],
     );
     assert!(!again.status.success());
+}
+
+/// An operator signed in in a browser of its own.
+async fn signed_in(app: &TestApp, email: &str, role: &str) -> reqwest::Client {
+    let link = create_operator(app, email, role);
+    let browser = browser_like();
+    set_up(app, &browser, &link, "a long enough password").await;
+    let signed = sign_in(app, &browser, email, "a long enough password").await;
+    assert_eq!(signed.status().as_u16(), 303);
+    browser
+}
+
+async fn an_admin_pays_and_refunds_with_a_confirmation_and_support_cannot(app: TestApp) {
+    let shop = ready(&app, "console-shop").await;
+    let (status, created) = read(create_request(&app, &shop, 1).send().await.unwrap()).await;
+    assert_eq!(status, 201, "{created}");
+    let guid = created["guid"].as_str().unwrap().to_owned();
+    let invoice = format!("/console/invoices/{guid}");
+    let admin = signed_in(&app, "admin@example.com", "admin").await;
+    let support = signed_in(&app, "support@example.com", "support").await;
+
+    // Support reads the invoice and sees no action; a form posted by hand is refused.
+    let (status, html) = page(&app, &support, &invoice).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains(created["number"].as_str().unwrap()), "{html}");
+    assert!(!html.contains(&format!("{invoice}/pay")), "{html}");
+    assert_eq!(page(&app, &support, &format!("{invoice}/pay")).await.0, 403);
+    let by_hand = post(
+        &app,
+        &support,
+        &format!("{invoice}/pay"),
+        &[("csrf", &csrf_of(&html))],
+    )
+    .await;
+    assert_eq!(by_hand.status().as_u16(), 403);
+    let said = by_hand.text().await.unwrap();
+    assert!(
+        said.contains("(support)"),
+        "refused for its role, not its form: {said}"
+    );
+
+    // The admin pays it, then refunds it, each through its confirmation page.
+    let (_, html) = page(&app, &admin, &invoice).await;
+    assert!(html.contains(&format!("{invoice}/pay")), "{html}");
+    assert!(!html.contains(&format!("{invoice}/refund")), "{html}");
+    for action in ["pay", "refund"] {
+        let (status, confirmation) = page(&app, &admin, &format!("{invoice}/{action}")).await;
+        assert_eq!(status, 200, "{confirmation}");
+        let done = post(
+            &app,
+            &admin,
+            &format!("{invoice}/{action}"),
+            &[("csrf", &csrf_of(&confirmation))],
+        )
+        .await;
+        assert_eq!(done.status().as_u16(), 303);
+        assert_eq!(done.headers()[LOCATION], invoice.as_str());
+    }
+    let (_, html) = page(&app, &admin, &invoice).await;
+    assert!(html.contains("status-Refunded"), "{html}");
+    assert!(
+        html.contains("invoice.paid") && html.contains("invoice.refunded"),
+        "{html}"
+    );
+    // Refunded: nothing more to do, and a second refund is refused.
+    assert_eq!(
+        page(&app, &admin, &format!("{invoice}/refund")).await.0,
+        409
+    );
+
+    // Support's attempt changed nothing, and the admin's actions are audited as theirs.
+    let (_, api) = app
+        .admin(Method::GET, &format!("/admin/v1/invoices/{guid}"), None)
+        .await;
+    assert_eq!(api["status"], "Refunded");
+    let store = app.db.store().await;
+    let mut conn = store.conn().await.unwrap();
+    let entries = kopek_store::audit::newest(&mut conn, None, 10)
+        .await
+        .unwrap();
+    let refund = &entries[0];
+    assert_eq!(refund.action, format!("POST {invoice}/refund"));
+    assert!(refund.actor.starts_with("opr"), "{refund:?}");
+    assert_eq!(refund.address.as_deref(), Some("127.0.0.1"));
+    assert!(refund.before_state.as_deref().unwrap().contains("\"Paid\""));
+    assert!(
+        refund
+            .after_state
+            .as_deref()
+            .unwrap()
+            .contains("\"Refunded\"")
+    );
+    assert_eq!(entries[1].action, format!("POST {invoice}/pay"));
+    assert!(
+        entries[2..]
+            .iter()
+            .all(|e| !e.action.starts_with("POST /console"))
+    );
 }

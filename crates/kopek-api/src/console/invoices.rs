@@ -1,0 +1,328 @@
+//! An invoice as the operator sees it (positions, VAT, payments, its events) and
+//! the actions its state allows (pay, cancel, refund), each behind a confirmation
+//! page. A `support` operator sees no actions and is refused (403) one posted by
+//! hand. Actions run the core's invoice change as the admin API does, audited
+//! with the operator as the actor.
+
+use super::{Signed, checked, console_page, failed, guard, pick, refused, see_other};
+use crate::AppState;
+use crate::context::RequestContext;
+use crate::invoice_view::InvoiceView;
+use crate::limits::ClientAddress;
+use crate::pages::money;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use kopek_core::audit::Audit;
+use kopek_core::invoices::Change;
+use kopek_core::operators;
+use kopek_domain::auth::{Principal, Role};
+use kopek_domain::ids::InvoiceId;
+use kopek_domain::invoice::InvoiceStatus;
+use kopek_store::events::Feed;
+use kopek_store::invoices::Invoice;
+use maud::html;
+use serde::Deserialize;
+
+/// The actions an operator may take on an invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Pay,
+    Cancel,
+    Refund,
+}
+
+impl Action {
+    fn parse(s: &str) -> Option<Action> {
+        match s {
+            "pay" => Some(Action::Pay),
+            "cancel" => Some(Action::Cancel),
+            "refund" => Some(Action::Refund),
+            _ => None,
+        }
+    }
+
+    fn slug(self) -> &'static str {
+        match self {
+            Action::Pay => "pay",
+            Action::Cancel => "cancel",
+            Action::Refund => "refund",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Action::Pay => pick("Mark paid", "Отметить оплаченным"),
+            Action::Cancel => pick("Cancel", "Отменить"),
+            Action::Refund => pick("Refund", "Вернуть деньги"),
+        }
+    }
+
+    /// Those the invoice's state allows.
+    fn allowed(status: InvoiceStatus) -> &'static [Action] {
+        match status {
+            InvoiceStatus::Pending => &[Action::Pay, Action::Cancel],
+            InvoiceStatus::Paid => &[Action::Refund],
+            _ => &[],
+        }
+    }
+
+    fn change(self) -> Change {
+        match self {
+            Action::Pay => Change::Pay {
+                method: "manual".to_owned(),
+                reference: None,
+            },
+            Action::Cancel => Change::Cancel,
+            Action::Refund => Change::Refund,
+        }
+    }
+}
+
+/// Operators read as the operator API's admin does.
+fn reader(signed: &Signed) -> Principal {
+    Principal {
+        id: signed.operator.id.clone(),
+        role: Role::Admin,
+        scope: None,
+    }
+}
+
+async fn invoice(state: &AppState, guid: &str) -> Result<Invoice, kopek_domain::Error> {
+    kopek_core::invoices::get(&state.core, &InvoiceId::from(guid)).await
+}
+
+fn not_found(state: &AppState, headers: &HeaderMap, signed: &Signed) -> Response {
+    console_page(
+        guard(state, headers),
+        StatusCode::NOT_FOUND,
+        pick("Invoice not found", "Счёт не найден"),
+        Some(signed),
+        html! {},
+    )
+}
+
+fn title(inv: &Invoice) -> String {
+    format!("{} {}", pick("Invoice", "Счёт"), inv.number)
+}
+
+#[utoipa::path(get, path = "/console/invoices/{guid}", tag = "console", operation_id = "consoleInvoice",
+    params(("guid" = String, Path)),
+    responses(
+        (status = 200, description = "The invoice, its payments and events, and the actions its state allows", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in: on to sign in"),
+        (status = 400, description = "A path that is not text", content_type = "text/html", body = String),
+        (status = 404, description = "No such invoice", content_type = "text/html", body = String),
+    ))]
+pub async fn show(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(guid): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let inv = match invoice(&state, &guid).await {
+        Ok(inv) => inv,
+        Err(kopek_domain::Error::NotFound { .. }) => return not_found(&state, &headers, &signed),
+        Err(e) => return failed(&state, &headers, &e),
+    };
+    let payments = match kopek_core::invoices::payments(&state.core, &inv.guid).await {
+        Ok(payments) => payments,
+        Err(e) => return failed(&state, &headers, &e),
+    };
+    let feed = Feed {
+        subject: Some(inv.guid.to_string()),
+        oldest_first: true,
+        limit: 100,
+        ..Feed::default()
+    };
+    let events = match kopek_core::events::feed(&state.core, &reader(&signed), feed).await {
+        Ok((events, _)) => events,
+        Err(e) => return failed(&state, &headers, &e),
+    };
+    let lang = RequestContext::current().lang;
+    let actions = if signed.operator.role.may_act() {
+        Action::allowed(inv.status)
+    } else {
+        &[]
+    };
+    let body = html! {
+        p { span class={"status status-" (inv.status.as_str())} { (inv.status.as_str()) } }
+        p {
+            (inv.company.name) " · " (pick("INN", "ИНН")) " " (inv.company.inn.as_str())
+            br;
+            span.muted { (pick("Issued", "Выставлен")) " " (inv.created_at.rfc3339())
+                @if let Some(paid) = inv.paid_at { " · " (pick("paid", "оплачен")) " " (paid.rfc3339()) } }
+        }
+        table {
+            thead { tr {
+                th { (pick("Item", "Наименование")) }
+                th.num { (pick("Qty", "Кол-во")) }
+                th.num { (pick("Price", "Цена")) }
+                th.num { (pick("Total", "Сумма")) }
+                th.num { (pick("VAT", "НДС")) }
+            } }
+            tbody {
+                @for p in &inv.quote.positions {
+                    tr {
+                        td { (p.name) }
+                        td.num { (p.quantity) }
+                        td.num { (money(p.price, lang)) }
+                        td.num { (money(p.total, lang)) }
+                        td.num { (money(p.vat, lang)) }
+                    }
+                }
+            }
+        }
+        p.total { (pick("Total", "Итого")) ": " (money(inv.quote.total, lang)) }
+        p.muted { (pick("VAT included", "В том числе НДС")) ": " (money(inv.quote.vat, lang)) }
+        h2 { (pick("Payments", "Платежи")) }
+        @if payments.is_empty() {
+            p.muted { (pick("None.", "Нет.")) }
+        } @else {
+            table { tbody {
+                @for p in &payments {
+                    tr {
+                        td { (p.created_at.rfc3339()) }
+                        td { (p.method) }
+                        td { (p.reference.as_deref().unwrap_or("")) }
+                        td.num { (money(p.amount, lang)) }
+                    }
+                }
+            } }
+        }
+        h2 { (pick("Events", "События")) }
+        table { tbody {
+            @for e in &events {
+                tr { td { (e.created_at.rfc3339()) } td { (e.kind) } }
+            }
+        } }
+        @for action in actions {
+            p { a href={"/console/invoices/" (inv.guid.as_str()) "/" (action.slug())} { (action.label()) } }
+        }
+    };
+    console_page(
+        guard(&state, &headers),
+        StatusCode::OK,
+        &title(&inv),
+        Some(&signed),
+        body,
+    )
+}
+
+fn read_only(state: &AppState, headers: &HeaderMap, signed: &Signed) -> Response {
+    console_page(
+        guard(state, headers),
+        StatusCode::FORBIDDEN,
+        pick("Not allowed", "Нет прав"),
+        Some(signed),
+        html! { p { (pick(
+            "Your role (support) reads everything and changes nothing.",
+            "Ваша роль (support) видит всё и ничего не меняет.",
+        )) } },
+    )
+}
+
+#[utoipa::path(get, path = "/console/invoices/{guid}/{action}", tag = "console", operation_id = "consoleConfirmInvoiceAction",
+    params(("guid" = String, Path), ("action" = String, Path, description = "`pay`, `cancel` or `refund`")),
+    responses(
+        (status = 200, description = "What the action will do, and the button that does it", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in: on to sign in"),
+        (status = 400, description = "A path that is not text", content_type = "text/html", body = String),
+        (status = 403, description = "A support operator: read only", content_type = "text/html", body = String),
+        (status = 404, description = "No such invoice or action", content_type = "text/html", body = String),
+        (status = 409, description = "The invoice's state does not allow it", content_type = "text/html", body = String),
+    ))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((guid, slug)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(action) = Action::parse(&slug) else {
+        return not_found(&state, &headers, &signed);
+    };
+    if !signed.operator.role.may_act() {
+        return read_only(&state, &headers, &signed);
+    }
+    let inv = match invoice(&state, &guid).await {
+        Ok(inv) => inv,
+        Err(kopek_domain::Error::NotFound { .. }) => return not_found(&state, &headers, &signed),
+        Err(e) => return failed(&state, &headers, &e),
+    };
+    let lang = RequestContext::current().lang;
+    let guard = guard(&state, &headers);
+    let allowed = Action::allowed(inv.status).contains(&action);
+    let body = html! {
+        @if allowed {
+            p { (action.label()) ": " (inv.number) ", " (inv.company.name) ", " (money(inv.quote.total, lang)) "?" }
+            form method="post" action={"/console/invoices/" (inv.guid.as_str()) "/" (action.slug())} {
+                input type="hidden" name="csrf" value=(guard.token);
+                button type="submit" { (pick("Confirm", "Подтвердить")) }
+            }
+        } @else {
+            p.alert { (pick("The invoice's state does not allow this.", "Состояние счёта этого не допускает.")) }
+        }
+        p { a href={"/console/invoices/" (inv.guid.as_str())} { (pick("Back to the invoice", "Назад к счёту")) } }
+    };
+    let status = if allowed {
+        StatusCode::OK
+    } else {
+        StatusCode::CONFLICT
+    };
+    console_page(guard, status, &title(&inv), Some(&signed), body)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ActionForm {
+    csrf: String,
+}
+
+#[utoipa::path(post, path = "/console/invoices/{guid}/{action}", tag = "console", operation_id = "consoleInvoiceAction",
+    params(("guid" = String, Path), ("action" = String, Path, description = "`pay`, `cancel` or `refund`")),
+    request_body(content = ActionForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Done: back to the invoice"),
+        (status = 400, description = "A path that is not text, or the invoice's state does not allow it", content_type = "text/html", body = String),
+        (status = 403, description = "A support operator, or a missing or forged anti-forgery token", content_type = "text/html", body = String),
+        (status = 404, description = "No such invoice or action", content_type = "text/html", body = String),
+    ))]
+pub async fn act(
+    State(state): State<AppState>,
+    signed: Signed,
+    ClientAddress(address): ClientAddress,
+    Path((guid, slug)): Path<(String, String)>,
+    headers: HeaderMap,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    if checked(&state, &headers, form, |f| &f.csrf).is_none() {
+        return refused(&state, &headers);
+    }
+    let Some(action) = Action::parse(&slug) else {
+        return not_found(&state, &headers, &signed);
+    };
+    let Some(principal) = operators::principal(&signed.operator) else {
+        return read_only(&state, &headers, &signed);
+    };
+    let write = state.core.write(None, String::new()).audited(Audit {
+        address: address.map(|ip| ip.to_string()),
+        action: format!("POST /console/invoices/{guid}/{}", action.slug()),
+    });
+    let public_url = &state.settings().public_url;
+    let done = kopek_core::invoices::change(
+        &state.core,
+        write,
+        &principal,
+        &InvoiceId::from(guid.as_str()),
+        action.change(),
+        StatusCode::OK.as_u16(),
+        |inv| InvoiceView::new(inv, public_url, state.store.page_key()),
+    )
+    .await;
+    match done {
+        Ok(_) => see_other(&format!("/console/invoices/{guid}")),
+        Err(kopek_domain::Error::NotFound { .. }) => not_found(&state, &headers, &signed),
+        Err(e) => failed(&state, &headers, &e),
+    }
+}
