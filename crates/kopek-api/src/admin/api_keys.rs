@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use kopek_core::operator;
-use kopek_domain::auth::{KeySpec, Role};
+use kopek_domain::auth::{KeySpec, Role, SecretToken};
 use kopek_domain::time::Timestamp;
 use kopek_store::api_keys::ApiKey;
 use serde::{Deserialize, Serialize};
@@ -39,6 +39,20 @@ pub struct IssuedApiKey {
     pub scope: Option<String>,
     pub name: String,
     pub created_at: String,
+}
+
+impl IssuedApiKey {
+    /// The key as issued, with its token.
+    pub fn new(key: &ApiKey, token: &SecretToken) -> IssuedApiKey {
+        IssuedApiKey {
+            id: key.id.clone(),
+            token: Some(token.expose().to_owned()),
+            role: key.role.to_string(),
+            scope: key.scope.clone(),
+            name: key.name.clone(),
+            created_at: key.created_at.rfc3339(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -92,14 +106,7 @@ pub async fn create(
         spec,
         StatusCode::CREATED.as_u16(),
         "token",
-        |key, token| IssuedApiKey {
-            id: key.id.clone(),
-            token: Some(token.expose().to_owned()),
-            role: key.role.to_string(),
-            scope: key.scope.clone(),
-            name: key.name.clone(),
-            created_at: key.created_at.rfc3339(),
-        },
+        IssuedApiKey::new,
     )
     .await?;
     Ok(answer(ran))

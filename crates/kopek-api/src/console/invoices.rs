@@ -4,7 +4,9 @@
 //! hand. Actions run the core's invoice change as the admin API does, audited
 //! with the operator as the actor.
 
-use super::{Signed, checked, console_page, failed, guard, pick, refused, see_other};
+use super::{
+    Signed, acting, checked, console_page, failed, guard, pick, read_only, refused, see_other,
+};
 use crate::AppState;
 use crate::context::RequestContext;
 use crate::invoice_view::InvoiceView;
@@ -15,9 +17,7 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use kopek_core::audit::Audit;
 use kopek_core::invoices::Change;
-use kopek_core::operators;
 use kopek_domain::auth::{Principal, Role};
 use kopek_domain::ids::InvoiceId;
 use kopek_domain::invoice::InvoiceStatus;
@@ -211,19 +211,6 @@ pub async fn show(
     )
 }
 
-fn read_only(state: &AppState, headers: &HeaderMap, signed: &Signed) -> Response {
-    console_page(
-        guard(state, headers),
-        StatusCode::FORBIDDEN,
-        pick("Not allowed", "Нет прав"),
-        Some(signed),
-        html! { p { (pick(
-            "Your role (support) reads everything and changes nothing.",
-            "Ваша роль (support) видит всё и ничего не меняет.",
-        )) } },
-    )
-}
-
 #[utoipa::path(get, path = "/console/invoices/{guid}/{action}", tag = "console", operation_id = "consoleConfirmInvoiceAction",
     params(("guid" = String, Path), ("action" = String, Path, description = "`pay`, `cancel` or `refund`")),
     responses(
@@ -302,13 +289,10 @@ pub async fn act(
     let Some(action) = Action::parse(&slug) else {
         return not_found(&state, &headers, &signed);
     };
-    let Some(principal) = operators::principal(&signed.operator) else {
+    let action_name = format!("POST /console/invoices/{guid}/{}", action.slug());
+    let Some((principal, write)) = acting(&state, &signed, address, action_name) else {
         return read_only(&state, &headers, &signed);
     };
-    let write = state.core.write(None, String::new()).audited(Audit {
-        address: address.map(|ip| ip.to_string()),
-        action: format!("POST /console/invoices/{guid}/{}", action.slug()),
-    });
     let public_url = &state.settings().public_url;
     let done = kopek_core::invoices::change(
         &state.core,

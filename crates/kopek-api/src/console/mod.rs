@@ -4,6 +4,7 @@
 //! SameSite=Strict cookie scoped to `/console`, and every form carries the
 //! anti-forgery token of the pages.
 
+mod api_keys;
 mod invoices;
 mod organizations;
 mod session;
@@ -18,10 +19,14 @@ use axum::extract::{Query, State};
 use axum::http::header::{HOST, LOCATION, RETRY_AFTER, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use kopek_core::audit::Audit;
 use kopek_core::operators;
+use kopek_core::write::Write;
 use kopek_domain::Error;
+use kopek_domain::auth::Principal;
 use maud::{Markup, html};
 use serde::Deserialize;
+use std::net::IpAddr;
 use utoipa_axum::routes;
 
 pub use session::Signed;
@@ -35,6 +40,8 @@ pub fn routes() -> Routes {
         .api(routes!(organizations::list))
         .api(routes!(invoices::show))
         .api(routes!(invoices::confirm, invoices::act))
+        .api(routes!(api_keys::list, api_keys::create))
+        .api(routes!(api_keys::confirm_revoke, api_keys::revoke))
 }
 
 /// The anti-forgery subject of every console form.
@@ -79,6 +86,7 @@ fn console_page(
         @if let Some(signed) = signed {
             nav.console {
                 a href="/console/organizations" { (pick("Organizations", "Организации")) }
+                a href="/console/api-keys" { (pick("API keys", "API-ключи")) }
                 span.muted { (signed.operator.email.as_str()) " · " (signed.operator.role.as_str()) }
                 form method="post" action="/console/sign-out" {
                     input type="hidden" name="csrf" value=(token);
@@ -123,6 +131,36 @@ fn checked<F>(
         Ok(Form(form)) if !forged(state, headers, csrf(&form)) => Some(form),
         _ => None,
     }
+}
+
+/// The write an operator's action is, audited with the operator as its actor, and
+/// whom it is made as; `None` for a `support` operator, who changes nothing (answer
+/// with [`read_only`]).
+fn acting(
+    state: &AppState,
+    signed: &Signed,
+    address: Option<IpAddr>,
+    action: String,
+) -> Option<(Principal, Write)> {
+    let principal = operators::principal(&signed.operator)?;
+    let write = state.core.write(None, String::new()).audited(Audit {
+        address: address.map(|ip| ip.to_string()),
+        action,
+    });
+    Some((principal, write))
+}
+
+fn read_only(state: &AppState, headers: &HeaderMap, signed: &Signed) -> Response {
+    console_page(
+        guard(state, headers),
+        StatusCode::FORBIDDEN,
+        pick("Not allowed", "Нет прав"),
+        Some(signed),
+        html! { p { (pick(
+            "Your role (support) reads everything and changes nothing.",
+            "Ваша роль (support) видит всё и ничего не меняет.",
+        )) } },
+    )
 }
 
 fn refused(state: &AppState, headers: &HeaderMap) -> Response {

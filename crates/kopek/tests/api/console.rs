@@ -16,6 +16,7 @@ both_backends!(
     an_operator_sets_up_signs_in_finds_by_inn_and_signs_out,
     five_wrong_passwords_lock_and_forged_forms_are_refused,
     an_admin_pays_and_refunds_with_a_confirmation_and_support_cannot,
+    an_admin_creates_and_revokes_a_key_and_support_cannot,
 );
 
 /// Makes an operator on the command line and returns the setup link's path.
@@ -333,5 +334,77 @@ async fn an_admin_pays_and_refunds_with_a_confirmation_and_support_cannot(app: T
         entries[2..]
             .iter()
             .all(|e| !e.action.starts_with("POST /console"))
+    );
+}
+
+async fn an_admin_creates_and_revokes_a_key_and_support_cannot(app: TestApp) {
+    let admin = signed_in(&app, "keys@example.com", "admin").await;
+    let support = signed_in(&app, "reader@example.com", "support").await;
+
+    let (status, html) = page(&app, &admin, "/console/api-keys").await;
+    assert_eq!(status, 200, "{html}");
+    let created = post(
+        &app,
+        &admin,
+        "/console/api-keys",
+        &[
+            ("csrf", &csrf_of(&html)),
+            ("role", "admin"),
+            ("name", "from the console"),
+        ],
+    )
+    .await;
+    assert_eq!(created.status().as_u16(), 201);
+    let html = created.text().await.unwrap();
+    let at = html.find("<code>kpk_").expect("the token on the page") + 6;
+    let token = html[at..at + html[at..].find('<').unwrap()].to_owned();
+    let list_with = |token: &str| {
+        app.request(Method::GET, "/admin/v1/api-keys", Some(token))
+            .send()
+    };
+    assert_eq!(list_with(&token).await.unwrap().status().as_u16(), 200);
+    let (_, listed) = page(&app, &admin, "/console/api-keys").await;
+    assert!(
+        listed.contains("from the console") && !listed.contains(&token),
+        "{listed}"
+    );
+
+    // Support sees the keys and no way to change them; by hand it is refused.
+    let (_, seen) = page(&app, &support, "/console/api-keys").await;
+    assert!(seen.contains("from the console"), "{seen}");
+    assert!(
+        !seen.contains("/revoke") && !seen.contains("name=\"role\""),
+        "{seen}"
+    );
+    let by_hand = post(
+        &app,
+        &support,
+        "/console/api-keys",
+        &[("csrf", &csrf_of(&seen)), ("role", "admin")],
+    )
+    .await;
+    assert_eq!(by_hand.status().as_u16(), 403);
+
+    // Revoked through its confirmation page: the token stops working at once.
+    let at = listed.find("/console/api-keys/").unwrap();
+    let revoke = &listed[at..at + listed[at..].find('"').unwrap()];
+    let (status, confirmation) = page(&app, &admin, revoke).await;
+    assert_eq!(status, 200, "{confirmation}");
+    let done = post(&app, &admin, revoke, &[("csrf", &csrf_of(&confirmation))]).await;
+    assert_eq!(done.status().as_u16(), 303);
+    assert_eq!(list_with(&token).await.unwrap().status().as_u16(), 401);
+
+    let store = app.db.store().await;
+    let mut conn = store.conn().await.unwrap();
+    let entries = kopek_store::audit::newest(&mut conn, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(entries[0].action, format!("POST {revoke}"));
+    assert_eq!(entries[1].action, "POST /console/api-keys");
+    assert!(entries[1].actor.starts_with("opr"));
+    let after = entries[1].after_state.as_deref().unwrap();
+    assert!(
+        after.contains("\"token\":null") && !after.contains(&token),
+        "{after}"
     );
 }

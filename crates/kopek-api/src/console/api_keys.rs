@@ -1,0 +1,221 @@
+//! API keys: the list (never a token), a new key whose token the answering page
+//! shows once, and revocation through a confirmation page. The operator API's
+//! own use cases do the work, audited with the operator as the actor.
+
+use super::{
+    Signed, acting, checked, console_page, failed, guard, pick, read_only, refused, see_other,
+};
+use crate::AppState;
+use crate::admin::api_keys::{ApiKeyView, IssuedApiKey};
+use crate::limits::ClientAddress;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use kopek_core::operator;
+use kopek_core::write::Ran;
+use kopek_domain::auth::{KeySpec, Role};
+use maud::html;
+use serde::Deserialize;
+
+const KEYS: &str = "/console/api-keys";
+
+#[utoipa::path(get, path = "/console/api-keys", tag = "console", operation_id = "consoleApiKeys",
+    responses(
+        (status = 200, description = "The keys, and for an admin operator the form for a new one", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in: on to sign in"),
+    ))]
+pub async fn list(State(state): State<AppState>, signed: Signed, headers: HeaderMap) -> Response {
+    let keys = match operator::api_keys(&state.core).await {
+        Ok(keys) => keys,
+        Err(e) => return failed(&state, &headers, &e),
+    };
+    let acts = signed.operator.role.may_act();
+    let guard = guard(&state, &headers);
+    let body = html! {
+        table {
+            thead { tr {
+                th { "ID" } th { (pick("Role", "Роль")) } th { (pick("Scope", "Область")) }
+                th { (pick("Name", "Название")) } th { (pick("Created", "Создан")) } th { (pick("State", "Состояние")) }
+            } }
+            tbody {
+                @for key in &keys {
+                    tr {
+                        td { (key.id) }
+                        td { (key.role.as_str()) }
+                        td { (key.scope.as_deref().unwrap_or("")) }
+                        td { (key.name) }
+                        td { (key.created_at.rfc3339()) }
+                        td {
+                            @if let Some(revoked) = key.revoked_at {
+                                (pick("revoked", "отозван")) " " (revoked.rfc3339())
+                            } @else if acts {
+                                a href={(KEYS) "/" (key.id) "/revoke"} { (pick("Revoke", "Отозвать")) }
+                            } @else {
+                                (pick("active", "действует"))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if acts {
+            h2 { (pick("New key", "Новый ключ")) }
+            form.card method="post" action=(KEYS) {
+                input type="hidden" name="csrf" value=(guard.token);
+                label { (pick("Role", "Роль"))
+                    select name="role" { @for role in Role::ALL { option value=(role.as_str()) { (role.as_str()) } } } }
+                label { (pick("Scope (a reseller id or an organization guid)", "Область (id реселлера или guid организации)"))
+                    input type="text" name="scope"; }
+                label { (pick("Name", "Название")) input type="text" name="name"; }
+                button type="submit" { (pick("Create", "Создать")) }
+            }
+        }
+    };
+    console_page(
+        guard,
+        StatusCode::OK,
+        pick("API keys", "API-ключи"),
+        Some(&signed),
+        body,
+    )
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewKeyForm {
+    role: String,
+    scope: Option<String>,
+    name: Option<String>,
+    csrf: String,
+}
+
+#[utoipa::path(post, path = "/console/api-keys", tag = "console", operation_id = "consoleCreateApiKey",
+    request_body(content = NewKeyForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 201, description = "The new key and its token, shown only on this page", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in: on to sign in"),
+        (status = 400, description = "A role, scope or name that is not valid", content_type = "text/html", body = String),
+        (status = 403, description = "A support operator, or a missing or forged anti-forgery token", content_type = "text/html", body = String),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    signed: Signed,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    form: Result<Form<NewKeyForm>, FormRejection>,
+) -> Response {
+    let Some(form) = checked(&state, &headers, form, |f| &f.csrf) else {
+        return refused(&state, &headers);
+    };
+    let Some((principal, write)) = acting(&state, &signed, address, format!("POST {KEYS}")) else {
+        return read_only(&state, &headers, &signed);
+    };
+    let present = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+    let spec = match KeySpec::parse(Some(&form.role), present(form.scope), present(form.name)) {
+        Ok(spec) => spec,
+        Err(e) => return failed(&state, &headers, &e),
+    };
+    let issued = operator::issue_key(
+        write,
+        &principal,
+        spec,
+        StatusCode::CREATED.as_u16(),
+        "token",
+        IssuedApiKey::new,
+    )
+    .await;
+    let key = match issued {
+        Ok(Ran::Done(key, _)) => key,
+        Ok(Ran::Replayed(_)) => return see_other(KEYS),
+        Err(e) => return failed(&state, &headers, &e),
+    };
+    let body = html! {
+        p { (key.id) " · " (key.role) }
+        p.receipt { (pick("The token, shown only now:", "Токен, показан только сейчас:")) br;
+            code { (key.token.as_deref().unwrap_or_default()) } }
+        p { a href=(KEYS) { (pick("Back to the keys", "Назад к ключам")) } }
+    };
+    console_page(
+        guard(&state, &headers),
+        StatusCode::CREATED,
+        pick("Key created", "Ключ создан"),
+        Some(&signed),
+        body,
+    )
+}
+
+#[utoipa::path(get, path = "/console/api-keys/{id}/revoke", tag = "console", operation_id = "consoleConfirmRevokeApiKey",
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The key and the button that revokes it", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in: on to sign in"),
+        (status = 400, description = "A path that is not text", content_type = "text/html", body = String),
+        (status = 403, description = "A support operator: read only", content_type = "text/html", body = String),
+    ))]
+pub async fn confirm_revoke(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !signed.operator.role.may_act() {
+        return read_only(&state, &headers, &signed);
+    }
+    let guard = guard(&state, &headers);
+    let body = html! {
+        p { (pick("Revoke the key", "Отозвать ключ")) " " code { (id) } "? "
+            (pick("Requests with it are refused at once.", "Запросы с ним сразу перестанут приниматься.")) }
+        form method="post" action={(KEYS) "/" (id) "/revoke"} {
+            input type="hidden" name="csrf" value=(guard.token);
+            button type="submit" { (pick("Revoke", "Отозвать")) }
+        }
+        p { a href=(KEYS) { (pick("Back to the keys", "Назад к ключам")) } }
+    };
+    console_page(
+        guard,
+        StatusCode::OK,
+        pick("Revoke a key", "Отзыв ключа"),
+        Some(&signed),
+        body,
+    )
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RevokeForm {
+    csrf: String,
+}
+
+#[utoipa::path(post, path = "/console/api-keys/{id}/revoke", tag = "console", operation_id = "consoleRevokeApiKey",
+    params(("id" = String, Path)),
+    request_body(content = RevokeForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Revoked (or not signed in: on to sign in)"),
+        (status = 400, description = "A path that is not text", content_type = "text/html", body = String),
+        (status = 403, description = "A support operator, or a missing or forged anti-forgery token", content_type = "text/html", body = String),
+        (status = 404, description = "No such key", content_type = "text/html", body = String),
+    ))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    signed: Signed,
+    ClientAddress(address): ClientAddress,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<RevokeForm>, FormRejection>,
+) -> Response {
+    if checked(&state, &headers, form, |f| &f.csrf).is_none() {
+        return refused(&state, &headers);
+    }
+    let action = format!("POST {KEYS}/{id}/revoke");
+    let Some((principal, write)) = acting(&state, &signed, address, action) else {
+        return read_only(&state, &headers, &signed);
+    };
+    let revoked = operator::revoke_key(write, &principal, &id, StatusCode::OK.as_u16(), |key| {
+        ApiKeyView::from(key.clone())
+    })
+    .await;
+    match revoked {
+        Ok(_) => see_other(KEYS),
+        Err(e) => failed(&state, &headers, &e),
+    }
+}
