@@ -6,7 +6,7 @@
 use crate::Core;
 use kopek_domain::Error;
 use kopek_domain::time::Timestamp;
-use kopek_store::audit::{self, Entry, GENESIS, Head};
+use kopek_store::audit::{self, Entry, Filter, GENESIS, Head};
 use std::fmt;
 
 /// What an audited request is, apart from who sent it (known once it is
@@ -97,6 +97,17 @@ pub async fn verify(core: &Core) -> Result<Verdict, Error> {
     let verdict = walk.end(head.seq, &head.hash);
     audit::mark_verified(&mut conn, verdict.whole_to, Timestamp::now()).await?;
     Ok(verdict)
+}
+
+/// A page of the log, newest first, before position `before`.
+pub async fn newest(
+    core: &Core,
+    before: Option<i64>,
+    filter: &Filter,
+    limit: i64,
+) -> Result<Vec<Entry>, Error> {
+    let mut conn = core.store.conn().await?;
+    audit::newest(&mut conn, before, filter, limit).await
 }
 
 /// The chain's recorded end and how far it was last found whole.

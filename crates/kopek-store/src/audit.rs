@@ -132,14 +132,35 @@ pub async fn after(conn: &mut Conn, after: i64, limit: i64) -> Result<Vec<Entry>
         .db()
 }
 
-/// The newest entries first, before position `before` (all when `None`).
-pub async fn newest(conn: &mut Conn, before: Option<i64>, limit: i64) -> Result<Vec<Entry>, Error> {
-    sqlx::query_as(select::<Entry>("WHERE seq < $1 ORDER BY seq DESC LIMIT $2"))
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(limit)
-        .fetch_all(conn)
-        .await
-        .db()
+/// Which entries a listing holds: by actor (exact) and by action (containing).
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+}
+
+/// The newest entries first, before position `before` (from the newest when
+/// `None`), that `filter` keeps.
+pub async fn newest(
+    conn: &mut Conn,
+    before: Option<i64>,
+    filter: &Filter,
+    limit: i64,
+) -> Result<Vec<Entry>, Error> {
+    sqlx::query_as(select::<Entry>(
+        "WHERE seq < $1 AND ($2 = '' OR actor = $2) \
+         AND ($3 = '' OR action LIKE $4 ESCAPE '\\') ORDER BY seq DESC LIMIT $5",
+    ))
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(filter.actor.as_deref().unwrap_or_default())
+    .bind(filter.action.as_deref().unwrap_or_default())
+    .bind(crate::db::containing(
+        filter.action.as_deref().unwrap_or_default(),
+    ))
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+    .db()
 }
 
 /// The chain's end as recorded, and how far it was last found whole.

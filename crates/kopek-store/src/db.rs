@@ -703,6 +703,21 @@ pub(crate) async fn insert_many<R: Record>(conn: &mut Conn, records: &[R]) -> Re
     Ok(())
 }
 
+/// A `LIKE … ESCAPE '\'` pattern for values that contain `text` (its `%`, `_` and
+/// `\` taken literally).
+pub(crate) fn containing(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 /// A query on either backend, before its binds.
 pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
 

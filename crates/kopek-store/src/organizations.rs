@@ -158,20 +158,13 @@ pub async fn search(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Organization>, Error> {
-    let escaped: String = text
-        .chars()
-        .flat_map(|c| match c {
-            '%' | '_' | '\\' => vec!['\\', c],
-            c => vec![c],
-        })
-        .collect();
     sqlx::query_as(select::<Organization>(
         "WHERE guid > $1 AND (inn = $2 OR alias = $2 OR \
          LOWER(company_name) LIKE LOWER($3) ESCAPE '\\') ORDER BY guid LIMIT $4",
     ))
     .bind(after.unwrap_or(""))
     .bind(text)
-    .bind(format!("%{escaped}%"))
+    .bind(crate::db::containing(text))
     .bind(limit)
     .fetch_all(conn)
     .await

@@ -5,6 +5,7 @@
 //! anti-forgery token of the pages.
 
 mod api_keys;
+mod audit;
 mod invoices;
 mod organizations;
 mod session;
@@ -42,6 +43,7 @@ pub fn routes() -> Routes {
         .api(routes!(invoices::confirm, invoices::act))
         .api(routes!(api_keys::list, api_keys::create))
         .api(routes!(api_keys::confirm_revoke, api_keys::revoke))
+        .api(routes!(audit::list))
 }
 
 /// The anti-forgery subject of every console form.
@@ -87,6 +89,7 @@ fn console_page(
             nav.console {
                 a href="/console/organizations" { (pick("Organizations", "Организации")) }
                 a href="/console/api-keys" { (pick("API keys", "API-ключи")) }
+                a href="/console/audit" { (pick("Audit log", "Журнал аудита")) }
                 span.muted { (signed.operator.email.as_str()) " · " (signed.operator.role.as_str()) }
                 form method="post" action="/console/sign-out" {
                     input type="hidden" name="csrf" value=(token);

@@ -21,7 +21,9 @@ both_backends!(
 async fn entries(app: &TestApp) -> Vec<Entry> {
     let store = app.db.store().await;
     let mut conn = store.conn().await.unwrap();
-    let mut all = audit::newest(&mut conn, None, 10_000).await.unwrap();
+    let mut all = audit::newest(&mut conn, None, &Default::default(), 10_000)
+        .await
+        .unwrap();
     all.reverse();
     all
 }

@@ -314,7 +314,7 @@ async fn an_admin_pays_and_refunds_with_a_confirmation_and_support_cannot(app: T
     assert_eq!(api["status"], "Refunded");
     let store = app.db.store().await;
     let mut conn = store.conn().await.unwrap();
-    let entries = kopek_store::audit::newest(&mut conn, None, 10)
+    let entries = kopek_store::audit::newest(&mut conn, None, &Default::default(), 10)
         .await
         .unwrap();
     let refund = &entries[0];
@@ -396,7 +396,7 @@ async fn an_admin_creates_and_revokes_a_key_and_support_cannot(app: TestApp) {
 
     let store = app.db.store().await;
     let mut conn = store.conn().await.unwrap();
-    let entries = kopek_store::audit::newest(&mut conn, None, 10)
+    let entries = kopek_store::audit::newest(&mut conn, None, &Default::default(), 10)
         .await
         .unwrap();
     assert_eq!(entries[0].action, format!("POST {revoke}"));
@@ -407,4 +407,20 @@ async fn an_admin_creates_and_revokes_a_key_and_support_cannot(app: TestApp) {
         after.contains("\"token\":null") && !after.contains(&token),
         "{after}"
     );
+
+    // The console's audit page, filtered by action and by actor, read by support.
+    let (status, html) = page(&app, &support, "/console/audit?action=revoke").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains(revoke) && !html.contains("POST /console/api-keys<"),
+        "{html}"
+    );
+    let actor = &entries[0].actor;
+    let (_, html) = page(&app, &support, &format!("/console/audit?actor={actor}")).await;
+    assert!(
+        html.contains(revoke) && html.contains("POST /console/api-keys<"),
+        "{html}"
+    );
+    let (_, html) = page(&app, &support, "/console/audit?actor=nobody").await;
+    assert!(!html.contains(revoke), "{html}");
 }
