@@ -23,6 +23,7 @@ pub mod operations;
 pub mod operator;
 pub mod operators;
 pub mod organizations;
+pub mod overview;
 pub mod paging;
 pub mod sessions;
 pub mod subscriptions;

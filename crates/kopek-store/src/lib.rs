@@ -20,6 +20,7 @@ pub mod operators;
 pub mod organizations;
 pub mod outbox;
 pub mod sessions;
+pub mod stats;
 pub mod subscriptions;
 pub mod test_clock;
 pub mod users;

@@ -8,6 +8,7 @@ mod api_keys;
 mod audit;
 mod invoices;
 mod organizations;
+mod overview;
 mod session;
 
 use crate::context::RequestContext;
@@ -44,6 +45,7 @@ pub fn routes() -> Routes {
         .api(routes!(api_keys::list, api_keys::create))
         .api(routes!(api_keys::confirm_revoke, api_keys::revoke))
         .api(routes!(audit::list))
+        .api(routes!(overview::show))
 }
 
 /// The anti-forgery subject of every console form.
@@ -87,6 +89,7 @@ fn console_page(
     let body = html! {
         @if let Some(signed) = signed {
             nav.console {
+                a href="/console/overview" { (pick("Overview", "Обзор")) }
                 a href="/console/organizations" { (pick("Organizations", "Организации")) }
                 a href="/console/api-keys" { (pick("API keys", "API-ключи")) }
                 a href="/console/audit" { (pick("Audit log", "Журнал аудита")) }
@@ -196,9 +199,9 @@ fn failed(state: &AppState, headers: &HeaderMap, error: &Error) -> Response {
 
 /// The console's start: its first page for an operator signed in.
 #[utoipa::path(get, path = "/console", tag = "console", operation_id = "consoleHome",
-    responses((status = 303, description = "On to the organizations, or to sign in")))]
+    responses((status = 303, description = "On to the overview, or to sign in")))]
 pub async fn home() -> Response {
-    see_other("/console/organizations")
+    see_other("/console/overview")
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -253,7 +256,7 @@ pub async fn sign_in(
     let address = address.map(|ip| ip.to_string());
     match operators::sign_in(&state.core, &form.email, form.password, address).await {
         Ok((token, _)) => {
-            let mut response = see_other("/console/organizations");
+            let mut response = see_other("/console/overview");
             session::set_cookie(&mut response, token.expose(), secure(&state));
             response
         }

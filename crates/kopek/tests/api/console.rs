@@ -17,6 +17,7 @@ both_backends!(
     five_wrong_passwords_lock_and_forged_forms_are_refused,
     an_admin_pays_and_refunds_with_a_confirmation_and_support_cannot,
     an_admin_creates_and_revokes_a_key_and_support_cannot,
+    the_overview_charts_equal_sums_in_sql,
 );
 
 /// Makes an operator on the command line and returns the setup link's path.
@@ -125,7 +126,7 @@ async fn an_operator_sets_up_signs_in_finds_by_inn_and_signs_out(app: TestApp) {
 
     let signed = sign_in(&app, &browser, "OPS@example.com", "a long enough password").await;
     assert_eq!(signed.status().as_u16(), 303);
-    assert_eq!(signed.headers()[LOCATION], "/console/organizations");
+    assert_eq!(signed.headers()[LOCATION], "/console/overview");
     let cookie = signed
         .headers()
         .get_all(SET_COOKIE)
@@ -423,4 +424,92 @@ async fn an_admin_creates_and_revokes_a_key_and_support_cannot(app: TestApp) {
     );
     let (_, html) = page(&app, &support, "/console/audit?actor=nobody").await;
     assert!(!html.contains(revoke), "{html}");
+}
+
+/// The value a chart's bar carries.
+fn bar(html: &str, series: &str, key: &str) -> i64 {
+    let marker = format!("data-series=\"{series}\" data-key=\"{key}\" data-value=\"");
+    let at = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no bar {series} {key}"))
+        + marker.len();
+    html[at..at + html[at..].find('"').unwrap()]
+        .parse()
+        .unwrap()
+}
+
+async fn the_overview_charts_equal_sums_in_sql(app: TestApp) {
+    let shop = ready(&app, "charted").await;
+    let mut guids = Vec::new();
+    for months in [1, 12, 36] {
+        let (status, created) =
+            read(create_request(&app, &shop, months).send().await.unwrap()).await;
+        assert_eq!(status, 201, "{created}");
+        guids.push(created["guid"].as_str().unwrap().to_owned());
+    }
+    for guid in &guids[..2] {
+        let (status, body) = app
+            .admin(
+                Method::POST,
+                &format!("/admin/v1/invoices/{guid}:pay"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let admin = signed_in(&app, "charts@example.com", "support").await;
+    let (status, html) = page(&app, &admin, "/console/overview").await;
+    assert_eq!(status, 200, "{html}");
+
+    let now = kopek_domain::time::Timestamp::now();
+    let today = now.date();
+    let month = today.replace_day(1).unwrap();
+    let month_start = kopek_domain::time::Timestamp::from_datetime(month.midnight().assume_utc());
+    let day_start = kopek_domain::time::Timestamp::from_datetime(today.midnight().assume_utc());
+    let month_key = format!("{:04}-{:02}", month.year(), u8::from(month.month()));
+    let pool = app.store().pool();
+    let sum = |since: kopek_domain::time::Timestamp| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT CAST(SUM(amount) AS BIGINT) FROM payments WHERE currency = 'RUB' AND created_at >= $1",
+        )
+        .bind(since.micros())
+        .fetch_one(pool)
+    };
+    let count = |column: &'static str, since: kopek_domain::time::Timestamp| {
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM invoices WHERE {column} >= $1"
+        )))
+        .bind(since.micros())
+        .fetch_one(pool)
+    };
+    let paid_today = sum(day_start).await.unwrap();
+    assert!(paid_today > 0);
+    assert_eq!(
+        bar(&html, "paid-per-day-RUB", &today.to_string()),
+        paid_today
+    );
+    assert_eq!(
+        bar(&html, "paid-per-month-RUB", &month_key),
+        sum(month_start).await.unwrap()
+    );
+    assert_eq!(
+        bar(&html, "issued-per-month", &month_key),
+        count("created_at", month_start).await.unwrap()
+    );
+    assert_eq!(
+        bar(&html, "paid-invoices-per-month", &month_key),
+        count("paid_at", month_start).await.unwrap()
+    );
+    assert_eq!(bar(&html, "paid-invoices-per-month", &month_key), 2);
+    let active: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT product_guid, COUNT(*) FROM subscriptions WHERE status = 'active' GROUP BY product_guid",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert!(!active.is_empty());
+    for (product, n) in active {
+        let cell = format!("data-subscriptions=\"{product}/active\">{n}<");
+        assert!(html.contains(&cell), "{cell} in {html}");
+    }
 }

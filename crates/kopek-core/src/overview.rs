@@ -1,0 +1,150 @@
+//! The console's overview: money paid per day, invoices issued and paid and
+//! revenue per month, subscriptions by product. Sums are per currency, never
+//! added across currencies.
+
+use crate::Core;
+use kopek_domain::Error;
+use kopek_domain::time::Timestamp;
+use kopek_store::stats::{self, DAY};
+use std::collections::BTreeMap;
+use time::{Date, Month};
+
+/// Days the daily chart shows, today included.
+pub const DAYS: i64 = 30;
+/// Calendar months the monthly charts show, this one included.
+pub const MONTHS: usize = 12;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Day {
+    pub date: Date,
+    /// Minor units paid, by currency code.
+    pub paid: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthTotals {
+    /// The month's first day.
+    pub start: Date,
+    pub issued: i64,
+    pub paid: i64,
+    /// Minor units paid, by currency code.
+    pub revenue: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overview {
+    /// Oldest first.
+    pub days: Vec<Day>,
+    /// Oldest first.
+    pub months: Vec<MonthTotals>,
+    /// (product, status, count).
+    pub subscriptions: Vec<(String, String, i64)>,
+}
+
+fn date_of(day: i64) -> Date {
+    Timestamp::from_micros(day.saturating_mul(DAY)).date()
+}
+
+/// The first day of the month `back` months before the one `date` is in.
+fn month_start(date: Date, back: usize) -> Date {
+    let index =
+        date.year() * 12 + i32::from(u8::from(date.month())) - 1 - i32::try_from(back).unwrap_or(0);
+    let month = Month::try_from(u8::try_from(index.rem_euclid(12) + 1).unwrap_or(1))
+        .unwrap_or(Month::January);
+    Date::from_calendar_date(index.div_euclid(12), month, 1).unwrap_or(date)
+}
+
+fn micros_of(date: Date) -> Timestamp {
+    Timestamp::from_datetime(date.midnight().assume_utc())
+}
+
+/// The overview as of `now` (UTC days and months).
+pub async fn overview(core: &Core, now: Timestamp) -> Result<Overview, Error> {
+    let today = now.date();
+    let first_month = month_start(today, MONTHS - 1);
+    let since = micros_of(first_month);
+    let mut conn = core.store.conn().await?;
+    let paid = stats::paid_per_day(&mut conn, since).await?;
+    let (issued_days, paid_days) = stats::invoices_per_day(&mut conn, since).await?;
+    let subscriptions = stats::subscriptions_by_product(&mut conn).await?;
+    drop(conn);
+
+    let today_index = now.micros().div_euclid(DAY);
+    let mut days: Vec<Day> = (today_index - DAYS + 1..=today_index)
+        .map(|d| Day {
+            date: date_of(d),
+            paid: BTreeMap::new(),
+        })
+        .collect();
+    let mut months: Vec<MonthTotals> = (0..MONTHS)
+        .rev()
+        .map(|back| MonthTotals {
+            start: month_start(today, back),
+            issued: 0,
+            paid: 0,
+            revenue: BTreeMap::new(),
+        })
+        .collect();
+    let month_of = |day: i64| {
+        let start = month_start(date_of(day), 0);
+        months.iter().position(|m| m.start == start)
+    };
+    let mut revenue: Vec<(usize, String, i64)> = Vec::new();
+    for (day, currency, amount) in &paid {
+        if let Some(slot) = days.iter_mut().find(|d| d.date == date_of(*day)) {
+            *slot.paid.entry(currency.clone()).or_default() += amount;
+        }
+        if let Some(m) = month_of(*day) {
+            revenue.push((m, currency.clone(), *amount));
+        }
+    }
+    let issued: Vec<(usize, i64)> = issued_days
+        .iter()
+        .filter_map(|(day, n)| month_of(*day).map(|m| (m, *n)))
+        .collect();
+    let settled: Vec<(usize, i64)> = paid_days
+        .iter()
+        .filter_map(|(day, n)| month_of(*day).map(|m| (m, *n)))
+        .collect();
+    for (m, currency, amount) in revenue {
+        *months[m].revenue.entry(currency).or_default() += amount;
+    }
+    for (m, n) in issued {
+        months[m].issued += n;
+    }
+    for (m, n) in settled {
+        months[m].paid += n;
+    }
+    Ok(Overview {
+        days,
+        months,
+        subscriptions,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn months_back_cross_years() {
+        assert_eq!(month_start(date!(2026 - 12 - 06), 0), date!(2026 - 12 - 01));
+        assert_eq!(
+            month_start(date!(2026 - 12 - 06), 11),
+            date!(2026 - 01 - 01)
+        );
+        assert_eq!(month_start(date!(2026 - 03 - 31), 3), date!(2025 - 12 - 01));
+        assert_eq!(
+            month_start(date!(2026 - 01 - 01), 12),
+            date!(2025 - 01 - 01)
+        );
+    }
+
+    #[test]
+    fn day_indexes_are_utc_dates() {
+        assert_eq!(date_of(0), date!(1970 - 01 - 01));
+        let t = micros_of(date!(2026 - 12 - 06));
+        assert_eq!(date_of(t.micros() / DAY), date!(2026 - 12 - 06));
+    }
+}
