@@ -123,7 +123,10 @@ td.num,th.num{text-align:right;white-space:nowrap}\
 form.card{display:grid;gap:.7rem;max-width:22rem;margin-top:1rem}label{display:grid;gap:.2rem;font-size:.9rem}\
 input{font-size:1rem;padding:.5rem;border:1px solid #d1d5db;border-radius:.3rem}\
 button{font-size:1rem;padding:.6rem 1.4rem;border:0;border-radius:.4rem;background:#1a56db;color:#fff;cursor:pointer}\
-button.secondary{background:#6b7280}.test-cards{font-size:.85rem;color:#6b7280}";
+button.secondary{background:#6b7280}.test-cards{font-size:.85rem;color:#6b7280}\
+nav.console{display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center;margin-bottom:1rem}\
+nav.console form{margin-left:auto}figure.chart{margin:1rem 0}pre{white-space:pre-wrap;word-break:break-all}\
+@media (max-width:40rem){main{margin:0;padding:1rem;border-radius:0}table{display:block;overflow-x:auto}}";
 
 /// The value of the cookie `name` that the browser sent, if any.
 pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {

@@ -342,3 +342,169 @@ async fn the_api_reference_renders() {
     }
     browser.shot("docs").await;
 }
+
+impl Browser {
+    /// The page at desktop width, then at a phone's.
+    async fn shots(&self, name: &str) {
+        self.shot(&format!("{name}-desktop")).await;
+        self.client.set_window_size(390, 844).await.unwrap();
+        self.shot(&format!("{name}-phone")).await;
+        self.client.set_window_size(1000, 1100).await.unwrap();
+    }
+
+    async fn fill(&self, field: &str, value: &str) {
+        let input = self
+            .client
+            .find(Locator::Css(&format!("input[name={field}]")))
+            .await
+            .unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(value).await.unwrap();
+    }
+
+    async fn click_link(&self, text: &str) {
+        self.client
+            .find(Locator::LinkText(text))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+}
+
+/// An operator works the console by clicking: sets a password through the setup
+/// link, signs in, finds an organization by INN, refunds an invoice through the
+/// confirmation step, revokes a key and reads the audit log; a `support`
+/// operator then sees the invoice without its actions. Every page is saved at
+/// desktop and phone widths.
+async fn an_operator_works_the_console_in_a_real_browser(backend: Backend) {
+    let name = format!("console-{backend:?}").to_lowercase();
+    let Some(browser) = Browser::start(&name).await else {
+        return;
+    };
+    let (app, invoice) = invoice_app(backend, None).await;
+    let guid = invoice["guid"].as_str().unwrap();
+    let (status, paid) = app
+        .admin(
+            Method::POST,
+            &format!("/admin/v1/invoices/{guid}:pay"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{paid}");
+    let (key, _) = app.key("integration", None).await;
+    let setup = |email: &str, role: &str| {
+        let made = crate::cli::kopek(
+            &app,
+            &["operator", "create", "--email", email, "--role", role],
+        );
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let link = String::from_utf8(made.stdout).unwrap();
+        format!(
+            "{}{}",
+            app.base,
+            &link.trim()[link.find("/console/").unwrap()..]
+        )
+    };
+
+    browser
+        .client
+        .goto(&setup("admin@example.com", "admin"))
+        .await
+        .unwrap();
+    browser.wait_for("admin@example.com").await;
+    browser.fill("password", "a long enough password").await;
+    browser.shots("01-setup").await;
+    browser.click("form.card button").await;
+    browser.wait_for("Войти").await;
+    browser.fill("email", "admin@example.com").await;
+    browser.fill("password", "a long enough password").await;
+    browser.shots("02-sign-in").await;
+    browser.click("form.card button").await;
+    browser.wait_for("Оплачено по месяцам").await;
+    browser.shots("03-overview").await;
+
+    browser.click_link("Организации").await;
+    browser.wait_for("ИНН, псевдоним или название").await;
+    browser.fill("q", "7707083893").await;
+    browser.click("form[method=get] button").await;
+    let found = browser.wait_for("7707083893").await;
+    assert!(!found.contains("Ничего не найдено"), "{found}");
+    browser.shots("04-organizations").await;
+
+    browser
+        .client
+        .goto(&format!("{}/console/invoices/{guid}", app.base))
+        .await
+        .unwrap();
+    browser.wait_for("Вернуть деньги").await;
+    browser.shots("05-invoice").await;
+    browser.click_link("Вернуть деньги").await;
+    browser.wait_for("Подтвердить").await;
+    browser.shots("06-refund-confirmation").await;
+    browser.click("form[action$='/refund'] button").await;
+    let refunded = browser.wait_for("Refunded").await;
+    assert!(refunded.contains("invoice.refunded"), "{refunded}");
+    browser.shots("07-invoice-refunded").await;
+    assert_eq!(invoice_status(&app, &invoice).await, "Refunded");
+
+    browser.click_link("API-ключи").await;
+    browser.wait_for(&key).await;
+    browser.shots("08-api-keys").await;
+    browser.click(&format!("a[href$='/{key}/revoke']")).await;
+    browser.wait_for("Отозвать ключ").await;
+    browser.shots("09-revoke-confirmation").await;
+    browser.click("form[action$='/revoke'] button").await;
+    browser.wait_for("отозван").await;
+    browser.shots("10-api-key-revoked").await;
+
+    browser.click_link("Журнал аудита").await;
+    let log = browser.wait_for("/refund").await;
+    assert!(log.contains(&format!("/{key}/revoke")), "{log}");
+    browser.shots("11-audit-log").await;
+
+    // Signed out everywhere, then in as support: the invoice without its actions.
+    browser.click("nav form button").await;
+    browser.wait_for("Войти").await;
+    browser
+        .client
+        .goto(&setup("support@example.com", "support"))
+        .await
+        .unwrap();
+    browser.wait_for("support@example.com").await;
+    browser.fill("password", "another long password").await;
+    browser.click("form.card button").await;
+    browser.wait_for("Войти").await;
+    browser.fill("email", "support@example.com").await;
+    browser.fill("password", "another long password").await;
+    browser.click("form.card button").await;
+    browser.wait_for("Обзор").await;
+    browser
+        .client
+        .goto(&format!("{}/console/invoices/{guid}", app.base))
+        .await
+        .unwrap();
+    let seen = browser.wait_for("invoice.refunded").await;
+    assert!(
+        !seen.contains("Отметить оплаченным") && !seen.contains("Вернуть деньги"),
+        "{seen}"
+    );
+    browser.shots("12-invoice-as-support").await;
+}
+
+both_backends!(an_operator_works_the_console_in_a_real_browser);
