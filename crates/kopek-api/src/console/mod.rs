@@ -40,6 +40,7 @@ pub fn routes() -> Routes {
         .api(routes!(setup_page, setup))
         .api(routes!(sign_out))
         .api(routes!(organizations::list))
+        .api(routes!(organizations::show))
         .api(routes!(invoices::show))
         .api(routes!(invoices::confirm, invoices::act))
         .api(routes!(api_keys::list, api_keys::create))

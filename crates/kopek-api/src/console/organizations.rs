@@ -3,10 +3,16 @@
 
 use super::{Signed, console_page, failed, guard, pick};
 use crate::AppState;
-use axum::extract::{Query, State};
+use crate::context::RequestContext;
+use crate::pages::money;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use kopek_core::access::OrgAccess;
+use kopek_core::invoices::Listing;
 use kopek_core::paging::PageQuery;
+use kopek_domain::ids::OrganizationId;
+use kopek_store::subscriptions::Filter as SubscriptionFilter;
 use maud::html;
 use serde::Deserialize;
 
@@ -70,7 +76,7 @@ pub async fn list(
                 tbody {
                     @for org in &found {
                         tr {
-                            td { (org.company.name) }
+                            td { a href={"/console/organizations/" (org.guid.as_str())} { (org.company.name) } }
                             td { (org.company.inn.as_str()) }
                             td { (org.company.kpp.as_ref().map_or("", |k| k.as_str())) }
                             td { (org.alias) }
@@ -88,6 +94,109 @@ pub async fn list(
         guard(&state, &headers),
         StatusCode::OK,
         pick("Organizations", "Организации"),
+        Some(&signed),
+        body,
+    )
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct InvoicesPage {
+    /// The next page of the organization's invoices, as the previous one linked it.
+    #[param(max_length = 200)]
+    page: Option<String>,
+}
+
+#[utoipa::path(get, path = "/console/organizations/{guid}", tag = "console", operation_id = "consoleOrganization",
+    params(("guid" = String, Path), InvoicesPage),
+    responses(
+        (status = 200, description = "The organization, its members, subscriptions and invoices", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in: on to sign in"),
+        (status = 400, description = "A path that is not text, or a page token not made for this list", content_type = "text/html", body = String),
+        (status = 404, description = "No such organization", content_type = "text/html", body = String),
+    ))]
+pub async fn show(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(guid): Path<String>,
+    Query(page): Query<InvoicesPage>,
+    headers: HeaderMap,
+) -> Response {
+    let guid = OrganizationId::from(guid.as_str());
+    let (org, members) = match kopek_core::organizations::get(&state.core, &guid).await {
+        Ok(found) => found,
+        Err(e) => return failed(&state, &headers, &e),
+    };
+    let filter = SubscriptionFilter {
+        organization: Some(org.guid.clone()),
+        ..SubscriptionFilter::default()
+    };
+    // One subscription an organization and product: a page holds them all.
+    let every = PageQuery {
+        page_size: Some(1000),
+        page_token: None,
+    };
+    let subscriptions = match kopek_core::subscriptions::list(&state.core, &filter, &every).await {
+        Ok((subscriptions, _)) => subscriptions,
+        Err(e) => return failed(&state, &headers, &e),
+    };
+    let listing = Listing {
+        per_page: PAGE_SIZE,
+        page_token: page.page.filter(|p| !p.is_empty()),
+        ..Listing::default()
+    };
+    let invoices =
+        match kopek_core::invoices::list(&state.core, &OrgAccess::All, &org.guid, &listing).await {
+            Ok(invoices) => invoices,
+            Err(e) => return failed(&state, &headers, &e),
+        };
+    let lang = RequestContext::current().lang;
+    let body = html! {
+        p { (pick("INN", "ИНН")) " " (org.company.inn.as_str())
+            @if let Some(kpp) = &org.company.kpp { " · " (pick("KPP", "КПП")) " " (kpp.as_str()) }
+            " · " (org.alias) }
+        p.muted {
+            (pick("Billing e-mail", "Эл. почта для счетов")) ": "
+            (org.billing_email.as_ref().map_or("—", |e| e.as_str()))
+            @if let Some(reseller) = &org.reseller_id { " · " (pick("served by", "обслуживает")) " " (reseller.as_str()) }
+        }
+        h2 { (pick("Members", "Участники")) }
+        p { @if members.is_empty() { span.muted { (pick("None.", "Нет.")) } }
+            @for (i, user) in members.iter().enumerate() { @if i > 0 { ", " } (user.get()) } }
+        h2 { (pick("Subscriptions", "Подписки")) }
+        @if subscriptions.is_empty() {
+            p.muted { (pick("None.", "Нет.")) }
+        } @else {
+            table { tbody {
+                @for s in &subscriptions {
+                    tr { td { (s.product_guid) } td { (s.status.as_str()) } td.num { (s.quantity) }
+                         td { (pick("until", "до")) " " (s.current_period_end.rfc3339()) } }
+                }
+            } }
+        }
+        h2 { (pick("Invoices", "Счета")) }
+        @if invoices.invoices.is_empty() {
+            p.muted { (pick("None.", "Нет.")) }
+        } @else {
+            table { tbody {
+                @for inv in &invoices.invoices {
+                    tr {
+                        td { a href={"/console/invoices/" (inv.guid.as_str())} { (inv.number) } }
+                        td { span class={"status status-" (inv.status.as_str())} { (inv.status.as_str()) } }
+                        td.num { (money(inv.quote.total, lang)) }
+                        td { (inv.created_at.rfc3339()) }
+                    }
+                }
+            } }
+        }
+        @if let Some(next) = &invoices.next_page_token {
+            @let mut url = url::form_urlencoded::Serializer::new(String::new());
+            p { a href={"/console/organizations/" (org.guid.as_str()) "?" (url.append_pair("page", next).finish())} { (pick("More invoices", "Ещё счета")) } }
+        }
+    };
+    console_page(
+        guard(&state, &headers),
+        StatusCode::OK,
+        &org.company.name,
         Some(&signed),
         body,
     )

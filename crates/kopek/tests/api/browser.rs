@@ -446,12 +446,12 @@ async fn an_operator_works_the_console_in_a_real_browser(backend: Backend) {
     let found = browser.wait_for("7707083893").await;
     assert!(!found.contains("Ничего не найдено"), "{found}");
     browser.shots("04-organizations").await;
-
+    browser.click("td a[href^='/console/organizations/']").await;
+    browser.wait_for("Эл. почта для счетов").await;
+    browser.shots("04b-organization").await;
     browser
-        .client
-        .goto(&format!("{}/console/invoices/{guid}", app.base))
-        .await
-        .unwrap();
+        .click(&format!("a[href='/console/invoices/{guid}']"))
+        .await;
     browser.wait_for("Вернуть деньги").await;
     browser.shots("05-invoice").await;
     browser.click_link("Вернуть деньги").await;

@@ -259,6 +259,19 @@ async fn an_admin_pays_and_refunds_with_a_confirmation_and_support_cannot(app: T
     let admin = signed_in(&app, "admin@example.com", "admin").await;
     let support = signed_in(&app, "support@example.com", "support").await;
 
+    // The organization's page lists the invoice and links to it.
+    let (status, html) = page(
+        &app,
+        &support,
+        &format!("/console/organizations/{}", shop.org),
+    )
+    .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains(&format!("href=\"{invoice}\"")), "{html}");
+    assert!(html.contains(created["number"].as_str().unwrap()), "{html}");
+    let (status, _) = page(&app, &support, "/console/organizations/no-such-org").await;
+    assert_eq!(status, 404);
+
     // Support reads the invoice and sees no action; a form posted by hand is refused.
     let (status, html) = page(&app, &support, &invoice).await;
     assert_eq!(status, 200, "{html}");
