@@ -29,6 +29,8 @@ pub struct MonthTotals {
     pub paid: i64,
     /// Minor units paid, by currency code.
     pub revenue: BTreeMap<String, i64>,
+    /// Monthly recurring revenue, by currency code: see [`overview`].
+    pub recurring: BTreeMap<String, i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,11 +56,24 @@ fn month_start(date: Date, back: usize) -> Date {
     Date::from_calendar_date(index.div_euclid(12), month, 1).unwrap_or(date)
 }
 
+/// Whole months from the month starting `from` to the one starting `to`.
+fn months_between(from: Date, to: Date) -> i64 {
+    let index = |d: Date| i64::from(d.year()) * 12 + i64::from(u8::from(d.month()));
+    index(to) - index(from)
+}
+
 fn micros_of(date: Date) -> Timestamp {
     Timestamp::from_datetime(date.midnight().assume_utc())
 }
 
-/// The overview as of `now` (UTC days and months).
+/// The longest period an invoice pays for, in months (the catalog's bound).
+const LONGEST_PERIOD: usize = 36;
+
+/// The overview as of `now` (UTC days and months). A month's recurring revenue
+/// is what the invoices paid (and not refunded) for periods covering it bring in a
+/// month: each invoice's total spread evenly over its period's months from the
+/// month it was paid, the invoices of one day, period and currency summed before
+/// the division, which rounds down (a kopeck short at most per such group).
 pub async fn overview(core: &Core, now: Timestamp) -> Result<Overview, Error> {
     let today = now.date();
     let first_month = month_start(today, MONTHS - 1);
@@ -67,6 +82,11 @@ pub async fn overview(core: &Core, now: Timestamp) -> Result<Overview, Error> {
     let paid = stats::paid_per_day(&mut conn, since).await?;
     let (issued_days, paid_days) = stats::invoices_per_day(&mut conn, since).await?;
     let subscriptions = stats::subscriptions_by_product(&mut conn).await?;
+    let spread = stats::paid_invoices_by_period(
+        &mut conn,
+        micros_of(month_start(today, MONTHS + LONGEST_PERIOD)),
+    )
+    .await?;
     drop(conn);
 
     let today_index = now.micros().div_euclid(DAY);
@@ -83,6 +103,7 @@ pub async fn overview(core: &Core, now: Timestamp) -> Result<Overview, Error> {
             issued: 0,
             paid: 0,
             revenue: BTreeMap::new(),
+            recurring: BTreeMap::new(),
         })
         .collect();
     let month_of = |day: i64| {
@@ -115,6 +136,16 @@ pub async fn overview(core: &Core, now: Timestamp) -> Result<Overview, Error> {
     for (m, n) in settled {
         months[m].paid += n;
     }
+    for (day, period, currency, total) in spread {
+        let paid_in = month_start(date_of(day), 0);
+        let share = total / period.max(1);
+        for m in months.iter_mut() {
+            let since = months_between(paid_in, m.start);
+            if (0..period).contains(&since) {
+                *m.recurring.entry(currency.clone()).or_default() += share;
+            }
+        }
+    }
     Ok(Overview {
         days,
         months,
@@ -138,6 +169,22 @@ mod tests {
         assert_eq!(
             month_start(date!(2026 - 01 - 01), 12),
             date!(2025 - 01 - 01)
+        );
+    }
+
+    #[test]
+    fn months_between_counts_calendar_months() {
+        assert_eq!(
+            months_between(date!(2025 - 12 - 01), date!(2026 - 01 - 01)),
+            1
+        );
+        assert_eq!(
+            months_between(date!(2026 - 01 - 01), date!(2026 - 01 - 01)),
+            0
+        );
+        assert_eq!(
+            months_between(date!(2026 - 03 - 01), date!(2025 - 03 - 01)),
+            -12
         );
     }
 

@@ -63,3 +63,21 @@ pub async fn subscriptions_by_product(
     .await
     .db()
 }
+
+/// Paid invoices (refunded ones not counted) by UTC day paid, period and currency:
+/// their totals summed, from `since`.
+pub async fn paid_invoices_by_period(
+    conn: &mut Conn,
+    since: Timestamp,
+) -> Result<Vec<(i64, i64, String, i64)>, Error> {
+    sqlx::query_as(
+        "SELECT paid_at / $1 AS day, period_in_months, currency, CAST(SUM(total) AS BIGINT) \
+         FROM invoices WHERE status = 'Paid' AND paid_at >= $2 \
+         GROUP BY paid_at / $1, period_in_months, currency ORDER BY day",
+    )
+    .bind(DAY)
+    .bind(since)
+    .fetch_all(conn)
+    .await
+    .db()
+}

@@ -102,9 +102,17 @@ pub async fn show(State(state): State<AppState>, signed: Signed, headers: Header
             }).collect();
             (bars(&format!("paid-per-day-{code}"), &format!("{} ({code}), {} {}", pick("Paid per day", "Оплачено по дням"), overview::DAYS, pick("days", "дней")), &daily))
             (bars(&format!("paid-per-month-{code}"), &format!("{} ({code})", pick("Paid per month", "Оплачено по месяцам")), &monthly))
+            @let recurring: Vec<Point> = o.months.iter().map(|m| {
+                let value = m.recurring.get(&code).copied().unwrap_or(0);
+                Point { key: month_key(m), value, shown: amount(value, &code) }
+            }).collect();
+            (bars(&format!("recurring-per-month-{code}"), &format!("{} ({code})", pick("Monthly recurring revenue", "Ежемесячная регулярная выручка")), &recurring))
         }
         (bars("issued-per-month", pick("Invoices issued per month", "Счетов выставлено по месяцам"), &issued))
         (bars("paid-invoices-per-month", pick("Invoices paid per month", "Счетов оплачено по месяцам"), &paid))
+        @let past_due: i64 = o.subscriptions.iter().filter(|(_, status, _)| status == "past_due").map(|(_, _, n)| n).sum();
+        p { (pick("Subscriptions past due (renewal unpaid)", "Подписок с просроченной оплатой продления")) ": "
+            strong data-past-due=(past_due) { (past_due) } }
         h2 { (pick("Subscriptions by product", "Подписки по продуктам")) }
         table {
             thead { tr { th { (pick("Product", "Продукт")) } th { (pick("Status", "Статус")) } th.num { (pick("Count", "Число")) } } }

@@ -514,6 +514,27 @@ async fn the_overview_charts_equal_sums_in_sql(app: TestApp) {
         count("paid_at", month_start).await.unwrap()
     );
     assert_eq!(bar(&html, "paid-invoices-per-month", &month_key), 2);
+    // Recurring revenue: each paid invoice's total spread over its period's months,
+    // summed per day, period and currency before the division (rounded down).
+    let groups: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT period_in_months, CAST(SUM(total) AS BIGINT) FROM invoices \
+         WHERE status = 'Paid' GROUP BY paid_at / 86400000000, period_in_months",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let recurring: i64 = groups.iter().map(|(period, total)| total / period).sum();
+    assert!(recurring > 0);
+    assert_eq!(bar(&html, "recurring-per-month-RUB", &month_key), recurring);
+    let past_due: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM subscriptions WHERE status = 'past_due'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert!(
+        html.contains(&format!("data-past-due=\"{past_due}\"")),
+        "{html}"
+    );
     let active: Vec<(String, i64)> = sqlx::query_as(
         "SELECT product_guid, COUNT(*) FROM subscriptions WHERE status = 'active' GROUP BY product_guid",
     )
