@@ -8,11 +8,11 @@ use sqlx::{Connection, Executor};
 use std::time::{Duration, Instant};
 
 /// The invoice row Kopek writes, with the values pgbench and the loop vary.
-const INVOICE_COLUMNS: &str = "guid, organization_guid, seq, number, catalog_version, product_guid, plan_guid, \
+pub const INVOICE_COLUMNS: &str = "guid, organization_guid, seq, number, catalog_version, product_guid, plan_guid, \
     period_in_months, quantity, company, positions, currency, total, vat, vat_basis_points, status, payer_type, \
     payer_guid, meta, created_by, created_at, updated_at, paid_at";
 
-fn invoice_values(guid: &str, org: &str, seq: &str, now: &str) -> String {
+pub fn invoice_values(guid: &str, org: &str, seq: &str, now: &str) -> String {
     format!(
         "{guid}, {org}, {seq}, '2026-' || {seq}, 1, '0b6f3f0e-6c1a-4f4e-9d3a-1c2b3d4e5f60', \
          '0b6f3f0e-6c1a-4f4e-9d3a-1c2b3d4e5f61', 1, 1, \

@@ -11,6 +11,7 @@
 //! stored, then prints a Markdown table.
 
 mod ceiling;
+mod console;
 mod load;
 mod renewals;
 mod setup;
@@ -48,7 +49,8 @@ struct Args {
     /// A short run for CI: one second, one connection count, no growth step.
     #[arg(long)]
     smoke: bool,
-    /// Only these scenarios (all when absent; `webhooks` is one). The ceiling and
+    /// Only these scenarios (all when absent, but `console`, which seeds 100,000
+    /// invoices and runs only when named; `webhooks` is one). The ceiling and
     /// the growth step run with create-invoice.
     #[arg(long, value_delimiter = ',')]
     scenarios: Vec<String>,
@@ -378,6 +380,25 @@ async fn main() -> anyhow::Result<()> {
                 m.during.errors,
                 n = args.renewals,
             );
+        }
+        if args.scenarios.iter().any(|s| s == "console") {
+            eprintln!(
+                "{backend}: console pages over {} organizations and {} invoices",
+                console::ORGANIZATIONS,
+                console::INVOICES
+            );
+            for t in console::measure(&server.base(), &url, &dir, 100).await? {
+                let _ = writeln!(
+                    report,
+                    "| console: {} ({} organizations, {} invoices) | 1 | | {:.2} | | | p95 {:.2} ms over {} requests (goal: under 50 ms) |",
+                    t.page,
+                    console::ORGANIZATIONS,
+                    console::INVOICES,
+                    t.p50_ms,
+                    t.p95_ms,
+                    t.requests
+                );
+            }
         }
         let _ = writeln!(
             report,
