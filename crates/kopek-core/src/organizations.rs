@@ -136,11 +136,15 @@ pub async fn update_billing<T: Serialize>(
     guid: &OrganizationId,
     change: BillingContact,
     status: u16,
-    answer: impl FnOnce(&Organization, Vec<UserId>) -> T,
+    answer: impl Fn(&Organization, Vec<UserId>) -> T,
 ) -> Result<Ran<T>, Error> {
     write
         .run(caller, status, async |work| {
             let mut org = crate::access::read_organization(work.conn(), guid).await?;
+            let members = organizations::members(work.conn(), &org.guid).await?;
+            if work.audited() {
+                work.before(&answer(&org, members.clone()))?;
+            }
             if let Some(email) = change.email {
                 org.billing_email = email;
             }
@@ -149,7 +153,6 @@ pub async fn update_billing<T: Serialize>(
             }
             org.updated_at = core.now();
             organizations::save_billing_contact(work.conn(), &org).await?;
-            let members = organizations::members(work.conn(), &org.guid).await?;
             let payload = serde_json::json!({
                 "organizationGuid": org.guid,
                 "billingEmail": org.billing_email,

@@ -113,6 +113,27 @@ async fn admin_changes_are_audited_with_who_where_and_before_after(app: TestApp)
     );
     assert_eq!(json_of(&refund.before_state)["status"], "Paid");
     assert_eq!(json_of(&refund.after_state)["status"], "Refunded");
+    // An organization's billing contact changed: the organization before and after.
+    let org = &shop.org;
+    let (status, body) = app
+        .admin(
+            Method::PATCH,
+            &format!("/admin/v1/organizations/{org}"),
+            Some(json!({"billingEmail": "books@example.com"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let all = entries(&app).await;
+    let patch = all.last().unwrap();
+    assert_eq!(patch.action, format!("PATCH /admin/v1/organizations/{org}"));
+    assert_ne!(
+        json_of(&patch.before_state)["billingEmail"],
+        "books@example.com"
+    );
+    assert_eq!(
+        json_of(&patch.after_state)["billingEmail"],
+        "books@example.com"
+    );
     for pair in all.windows(2) {
         assert_eq!(pair[1].seq, pair[0].seq + 1);
         assert_eq!(pair[1].prev_hash, pair[0].hash);
