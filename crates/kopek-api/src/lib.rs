@@ -245,10 +245,9 @@ pub(crate) fn render_for_path(path: &str, error: Error) -> Response {
         error::render::<lifepos::LifePos>(&error)
     } else if path.starts_with("/api/v1/billing/") {
         error::render::<aipix::Aipix>(&error)
-    } else if path.starts_with("/invitations/")
-        || path.starts_with("/invoices/")
-        || path.starts_with("/console")
-    {
+    } else if path.starts_with("/console") {
+        error::render::<console::Console>(&error)
+    } else if path.starts_with("/invitations/") || path.starts_with("/invoices/") {
         pages::error_page(&error)
     } else {
         error::render::<admin::Admin>(&error)

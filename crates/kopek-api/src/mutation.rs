@@ -4,7 +4,8 @@
 
 use crate::AppState;
 use crate::error::{ApiError, Dialect};
-use axum::extract::{ConnectInfo, FromRequestParts};
+use crate::limits::ClientAddress;
+use axum::extract::FromRequestParts;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode};
@@ -17,7 +18,7 @@ use kopek_domain::auth::Principal;
 use kopek_store::idempotency::StoredResponse;
 use serde::Serialize;
 use std::marker::PhantomData;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 pub struct Mutation<D> {
     core: Core,
@@ -49,10 +50,10 @@ impl<D: Dialect> FromRequestParts<AppState> for Mutation<D> {
                 .map(|p| p.as_str().to_owned())
                 .unwrap_or_default(),
             key,
-            address: parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip()),
+            address: ClientAddress::from_request_parts(parts, state)
+                .await
+                .unwrap_or_else(|never| match never {})
+                .0,
             dialect: PhantomData,
         })
     }

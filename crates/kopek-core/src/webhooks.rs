@@ -43,12 +43,12 @@ pub struct FannedOut {
 /// enabled endpoint whose scope and event types take it and that was made by the
 /// time of the event. An event's own transaction only writes the event, so no
 /// request waits for this; the webhook worker runs it before each claim, so a
-/// delivery is queued within a pass of its event. With a `claim`, the worker takes
-/// the new deliveries, as far as their endpoints have room, in the same statement
+/// delivery is queued within a pass of its event. The worker takes the new
+/// deliveries (its `claim`), as far as their endpoints have room, in the statement
 /// that queues them, and sends them with the events read here: a delivery that
 /// succeeds first time is then written twice (queued, then done), not claimed
 /// and its event read again in between.
-pub async fn fan_out(core: &Core, claim: Option<Claim<'_>>) -> Result<FannedOut, Error> {
+pub async fn fan_out(core: &Core, claim: Claim<'_>) -> Result<FannedOut, Error> {
     let mut tx = core.store.begin().await?;
     let limit = i64::try_from(FAN_OUT_BATCH).map_err(Error::internal)?;
     let taken = kopek_store::events::unfanned(&mut tx, core.store.backend(), limit).await?;
@@ -62,10 +62,8 @@ pub async fn fan_out(core: &Core, claim: Option<Claim<'_>>) -> Result<FannedOut,
     tenants.sort_unstable();
     tenants.dedup();
     let subscribed = webhooks::subscribed(&mut tx, &tenants).await?;
-    let mut room: HashMap<&str, usize> = claim
-        .as_ref()
-        .map(|c| c.room.iter().map(|(id, n)| (id.as_str(), *n)).collect())
-        .unwrap_or_default();
+    let mut room: HashMap<&str, usize> =
+        claim.room.iter().map(|(id, n)| (id.as_str(), *n)).collect();
     let deliveries: Vec<Queued> = taken
         .iter()
         .flat_map(|e| {
@@ -91,12 +89,11 @@ pub async fn fan_out(core: &Core, claim: Option<Claim<'_>>) -> Result<FannedOut,
             }
         })
         .collect();
-    let lease = claim.as_ref().map(|c| (c.worker, c.lease));
     let claimed = webhooks::enqueue(
         &mut tx,
         &deliveries,
         core.settings.webhook_retry_seconds,
-        lease,
+        Some((claim.worker, claim.lease)),
     )
     .await?;
     let ids: Vec<&str> = taken.iter().map(|e| e.id.as_str()).collect();

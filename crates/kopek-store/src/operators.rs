@@ -104,23 +104,22 @@ pub async fn credentials(
     conn: &mut Conn,
     email_key: &str,
 ) -> Result<Option<(Operator, Option<String>)>, Error> {
-    let operator: Option<Operator> = sqlx::query_as(select::<Operator>(
-        "WHERE email_key = $1 AND disabled_at IS NULL",
-    ))
-    .bind(email_key)
-    .fetch_optional(&mut *conn)
-    .await
-    .db()?;
-    let Some(operator) = operator else {
-        return Ok(None);
-    };
-    let hash: Option<String> =
-        sqlx::query_scalar("SELECT password_hash FROM operators WHERE id = $1")
-            .bind(&operator.id)
-            .fetch_one(conn)
-            .await
-            .db()?;
-    Ok(Some((operator, hash)))
+    #[derive(FromRow)]
+    struct Credentials {
+        #[sqlx(flatten)]
+        operator: Operator,
+        password_hash: Option<String>,
+    }
+    let sql = format!(
+        "SELECT {}, password_hash FROM operators WHERE email_key = $1 AND disabled_at IS NULL",
+        Operator::COLUMNS
+    );
+    let found: Option<Credentials> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(email_key)
+        .fetch_optional(conn)
+        .await
+        .db()?;
+    Ok(found.map(|c| (c.operator, c.password_hash)))
 }
 
 pub async fn list(conn: &mut Conn) -> Result<Vec<Operator>, Error> {

@@ -143,7 +143,7 @@ impl Deliverer {
                 lease: lease_for(most),
                 room: &room,
             };
-            let fanned = match webhooks_core::fan_out(&self.core, Some(claim)).await {
+            let fanned = match webhooks_core::fan_out(&self.core, claim).await {
                 Ok(fanned) => fanned,
                 Err(e) => {
                     tracing::error!(error = %e, "webhook worker failed to fan events out");

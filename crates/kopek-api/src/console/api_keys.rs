@@ -29,7 +29,7 @@ const KEYS: &str = "/console/api-keys";
 pub async fn list(State(state): State<AppState>, signed: Signed, headers: HeaderMap) -> Response {
     let keys = match operator::api_keys(&state.core).await {
         Ok(keys) => keys,
-        Err(e) => return failed(&state, &headers, &e),
+        Err(e) => return failed(&e),
     };
     let acts = signed.operator.role.may_act();
     let guard = guard(&state, &headers);
@@ -114,7 +114,7 @@ pub async fn create(
     let present = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
     let spec = match KeySpec::parse(Some(&form.role), present(form.scope), present(form.name)) {
         Ok(spec) => spec,
-        Err(e) => return failed(&state, &headers, &e),
+        Err(e) => return failed(&e),
     };
     let issued = operator::issue_key(
         write,
@@ -128,7 +128,7 @@ pub async fn create(
     let key = match issued {
         Ok(Ran::Done(key, _)) => key,
         Ok(Ran::Replayed(_)) => return see_other(KEYS),
-        Err(e) => return failed(&state, &headers, &e),
+        Err(e) => return failed(&e),
     };
     let body = html! {
         p { (key.id) " · " (key.role) }
@@ -216,6 +216,6 @@ pub async fn revoke(
     .await;
     match revoked {
         Ok(_) => see_other(KEYS),
-        Err(e) => failed(&state, &headers, &e),
+        Err(e) => failed(&e),
     }
 }

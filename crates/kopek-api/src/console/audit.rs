@@ -46,7 +46,7 @@ pub async fn list(
     let entries =
         match kopek_core::audit::newest(&state.core, query.before, &filter, PAGE_SIZE).await {
             Ok(entries) => entries,
-            Err(e) => return failed(&state, &headers, &e),
+            Err(e) => return failed(&e),
         };
     let older = (entries.len() as i64 == PAGE_SIZE)
         .then(|| entries.last().map(|e| e.seq))

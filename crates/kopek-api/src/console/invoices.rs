@@ -125,11 +125,11 @@ pub async fn show(
     let inv = match invoice(&state, &guid).await {
         Ok(inv) => inv,
         Err(kopek_domain::Error::NotFound { .. }) => return not_found(&state, &headers, &signed),
-        Err(e) => return failed(&state, &headers, &e),
+        Err(e) => return failed(&e),
     };
     let payments = match kopek_core::invoices::payments(&state.core, &inv.guid).await {
         Ok(payments) => payments,
-        Err(e) => return failed(&state, &headers, &e),
+        Err(e) => return failed(&e),
     };
     let feed = Feed {
         subject: Some(inv.guid.to_string()),
@@ -139,7 +139,7 @@ pub async fn show(
     };
     let events = match kopek_core::events::feed(&state.core, &reader(&signed), feed).await {
         Ok((events, _)) => events,
-        Err(e) => return failed(&state, &headers, &e),
+        Err(e) => return failed(&e),
     };
     let lang = RequestContext::current().lang;
     let actions = if signed.operator.role.may_act() {
@@ -236,7 +236,7 @@ pub async fn confirm(
     let inv = match invoice(&state, &guid).await {
         Ok(inv) => inv,
         Err(kopek_domain::Error::NotFound { .. }) => return not_found(&state, &headers, &signed),
-        Err(e) => return failed(&state, &headers, &e),
+        Err(e) => return failed(&e),
     };
     let lang = RequestContext::current().lang;
     let guard = guard(&state, &headers);
@@ -307,6 +307,6 @@ pub async fn act(
     match done {
         Ok(_) => see_other(&format!("/console/invoices/{guid}")),
         Err(kopek_domain::Error::NotFound { .. }) => not_found(&state, &headers, &signed),
-        Err(e) => failed(&state, &headers, &e),
+        Err(e) => failed(&e),
     }
 }

@@ -12,15 +12,16 @@ mod overview;
 mod session;
 
 use crate::context::RequestContext;
+use crate::error::Dialect;
 use crate::limits::ClientAddress;
-use crate::pages::{csrf, page};
+use crate::pages::{csrf, page, secure, see_other};
 use crate::{AppState, Routes};
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
-use axum::http::header::{HOST, LOCATION, RETRY_AFTER, SET_COOKIE};
+use axum::http::header::{HOST, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use kopek_core::audit::Audit;
 use kopek_core::operators;
 use kopek_core::write::Write;
@@ -55,14 +56,6 @@ const FORM: &str = "console";
 /// `en` or `ru` as the browser asked.
 fn pick<'a>(en: &'a str, ru: &'a str) -> &'a str {
     RequestContext::current().lang.pick(en, ru)
-}
-
-fn see_other(to: &str) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(location) = HeaderValue::from_str(to) {
-        response.headers_mut().insert(LOCATION, location);
-    }
-    response
 }
 
 /// This browser's anti-forgery token for the forms of one response, and the
@@ -107,10 +100,6 @@ fn console_page(
     let mut response = page(status, title, body);
     csrf::set_cookie(&mut response, guard.cookie);
     response
-}
-
-fn secure(state: &AppState) -> bool {
-    state.settings().public_url.starts_with("https://")
 }
 
 /// Whether a posted form is this site's own.
@@ -180,22 +169,23 @@ fn refused(state: &AppState, headers: &HeaderMap) -> Response {
     )
 }
 
-/// An error met while serving a page, as a page.
-fn failed(state: &AppState, headers: &HeaderMap, error: &Error) -> Response {
-    let lang = RequestContext::current().lang;
-    let mut response = console_page(
-        guard(state, headers),
-        crate::error::http_status(error),
-        pick("Something went wrong", "Что-то пошло не так"),
-        None,
-        html! { p { (error.public_message(lang)) } },
-    );
-    if let Error::TooManyRequests { retry_after } | Error::Unavailable { retry_after, .. } = error
-        && let Ok(value) = HeaderValue::from_str(&retry_after.to_string())
-    {
-        response.headers_mut().insert(RETRY_AFTER, value);
+/// The console's errors, as a page without the bar (the operator may not be known).
+pub struct Console;
+
+impl Dialect for Console {
+    fn render(error: &Error, context: &RequestContext) -> Response {
+        let title = context
+            .lang
+            .pick("Something went wrong", "Что-то пошло не так");
+        let body = html! { h1 { (title) } p { (error.public_message(context.lang)) } };
+        page(crate::error::http_status(error), title, body)
     }
-    response
+}
+
+/// An error met while serving a page: logged, and answered with `Retry-After`
+/// where it applies, as every family's errors are.
+fn failed(error: &Error) -> Response {
+    crate::error::render::<Console>(error)
 }
 
 /// The console's start: its first page for an operator signed in.
@@ -276,7 +266,7 @@ pub async fn sign_in(
                 body,
             )
         }
-        Err(e) => failed(&state, &headers, &e),
+        Err(e) => failed(&e),
     }
 }
 
@@ -323,7 +313,7 @@ pub async fn setup_page(
     let operator = match operators::setting_up(&state.core, &token).await {
         Ok(operator) => operator,
         Err(Error::Unauthenticated) => return link_not_valid(&state, &headers),
-        Err(e) => return failed(&state, &headers, &e),
+        Err(e) => return failed(&e),
     };
     let guard = guard(&state, &headers);
     let body = html! {
@@ -364,7 +354,7 @@ pub async fn setup(
     match operators::set_up(&state.core, &form.token, form.password).await {
         Ok(_) => see_other("/console/sign-in"),
         Err(Error::Unauthenticated) => link_not_valid(&state, &headers),
-        Err(e) => failed(&state, &headers, &e),
+        Err(e) => failed(&e),
     }
 }
 
@@ -389,7 +379,7 @@ pub async fn sign_out(
         return refused(&state, &headers);
     };
     if let Err(e) = operators::sign_out_everywhere(&state.core, &signed.operator).await {
-        return failed(&state, &headers, &e);
+        return failed(&e);
     }
     let mut response = see_other("/console/sign-in");
     session::clear_cookie(&mut response, secure(&state));

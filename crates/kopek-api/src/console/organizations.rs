@@ -49,7 +49,7 @@ pub async fn list(
     };
     let (found, next) = match kopek_core::organizations::search(&state.core, &text, &query).await {
         Ok(found) => found,
-        Err(e) => return failed(&state, &headers, &e),
+        Err(e) => return failed(&e),
     };
     let next_link = (!next.is_empty()).then(|| {
         let mut url = url::form_urlencoded::Serializer::new(String::new());
@@ -124,7 +124,7 @@ pub async fn show(
     let guid = OrganizationId::from(guid.as_str());
     let (org, members) = match kopek_core::organizations::get(&state.core, &guid).await {
         Ok(found) => found,
-        Err(e) => return failed(&state, &headers, &e),
+        Err(e) => return failed(&e),
     };
     let filter = SubscriptionFilter {
         organization: Some(org.guid.clone()),
@@ -137,7 +137,7 @@ pub async fn show(
     };
     let subscriptions = match kopek_core::subscriptions::list(&state.core, &filter, &every).await {
         Ok((subscriptions, _)) => subscriptions,
-        Err(e) => return failed(&state, &headers, &e),
+        Err(e) => return failed(&e),
     };
     let listing = Listing {
         per_page: PAGE_SIZE,
@@ -147,7 +147,7 @@ pub async fn show(
     let invoices =
         match kopek_core::invoices::list(&state.core, &OrgAccess::All, &org.guid, &listing).await {
             Ok(invoices) => invoices,
-            Err(e) => return failed(&state, &headers, &e),
+            Err(e) => return failed(&e),
         };
     let lang = RequestContext::current().lang;
     let body = html! {

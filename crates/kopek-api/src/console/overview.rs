@@ -70,7 +70,7 @@ fn amount(minor: i64, code: &str) -> String {
 pub async fn show(State(state): State<AppState>, signed: Signed, headers: HeaderMap) -> Response {
     let o = match overview::overview(&state.core, state.core.now()).await {
         Ok(o) => o,
-        Err(e) => return failed(&state, &headers, &e),
+        Err(e) => return failed(&e),
     };
     let month_key = |m: &overview::MonthTotals| {
         format!("{:04}-{:02}", m.start.year(), u8::from(m.start.month()))

@@ -46,7 +46,7 @@ impl FromRequestParts<AppState> for Signed {
         match operators::authenticate(&state.core, token).await {
             Ok(operator) => Ok(Signed { operator }),
             Err(Error::Unauthenticated) => Err(see_other("/console/sign-in")),
-            Err(e) => Err(super::failed(state, &parts.headers, &e)),
+            Err(e) => Err(super::failed(&e)),
         }
     }
 }

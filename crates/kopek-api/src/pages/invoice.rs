@@ -3,7 +3,9 @@
 //! core use case as the operator API, so the license is extended and the event
 //! written exactly as there.
 
-use super::{checkout, csrf, date, money, page, page_moving_on, page_refreshing};
+use super::{
+    checkout, csrf, date, money, page, page_moving_on, page_refreshing, secure, see_other,
+};
 use crate::AppState;
 use crate::context::RequestContext;
 use crate::payments::test_provider::TestProvider;
@@ -11,9 +13,9 @@ use crate::payments::{Outcome, Provider, parse_card};
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{HOST, LOCATION};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::header::HOST;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use kopek_core::acquiring::Checkout;
 use kopek_core::invoices;
 use kopek_domain::Error;
@@ -254,10 +256,6 @@ async fn render(
     response
 }
 
-fn secure(state: &AppState) -> bool {
-    state.settings().public_url.starts_with("https://")
-}
-
 /// The hosted payment page behind `payment_by_card_link`: the invoice and a card form.
 #[utoipa::path(get, path = "/invoices/{guid}/pay", tag = "pages", operation_id = "showPaymentPage",
     params(("guid" = String, Path), Link),
@@ -309,12 +307,10 @@ async fn record(
         Some(reference),
     )
     .await?;
-    let location = format!("/invoices/{}/pay?token={token}", inv.guid);
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(LOCATION, value);
-    }
-    Ok(response)
+    Ok(see_other(&format!(
+        "/invoices/{}/pay?token={token}",
+        inv.guid
+    )))
 }
 
 fn declined_text(reason: &str, lang: Lang) -> String {
@@ -642,14 +638,7 @@ pub async fn checkout(
             let title = lang.pick("On to the payment page", "Переход к оплате");
             page_moving_on(title, checkout::onward(&url, lang), &url)
         }
-        Ok(Checkout::Settled) => {
-            let location = format!("/invoices/{}/pay?token={token}", inv.guid);
-            let mut response = StatusCode::SEE_OTHER.into_response();
-            if let Ok(value) = HeaderValue::from_str(&location) {
-                response.headers_mut().insert(LOCATION, value);
-            }
-            response
-        }
+        Ok(Checkout::Settled) => see_other(&format!("/invoices/{}/pay?token={token}", inv.guid)),
         Err(Error::Unavailable { cause, .. }) => {
             tracing::warn!(error = %cause, invoice = %inv.guid, "the acquirer did not answer");
             let text = lang.pick(

@@ -128,6 +128,20 @@ nav.console{display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center;margin
 nav.console form{margin-left:auto}figure.chart{margin:1rem 0}pre{white-space:pre-wrap;word-break:break-all}\
 @media (max-width:40rem){main{margin:0;padding:1rem;border-radius:0}table{display:block;overflow-x:auto}}";
 
+/// A 303 to `to`, where a posted form goes on.
+pub fn see_other(to: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(location) = HeaderValue::from_str(to) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// Whether cookies are to be marked Secure: the public URL is https.
+pub fn secure(state: &crate::AppState) -> bool {
+    state.settings().public_url.starts_with("https://")
+}
+
 /// The value of the cookie `name` that the browser sent, if any.
 pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
     headers
