@@ -388,6 +388,9 @@ pub(crate) async fn apply(
         crate::subscriptions::on_payment(core, &mut *conn, &invoice, now).await?;
     }
     if refunded {
+        if let Some(paid_at) = invoice.paid_at {
+            crate::overview::forget_paid_day(&mut *conn, paid_at, now).await?;
+        }
         // Boxed: ending a subscription cancels invoices through this function.
         Box::pin(crate::subscriptions::on_refund(
             core, &mut *conn, &invoice, now,

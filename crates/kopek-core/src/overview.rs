@@ -5,7 +5,7 @@
 use crate::Core;
 use kopek_domain::Error;
 use kopek_domain::time::Timestamp;
-use kopek_store::stats::{self, DAY};
+use kopek_store::stats::{self, DAY, Totals};
 use std::collections::BTreeMap;
 use time::{Date, Month};
 
@@ -62,6 +62,10 @@ fn months_between(from: Date, to: Date) -> i64 {
     index(to) - index(from)
 }
 
+fn day_of(t: Timestamp) -> i64 {
+    t.micros().div_euclid(DAY)
+}
+
 fn micros_of(date: Date) -> Timestamp {
     Timestamp::from_datetime(date.midnight().assume_utc())
 }
@@ -69,25 +73,58 @@ fn micros_of(date: Date) -> Timestamp {
 /// The longest period an invoice pays for, in months (the catalog's bound).
 const LONGEST_PERIOD: usize = 36;
 
+/// The first day whose sums may still change (yesterday: a transaction begun
+/// before midnight may commit after it); the days before are settled, and only a
+/// refund changes one of them after that ([`forget_paid_day`]).
+fn first_live_day(now: Timestamp) -> i64 {
+    now.micros().div_euclid(DAY) - 1
+}
+
+/// Called by a refund in its transaction: the stored sums of the day the invoice
+/// was paid, when that day is settled, are dropped to be summed again.
+pub(crate) async fn forget_paid_day(
+    conn: &mut kopek_store::Conn,
+    paid_at: Timestamp,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let day = paid_at.micros().div_euclid(DAY);
+    if day < first_live_day(now) {
+        stats::forget(conn, day).await?;
+    }
+    Ok(())
+}
+
 /// The overview as of `now` (UTC days and months). A month's recurring revenue
 /// is what the invoices paid (and not refunded) for periods covering it bring in a
 /// month: each invoice's total spread evenly over its period's months from the
 /// month it was paid, the invoices of one day, period and currency summed before
 /// the division, which rounds down (a kopeck short at most per such group).
+///
+/// Settled days are summed once and stored (the first overview after an upgrade
+/// sums the last four years); the live days are summed on each request.
 pub async fn overview(core: &Core, now: Timestamp) -> Result<Overview, Error> {
     let today = now.date();
-    let first_month = month_start(today, MONTHS - 1);
-    let since = micros_of(first_month);
+    let from = day_of(micros_of(month_start(today, MONTHS - 1)));
+    let periods_from = day_of(micros_of(month_start(today, MONTHS + LONGEST_PERIOD)));
+    let live = first_live_day(now);
     let mut conn = core.store.conn().await?;
-    let paid = stats::paid_per_day(&mut conn, since).await?;
-    let (issued_days, paid_days) = stats::invoices_per_day(&mut conn, since).await?;
+    if stats::stored_days(&mut conn, periods_from, live).await? < live - periods_from {
+        drop(conn);
+        let mut tx = core.store.begin().await?;
+        stats::store_missing(&mut tx, periods_from, live).await?;
+        tx.commit().await?;
+        conn = core.store.conn().await?;
+    }
+    let mut totals = stats::stored(&mut conn, periods_from, from, live).await?;
+    totals.extend(stats::summed(&mut conn, live, i64::MAX / DAY).await?);
     let subscriptions = stats::subscriptions_by_product(&mut conn).await?;
-    let spread = stats::paid_invoices_by_period(
-        &mut conn,
-        micros_of(month_start(today, MONTHS + LONGEST_PERIOD)),
-    )
-    .await?;
     drop(conn);
+    let Totals {
+        payments: paid,
+        issued: issued_days,
+        paid: paid_days,
+        paid_by_period: spread,
+    } = totals;
 
     let today_index = now.micros().div_euclid(DAY);
     let mut days: Vec<Day> = (today_index - DAYS + 1..=today_index)

@@ -201,6 +201,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (15, "event fan-out", include_str!("../migrations/0015_event_fan_out.sql")),
     (16, "audit log", include_str!("../migrations/0016_audit_log.sql")),
     (17, "operators", include_str!("../migrations/0017_operators.sql")),
+    (18, "daily totals", include_str!("../migrations/0018_daily_totals.sql")),
 ];
 
 /// Reads a SQLite file about to be restored, without changing it: `Ok` with the

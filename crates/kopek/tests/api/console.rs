@@ -5,12 +5,15 @@
 
 use crate::both_backends;
 use crate::cli::kopek;
-use crate::harness::{TestApp, read};
+use crate::harness::{Backend, TestApp, read};
 use crate::lifepos::{create_request, ready};
 use crate::pages::{browser_like, csrf_of};
+use crate::subscriptions::{at, invoice_action, move_clock};
+use kopek_domain::time::Timestamp;
 use reqwest::Method;
 use reqwest::header::{LOCATION, SET_COOKIE};
 use serde_json::json;
+use time::Date;
 
 both_backends!(
     an_operator_sets_up_signs_in_finds_by_inn_and_signs_out,
@@ -451,81 +454,78 @@ fn bar(html: &str, series: &str, key: &str) -> i64 {
         .unwrap()
 }
 
-async fn the_overview_charts_equal_sums_in_sql(app: TestApp) {
-    let shop = ready(&app, "charted").await;
-    let mut guids = Vec::new();
-    for months in [1, 12, 36] {
-        let (status, created) =
-            read(create_request(&app, &shop, months).send().await.unwrap()).await;
-        assert_eq!(status, 201, "{created}");
-        guids.push(created["guid"].as_str().unwrap().to_owned());
-    }
-    for guid in &guids[..2] {
-        let (status, body) = app
-            .admin(
-                Method::POST,
-                &format!("/admin/v1/invoices/{guid}:pay"),
-                None,
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-    }
-    let admin = signed_in(&app, "charts@example.com", "support").await;
-    let (status, html) = page(&app, &admin, "/console/overview").await;
-    assert_eq!(status, 200, "{html}");
-
-    let now = kopek_domain::time::Timestamp::now();
+/// Each chart's bar for `today` and its month equals a sum in SQL over the same
+/// data; the recurring revenue counts each day's paid groups whose period covers
+/// this month.
+async fn assert_charts_match_sql(app: &TestApp, html: &str, now: Timestamp, days: &[Date]) {
     let today = now.date();
     let month = today.replace_day(1).unwrap();
-    let month_start = kopek_domain::time::Timestamp::from_datetime(month.midnight().assume_utc());
-    let day_start = kopek_domain::time::Timestamp::from_datetime(today.midnight().assume_utc());
+    let start_of = |d: Date| Timestamp::from_datetime(d.midnight().assume_utc());
     let month_key = format!("{:04}-{:02}", month.year(), u8::from(month.month()));
     let pool = app.store().pool();
-    let sum = |since: kopek_domain::time::Timestamp| {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT CAST(SUM(amount) AS BIGINT) FROM payments WHERE currency = 'RUB' AND created_at >= $1",
+    let sum = |from: Timestamp, to: Timestamp| {
+        sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT CAST(SUM(amount) AS BIGINT) FROM payments \
+             WHERE currency = 'RUB' AND created_at >= $1 AND created_at < $2",
         )
-        .bind(since.micros())
+        .bind(from.micros())
+        .bind(to.micros())
         .fetch_one(pool)
     };
-    let count = |column: &'static str, since: kopek_domain::time::Timestamp| {
+    let count = |column: &'static str, since: Timestamp| {
         sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM invoices WHERE {column} >= $1"
         )))
         .bind(since.micros())
         .fetch_one(pool)
     };
-    let paid_today = sum(day_start).await.unwrap();
-    assert!(paid_today > 0);
+    let mut paid_days = 0;
+    for day in days {
+        let paid = sum(start_of(*day), start_of(day.next_day().unwrap()))
+            .await
+            .unwrap()
+            .unwrap_or(0);
+        paid_days += paid;
+        assert_eq!(
+            bar(html, "paid-per-day-RUB", &day.to_string()),
+            paid,
+            "{day}"
+        );
+    }
+    assert!(paid_days > 0);
+    let far = start_of(today.next_day().unwrap());
     assert_eq!(
-        bar(&html, "paid-per-day-RUB", &today.to_string()),
-        paid_today
+        bar(html, "paid-per-month-RUB", &month_key),
+        sum(start_of(month), far).await.unwrap().unwrap_or(0)
     );
     assert_eq!(
-        bar(&html, "paid-per-month-RUB", &month_key),
-        sum(month_start).await.unwrap()
+        bar(html, "issued-per-month", &month_key),
+        count("created_at", start_of(month)).await.unwrap()
     );
     assert_eq!(
-        bar(&html, "issued-per-month", &month_key),
-        count("created_at", month_start).await.unwrap()
+        bar(html, "paid-invoices-per-month", &month_key),
+        count("paid_at", start_of(month)).await.unwrap()
     );
-    assert_eq!(
-        bar(&html, "paid-invoices-per-month", &month_key),
-        count("paid_at", month_start).await.unwrap()
-    );
-    assert_eq!(bar(&html, "paid-invoices-per-month", &month_key), 2);
-    // Recurring revenue: each paid invoice's total spread over its period's months,
-    // summed per day, period and currency before the division (rounded down).
-    let groups: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT period_in_months, CAST(SUM(total) AS BIGINT) FROM invoices \
-         WHERE status = 'Paid' GROUP BY paid_at / 86400000000, period_in_months",
+    // Recurring revenue: each paid invoice's total spread over its period's months
+    // from the month paid, summed per day, period and currency before the division
+    // (rounded down).
+    let groups: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT paid_at / 86400000000, period_in_months, CAST(SUM(total) AS BIGINT) \
+         FROM invoices WHERE status = 'Paid' GROUP BY paid_at / 86400000000, period_in_months",
     )
     .fetch_all(pool)
     .await
     .unwrap();
-    let recurring: i64 = groups.iter().map(|(period, total)| total / period).sum();
-    assert!(recurring > 0);
-    assert_eq!(bar(&html, "recurring-per-month-RUB", &month_key), recurring);
+    let index = |d: Date| i64::from(d.year()) * 12 + i64::from(u8::from(d.month()));
+    let recurring: i64 = groups
+        .iter()
+        .filter(|(day, period, _)| {
+            let paid_in = Timestamp::from_micros(day * 86_400_000_000).date();
+            (0..*period).contains(&(index(today) - index(paid_in)))
+        })
+        .map(|(_, period, total)| total / period)
+        .sum();
+    assert_eq!(bar(html, "recurring-per-month-RUB", &month_key), recurring);
     let past_due: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM subscriptions WHERE status = 'past_due'")
             .fetch_one(pool)
@@ -546,4 +546,54 @@ async fn the_overview_charts_equal_sums_in_sql(app: TestApp) {
         let cell = format!("data-subscriptions=\"{product}/active\">{n}<");
         assert!(html.contains(&cell), "{cell} in {html}");
     }
+}
+
+async fn clock_now(app: &TestApp) -> Timestamp {
+    let (status, clock) = app.admin(Method::GET, "/admin/v1/test-clock", None).await;
+    assert_eq!(status, 200, "{clock}");
+    at(&clock["now"])
+}
+
+async fn act(app: &TestApp, guid: &str, action: &str) {
+    let (status, body) = invoice_action(app, guid, action, None).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Invoices paid today and three days ago (a settled day, whose sums the overview
+/// stores): the charts equal SQL's sums; a refund of an invoice paid on the
+/// settled day changes them again.
+async fn the_overview_charts_equal_sums_in_sql(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.test_mode = true, |w| w).await;
+    let shop = ready(&app, "charted").await;
+    let mut guids = Vec::new();
+    for months in [1, 12, 36, 12] {
+        let (status, created) =
+            read(create_request(&app, &shop, months).send().await.unwrap()).await;
+        assert_eq!(status, 201, "{created}");
+        guids.push(created["guid"].as_str().unwrap().to_owned());
+    }
+    for guid in &guids[..2] {
+        act(&app, guid, "pay").await;
+    }
+    let paid_first = clock_now(&app).await;
+    let (status, moved) = move_clock(&app, paid_first.plus_seconds(3 * 86_400)).await;
+    assert_eq!(status, 200, "{moved}");
+    act(&app, &guids[3], "pay").await;
+
+    let admin = signed_in(&app, "charts@example.com", "support").await;
+    let now = clock_now(&app).await;
+    let days = [paid_first.date(), now.date()];
+    let (status, html) = page(&app, &admin, "/console/overview").await;
+    assert_eq!(status, 200, "{html}");
+    assert_charts_match_sql(&app, &html, now, &days).await;
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM daily_totals_days")
+        .fetch_one(app.store().pool())
+        .await
+        .unwrap();
+    assert!(stored > 365, "the settled days are stored: {stored}");
+
+    act(&app, &guids[1], "refund").await;
+    let (status, html) = page(&app, &admin, "/console/overview").await;
+    assert_eq!(status, 200, "{html}");
+    assert_charts_match_sql(&app, &html, now, &days).await;
 }
