@@ -39,13 +39,21 @@ fn accept_request_id(value: Option<&HeaderValue>) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
+/// The cookie a browser keeps the language chosen in the console in (sent back
+/// only on the console's paths); it wins over `Accept-Language`.
+pub const LANG_COOKIE: &str = "kopek_lang";
+
 pub async fn middleware(mut request: Request, next: Next) -> Response {
     let request_id = accept_request_id(request.headers().get(&REQUEST_ID));
-    let lang = request
-        .headers()
-        .get(axum::http::header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map(Lang::from_accept_language)
+    let headers = request.headers();
+    let lang = crate::pages::cookie(headers, LANG_COOKIE)
+        .and_then(Lang::parse)
+        .or_else(|| {
+            headers
+                .get(axum::http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .map(Lang::from_accept_language)
+        })
         .unwrap_or_default();
     let header = HeaderValue::from_str(&request_id).unwrap_or(HeaderValue::from_static("invalid"));
     request

@@ -5,7 +5,7 @@
 
 mod reads;
 
-pub use reads::{InvoicePage, Listing, get, get_of, licenses, linked, list, payments};
+pub use reads::{InvoicePage, Listing, get, get_of, licenses, linked, list, payments, search};
 
 use crate::Core;
 use crate::access::OrgAccess;

@@ -6,6 +6,7 @@
 
 use crate::Core;
 use crate::sessions::{count_attempt, decoy_hash};
+use crate::write::{Ran, Write};
 use kopek_domain::auth::{OperatorRole, Principal, Role, SecretToken, hash_token};
 use kopek_domain::contact::Email;
 use kopek_domain::ids::{prefix, yc_id};
@@ -33,10 +34,23 @@ pub fn principal(operator: &Operator) -> Option<Principal> {
     })
 }
 
-/// Adds an operator and returns the token of its setup link, shown only now and
-/// good for 24 hours.
+/// The operator as the audit log records it (never a token or hash).
+fn shown(operator: &Operator) -> serde_json::Value {
+    serde_json::json!({
+        "id": operator.id,
+        "email": operator.email.as_str(),
+        "role": operator.role.as_str(),
+        "created_at": operator.created_at.rfc3339(),
+        "disabled_at": operator.disabled_at.map(|t| t.rfc3339()),
+    })
+}
+
+/// Adds an operator (by `caller`, through `write`: the console or the command
+/// line) and returns the token of its setup link, shown only now and good for 24
+/// hours.
 pub async fn create(
-    core: &Core,
+    write: Write,
+    caller: &Principal,
     email: Email,
     role: OperatorRole,
 ) -> Result<(Operator, SecretToken), Error> {
@@ -49,21 +63,50 @@ pub async fn create(
         disabled_at: None,
     };
     let token = SecretToken::generate(SETUP_PREFIX);
-    let mut tx = core.store.begin().await?;
     let key = login_key(operator.email.as_str());
-    if !operators::insert(
-        &mut tx,
-        &operator,
-        &key,
-        &token.hash(),
-        now.plus_seconds(SETUP_SECONDS),
-    )
-    .await?
-    {
-        return Err(Error::field("email", Reason::Taken));
-    }
-    tx.commit().await?;
+    let hash = token.hash();
+    write
+        .run(caller, 201, async |work| {
+            let expires = now.plus_seconds(SETUP_SECONDS);
+            if !operators::insert(work.conn(), &operator, &key, &hash, expires).await? {
+                return Err(Error::field("email", Reason::Taken));
+            }
+            Ok(shown(&operator))
+        })
+        .await?;
     Ok((operator, token))
+}
+
+/// Disables an operator (by another operator: nobody locks themselves out), who
+/// loses access at once: every session ends, and signing in no longer works.
+pub async fn disable(
+    core: &Core,
+    write: Write,
+    caller: &Principal,
+    id: &str,
+) -> Result<Ran<serde_json::Value>, Error> {
+    if caller.id == id {
+        return Err(Error::FailedPrecondition(
+            "An operator cannot disable themselves; ask another admin".to_owned(),
+        ));
+    }
+    let now = core.now();
+    write
+        .run(caller, 200, async |work| {
+            let mut operator = operators::get(work.conn(), id)
+                .await?
+                .filter(|o| o.disabled_at.is_none())
+                .ok_or_else(|| Error::NotFound {
+                    what: "operator",
+                    id: id.to_owned(),
+                })?;
+            work.before(&shown(&operator))?;
+            operators::disable(work.conn(), id, now).await?;
+            operators::end_sessions(work.conn(), id).await?;
+            operator.disabled_at = Some(now);
+            Ok(shown(&operator))
+        })
+        .await
 }
 
 /// The operator a setup link is for, while it is good.

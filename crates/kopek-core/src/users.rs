@@ -11,7 +11,7 @@ use crate::write::{Ran, Write};
 use kopek_domain::auth::Principal;
 use kopek_domain::ids::UserId;
 use kopek_domain::time::Timestamp;
-use kopek_domain::user::{NewUser, User, UserChange};
+use kopek_domain::user::{NewUser, User, UserChange, UserStatus};
 use kopek_domain::{Error, Reason, password};
 use kopek_store::{Conn, sessions, users};
 use serde::Serialize;
@@ -129,6 +129,38 @@ pub async fn delete(
             user.updated_at = now;
             user_event(core, work.conn(), "user.deleted", &user).await?;
             Ok(())
+        })
+        .await
+}
+
+/// Blocks or unblocks the live user with the numeric `id` (the operator's
+/// console); a deleted or unknown user is `NotFound`. The user as it was goes to
+/// the audit log when the write is audited.
+pub async fn set_status<T: Serialize>(
+    core: &Core,
+    write: Write,
+    caller: &Principal,
+    id: &str,
+    status: UserStatus,
+    answer: impl Fn(&User) -> T,
+) -> Result<Ran<T>, Error> {
+    let not_found = || Error::NotFound {
+        what: "user",
+        id: id.to_owned(),
+    };
+    let id = id.parse().map(UserId::new).map_err(|_| not_found())?;
+    write
+        .run(caller, 200, async |work| {
+            let mut user = users::get(work.conn(), id)
+                .await?
+                .filter(|u| u.deleted_at.is_none())
+                .ok_or_else(not_found)?;
+            work.before(&answer(&user))?;
+            user.status = status;
+            user.updated_at = Timestamp::now();
+            users::update(work.conn(), &user).await?;
+            user_event(core, work.conn(), "user.updated", &user).await?;
+            Ok(answer(&user))
         })
         .await
 }

@@ -387,3 +387,78 @@ pub async fn save_license(conn: &mut Conn, l: &License) -> Result<(), Error> {
         .db()?;
     Ok(())
 }
+
+/// Which invoices a search across organizations finds; `None` matches any.
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    pub status: Option<InvoiceStatus>,
+    pub organization: Option<OrganizationId>,
+    pub number: Option<String>,
+    pub created_from: Option<Timestamp>,
+    /// Exclusive.
+    pub created_to: Option<Timestamp>,
+}
+
+/// One page of a search across organizations, newest first, after the
+/// `(created_at, guid)` of the previous page's last invoice. Only the conditions
+/// asked for are in the statement, so each search uses the index that fits it.
+pub async fn search(
+    conn: &mut Conn,
+    search: &Search,
+    after: Option<(Timestamp, String)>,
+    limit: i64,
+) -> Result<Vec<Invoice>, Error> {
+    fn equal<'a>(column: &str, value: &'a str, texts: &mut Vec<&'a str>) -> String {
+        texts.push(value);
+        format!("{column} = ${}", texts.len())
+    }
+    let mut conditions: Vec<String> = Vec::new();
+    let mut texts: Vec<&str> = Vec::new();
+    if let Some(status) = search.status {
+        conditions.push(equal("status", status.as_str(), &mut texts));
+    }
+    if let Some(org) = &search.organization {
+        conditions.push(equal("organization_guid", org.as_str(), &mut texts));
+    }
+    if let Some(number) = &search.number {
+        conditions.push(equal("number", number, &mut texts));
+    }
+    let n = texts.len();
+    let mut times: Vec<i64> = Vec::new();
+    if let Some(from) = search.created_from {
+        times.push(from.micros());
+        conditions.push(format!("created_at >= ${}", n + times.len()));
+    }
+    if let Some(to) = search.created_to {
+        times.push(to.micros());
+        conditions.push(format!("created_at < ${}", n + times.len()));
+    }
+    let n = n + times.len();
+    if after.is_some() {
+        conditions.push(format!(
+            "(created_at < ${a} OR (created_at = ${a} AND guid < ${g}))",
+            a = n + 1,
+            g = n + 2
+        ));
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let limit_at = n + if after.is_some() { 3 } else { 1 };
+    let sql = select::<Invoice>(&format!(
+        "{filter} ORDER BY created_at DESC, guid DESC LIMIT ${limit_at}"
+    ));
+    let mut query = sqlx::query_as(sql);
+    for value in texts {
+        query = query.bind(value);
+    }
+    for value in times {
+        query = query.bind(value);
+    }
+    if let Some((at, guid)) = after {
+        query = query.bind(at).bind(guid);
+    }
+    query.bind(limit).fetch_all(conn).await.db()
+}

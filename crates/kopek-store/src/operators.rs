@@ -122,6 +122,21 @@ pub async fn credentials(
     Ok(found.map(|c| (c.operator, c.password_hash)))
 }
 
+pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Operator>, Error> {
+    crate::db::by_key(conn, id).await
+}
+
+/// Marks an operator disabled from `now` on.
+pub async fn disable(conn: &mut Conn, id: &str, now: Timestamp) -> Result<(), Error> {
+    sqlx::query("UPDATE operators SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await
+        .db()?;
+    Ok(())
+}
+
 pub async fn list(conn: &mut Conn) -> Result<Vec<Operator>, Error> {
     sqlx::query_as(select::<Operator>("ORDER BY email"))
         .fetch_all(conn)

@@ -1,8 +1,9 @@
 use clap::{Parser, Subcommand};
 use kopek::Server;
 use kopek::config::{Config, ConfigError};
+use kopek_core::audit::Audit;
 use kopek_core::operator;
-use kopek_domain::auth::{KeySpec, OperatorRole, Role};
+use kopek_domain::auth::{KeySpec, OperatorRole, Principal, Role};
 use kopek_domain::contact::Email;
 use kopek_store::Store;
 use std::path::PathBuf;
@@ -292,7 +293,17 @@ async fn operator_command(config: &Config, command: OperatorCommand) -> anyhow::
             let email = Email::parse("email", &email)
                 .map_err(|_| ConfigError(format!("--email: {email:?} is not an e-mail address")))?;
             let role: OperatorRole = role.parse().map_err(|e: String| ConfigError(e))?;
-            let (operator, token) = kopek_core::operators::create(&core, email, role)
+            // Recorded in the audit log as the command line's doing.
+            let write = core.write(None, String::new()).audited(Audit {
+                address: None,
+                action: "kopek operator create".to_owned(),
+            });
+            let caller = Principal {
+                id: "kopek-cli".to_owned(),
+                role: Role::Admin,
+                scope: None,
+            };
+            let (operator, token) = kopek_core::operators::create(write, &caller, email, role)
                 .await
                 .map_err(fail)?;
             eprintln!(

@@ -3,7 +3,8 @@
 //! own use cases do the work, audited with the operator as the actor.
 
 use super::{
-    Signed, acting, checked, console_page, failed, guard, pick, read_only, refused, see_other,
+    Signed, acting, checked, confirmation, console_page, failed, guard, pick, read_only, refused,
+    see_other,
 };
 use crate::AppState;
 use crate::admin::api_keys::{ApiKeyView, IssuedApiKey};
@@ -162,22 +163,17 @@ pub async fn confirm_revoke(
     if !signed.operator.role.may_act() {
         return read_only(&state, &headers, &signed);
     }
-    let guard = guard(&state, &headers);
-    let body = html! {
-        p { (pick("Revoke the key", "Отозвать ключ")) " " code { (id) } "? "
-            (pick("Requests with it are refused at once.", "Запросы с ним сразу перестанут приниматься.")) }
-        form method="post" action={(KEYS) "/" (id) "/revoke"} {
-            input type="hidden" name="csrf" value=(guard.token);
-            button type="submit" { (pick("Revoke", "Отозвать")) }
-        }
-        p { a href=(KEYS) { (pick("Back to the keys", "Назад к ключам")) } }
+    let question = html! {
+        (pick("Revoke the key", "Отозвать ключ")) " " code { (id) } "? "
+        (pick("Requests with it are refused at once.", "Запросы с ним сразу перестанут приниматься."))
     };
-    console_page(
-        guard,
-        StatusCode::OK,
+    confirmation(
+        guard(&state, &headers),
+        &signed,
         pick("Revoke a key", "Отзыв ключа"),
-        Some(&signed),
-        body,
+        question,
+        (&format!("{KEYS}/{id}/revoke"), pick("Revoke", "Отозвать")),
+        (KEYS, pick("Back to the keys", "Назад к ключам")),
     )
 }
 

@@ -14,15 +14,18 @@ use crate::limits::ClientAddress;
 use crate::pages::money;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use kopek_core::invoices::Change;
-use kopek_domain::auth::{Principal, Role};
-use kopek_domain::ids::InvoiceId;
+use kopek_core::paging::PageQuery;
+use kopek_domain::ids::{InvoiceId, OrganizationId};
 use kopek_domain::invoice::InvoiceStatus;
+use kopek_domain::time::Timestamp;
+use kopek_domain::{Error, Reason};
 use kopek_store::events::Feed;
 use kopek_store::invoices::Invoice;
+use kopek_store::invoices::Search;
 use maud::html;
 use serde::Deserialize;
 
@@ -81,16 +84,182 @@ impl Action {
     }
 }
 
-/// Operators read as the operator API's admin does.
-fn reader(signed: &Signed) -> Principal {
-    Principal {
-        id: signed.operator.id.clone(),
-        role: Role::Admin,
-        scope: None,
+/// Rows on a page.
+const PAGE_SIZE: i64 = 50;
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct InvoiceSearch {
+    /// `Pending`, `Paid`, `Canceled` or `Refunded`; empty for any.
+    #[param(max_length = 20)]
+    status: Option<String>,
+    /// An organization's guid.
+    #[param(max_length = 100)]
+    organization: Option<String>,
+    /// An invoice number, exactly.
+    #[param(max_length = 100)]
+    number: Option<String>,
+    /// Issued on this day (YYYY-MM-DD, UTC) or later.
+    #[param(max_length = 10)]
+    from: Option<String>,
+    /// Issued on this day (YYYY-MM-DD, UTC) or earlier.
+    #[param(max_length = 10)]
+    to: Option<String>,
+    /// The next page's token, as the previous page linked it.
+    #[param(max_length = 100)]
+    page: Option<String>,
+}
+
+/// A form field: trimmed, `None` when empty.
+fn given(field: &Option<String>) -> Option<&str> {
+    field.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// The start of a `YYYY-MM-DD` day (UTC), or of the day after it.
+fn day(field: &'static str, value: &str, after: bool) -> Result<Timestamp, Error> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(value, format)
+        .ok()
+        .and_then(|d| if after { d.next_day() } else { Some(d) })
+        .ok_or_else(|| {
+            Error::field(
+                field,
+                Reason::Format {
+                    en: "a date as YYYY-MM-DD",
+                    ru: "датой в виде ГГГГ-ММ-ДД",
+                },
+            )
+        })?;
+    Ok(Timestamp::from_datetime(date.midnight().assume_utc()))
+}
+
+impl InvoiceSearch {
+    fn parse(&self) -> Result<Search, Error> {
+        let status = match given(&self.status) {
+            None => None,
+            Some(s) => Some(InvoiceStatus::parse(s).ok_or_else(|| {
+                Error::field(
+                    "status",
+                    Reason::Format {
+                        en: "Pending, Paid, Canceled or Refunded",
+                        ru: "одним из Pending, Paid, Canceled, Refunded",
+                    },
+                )
+            })?),
+        };
+        Ok(Search {
+            status,
+            organization: given(&self.organization)
+                .map(|o| OrganizationId::from(o.to_ascii_lowercase())),
+            number: given(&self.number).map(str::to_owned),
+            created_from: given(&self.from)
+                .map(|d| day("from", d, false))
+                .transpose()?,
+            created_to: given(&self.to).map(|d| day("to", d, true)).transpose()?,
+        })
+    }
+
+    /// This search's URL with `page` as the page token.
+    fn link(&self, page: &str) -> String {
+        let mut url = url::form_urlencoded::Serializer::new(String::new());
+        for (name, field) in [
+            ("status", &self.status),
+            ("organization", &self.organization),
+            ("number", &self.number),
+            ("from", &self.from),
+            ("to", &self.to),
+        ] {
+            if let Some(value) = given(field) {
+                url.append_pair(name, value);
+            }
+        }
+        url.append_pair("page", page);
+        format!("/console/invoices?{}", url.finish())
     }
 }
 
-async fn invoice(state: &AppState, guid: &str) -> Result<Invoice, kopek_domain::Error> {
+#[utoipa::path(get, path = "/console/invoices", tag = "console", operation_id = "consoleInvoices",
+    params(InvoiceSearch),
+    responses(
+        (status = 200, description = "The invoices of every organization the filters match, newest first", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in: on to sign in"),
+        (status = 400, description = "A filter or page token not understood", content_type = "text/html", body = String),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(search): Query<InvoiceSearch>,
+    headers: HeaderMap,
+) -> Response {
+    let query = PageQuery {
+        page_size: Some(PAGE_SIZE),
+        page_token: given(&search.page).map(str::to_owned),
+    };
+    let found = match search.parse() {
+        Ok(filter) => kopek_core::invoices::search(&state.core, &filter, &query).await,
+        Err(e) => Err(e),
+    };
+    let (found, next) = match found {
+        Ok(found) => found,
+        Err(e) => return failed(&e),
+    };
+    let lang = RequestContext::current().lang;
+    let value = |field: &Option<String>| given(field).unwrap_or_default().to_owned();
+    let chosen = given(&search.status).unwrap_or_default();
+    let body = html! {
+        form.filters method="get" action="/console/invoices" {
+            label { (pick("Status", "Статус"))
+                select name="status" {
+                    option value="" selected[chosen.is_empty()] { (pick("Any", "Любой")) }
+                    @for s in ["Pending", "Paid", "Canceled", "Refunded"] {
+                        option value=(s) selected[chosen == s] { (s) }
+                    }
+                }
+            }
+            label { (pick("Organization (guid)", "Организация (guid)"))
+                input type="text" name="organization" value=(value(&search.organization)); }
+            label { (pick("Number", "Номер")) input type="text" name="number" value=(value(&search.number)); }
+            label { (pick("Issued from", "Выставлен с")) input type="date" name="from" value=(value(&search.from)); }
+            label { (pick("to", "по")) input type="date" name="to" value=(value(&search.to)); }
+            button type="submit" { (pick("Show", "Показать")) }
+        }
+        @if found.is_empty() {
+            p.muted { (pick("Nothing found.", "Ничего не найдено.")) }
+        } @else {
+            table {
+                thead { tr {
+                    th { (pick("Number", "Номер")) }
+                    th { (pick("Buyer", "Покупатель")) }
+                    th { (pick("Status", "Статус")) }
+                    th.num { (pick("Total", "Сумма")) }
+                    th { (pick("Issued", "Выставлен")) }
+                } }
+                tbody {
+                    @for inv in &found {
+                        tr {
+                            td { a href={"/console/invoices/" (inv.guid.as_str())} { (inv.number) } }
+                            td { a href={"/console/organizations/" (inv.organization_guid.as_str())} { (inv.company.name) } }
+                            td { span class={"status status-" (inv.status.as_str())} { (inv.status.as_str()) } }
+                            td.num { (money(inv.quote.total, lang)) }
+                            td { (inv.created_at.rfc3339()) }
+                        }
+                    }
+                }
+            }
+        }
+        @if !next.is_empty() {
+            p { a href=(search.link(&next)) { (pick("Next page", "Следующая страница")) } }
+        }
+    };
+    console_page(
+        guard(&state, &headers),
+        StatusCode::OK,
+        pick("Invoices", "Счета"),
+        Some(&signed),
+        body,
+    )
+}
+
+async fn invoice(state: &AppState, guid: &str) -> Result<Invoice, Error> {
     kopek_core::invoices::get(&state.core, &InvoiceId::from(guid)).await
 }
 
@@ -124,7 +293,7 @@ pub async fn show(
 ) -> Response {
     let inv = match invoice(&state, &guid).await {
         Ok(inv) => inv,
-        Err(kopek_domain::Error::NotFound { .. }) => return not_found(&state, &headers, &signed),
+        Err(Error::NotFound { .. }) => return not_found(&state, &headers, &signed),
         Err(e) => return failed(&e),
     };
     let payments = match kopek_core::invoices::payments(&state.core, &inv.guid).await {
@@ -137,7 +306,7 @@ pub async fn show(
         limit: 100,
         ..Feed::default()
     };
-    let events = match kopek_core::events::feed(&state.core, &reader(&signed), feed).await {
+    let events = match kopek_core::events::feed(&state.core, &signed.reader(), feed).await {
         Ok((events, _)) => events,
         Err(e) => return failed(&e),
     };
@@ -235,7 +404,7 @@ pub async fn confirm(
     }
     let inv = match invoice(&state, &guid).await {
         Ok(inv) => inv,
-        Err(kopek_domain::Error::NotFound { .. }) => return not_found(&state, &headers, &signed),
+        Err(Error::NotFound { .. }) => return not_found(&state, &headers, &signed),
         Err(e) => return failed(&e),
     };
     let lang = RequestContext::current().lang;
@@ -306,7 +475,7 @@ pub async fn act(
     .await;
     match done {
         Ok(_) => see_other(&format!("/console/invoices/{guid}")),
-        Err(kopek_domain::Error::NotFound { .. }) => not_found(&state, &headers, &signed),
+        Err(Error::NotFound { .. }) => not_found(&state, &headers, &signed),
         Err(e) => failed(&e),
     }
 }

@@ -6,12 +6,15 @@
 
 mod api_keys;
 mod audit;
+mod events;
 mod invoices;
+mod operators;
 mod organizations;
 mod overview;
 mod session;
+mod users;
 
-use crate::context::RequestContext;
+use crate::context::{LANG_COOKIE, RequestContext};
 use crate::error::Dialect;
 use crate::limits::ClientAddress;
 use crate::pages::{csrf, page, secure, see_other};
@@ -19,14 +22,15 @@ use crate::{AppState, Routes};
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
-use axum::http::header::{HOST, SET_COOKIE};
+use axum::http::header::{HOST, REFERER, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use kopek_core::audit::Audit;
-use kopek_core::operators;
+use kopek_core::operators as accounts;
 use kopek_core::write::Write;
 use kopek_domain::Error;
 use kopek_domain::auth::Principal;
+use kopek_domain::lang::Lang;
 use maud::{Markup, html};
 use serde::Deserialize;
 use std::net::IpAddr;
@@ -40,12 +44,19 @@ pub fn routes() -> Routes {
         .api(routes!(sign_in_page, sign_in))
         .api(routes!(setup_page, setup))
         .api(routes!(sign_out))
+        .api(routes!(language))
         .api(routes!(organizations::list))
         .api(routes!(organizations::show))
+        .api(routes!(invoices::list))
         .api(routes!(invoices::show))
         .api(routes!(invoices::confirm, invoices::act))
         .api(routes!(api_keys::list, api_keys::create))
         .api(routes!(api_keys::confirm_revoke, api_keys::revoke))
+        .api(routes!(users::list))
+        .api(routes!(users::confirm, users::act))
+        .api(routes!(events::list))
+        .api(routes!(operators::list, operators::create))
+        .api(routes!(operators::confirm_disable, operators::disable))
         .api(routes!(audit::list))
         .api(routes!(overview::show))
 }
@@ -80,13 +91,21 @@ fn console_page(
     body: Markup,
 ) -> Response {
     let token = &guard.token;
+    let other = RequestContext::current()
+        .lang
+        .pick(("ru", "Русский"), ("en", "English"));
     let body = html! {
+        p.lang { a href={"/console/language?to=" (other.0)} lang=(other.0) { (other.1) } }
         @if let Some(signed) = signed {
             nav.console {
                 a href="/console/overview" { (pick("Overview", "Обзор")) }
                 a href="/console/organizations" { (pick("Organizations", "Организации")) }
+                a href="/console/invoices" { (pick("Invoices", "Счета")) }
+                a href="/console/users" { (pick("Users", "Пользователи")) }
                 a href="/console/api-keys" { (pick("API keys", "API-ключи")) }
+                a href="/console/events" { (pick("Events", "События")) }
                 a href="/console/audit" { (pick("Audit log", "Журнал аудита")) }
+                a href="/console/operators" { (pick("Operators", "Операторы")) }
                 span.muted { (signed.operator.email.as_str()) " · " (signed.operator.role.as_str()) }
                 form method="post" action="/console/sign-out" {
                     input type="hidden" name="csrf" value=(token);
@@ -100,6 +119,27 @@ fn console_page(
     let mut response = page(status, title, body);
     csrf::set_cookie(&mut response, guard.cookie);
     response
+}
+
+/// A page asking to confirm an action: the question, the button that posts the
+/// form to `action`, and the link `back` (its address and text).
+fn confirmation(
+    guard: Guard,
+    signed: &Signed,
+    title: &str,
+    question: Markup,
+    (action, button): (&str, &str),
+    (back, back_text): (&str, &str),
+) -> Response {
+    let body = html! {
+        p { (question) }
+        form method="post" action=(action) {
+            input type="hidden" name="csrf" value=(guard.token);
+            button type="submit" { (button) }
+        }
+        p { a href=(back) { (back_text) } }
+    };
+    console_page(guard, StatusCode::OK, title, Some(signed), body)
 }
 
 /// Whether a posted form is this site's own.
@@ -138,7 +178,7 @@ fn acting(
     address: Option<IpAddr>,
     action: String,
 ) -> Option<(Principal, Write)> {
-    let principal = operators::principal(&signed.operator)?;
+    let principal = accounts::principal(&signed.operator)?;
     let write = state.core.write(None, String::new()).audited(Audit {
         address: address.map(|ip| ip.to_string()),
         action,
@@ -245,7 +285,7 @@ pub async fn sign_in(
         return refused(&state, &headers);
     };
     let address = address.map(|ip| ip.to_string());
-    match operators::sign_in(&state.core, &form.email, form.password, address).await {
+    match accounts::sign_in(&state.core, &form.email, form.password, address).await {
         Ok((token, _)) => {
             let mut response = see_other("/console/overview");
             session::set_cookie(&mut response, token.expose(), secure(&state));
@@ -310,7 +350,7 @@ pub async fn setup_page(
     headers: HeaderMap,
 ) -> Response {
     let token = link.token.unwrap_or_default();
-    let operator = match operators::setting_up(&state.core, &token).await {
+    let operator = match accounts::setting_up(&state.core, &token).await {
         Ok(operator) => operator,
         Err(Error::Unauthenticated) => return link_not_valid(&state, &headers),
         Err(e) => return failed(&e),
@@ -351,7 +391,7 @@ pub async fn setup(
     let Some(form) = checked(&state, &headers, form, |f| &f.csrf) else {
         return refused(&state, &headers);
     };
-    match operators::set_up(&state.core, &form.token, form.password).await {
+    match accounts::set_up(&state.core, &form.token, form.password).await {
         Ok(_) => see_other("/console/sign-in"),
         Err(Error::Unauthenticated) => link_not_valid(&state, &headers),
         Err(e) => failed(&e),
@@ -378,11 +418,65 @@ pub async fn sign_out(
     let Some(_form) = checked(&state, &headers, form, |f| &f.csrf) else {
         return refused(&state, &headers);
     };
-    if let Err(e) = operators::sign_out_everywhere(&state.core, &signed.operator).await {
+    if let Err(e) = accounts::sign_out_everywhere(&state.core, &signed.operator).await {
         return failed(&e);
     }
     let mut response = see_other("/console/sign-in");
     session::clear_cookie(&mut response, secure(&state));
+    response
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct LanguageChoice {
+    /// `en` or `ru`.
+    #[param(max_length = 10)]
+    to: Option<String>,
+}
+
+/// The console page a browser came from (the path of its `Referer`), to go back
+/// to; never another site.
+fn came_from(headers: &HeaderMap) -> String {
+    headers
+        .get(REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| url::Url::parse(v).ok())
+        .filter(|u| u.path().starts_with("/console/"))
+        .map(|u| match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_owned(),
+        })
+        .unwrap_or_else(|| "/console/overview".to_owned())
+}
+
+#[utoipa::path(get, path = "/console/language", tag = "console", operation_id = "consoleLanguage",
+    params(LanguageChoice),
+    responses(
+        (status = 303, description = "Back to the page the browser came from, the language kept in a cookie"),
+        (status = 400, description = "A language other than en and ru", content_type = "text/html", body = String),
+    ))]
+pub async fn language(
+    State(state): State<AppState>,
+    Query(choice): Query<LanguageChoice>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(lang) = choice.to.as_deref().and_then(Lang::parse) else {
+        return failed(&Error::field(
+            "to",
+            kopek_domain::Reason::Format {
+                en: "en or ru",
+                ru: "en или ru",
+            },
+        ));
+    };
+    let mut response = see_other(&came_from(&headers));
+    let secure = if secure(&state) { "; Secure" } else { "" };
+    append_cookie(
+        &mut response,
+        &format!(
+            "{LANG_COOKIE}={}; Path=/console; Max-Age=31536000; SameSite=Lax{secure}",
+            lang.as_str()
+        ),
+    );
     response
 }
 

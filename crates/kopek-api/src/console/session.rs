@@ -8,12 +8,24 @@ use axum::http::request::Parts;
 use axum::response::Response;
 use kopek_core::operators;
 use kopek_domain::Error;
+use kopek_domain::auth::{Principal, Role};
 use kopek_store::operators::Operator;
 
 const COOKIE_NAME: &str = "kopek_console";
 
 pub struct Signed {
     pub operator: Operator,
+}
+
+impl Signed {
+    /// Whom the operator reads as: the operator API's admin, every tenant's data.
+    pub fn reader(&self) -> Principal {
+        Principal {
+            id: self.operator.id.clone(),
+            role: Role::Admin,
+            scope: None,
+        }
+    }
 }
 
 pub(super) fn set_cookie(response: &mut Response, token: &str, secure: bool) {

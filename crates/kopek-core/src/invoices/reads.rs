@@ -3,7 +3,7 @@
 
 use crate::Core;
 use crate::access::{OrgAccess, read_organization};
-use crate::paging::{bad_token, open_token, seal_token};
+use crate::paging::{PageQuery, bad_token, open_token, seal_token};
 use kopek_domain::Error;
 use kopek_domain::ids::{InvoiceId, OrganizationId};
 use kopek_domain::paging::check_link_token;
@@ -191,4 +191,42 @@ fn missing(guid: &InvoiceId) -> Error {
         what: "invoice",
         id: guid.to_string(),
     }
+}
+
+/// A page of the invoices of every organization the search matches, newest first
+/// (the operator's console), and the next page's token (empty on the last page).
+pub async fn search(
+    core: &Core,
+    search: &invoices::Search,
+    query: &PageQuery,
+) -> Result<(Vec<Invoice>, String), Error> {
+    let key = core.store.page_key();
+    let micros = |t: Option<Timestamp>| t.map(Timestamp::micros);
+    let context = format!(
+        "invoice-search:{:?}:{:?}:{:?}:{:?}:{:?}",
+        search.status.map(|s| s.as_str()),
+        search.organization.as_ref().map(|o| o.as_str()),
+        search.number,
+        micros(search.created_from),
+        micros(search.created_to),
+    );
+    let page = query.page(key, context)?;
+    let after = match page.after.as_deref() {
+        None => None,
+        Some(cursor) => {
+            let (at, guid) = cursor
+                .split_once('|')
+                .and_then(|(at, guid)| Some((at.parse::<i64>().ok()?, guid)))
+                .ok_or_else(|| bad_token("pageToken"))?;
+            Some((Timestamp::from_micros(at), guid.to_owned()))
+        }
+    };
+    let mut conn = core.store.conn().await?;
+    let rows = invoices::search(&mut conn, search, after, page.fetch_limit()).await?;
+    let mut rows: Vec<(String, Invoice)> = rows
+        .into_iter()
+        .map(|i| (format!("{}|{}", i.created_at.micros(), i.guid), i))
+        .collect();
+    let next = page.finish(key, &mut rows, |(cursor, _)| cursor);
+    Ok((rows.into_iter().map(|(_, i)| i).collect(), next))
 }

@@ -6,7 +6,7 @@
 use crate::both_backends;
 use crate::cli::kopek;
 use crate::harness::{Backend, TestApp, read};
-use crate::lifepos::{create_request, ready};
+use crate::lifepos::{create_request, ready, shop};
 use crate::pages::{browser_like, csrf_of};
 use crate::subscriptions::{at, invoice_action, move_clock};
 use kopek_domain::time::Timestamp;
@@ -21,6 +21,10 @@ both_backends!(
     an_admin_pays_and_refunds_with_a_confirmation_and_support_cannot,
     an_admin_creates_and_revokes_a_key_and_support_cannot,
     the_overview_charts_equal_sums_in_sql,
+    invoices_of_every_organization_are_filtered_and_paged,
+    an_admin_blocks_and_unblocks_a_user_and_support_cannot,
+    the_language_is_the_browsers_until_switched,
+    an_admin_adds_and_disables_operators_and_support_cannot,
 );
 
 /// Makes an operator on the command line and returns the setup link's path.
@@ -596,4 +600,434 @@ async fn the_overview_charts_equal_sums_in_sql(backend: Backend) {
     let (status, html) = page(&app, &admin, "/console/overview").await;
     assert_eq!(status, 200, "{html}");
     assert_charts_match_sql(&app, &html, now, &days).await;
+}
+
+/// The guids of the invoices a console page links to, in order.
+fn invoice_links(html: &str) -> Vec<String> {
+    html.split("href=\"/console/invoices/")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_owned())
+        .collect()
+}
+
+/// The invoices page lists every organization's invoices, newest first, narrowed
+/// by status, organization, number and day, the filters kept in the next page's
+/// link; a date not understood is a 400 page.
+async fn invoices_of_every_organization_are_filtered_and_paged(app: TestApp) {
+    let first = ready(&app, "listed-one").await;
+    let second = shop(&app, "listed-two").await;
+    let mut made = Vec::new();
+    for (i, shop) in std::iter::repeat_n(&first, 51)
+        .chain([&second, &second])
+        .enumerate()
+    {
+        let months = if i % 2 == 0 { 1 } else { 12 };
+        let (status, created) =
+            read(create_request(&app, shop, months).send().await.unwrap()).await;
+        assert_eq!(status, 201, "{created}");
+        made.push(created);
+    }
+    let paid = made[52]["guid"].as_str().unwrap();
+    act(&app, paid, "pay").await;
+    let operator = signed_in(&app, "lists@example.com", "support").await;
+
+    let (status, html) = page(&app, &operator, "/console/invoices").await;
+    assert_eq!(status, 200, "{html}");
+    let newest: Vec<String> = made
+        .iter()
+        .rev()
+        .take(50)
+        .map(|i| i["guid"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(invoice_links(&html), newest);
+    let marker = "href=\"/console/invoices?page=";
+    let next = &html[html.find(marker).expect(&html) + 6..];
+    let next = next[..next.find('"').unwrap()].replace("&amp;", "&");
+    let (status, html) = page(&app, &operator, &next).await;
+    assert_eq!(status, 200, "{html}");
+    let oldest: Vec<String> = made
+        .iter()
+        .take(3)
+        .rev()
+        .map(|i| i["guid"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(invoice_links(&html), oldest);
+    assert!(!html.contains(marker), "the last page links no further");
+
+    let (_, html) = page(&app, &operator, "/console/invoices?status=Paid").await;
+    assert_eq!(invoice_links(&html), [paid]);
+    let path = format!(
+        "/console/invoices?organization={}&status=Pending",
+        second.org
+    );
+    let (_, html) = page(&app, &operator, &path).await;
+    assert_eq!(invoice_links(&html), [made[51]["guid"].as_str().unwrap()]);
+    let number = made[7]["number"].as_str().unwrap();
+    let path = format!(
+        "/console/invoices?organization={}&number={number}",
+        first.org
+    );
+    let (_, html) = page(&app, &operator, &path).await;
+    assert_eq!(invoice_links(&html), [made[7]["guid"].as_str().unwrap()]);
+    let today = Timestamp::now().date();
+    let path = format!("/console/invoices?status=Paid&from={today}&to={today}");
+    let (_, html) = page(&app, &operator, &path).await;
+    assert_eq!(invoice_links(&html), [paid]);
+    let path = format!("/console/invoices?from={}", today.next_day().unwrap());
+    let (_, html) = page(&app, &operator, &path).await;
+    assert!(invoice_links(&html).is_empty(), "{html}");
+
+    // The events page: a type prefix, paged with the filter kept; a subject.
+    let invoice_events: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE type LIKE 'invoice.%'")
+            .fetch_one(app.store().pool())
+            .await
+            .unwrap();
+    assert!(invoice_events > 50, "{invoice_events}");
+    let (status, html) = page(&app, &operator, "/console/events?type=invoice.").await;
+    assert_eq!(status, 200, "{html}");
+    let rows = |html: &str| html.matches("data-event=").count() as i64;
+    assert_eq!(rows(&html), 50);
+    let marker = "href=\"/console/events?type=invoice.&amp;after=";
+    let next = &html[html.find(marker).expect(&html) + 6..];
+    let next = next[..next.find('"').unwrap()].replace("&amp;", "&");
+    let (_, html) = page(&app, &operator, &next).await;
+    assert_eq!(rows(&html), invoice_events - 50, "{html}");
+    let path = format!("/console/events?type=invoice.paid&subject={paid}");
+    let (_, html) = page(&app, &operator, &path).await;
+    assert_eq!(rows(&html), 1, "{html}");
+    assert!(
+        html.contains(&format!("href=\"/console/invoices/{paid}\"")),
+        "{html}"
+    );
+
+    let (status, html) = page(&app, &operator, "/console/invoices?from=yesterday").await;
+    assert_eq!(status, 400, "{html}");
+    assert!(html.contains("YYYY-MM-DD"), "{html}");
+    let (status, _) = page(&app, &operator, "/console/invoices?status=Lost").await;
+    assert_eq!(status, 400);
+    let (status, _) = page(&app, &operator, "/console/invoices?status=Paid&page=forged").await;
+    assert_eq!(status, 400);
+}
+
+/// Users are listed with a block or unblock link for an admin, each action behind
+/// a confirmation, audited with the user before and after; support sees no link
+/// and is refused a form posted by hand; a deleted or unknown user is 404.
+async fn an_admin_blocks_and_unblocks_a_user_and_support_cannot(app: TestApp) {
+    let (_, token) = app.key("integration", None).await;
+    let (status, created) =
+        crate::users::send(&app, Method::POST, &token, crate::users::seed_body()).await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    let admin = signed_in(&app, "users-admin@example.com", "admin").await;
+    let support = signed_in(&app, "users-support@example.com", "support").await;
+    let block = format!("/console/users/{id}/block");
+
+    let (status, html) = page(&app, &support, "/console/users").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("test@mail.com") && !html.contains(&block),
+        "{html}"
+    );
+    let (status, _) = page(&app, &support, &block).await;
+    assert_eq!(status, 403);
+    let refused = post(&app, &support, &block, &[("csrf", &csrf_of(&html))]).await;
+    assert_eq!(refused.status().as_u16(), 403);
+
+    let (_, html) = page(&app, &admin, "/console/users").await;
+    assert!(html.contains(&format!("href=\"{block}\"")), "{html}");
+    let (status, confirm) = page(&app, &admin, &block).await;
+    assert_eq!(status, 200, "{confirm}");
+    assert!(confirm.contains("test@mail.com"), "{confirm}");
+    let forged = post(&app, &admin, &block, &[("csrf", "forged")]).await;
+    assert_eq!(forged.status().as_u16(), 403);
+    let (_, user) = app
+        .admin(Method::GET, &format!("/admin/v1/users/{id}"), None)
+        .await;
+    assert_eq!(
+        user["status"], "active",
+        "neither support nor a forged form changed it"
+    );
+    let done = post(&app, &admin, &block, &[("csrf", &csrf_of(&confirm))]).await;
+    assert_eq!(done.status().as_u16(), 303);
+    let (_, user) = app
+        .admin(Method::GET, &format!("/admin/v1/users/{id}"), None)
+        .await;
+    assert_eq!(user["status"], "blocked");
+    let (_, html) = page(&app, &admin, "/console/users").await;
+    let unblock = format!("/console/users/{id}/unblock");
+    assert!(
+        html.contains("status-blocked") && html.contains(&unblock),
+        "{html}"
+    );
+    let (_, confirm) = page(&app, &admin, &unblock).await;
+    let done = post(&app, &admin, &unblock, &[("csrf", &csrf_of(&confirm))]).await;
+    assert_eq!(done.status().as_u16(), 303);
+    let (_, user) = app
+        .admin(Method::GET, &format!("/admin/v1/users/{id}"), None)
+        .await;
+    assert_eq!(user["status"], "active");
+
+    let store = app.db.store().await;
+    let mut conn = store.conn().await.unwrap();
+    let entries = kopek_store::audit::newest(&mut conn, None, &Default::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(entries[0].action, format!("POST {unblock}"));
+    assert_eq!(entries[1].action, format!("POST {block}"));
+    let blocked = &entries[1];
+    assert!(blocked.actor.starts_with("opr"), "{blocked:?}");
+    assert!(
+        blocked
+            .before_state
+            .as_deref()
+            .unwrap()
+            .contains("\"active\"")
+    );
+    assert!(
+        blocked
+            .after_state
+            .as_deref()
+            .unwrap()
+            .contains("\"blocked\"")
+    );
+
+    for path in [
+        "/console/users/999999/block",
+        &format!("/console/users/{id}/delete"),
+        "/console/users/x/block",
+    ] {
+        assert_eq!(page(&app, &admin, path).await.0, 404, "{path}");
+    }
+    let (status, _) = crate::users::send(
+        &app,
+        Method::DELETE,
+        &token,
+        json!({"login": "test@mail.com"}),
+    )
+    .await;
+    assert!(status < 300);
+    let (_, confirm) = page(&app, &admin, "/console/users").await;
+    let gone = post(&app, &admin, &block, &[("csrf", &csrf_of(&confirm))]).await;
+    assert_eq!(gone.status().as_u16(), 404);
+}
+
+/// The console speaks the browser's language until the operator switches, then
+/// the one chosen (a cookie on the console's paths), going back to the page the
+/// switch was made on and never to another site.
+async fn the_language_is_the_browsers_until_switched(app: TestApp) {
+    let browser = browser_like();
+    let sign_in = format!("{}/console/sign-in", app.base);
+    let get = |lang: &'static str| browser.get(&sign_in).header("Accept-Language", lang).send();
+    let html = get("ru-RU,ru;q=0.9").await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("Войти") && html.contains("/console/language?to=en"),
+        "{html}"
+    );
+    let html = get("en-US").await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("Sign in") && html.contains("/console/language?to=ru"),
+        "{html}"
+    );
+
+    let switched = browser
+        .get(format!("{}/console/language?to=ru", app.base))
+        .header("Referer", format!("{sign_in}?from=here"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switched.status().as_u16(), 303);
+    assert_eq!(switched.headers()[LOCATION], "/console/sign-in?from=here");
+    let cookie = switched.headers()[SET_COOKIE].to_str().unwrap();
+    assert!(
+        cookie.starts_with("kopek_lang=ru;") && cookie.contains("Path=/console"),
+        "{cookie}"
+    );
+    let html = get("en-US").await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("Войти"),
+        "the choice wins over Accept-Language: {html}"
+    );
+
+    let elsewhere = browser
+        .get(format!("{}/console/language?to=en", app.base))
+        .header("Referer", "https://elsewhere.example/console/x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        elsewhere.headers()[LOCATION],
+        "/console/x",
+        "only the path is kept"
+    );
+    let nowhere = browser
+        .get(format!("{}/console/language?to=en", app.base))
+        .header("Referer", "https://elsewhere.example/admin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nowhere.headers()[LOCATION], "/console/overview");
+    let html = get("ru").await.unwrap().text().await.unwrap();
+    assert!(html.contains("Sign in"), "{html}");
+    let bad = browser
+        .get(format!("{}/console/language?to=de", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+}
+
+/// An admin adds an operator from the console (the setup link shown once, as the
+/// command line prints it) and disables one, whose session ends at once; nobody
+/// disables themselves; support sees no form and is refused one posted by hand.
+/// Each change is in the audit log, the command line's too.
+async fn an_admin_adds_and_disables_operators_and_support_cannot(app: TestApp) {
+    let admin = signed_in(&app, "boss@example.com", "admin").await;
+    let support = signed_in(&app, "helper@example.com", "support").await;
+    let (status, html) = page(&app, &support, "/console/operators").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("boss@example.com") && !html.contains("name=\"email\""),
+        "{html}"
+    );
+    let refused = post(
+        &app,
+        &support,
+        "/console/operators",
+        &[
+            ("csrf", &csrf_of(&html)),
+            ("email", "x@example.com"),
+            ("role", "admin"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status().as_u16(), 403);
+
+    let (_, html) = page(&app, &admin, "/console/operators").await;
+    let form = csrf_of(&html);
+    let made = post(
+        &app,
+        &admin,
+        "/console/operators",
+        &[
+            ("csrf", &form),
+            ("email", "new@example.com"),
+            ("role", "support"),
+        ],
+    )
+    .await;
+    assert_eq!(made.status().as_u16(), 201);
+    let shown = made.text().await.unwrap();
+    let at = shown.find("/console/setup?token=").expect(&shown);
+    let link = &shown[at..at + shown[at..].find('<').unwrap()];
+    let newcomer = browser_like();
+    set_up(&app, &newcomer, link, "a newcomer's long password").await;
+    let signed = sign_in(
+        &app,
+        &newcomer,
+        "new@example.com",
+        "a newcomer's long password",
+    )
+    .await;
+    assert_eq!(signed.status().as_u16(), 303);
+    assert_eq!(page(&app, &newcomer, "/console/overview").await.0, 200);
+    let again = post(
+        &app,
+        &admin,
+        "/console/operators",
+        &[
+            ("csrf", &form),
+            ("email", "NEW@example.com"),
+            ("role", "admin"),
+        ],
+    )
+    .await;
+    assert_eq!(again.status().as_u16(), 400, "an e-mail taken");
+    let bad = post(
+        &app,
+        &admin,
+        "/console/operators",
+        &[
+            ("csrf", &form),
+            ("email", "new@example.com"),
+            ("role", "owner"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status().as_u16(), 400);
+
+    let list = kopek(&app, &["operator", "list"]);
+    let listed = String::from_utf8(list.stdout).unwrap();
+    let id_of = |email: &str| {
+        listed
+            .lines()
+            .find(|l| l.contains(email))
+            .unwrap()
+            .split('\t')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let (newcomer_id, boss_id) = (id_of("new@example.com"), id_of("boss@example.com"));
+    let disable = format!("/console/operators/{newcomer_id}/disable");
+    let (_, html) = page(&app, &admin, "/console/operators").await;
+    assert!(
+        html.contains(&disable) && !html.contains(&format!("/console/operators/{boss_id}/disable")),
+        "{html}"
+    );
+    let (status, confirm) = page(&app, &admin, &disable).await;
+    assert_eq!(status, 200, "{confirm}");
+    let done = post(&app, &admin, &disable, &[("csrf", &csrf_of(&confirm))]).await;
+    assert_eq!(done.status().as_u16(), 303);
+    let (status, _) = page(&app, &newcomer, "/console/overview").await;
+    assert_eq!(status, 303, "a disabled operator's session ends at once");
+    let self_disable = format!("/console/operators/{boss_id}/disable");
+    let mine = post(&app, &admin, &self_disable, &[("csrf", &csrf_of(&confirm))]).await;
+    assert_eq!(mine.status().as_u16(), 409);
+    let twice = post(&app, &admin, &disable, &[("csrf", &csrf_of(&confirm))]).await;
+    assert_eq!(twice.status().as_u16(), 404);
+
+    let store = app.db.store().await;
+    let mut conn = store.conn().await.unwrap();
+    let entries = kopek_store::audit::newest(&mut conn, None, &Default::default(), 20)
+        .await
+        .unwrap();
+    let disabled = entries
+        .iter()
+        .find(|e| e.action == format!("POST {disable}"))
+        .unwrap();
+    assert!(
+        disabled
+            .before_state
+            .as_deref()
+            .unwrap()
+            .contains("\"disabled_at\":null")
+    );
+    assert!(
+        !disabled
+            .after_state
+            .as_deref()
+            .unwrap()
+            .contains("\"disabled_at\":null")
+    );
+    let created = entries
+        .iter()
+        .find(|e| e.action == "POST /console/operators")
+        .unwrap();
+    assert!(
+        created
+            .after_state
+            .as_deref()
+            .unwrap()
+            .contains("new@example.com")
+    );
+    assert!(
+        !created.after_state.as_deref().unwrap().contains("kos_"),
+        "no setup token in the log"
+    );
+    let by_cli = entries
+        .iter()
+        .filter(|e| e.action == "kopek operator create")
+        .count();
+    assert_eq!(by_cli, 2, "the two operators made on the command line");
 }

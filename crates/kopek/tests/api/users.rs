@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 const PATH: &str = "/api/v1/billing/user/manage";
 
-async fn send(app: &TestApp, method: Method, token: &str, body: Value) -> (u16, Value) {
+pub async fn send(app: &TestApp, method: Method, token: &str, body: Value) -> (u16, Value) {
     read(
         app.request(method, PATH, Some(token))
             .json(&body)
@@ -21,7 +21,7 @@ async fn send(app: &TestApp, method: Method, token: &str, body: Value) -> (u16, 
 }
 
 /// The seed's example request.
-fn seed_body() -> Value {
+pub fn seed_body() -> Value {
     json!({
         "login": "test@mail.com",
         "password": "qweasdzxc",

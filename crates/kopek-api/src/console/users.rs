@@ -1,0 +1,218 @@
+//! Users provisioned by an outside billing system (AIPIX), in id order, deleted
+//! ones included, and blocking or unblocking one through a confirmation page.
+//! The core's use case does it, audited with the operator as the actor.
+
+use super::{
+    Signed, acting, checked, confirmation, console_page, failed, guard, pick, read_only, refused,
+    see_other,
+};
+use crate::AppState;
+use crate::admin::users::UserView;
+use crate::limits::ClientAddress;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use kopek_core::paging::PageQuery;
+use kopek_domain::Error;
+use kopek_domain::user::UserStatus;
+use maud::html;
+use serde::Deserialize;
+
+const USERS: &str = "/console/users";
+
+/// Rows on a page.
+const PAGE_SIZE: i64 = 50;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct UsersPage {
+    /// The next page's token, as the previous page linked it.
+    #[param(max_length = 100)]
+    page: Option<String>,
+}
+
+/// What blocking or unblocking makes of a user.
+fn parse(action: &str) -> Option<UserStatus> {
+    match action {
+        "block" => Some(UserStatus::Blocked),
+        "unblock" => Some(UserStatus::Active),
+        _ => None,
+    }
+}
+
+fn verb(status: UserStatus) -> (&'static str, &'static str) {
+    match status {
+        UserStatus::Blocked => ("block", pick("Block", "Заблокировать")),
+        UserStatus::Active => ("unblock", pick("Unblock", "Разблокировать")),
+    }
+}
+
+#[utoipa::path(get, path = "/console/users", tag = "console", operation_id = "consoleUsers",
+    params(UsersPage),
+    responses(
+        (status = 200, description = "The users, and for an admin operator a block or unblock link on each live one", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in: on to sign in"),
+        (status = 400, description = "A page token not made for this list", content_type = "text/html", body = String),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(page): Query<UsersPage>,
+    headers: HeaderMap,
+) -> Response {
+    let query = PageQuery {
+        page_size: Some(PAGE_SIZE),
+        page_token: page.page.filter(|p| !p.is_empty()),
+    };
+    let (users, next) = match kopek_core::users::list(&state.core, &query).await {
+        Ok(found) => found,
+        Err(e) => return failed(&e),
+    };
+    let acts = signed.operator.role.may_act();
+    let body = html! {
+        @if users.is_empty() {
+            p.muted { (pick("None yet.", "Пока нет.")) }
+        } @else {
+            table {
+                thead { tr {
+                    th { "ID" } th { (pick("Login", "Логин")) } th { (pick("Name", "Имя")) }
+                    th { (pick("Type", "Тип")) } th { (pick("Status", "Статус")) } th { (pick("Created", "Создан")) } th {}
+                } }
+                tbody {
+                    @for user in &users {
+                        tr {
+                            td { (user.id.get()) }
+                            td { (user.login) }
+                            td { (user.name.as_deref().unwrap_or("")) }
+                            td { (user.user_type) }
+                            td {
+                                @if let Some(deleted) = user.deleted_at {
+                                    (pick("deleted", "удалён")) " " (deleted.rfc3339())
+                                } @else {
+                                    span class={"status status-" (user.status.as_str())} { (user.status.as_str()) }
+                                }
+                            }
+                            td { (user.created_at.rfc3339()) }
+                            td {
+                                @if acts && user.deleted_at.is_none() {
+                                    @let (slug, label) = verb(match user.status {
+                                        UserStatus::Active => UserStatus::Blocked,
+                                        UserStatus::Blocked => UserStatus::Active,
+                                    });
+                                    a href={(USERS) "/" (user.id.get()) "/" (slug)} { (label) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if !next.is_empty() {
+            @let mut url = url::form_urlencoded::Serializer::new(String::new());
+            p { a href={(USERS) "?" (url.append_pair("page", &next).finish())} { (pick("Next page", "Следующая страница")) } }
+        }
+    };
+    console_page(
+        guard(&state, &headers),
+        StatusCode::OK,
+        pick("Users", "Пользователи"),
+        Some(&signed),
+        body,
+    )
+}
+
+fn not_found(state: &AppState, headers: &HeaderMap, signed: &Signed) -> Response {
+    console_page(
+        guard(state, headers),
+        StatusCode::NOT_FOUND,
+        pick("User not found", "Пользователь не найден"),
+        Some(signed),
+        html! { p { a href=(USERS) { (pick("Back to the users", "Назад к пользователям")) } } },
+    )
+}
+
+#[utoipa::path(get, path = "/console/users/{id}/{action}", tag = "console", operation_id = "consoleConfirmUserAction",
+    params(("id" = String, Path), ("action" = String, Path, description = "`block` or `unblock`")),
+    responses(
+        (status = 200, description = "The user and the button that blocks or unblocks it", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in: on to sign in"),
+        (status = 400, description = "A path that is not text", content_type = "text/html", body = String),
+        (status = 403, description = "A support operator: read only", content_type = "text/html", body = String),
+        (status = 404, description = "No such live user, or no such action", content_type = "text/html", body = String),
+    ))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((id, action)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !signed.operator.role.may_act() {
+        return read_only(&state, &headers, &signed);
+    }
+    let Some(status) = parse(&action) else {
+        return not_found(&state, &headers, &signed);
+    };
+    let user = match kopek_core::users::get(&state.core, &id).await {
+        Ok(user) if user.deleted_at.is_none() => user,
+        Ok(_) | Err(Error::NotFound { .. }) => return not_found(&state, &headers, &signed),
+        Err(e) => return failed(&e),
+    };
+    let (slug, label) = verb(status);
+    let question = html! { (label) " " strong { (user.login) } " (" (user.id.get()) ")?" };
+    confirmation(
+        guard(&state, &headers),
+        &signed,
+        label,
+        question,
+        (&format!("{USERS}/{id}/{slug}"), label),
+        (USERS, pick("Back to the users", "Назад к пользователям")),
+    )
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct UserActionForm {
+    csrf: String,
+}
+
+#[utoipa::path(post, path = "/console/users/{id}/{action}", tag = "console", operation_id = "consoleUserAction",
+    params(("id" = String, Path), ("action" = String, Path, description = "`block` or `unblock`")),
+    request_body(content = UserActionForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Done: back to the users (or not signed in: on to sign in)"),
+        (status = 400, description = "A path that is not text", content_type = "text/html", body = String),
+        (status = 403, description = "A support operator, or a missing or forged anti-forgery token", content_type = "text/html", body = String),
+        (status = 404, description = "No such live user, or no such action", content_type = "text/html", body = String),
+    ))]
+pub async fn act(
+    State(state): State<AppState>,
+    signed: Signed,
+    ClientAddress(address): ClientAddress,
+    Path((id, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    form: Result<Form<UserActionForm>, FormRejection>,
+) -> Response {
+    if checked(&state, &headers, form, |f| &f.csrf).is_none() {
+        return refused(&state, &headers);
+    }
+    let Some(status) = parse(&action) else {
+        return not_found(&state, &headers, &signed);
+    };
+    let Some((principal, write)) = acting(
+        &state,
+        &signed,
+        address,
+        format!("POST {USERS}/{id}/{action}"),
+    ) else {
+        return read_only(&state, &headers, &signed);
+    };
+    let done = kopek_core::users::set_status(&state.core, write, &principal, &id, status, |user| {
+        UserView::from(user.clone())
+    })
+    .await;
+    match done {
+        Ok(_) => see_other(USERS),
+        Err(Error::NotFound { .. }) => not_found(&state, &headers, &signed),
+        Err(e) => failed(&e),
+    }
+}
