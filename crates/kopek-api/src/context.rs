@@ -13,6 +13,9 @@ pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct RequestContext {
     pub request_id: String,
     pub lang: Lang,
+    /// The path and query of a console page asked for (its language switch
+    /// comes back to it); `None` elsewhere.
+    pub console_page: Option<String>,
 }
 
 tokio::task_local! {
@@ -25,6 +28,7 @@ impl RequestContext {
         CONTEXT.try_with(Clone::clone).unwrap_or(RequestContext {
             request_id: String::new(),
             lang: Lang::En,
+            console_page: None,
         })
     }
 }
@@ -59,7 +63,17 @@ pub async fn middleware(mut request: Request, next: Next) -> Response {
     request
         .headers_mut()
         .insert(REQUEST_ID.clone(), header.clone());
-    let context = RequestContext { request_id, lang };
+    let console_page = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .filter(|p| p.starts_with("/console/"))
+        .map(str::to_owned);
+    let context = RequestContext {
+        request_id,
+        lang,
+        console_page,
+    };
     let mut response = CONTEXT.scope(context, next.run(request)).await;
     response.headers_mut().insert(REQUEST_ID.clone(), header);
     response

@@ -186,7 +186,10 @@ pub async fn measure(
     seed(url, now).await?;
     let client = operator(base, url, data_dir).await?;
     let org = "00000007-0000-4000-9000-000000000007";
-    let pages: [(&'static str, String); 7] = [
+    let day =
+        |days_ago: i64| kopek_domain::time::Timestamp::from_micros(now - days_ago * DAY).date();
+    let (month_from, month_to) = (day(90), day(60));
+    let pages: [(&'static str, String); 15] = [
         ("overview", "/console/overview".to_owned()),
         (
             "organizations, first page",
@@ -203,6 +206,23 @@ pub async fn measure(
         ("an organization", format!("/console/organizations/{org}")),
         ("an invoice", "/console/invoices/cinv-70".to_owned()),
         ("audit log", "/console/audit".to_owned()),
+        ("invoices, first page", "/console/invoices".to_owned()),
+        (
+            "invoices paid, issued in 30 days two months ago",
+            format!("/console/invoices?status=Paid&from={month_from}&to={month_to}"),
+        ),
+        (
+            "invoices of an organization",
+            format!("/console/invoices?organization={org}"),
+        ),
+        ("events", "/console/events".to_owned()),
+        (
+            "events of a type",
+            "/console/events?type=invoice.paid".to_owned(),
+        ),
+        ("users", "/console/users".to_owned()),
+        ("resellers", "/console/resellers".to_owned()),
+        ("operators", "/console/operators".to_owned()),
     ];
     // The first overview after the seeding sums the settled days and stores them.
     let start = Instant::now();

@@ -209,6 +209,7 @@ pub async fn change<T: Serialize>(
         .run(caller, status, async |work| {
             // Read inside the write transaction, so the state checked is the state changed.
             let mut customer = visible_customer(work.conn(), caller, customer_id).await?;
+            work.before(&event_payload(&customer, None))?;
             let now = Timestamp::now();
             let previous = customer.state;
             let (next, event, description) = match change {
@@ -302,4 +303,20 @@ pub async fn list(
     .await?;
     let next_page_token = page.finish(key, &mut rows, |c| c.id.as_str());
     Ok((rows, next_page_token))
+}
+
+/// The newest invitation of each of `customers` that was invited, with how its
+/// mail went (the operator's console).
+pub async fn newest_invitations(
+    core: &Core,
+    customers: &[CustomerId],
+) -> Result<Vec<kopek_store::invitations::Invitation>, Error> {
+    let mut conn = core.store.conn().await?;
+    kopek_store::invitations::newest_of(&mut conn, customers).await
+}
+
+/// A customer the caller may see.
+pub async fn get(core: &Core, caller: &Principal, customer_id: &str) -> Result<Customer, Error> {
+    let mut conn = core.store.conn().await?;
+    visible_customer(&mut conn, caller, customer_id).await
 }

@@ -148,3 +148,24 @@ pub struct Mail {
     pub subject: String,
     pub text: String,
 }
+
+/// The newest invitation of each of `customers` that has one.
+pub async fn newest_of(
+    conn: &mut Conn,
+    customers: &[CustomerId],
+) -> Result<Vec<Invitation>, Error> {
+    if customers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let params: Vec<String> = (1..=customers.len()).map(|i| format!("${i}")).collect();
+    let mut query = sqlx::query_as::<_, Invitation>(select::<Invitation>(&format!(
+        "WHERE customer_id IN ({}) ORDER BY customer_id, created_at DESC, id DESC",
+        params.join(", ")
+    )));
+    for customer in customers {
+        query = query.bind(customer);
+    }
+    let mut all = query.fetch_all(conn).await.db()?;
+    all.dedup_by(|later, newest| later.customer_id == newest.customer_id);
+    Ok(all)
+}

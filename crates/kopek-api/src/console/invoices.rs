@@ -264,12 +264,15 @@ async fn invoice(state: &AppState, guid: &str) -> Result<Invoice, Error> {
 }
 
 fn not_found(state: &AppState, headers: &HeaderMap, signed: &Signed) -> Response {
-    console_page(
-        guard(state, headers),
-        StatusCode::NOT_FOUND,
+    super::not_found(
+        state,
+        headers,
+        signed,
         pick("Invoice not found", "Счёт не найден"),
-        Some(signed),
-        html! {},
+        (
+            "/console/invoices",
+            pick("Back to the invoices", "Назад к счетам"),
+        ),
     )
 }
 

@@ -11,6 +11,7 @@ mod invoices;
 mod operators;
 mod organizations;
 mod overview;
+mod resellers;
 mod session;
 mod users;
 
@@ -22,7 +23,7 @@ use crate::{AppState, Routes};
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
-use axum::http::header::{HOST, REFERER, SET_COOKIE};
+use axum::http::header::{HOST, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use kopek_core::audit::Audit;
@@ -47,6 +48,9 @@ pub fn routes() -> Routes {
         .api(routes!(language))
         .api(routes!(organizations::list))
         .api(routes!(organizations::show))
+        .api(routes!(resellers::list))
+        .api(routes!(resellers::show))
+        .api(routes!(resellers::confirm, resellers::act))
         .api(routes!(invoices::list))
         .api(routes!(invoices::show))
         .api(routes!(invoices::confirm, invoices::act))
@@ -91,16 +95,21 @@ fn console_page(
     body: Markup,
 ) -> Response {
     let token = &guard.token;
-    let other = RequestContext::current()
-        .lang
-        .pick(("ru", "Русский"), ("en", "English"));
+    let context = RequestContext::current();
+    let other = context.lang.pick(("ru", "Русский"), ("en", "English"));
+    let mut switch = url::form_urlencoded::Serializer::new(String::new());
+    switch.append_pair("to", other.0);
+    if let Some(here) = &context.console_page {
+        switch.append_pair("back", here);
+    }
     let body = html! {
-        p.lang { a href={"/console/language?to=" (other.0)} lang=(other.0) { (other.1) } }
+        p.lang { a href={"/console/language?" (switch.finish())} lang=(other.0) { (other.1) } }
         @if let Some(signed) = signed {
             nav.console {
                 a href="/console/overview" { (pick("Overview", "Обзор")) }
                 a href="/console/organizations" { (pick("Organizations", "Организации")) }
                 a href="/console/invoices" { (pick("Invoices", "Счета")) }
+                a href="/console/resellers" { (pick("Resellers", "Реселлеры")) }
                 a href="/console/users" { (pick("Users", "Пользователи")) }
                 a href="/console/api-keys" { (pick("API keys", "API-ключи")) }
                 a href="/console/events" { (pick("Events", "События")) }
@@ -140,6 +149,23 @@ fn confirmation(
         p { a href=(back) { (back_text) } }
     };
     console_page(guard, StatusCode::OK, title, Some(signed), body)
+}
+
+/// A 404 page titled `title`, with the link `back` (its address and text).
+fn not_found(
+    state: &AppState,
+    headers: &HeaderMap,
+    signed: &Signed,
+    title: &str,
+    (back, back_text): (&str, &str),
+) -> Response {
+    console_page(
+        guard(state, headers),
+        StatusCode::NOT_FOUND,
+        title,
+        Some(signed),
+        html! { p { a href=(back) { (back_text) } } },
+    )
 }
 
 /// Whether a posted form is this site's own.
@@ -431,33 +457,26 @@ pub struct LanguageChoice {
     /// `en` or `ru`.
     #[param(max_length = 10)]
     to: Option<String>,
+    /// The console page (path and query) to go back to.
+    #[param(max_length = 2000)]
+    back: Option<String>,
 }
 
-/// The console page a browser came from (the path of its `Referer`), to go back
-/// to; never another site.
-fn came_from(headers: &HeaderMap) -> String {
-    headers
-        .get(REFERER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| url::Url::parse(v).ok())
-        .filter(|u| u.path().starts_with("/console/"))
-        .map(|u| match u.query() {
-            Some(q) => format!("{}?{q}", u.path()),
-            None => u.path().to_owned(),
-        })
-        .unwrap_or_else(|| "/console/overview".to_owned())
+/// The console page to go back to: `back` when it is one (never another site).
+fn back_to(back: Option<&str>) -> &str {
+    back.filter(|b| b.starts_with("/console/") && !b.contains("//"))
+        .unwrap_or("/console/overview")
 }
 
 #[utoipa::path(get, path = "/console/language", tag = "console", operation_id = "consoleLanguage",
     params(LanguageChoice),
     responses(
-        (status = 303, description = "Back to the page the browser came from, the language kept in a cookie"),
+        (status = 303, description = "Back to the console page named, the language kept in a cookie"),
         (status = 400, description = "A language other than en and ru", content_type = "text/html", body = String),
     ))]
 pub async fn language(
     State(state): State<AppState>,
     Query(choice): Query<LanguageChoice>,
-    headers: HeaderMap,
 ) -> Response {
     let Some(lang) = choice.to.as_deref().and_then(Lang::parse) else {
         return failed(&Error::field(
@@ -468,7 +487,7 @@ pub async fn language(
             },
         ));
     };
-    let mut response = see_other(&came_from(&headers));
+    let mut response = see_other(back_to(choice.back.as_deref()));
     let secure = if secure(&state) { "; Secure" } else { "" };
     append_cookie(
         &mut response,

@@ -123,12 +123,12 @@ pub async fn list(
 }
 
 fn not_found(state: &AppState, headers: &HeaderMap, signed: &Signed) -> Response {
-    console_page(
-        guard(state, headers),
-        StatusCode::NOT_FOUND,
+    super::not_found(
+        state,
+        headers,
+        signed,
         pick("User not found", "Пользователь не найден"),
-        Some(signed),
-        html! { p { a href=(USERS) { (pick("Back to the users", "Назад к пользователям")) } } },
+        (USERS, pick("Back to the users", "Назад к пользователям")),
     )
 }
 

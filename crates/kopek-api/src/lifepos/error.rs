@@ -89,6 +89,7 @@ mod tests {
         let context = RequestContext {
             request_id: "r".into(),
             lang: Lang::Ru,
+            console_page: None,
         };
         let (status, rendered) = body(
             &Error::field("X-LP-Client-Type", Reason::Required),

@@ -121,11 +121,12 @@ td.num,th.num{text-align:right;white-space:nowrap}\
 .alert{padding:.8rem 1rem;border-radius:.4rem;background:#fee2e2;color:#991b1b;margin:1rem 0}\
 .receipt{padding:.8rem 1rem;border-radius:.4rem;background:#ecfdf5;margin:1rem 0}\
 form.card{display:grid;gap:.7rem;max-width:22rem;margin-top:1rem}label{display:grid;gap:.2rem;font-size:.9rem}\
-input{font-size:1rem;padding:.5rem;border:1px solid #d1d5db;border-radius:.3rem}\
+input,select{font-size:1rem;padding:.5rem;border:1px solid #d1d5db;border-radius:.3rem}\
 button{font-size:1rem;padding:.6rem 1.4rem;border:0;border-radius:.4rem;background:#1a56db;color:#fff;cursor:pointer}\
 button.secondary{background:#6b7280}.test-cards{font-size:.85rem;color:#6b7280}\
 nav.console{display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center;margin-bottom:1rem}\
 nav.console form{margin-left:auto}figure.chart{margin:1rem 0}pre{white-space:pre-wrap;word-break:break-all}\
+main:has(nav.console){max-width:72rem}form.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end}\
 @media (max-width:40rem){main{margin:0;padding:1rem;border-radius:0}table{display:block;overflow-x:auto}}";
 
 /// A 303 to `to`, where a posted form goes on.

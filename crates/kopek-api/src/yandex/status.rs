@@ -83,6 +83,7 @@ mod tests {
         let context = RequestContext {
             request_id: "req-1".into(),
             lang: Lang::En,
+            console_page: None,
         };
         let s = status(&Error::field("person.email", Reason::Required), &context);
         assert_eq!(s.code, 3);

@@ -403,7 +403,12 @@ async fn an_operator_works_the_console_in_a_real_browser(backend: Backend) {
         )
         .await;
     assert_eq!(status, 200, "{paid}");
-    let (key, _) = app.key("integration", None).await;
+    let (key, token) = app.key("integration", None).await;
+    let (status, user) =
+        crate::users::send(&app, Method::POST, &token, crate::users::seed_body()).await;
+    assert_eq!(status, 200, "{user}");
+    let (reseller, _, partner) = crate::customers::reseller_with_key(&app, "Партнёр").await;
+    crate::customers::invited(&app, &partner, &reseller).await;
     let setup = |email: &str, role: &str| {
         let made = crate::cli::kopek(
             &app,
@@ -478,6 +483,36 @@ async fn an_operator_works_the_console_in_a_real_browser(backend: Backend) {
     assert!(log.contains(&format!("/{key}/revoke")), "{log}");
     browser.shots("11-audit-log").await;
 
+    browser.click_link("Счета").await;
+    browser.wait_for("Выставлен с").await;
+    browser.shots("13-invoices").await;
+    browser.click_link("События").await;
+    let events = browser.wait_for("invoice.refunded").await;
+    assert!(events.contains("invoice.paid"), "{events}");
+    browser.shots("14-events").await;
+    browser.click_link("Пользователи").await;
+    browser.wait_for("test@mail.com").await;
+    browser.shots("15-users").await;
+    browser.click_link("Заблокировать").await;
+    browser.wait_for("Назад к пользователям").await;
+    browser.shots("16-block-confirmation").await;
+    browser.click("form[action$='/block'] button").await;
+    browser.wait_for("Разблокировать").await;
+    browser.click_link("Операторы").await;
+    browser.wait_for("НОВЫЙ ОПЕРАТОР").await;
+    browser.shots("17-operators").await;
+    browser.click_link("English").await;
+    browser.wait_for("NEW OPERATOR").await;
+    browser.shots("18-operators-in-english").await;
+    browser.click_link("Русский").await;
+    browser.wait_for("НОВЫЙ ОПЕРАТОР").await;
+    browser.click_link("Реселлеры").await;
+    browser.wait_for("Партнёр").await;
+    browser.shots("22-resellers").await;
+    browser.click_link("Партнёр").await;
+    browser.wait_for("owner@romashka.example").await;
+    browser.shots("23-reseller-customers").await;
+
     // Signed out everywhere, then in as support: the invoice without its actions.
     browser.click("nav form button").await;
     browser.wait_for("Войти").await;
@@ -505,6 +540,62 @@ async fn an_operator_works_the_console_in_a_real_browser(backend: Backend) {
         "{seen}"
     );
     browser.shots("12-invoice-as-support").await;
+
+    // A form support posts by hand (made in the page, with the page's own
+    // anti-forgery token): refused.
+    browser.click_link("API-ключи").await;
+    browser.wait_for(&key).await;
+    browser
+        .client
+        .execute(
+            "const f = document.createElement('form'); f.method = 'post'; \
+             f.action = '/console/api-keys'; \
+             for (const [n, v] of [['role', 'admin'], ['name', 'by hand'], \
+                 ['csrf', document.querySelector('input[name=csrf]').value]]) { \
+               const i = document.createElement('input'); i.name = n; i.value = v; f.appendChild(i); } \
+             document.body.appendChild(f); f.submit();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.wait_for("Нет прав").await;
+    browser.shots("19-support-posting-by-hand").await;
+
+    // A sign-in form whose anti-forgery token was taken out: refused.
+    browser.click("nav form button").await;
+    browser.wait_for("Войти").await;
+    browser.fill("email", "support@example.com").await;
+    browser.fill("password", "another long password").await;
+    browser
+        .client
+        .execute(
+            "document.querySelector('input[name=csrf]').remove();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.click("form.card button").await;
+    browser.wait_for("Форма устарела").await;
+    browser.shots("20-forged-form").await;
+
+    // Five wrong passwords lock the e-mail, the right one included.
+    for _ in 0..5 {
+        browser
+            .client
+            .goto(&format!("{}/console/sign-in", app.base))
+            .await
+            .unwrap();
+        browser.wait_for("Войти").await;
+        browser.fill("email", "support@example.com").await;
+        browser.fill("password", "not the password").await;
+        browser.click("form.card button").await;
+        browser.wait_for("Неверн").await;
+    }
+    browser.fill("email", "support@example.com").await;
+    browser.fill("password", "another long password").await;
+    browser.click("form.card button").await;
+    browser.wait_for("Слишком много запросов").await;
+    browser.shots("21-locked").await;
 }
 
 both_backends!(an_operator_works_the_console_in_a_real_browser);

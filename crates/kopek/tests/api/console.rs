@@ -25,6 +25,7 @@ both_backends!(
     an_admin_blocks_and_unblocks_a_user_and_support_cannot,
     the_language_is_the_browsers_until_switched,
     an_admin_adds_and_disables_operators_and_support_cannot,
+    an_admin_manages_a_resellers_customers_and_support_cannot,
 );
 
 /// Makes an operator on the command line and returns the setup link's path.
@@ -830,9 +831,15 @@ async fn the_language_is_the_browsers_until_switched(app: TestApp) {
         "{html}"
     );
 
+    assert!(
+        html.contains("/console/language?to=ru&amp;back=%2Fconsole%2Fsign-in"),
+        "the switch comes back here: {html}"
+    );
     let switched = browser
-        .get(format!("{}/console/language?to=ru", app.base))
-        .header("Referer", format!("{sign_in}?from=here"))
+        .get(format!(
+            "{}/console/language?to=ru&back=%2Fconsole%2Fsign-in%3Ffrom%3Dhere",
+            app.base
+        ))
         .send()
         .await
         .unwrap();
@@ -849,24 +856,21 @@ async fn the_language_is_the_browsers_until_switched(app: TestApp) {
         "the choice wins over Accept-Language: {html}"
     );
 
-    let elsewhere = browser
-        .get(format!("{}/console/language?to=en", app.base))
-        .header("Referer", "https://elsewhere.example/console/x")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        elsewhere.headers()[LOCATION],
-        "/console/x",
-        "only the path is kept"
-    );
-    let nowhere = browser
-        .get(format!("{}/console/language?to=en", app.base))
-        .header("Referer", "https://elsewhere.example/admin")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(nowhere.headers()[LOCATION], "/console/overview");
+    for elsewhere in [
+        "https://elsewhere.example/console/x",
+        "//elsewhere.example/console/",
+        "/console//elsewhere.example",
+        "/admin/v1/events",
+    ] {
+        let mut url = url_encoded(elsewhere);
+        url.insert_str(0, &format!("{}/console/language?to=en&back=", app.base));
+        let refused = browser.get(url).send().await.unwrap();
+        assert_eq!(
+            refused.headers()[LOCATION],
+            "/console/overview",
+            "{elsewhere}"
+        );
+    }
     let html = get("ru").await.unwrap().text().await.unwrap();
     assert!(html.contains("Sign in"), "{html}");
     let bad = browser
@@ -1030,4 +1034,110 @@ async fn an_admin_adds_and_disables_operators_and_support_cannot(app: TestApp) {
         .filter(|e| e.action == "kopek operator create")
         .count();
     assert_eq!(by_cli, 2, "the two operators made on the command line");
+}
+
+/// A reseller's customers with their states and invitations (the mail's delivery
+/// state shown); an admin resends an invitation and suspends and activates a
+/// customer, each behind a confirmation and audited; support sees no actions and
+/// is refused them; an action the state does not allow is 409.
+async fn an_admin_manages_a_resellers_customers_and_support_cannot(app: TestApp) {
+    use crate::customers::{invited, reseller_with_key, served, wait_for_eml};
+    let (reseller, _, token) = reseller_with_key(&app, "Console Reseller").await;
+    let invite = invited(&app, &token, &reseller).await;
+    let invitee = invite["response"]["id"].as_str().unwrap().to_owned();
+    let serve = served(&app, &token, &reseller).await;
+    let servee = serve["response"]["id"].as_str().unwrap().to_owned();
+    wait_for_eml(&app, 1).await;
+    let admin = signed_in(&app, "resellers-admin@example.com", "admin").await;
+    let support = signed_in(&app, "resellers-support@example.com", "support").await;
+
+    let (status, html) = page(&app, &support, "/console/resellers").await;
+    assert_eq!(status, 200, "{html}");
+    let shown = format!("/console/resellers/{reseller}");
+    assert!(
+        html.contains(&shown) && html.contains("Console Reseller"),
+        "{html}"
+    );
+    let resend = format!("/console/customers/{invitee}/resend-invitation");
+    let suspend = format!("/console/customers/{servee}/suspend");
+    let mut delivered = String::new();
+    for _ in 0..100 {
+        delivered = page(&app, &support, &shown).await.1;
+        if delivered.contains("data-delivery=\"sent\"") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        delivered.contains("owner@romashka.example")
+            && delivered.contains("data-delivery=\"sent\""),
+        "{delivered}"
+    );
+    assert!(
+        delivered.contains("status-INVITED") && delivered.contains("status-ACTIVE"),
+        "{delivered}"
+    );
+    assert!(
+        !delivered.contains(&resend) && !delivered.contains(&suspend),
+        "{delivered}"
+    );
+    assert_eq!(page(&app, &support, &resend).await.0, 403);
+    let refused = post(&app, &support, &resend, &[("csrf", &csrf_of(&delivered))]).await;
+    assert_eq!(refused.status().as_u16(), 403);
+
+    let (_, html) = page(&app, &admin, &shown).await;
+    assert!(html.contains(&resend) && html.contains(&suspend), "{html}");
+    assert!(
+        !html.contains(&format!("/console/customers/{invitee}/suspend")),
+        "an invited customer is not suspended"
+    );
+    for (path, state) in [(&resend, "INVITED"), (&suspend, "SUSPENDED")] {
+        let (status, confirm) = page(&app, &admin, path).await;
+        assert_eq!(status, 200, "{confirm}");
+        let done = post(&app, &admin, path, &[("csrf", &csrf_of(&confirm))]).await;
+        assert_eq!(done.status().as_u16(), 303, "{path}");
+        assert_eq!(done.headers()[LOCATION], shown.as_str());
+        let (_, html) = page(&app, &admin, &shown).await;
+        assert!(html.contains(&format!("status-{state}")), "{html}");
+    }
+    wait_for_eml(&app, 2).await;
+    assert_eq!(
+        page(&app, &admin, &suspend).await.0,
+        409,
+        "suspended already"
+    );
+    let activate = format!("/console/customers/{servee}/activate");
+    let (_, html) = page(&app, &admin, &shown).await;
+    assert!(html.contains(&activate), "{html}");
+    let (_, confirm) = page(&app, &admin, &activate).await;
+    let done = post(&app, &admin, &activate, &[("csrf", &csrf_of(&confirm))]).await;
+    assert_eq!(done.status().as_u16(), 303);
+    let again = post(&app, &admin, &activate, &[("csrf", &csrf_of(&confirm))]).await;
+    assert_eq!(again.status().as_u16(), 409);
+
+    let store = app.db.store().await;
+    let mut conn = store.conn().await.unwrap();
+    let entries = kopek_store::audit::newest(&mut conn, None, &Default::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(entries[0].action, format!("POST {activate}"));
+    assert!(
+        entries[0]
+            .before_state
+            .as_deref()
+            .unwrap()
+            .contains("SUSPENDED")
+    );
+    assert_eq!(entries[1].action, format!("POST {suspend}"));
+    assert_eq!(entries[2].action, format!("POST {resend}"));
+    assert_eq!(
+        page(&app, &admin, "/console/resellers/nothing-here")
+            .await
+            .0,
+        404
+    );
+}
+
+fn url_encoded(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }

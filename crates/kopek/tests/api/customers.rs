@@ -99,7 +99,7 @@ fn check_operation(op: &Value, created_by: &str, reseller: &str) -> (String, Str
 }
 
 /// Creates a reseller-served customer (seed 001's body) and returns the Operation.
-async fn served(app: &TestApp, token: &str, reseller: &str) -> Value {
+pub async fn served(app: &TestApp, token: &str, reseller: &str) -> Value {
     let path = "/billing/v1/customers:createResellerServedCustomer";
     let (status, op) = call(app, Method::POST, path, token, Some(served_body(reseller))).await;
     assert_eq!(status, 200, "{op}");
