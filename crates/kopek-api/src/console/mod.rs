@@ -14,6 +14,7 @@ mod overview;
 mod resellers;
 mod session;
 mod users;
+mod webhooks;
 
 use crate::context::{LANG_COOKIE, RequestContext};
 use crate::error::Dialect;
@@ -59,6 +60,9 @@ pub fn routes() -> Routes {
         .api(routes!(users::list))
         .api(routes!(users::confirm, users::act))
         .api(routes!(events::list))
+        .api(routes!(webhooks::list))
+        .api(routes!(webhooks::show))
+        .api(routes!(webhooks::confirm_resend, webhooks::resend))
         .api(routes!(operators::list, operators::create))
         .api(routes!(operators::confirm_disable, operators::disable))
         .api(routes!(audit::list))
@@ -113,6 +117,7 @@ fn console_page(
                 a href="/console/users" { (pick("Users", "Пользователи")) }
                 a href="/console/api-keys" { (pick("API keys", "API-ключи")) }
                 a href="/console/events" { (pick("Events", "События")) }
+                a href="/console/webhooks" { (pick("Webhooks", "Вебхуки")) }
                 a href="/console/audit" { (pick("Audit log", "Журнал аудита")) }
                 a href="/console/operators" { (pick("Operators", "Операторы")) }
                 span.muted { (signed.operator.email.as_str()) " · " (signed.operator.role.as_str()) }

@@ -407,6 +407,15 @@ async fn an_operator_works_the_console_in_a_real_browser(backend: Backend) {
     let (status, user) =
         crate::users::send(&app, Method::POST, &token, crate::users::seed_body()).await;
     assert_eq!(status, 200, "{user}");
+    // An endpoint nobody listens at: its deliveries fail and are retried.
+    let (status, hook) = app
+        .admin(
+            Method::POST,
+            "/admin/v1/webhook-endpoints",
+            Some(serde_json::json!({"url": "http://127.0.0.1:9/hooks", "description": "склад"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{hook}");
     let (reseller, _, partner) = crate::customers::reseller_with_key(&app, "Партнёр").await;
     crate::customers::invited(&app, &partner, &reseller).await;
     let setup = |email: &str, role: &str| {
@@ -512,6 +521,12 @@ async fn an_operator_works_the_console_in_a_real_browser(backend: Backend) {
     browser.click_link("Партнёр").await;
     browser.wait_for("owner@romashka.example").await;
     browser.shots("23-reseller-customers").await;
+    browser.click_link("Вебхуки").await;
+    browser.wait_for("склад").await;
+    browser.shots("24-webhooks").await;
+    browser.click("td a[href^='/console/webhooks/']").await;
+    browser.wait_for("customer.invited").await;
+    browser.shots("25-webhook-deliveries").await;
 
     // Signed out everywhere, then in as support: the invoice without its actions.
     browser.click("nav form button").await;

@@ -44,7 +44,7 @@ fn create_operator(app: &TestApp, email: &str, role: &str) -> String {
     path.to_owned()
 }
 
-async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> (u16, String) {
+pub async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> (u16, String) {
     let response = client
         .get(format!("{}{path}", app.base))
         .send()
@@ -53,7 +53,7 @@ async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> (u16, Stri
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
-async fn post(
+pub async fn post(
     app: &TestApp,
     client: &reqwest::Client,
     path: &str,
@@ -249,7 +249,7 @@ async fn five_wrong_passwords_lock_and_forged_forms_are_refused(app: TestApp) {
 }
 
 /// An operator signed in in a browser of its own.
-async fn signed_in(app: &TestApp, email: &str, role: &str) -> reqwest::Client {
+pub async fn signed_in(app: &TestApp, email: &str, role: &str) -> reqwest::Client {
     let link = create_operator(app, email, role);
     let browser = browser_like();
     set_up(app, &browser, &link, "a long enough password").await;

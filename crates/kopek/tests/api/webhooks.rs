@@ -251,6 +251,19 @@ print(json.dumps([ok(body, headers), ok(bytes(tampered), headers), ok(body, move
     serde_json::from_value(run_python(python, script, &case)).unwrap()
 }
 
+/// The endpoint's deliveries once the newest is delivered (or five seconds on).
+async fn delivered(app: &TestApp, endpoint_id: &str) -> Vec<Value> {
+    let mut logged = deliveries(app, endpoint_id).await;
+    for _ in 0..50 {
+        if logged[0]["state"] == "delivered" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        logged = deliveries(app, endpoint_id).await;
+    }
+    logged
+}
+
 async fn deliveries(app: &TestApp, endpoint_id: &str) -> Vec<Value> {
     let (status, body) = app
         .admin(
@@ -324,14 +337,7 @@ async fn deliveries_signed_as_the_specification_says(backend: Backend) {
     }
 
     // The log shows the attempt.
-    let mut logged = deliveries(&app, &id).await;
-    for _ in 0..50 {
-        if logged[0]["state"] == "delivered" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        logged = deliveries(&app, &id).await;
-    }
+    let logged = delivered(&app, &id).await;
     assert_eq!(logged.len(), 1);
     assert_eq!(logged[0]["state"], "delivered");
     assert_eq!(logged[0]["event_type"], "invoice.created");
@@ -381,14 +387,7 @@ async fn failures_are_retried_with_the_same_id(backend: Backend) {
     assert!(ids.iter().all(|i| *i == ids[0]), "{ids:?}");
     assert!(got.iter().all(|r| r.body == got[0].body));
     assert_eq!(got[0].event()["type"], "organization.created");
-    let mut logged = deliveries(&app, &id).await;
-    for _ in 0..50 {
-        if logged[0]["state"] == "delivered" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        logged = deliveries(&app, &id).await;
-    }
+    let logged = delivered(&app, &id).await;
     let attempts = logged[0]["attempts"].as_array().unwrap();
     let statuses: Vec<&Value> = attempts.iter().map(|a| &a["http_status"]).collect();
     assert_eq!(
@@ -712,6 +711,7 @@ both_backends!(
     rotation_signs_with_both_secrets_then_the_new_one,
     an_organization_endpoint_gets_only_its_own_events,
     private_urls_are_refused_without_the_setting,
+    the_console_shows_attempts_and_sends_a_delivery_again,
 );
 
 /// kill -9 with deliveries pending: after a restart every event arrives (perhaps
@@ -841,4 +841,88 @@ fn every_event_type_is_in_the_readme() {
             "{kind} is not in README.md"
         );
     }
+}
+
+/// The console lists the endpoint (never its secret) and its deliveries with each
+/// attempt; an admin sends one again through the confirmation page (the receiver
+/// gets the same `webhook-id`), audited; support sees no such link and is refused.
+async fn the_console_shows_attempts_and_sends_a_delivery_again(backend: Backend) {
+    use crate::console::{page, post, signed_in};
+    use crate::pages::csrf_of;
+    let app = webhook_app(backend).await;
+    let receiver = Receiver::start().await;
+    receiver.then(&[Behaviour::Answer(500)]);
+    let body = json!({"url": receiver.url, "description": "the shop receiver"});
+    let (status, created) = endpoint(&app, &app.admin_token, body).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    new_organization(&app, "console-hooks").await;
+    let first = receiver.wait_for(2, 30).await;
+    let logged = delivered(&app, &id).await;
+    let delivery = logged[0]["id"].as_str().unwrap().to_owned();
+
+    let admin = signed_in(&app, "hooks-admin@example.com", "admin").await;
+    let support = signed_in(&app, "hooks-support@example.com", "support").await;
+    let (status, html) = page(&app, &admin, "/console/webhooks").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains(&format!("href=\"/console/webhooks/{id}\""))
+            && html.contains("the shop receiver"),
+        "{html}"
+    );
+    let shown = format!("/console/webhooks/{id}");
+    let (status, html) = page(&app, &admin, &shown).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        !html.contains(&secret) && !html.contains("whsec_"),
+        "never the secret"
+    );
+    assert!(
+        html.contains("organization.created")
+            && html.contains(&format!("data-delivery=\"{delivery}\"")),
+        "{html}"
+    );
+    assert!(
+        html.contains(" · 500 · ") && html.contains(" · 200 · "),
+        "each attempt's status: {html}"
+    );
+    let resend = format!("{shown}/deliveries/{delivery}/resend");
+    assert!(html.contains(&resend), "{html}");
+
+    let (_, seen) = page(&app, &support, &shown).await;
+    assert!(!seen.contains(&resend), "{seen}");
+    assert_eq!(page(&app, &support, &resend).await.0, 403);
+    let refused = post(&app, &support, &resend, &[("csrf", &csrf_of(&seen))]).await;
+    assert_eq!(refused.status().as_u16(), 403);
+
+    let (status, confirm) = page(&app, &admin, &resend).await;
+    assert_eq!(status, 200, "{confirm}");
+    let done = post(&app, &admin, &resend, &[("csrf", &csrf_of(&confirm))]).await;
+    assert_eq!(done.status().as_u16(), 303);
+    let again = receiver.wait_for(3, 30).await;
+    assert_eq!(
+        again[2].headers["webhook-id"],
+        first[0].headers["webhook-id"]
+    );
+    let gone = post(
+        &app,
+        &admin,
+        &format!("{shown}/deliveries/nothing/resend"),
+        &[("csrf", &csrf_of(&confirm))],
+    )
+    .await;
+    assert_eq!(gone.status().as_u16(), 404);
+
+    let store = app.db.store().await;
+    let mut conn = store.conn().await.unwrap();
+    let entries = kopek_store::audit::newest(&mut conn, None, &Default::default(), 5)
+        .await
+        .unwrap();
+    let entry = entries
+        .iter()
+        .find(|e| e.action == format!("POST {resend}"))
+        .unwrap();
+    assert!(entry.actor.starts_with("opr"), "{entry:?}");
+    app.stop().await;
 }

@@ -1,0 +1,267 @@
+//! Webhook endpoints (never their secrets) and each one's deliveries, newest
+//! first, with every attempt (time, HTTP status, latency, the start of the
+//! answer); an admin sends a delivery again through a confirmation page, by the
+//! operator API's own use case, audited.
+
+use super::{
+    Signed, acting, checked, confirmation, console_page, failed, guard, pick, read_only, refused,
+    see_other,
+};
+use crate::AppState;
+use crate::admin::webhooks::DeliveryView;
+use crate::limits::ClientAddress;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use kopek_core::paging::PageQuery;
+use kopek_core::webhooks;
+use maud::html;
+use serde::Deserialize;
+
+const WEBHOOKS: &str = "/console/webhooks";
+
+/// Rows on a page.
+const PAGE_SIZE: i64 = 50;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct WebhooksPage {
+    /// The next page's token, as the previous page linked it.
+    #[param(max_length = 100)]
+    page: Option<String>,
+}
+
+impl WebhooksPage {
+    fn query(self) -> PageQuery {
+        PageQuery {
+            page_size: Some(PAGE_SIZE),
+            page_token: self.page.filter(|p| !p.is_empty()),
+        }
+    }
+}
+
+fn more(path: &str, next: &str) -> Option<String> {
+    (!next.is_empty()).then(|| {
+        let mut url = url::form_urlencoded::Serializer::new(String::new());
+        format!("{path}?{}", url.append_pair("page", next).finish())
+    })
+}
+
+#[utoipa::path(get, path = "/console/webhooks", tag = "console", operation_id = "consoleWebhooks",
+    params(WebhooksPage),
+    responses(
+        (status = 200, description = "The webhook endpoints", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in: on to sign in"),
+        (status = 400, description = "A page token not made for this list", content_type = "text/html", body = String),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(page): Query<WebhooksPage>,
+    headers: HeaderMap,
+) -> Response {
+    let (endpoints, next) = match webhooks::list(&state.core, &signed.reader(), &page.query()).await
+    {
+        Ok(found) => found,
+        Err(e) => return failed(&e),
+    };
+    let body = html! {
+        @if endpoints.is_empty() {
+            p.muted { (pick("None yet: they are made through the operator API (POST /admin/v1/webhook-endpoints).",
+                            "Пока нет: они создаются через API оператора (POST /admin/v1/webhook-endpoints).")) }
+        } @else {
+            table {
+                thead { tr {
+                    th { "URL" } th { (pick("Events", "События")) } th { (pick("Scope", "Область")) }
+                    th { (pick("State", "Состояние")) } th { (pick("Last success", "Последний успех")) }
+                } }
+                tbody {
+                    @for e in &endpoints {
+                        tr {
+                            td { a href={(WEBHOOKS) "/" (e.id)} { (e.url) } br; span.muted { (e.description) } }
+                            td { (e.event_types.join(", ")) }
+                            td { (e.scope_type) " " (e.scope_id.as_deref().unwrap_or("")) }
+                            td { @if e.enabled { (pick("enabled", "включён")) }
+                                 @else { (pick("disabled", "отключён")) " " (e.disabled_reason.as_deref().unwrap_or("")) } }
+                            td { (e.last_success_at.map(|t| t.rfc3339()).unwrap_or_default()) }
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(next) = more(WEBHOOKS, &next) {
+            p { a href=(next) { (pick("Next page", "Следующая страница")) } }
+        }
+    };
+    console_page(
+        guard(&state, &headers),
+        StatusCode::OK,
+        pick("Webhooks", "Вебхуки"),
+        Some(&signed),
+        body,
+    )
+}
+
+#[utoipa::path(get, path = "/console/webhooks/{id}", tag = "console", operation_id = "consoleWebhook",
+    params(("id" = String, Path), WebhooksPage),
+    responses(
+        (status = 200, description = "The endpoint and its deliveries, newest first, with every attempt", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in: on to sign in"),
+        (status = 400, description = "A path that is not text, or a page token not made for this list", content_type = "text/html", body = String),
+        (status = 404, description = "No such endpoint", content_type = "text/html", body = String),
+    ))]
+pub async fn show(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Query(page): Query<WebhooksPage>,
+    headers: HeaderMap,
+) -> Response {
+    let reader = signed.reader();
+    let endpoint = match webhooks::get(&state.core, &reader, &id).await {
+        Ok(endpoint) => endpoint,
+        Err(e) => return failed(&e),
+    };
+    let (deliveries, next) =
+        match webhooks::deliveries(&state.core, &reader, &id, &page.query()).await {
+            Ok(found) => found,
+            Err(e) => return failed(&e),
+        };
+    let acts = signed.operator.role.may_act();
+    let path = format!("{WEBHOOKS}/{id}");
+    let body = html! {
+        p { (endpoint.url) }
+        p.muted { (endpoint.event_types.join(", ")) " · " (endpoint.scope_type) " "
+            (endpoint.scope_id.as_deref().unwrap_or(""))
+            " · " @if endpoint.enabled { (pick("enabled", "включён")) } @else { (pick("disabled", "отключён")) } }
+        h2 { (pick("Deliveries", "Доставки")) }
+        @if deliveries.is_empty() {
+            p.muted { (pick("None yet.", "Пока нет.")) }
+        } @else {
+            table {
+                thead { tr {
+                    th { (pick("Event", "Событие")) } th { (pick("State", "Состояние")) }
+                    th { (pick("Attempts", "Попытки")) } th {}
+                } }
+                tbody {
+                    @for logged in &deliveries {
+                        @let d = &logged.delivery;
+                        tr data-delivery=(d.id) {
+                            td { (d.event_type) br; span.muted { (d.created_at.rfc3339()) } }
+                            td { span class={"status status-" (d.state)} { (d.state) } }
+                            td {
+                                @for a in &logged.attempts {
+                                    div {
+                                        (a.started_at.rfc3339()) " · "
+                                        (a.http_status.map_or_else(|| "—".to_owned(), |s| s.to_string()))
+                                        " · " (a.latency_ms) " ms"
+                                        @if let Some(error) = &a.error { " · " (error) }
+                                        @if let Some(excerpt) = &a.response_excerpt {
+                                            details { summary { (pick("Answer", "Ответ")) } pre { (excerpt) } }
+                                        }
+                                    }
+                                }
+                            }
+                            td { @if acts {
+                                a href={(path) "/deliveries/" (d.id) "/resend"} { (pick("Send again", "Отправить снова")) }
+                            } }
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(next) = more(&path, &next) {
+            p { a href=(next) { (pick("Older deliveries", "Более ранние доставки")) } }
+        }
+    };
+    console_page(
+        guard(&state, &headers),
+        StatusCode::OK,
+        pick("Webhook endpoint", "Адрес вебхуков"),
+        Some(&signed),
+        body,
+    )
+}
+
+#[utoipa::path(get, path = "/console/webhooks/{id}/deliveries/{delivery}/resend", tag = "console", operation_id = "consoleConfirmResendDelivery",
+    params(("id" = String, Path), ("delivery" = String, Path)),
+    responses(
+        (status = 200, description = "The delivery and the button that sends it again", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in: on to sign in"),
+        (status = 400, description = "A path that is not text", content_type = "text/html", body = String),
+        (status = 403, description = "A support operator: read only", content_type = "text/html", body = String),
+    ))]
+pub async fn confirm_resend(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((id, delivery)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !signed.operator.role.may_act() {
+        return read_only(&state, &headers, &signed);
+    }
+    let question = html! {
+        (pick("Send the delivery", "Отправить доставку")) " " code { (delivery) } " "
+        (pick("again now, with a new retry window?", "снова сейчас, с новым окном повторов?"))
+    };
+    confirmation(
+        guard(&state, &headers),
+        &signed,
+        pick("Send again", "Отправить снова"),
+        question,
+        (
+            &format!("{WEBHOOKS}/{id}/deliveries/{delivery}/resend"),
+            pick("Send again", "Отправить снова"),
+        ),
+        (
+            &format!("{WEBHOOKS}/{id}"),
+            pick("Back to the endpoint", "Назад к адресу"),
+        ),
+    )
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ResendForm {
+    csrf: String,
+}
+
+#[utoipa::path(post, path = "/console/webhooks/{id}/deliveries/{delivery}/resend", tag = "console", operation_id = "consoleResendDelivery",
+    params(("id" = String, Path), ("delivery" = String, Path)),
+    request_body(content = ResendForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Queued again: back to the endpoint (or not signed in: on to sign in)"),
+        (status = 400, description = "A path that is not text", content_type = "text/html", body = String),
+        (status = 403, description = "A support operator, or a missing or forged anti-forgery token", content_type = "text/html", body = String),
+        (status = 404, description = "No such endpoint or delivery", content_type = "text/html", body = String),
+    ))]
+pub async fn resend(
+    State(state): State<AppState>,
+    signed: Signed,
+    ClientAddress(address): ClientAddress,
+    Path((id, delivery)): Path<(String, String)>,
+    headers: HeaderMap,
+    form: Result<Form<ResendForm>, FormRejection>,
+) -> Response {
+    if checked(&state, &headers, form, |f| &f.csrf).is_none() {
+        return refused(&state, &headers);
+    }
+    let action = format!("POST {WEBHOOKS}/{id}/deliveries/{delivery}/resend");
+    let Some((principal, write)) = acting(&state, &signed, address, action) else {
+        return read_only(&state, &headers, &signed);
+    };
+    let done = webhooks::resend(
+        &state.core,
+        write,
+        &principal,
+        &id,
+        &delivery,
+        StatusCode::OK.as_u16(),
+        DeliveryView::from,
+    )
+    .await;
+    match done {
+        Ok(_) => see_other(&format!("{WEBHOOKS}/{id}")),
+        Err(e) => failed(&e),
+    }
+}
