@@ -51,3 +51,22 @@ pub async fn in_force(core: &crate::Core) -> Result<(i64, Arc<Catalog>), Error> 
         )
     }))
 }
+
+/// Every version's number and when it was loaded, newest first.
+pub async fn versions(
+    core: &crate::Core,
+) -> Result<Vec<(i64, kopek_domain::time::Timestamp)>, Error> {
+    let mut conn = core.store.conn().await?;
+    catalog::versions(&mut conn).await
+}
+
+/// The catalog of `version`; `NotFound` for a version never loaded.
+pub async fn version(core: &crate::Core, version: i64) -> Result<Catalog, Error> {
+    let mut conn = core.store.conn().await?;
+    catalog::get(&mut conn, version)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "catalog version",
+            id: version.to_string(),
+        })
+}

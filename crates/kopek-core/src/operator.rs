@@ -119,11 +119,16 @@ pub async fn replace_catalog<T: Serialize>(
     caller: &Principal,
     new: Catalog,
     status: u16,
-    answer: impl FnOnce(i64, bool, Catalog) -> T,
+    answer: impl Fn(i64, bool, Catalog) -> T,
 ) -> Result<Ran<T>, Error> {
     new.validate()?;
     write
         .run(caller, status, async |work| {
+            if work.audited()
+                && let Some((version, before)) = catalog::current(work.conn()).await?
+            {
+                work.before(&answer(version, false, before))?;
+            }
             let (version, created) = catalog::replace(work.conn(), &new, core.now()).await?;
             Ok(answer(version, created, new))
         })

@@ -71,7 +71,7 @@ fn micros_of(date: Date) -> Timestamp {
 }
 
 /// The longest period an invoice pays for, in months (the catalog's bound).
-const LONGEST_PERIOD: usize = 36;
+const LONGEST_PERIOD: usize = kopek_domain::catalog::MAX_PERIOD_MONTHS as usize;
 
 /// The first day whose sums may still change (yesterday: a transaction begun
 /// before midnight may commit after it); the days before are settled, and only a
@@ -101,7 +101,7 @@ pub(crate) async fn forget_paid_day(
 /// the division, which rounds down (a kopeck short at most per such group).
 ///
 /// Settled days are summed once and stored (the first overview after an upgrade
-/// sums the last four years); the live days are summed on each request.
+/// sums the last six years); the live days are summed on each request.
 pub async fn overview(core: &Core, now: Timestamp) -> Result<Overview, Error> {
     let today = now.date();
     let from = day_of(micros_of(month_start(today, MONTHS - 1)));

@@ -301,7 +301,7 @@ pub async fn update<T: Serialize>(
     id: &str,
     input: EndpointInput,
     status: u16,
-    answer: impl FnOnce(&Endpoint) -> T,
+    answer: impl Fn(&Endpoint) -> T,
 ) -> Result<Ran<T>, Error> {
     let mut errors = Vec::new();
     let url = input
@@ -329,6 +329,9 @@ pub async fn update<T: Serialize>(
     write
         .run(caller, status, async |work| {
             let mut endpoint = reachable(work.conn(), caller, id).await?;
+            if work.audited() {
+                work.before(&answer(&endpoint))?;
+            }
             if let Some(url) = url {
                 endpoint.url = url;
             }
@@ -367,6 +370,9 @@ pub async fn rotate_secret<T: Serialize>(
         Begun::Replay(stored) => Ok(Ran::Replayed(stored)),
         Begun::Work(mut work) => {
             let mut endpoint = reachable(work.conn(), caller, id).await?;
+            if work.audited() {
+                work.before(&shown(&endpoint))?;
+            }
             let now = core.now();
             let secret = Secret::generate();
             endpoint.previous_secret = Some(std::mem::replace(
@@ -383,11 +389,27 @@ pub async fn rotate_secret<T: Serialize>(
     }
 }
 
+/// An endpoint as the audit log records it where no answer shows it (never a
+/// secret).
+fn shown(endpoint: &Endpoint) -> serde_json::Value {
+    serde_json::json!({
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "event_types": endpoint.event_types,
+        "scope": {"type": endpoint.scope_type, "id": endpoint.scope_id},
+        "description": endpoint.description,
+        "enabled": endpoint.enabled,
+    })
+}
+
 /// Deletes an endpoint with its deliveries and their log.
 pub async fn delete(write: Write, caller: &Principal, id: &str) -> Result<Ran<()>, Error> {
     write
         .run_no_content(caller, async |work| {
-            reachable(work.conn(), caller, id).await?;
+            let endpoint = reachable(work.conn(), caller, id).await?;
+            if work.audited() {
+                work.before(&shown(&endpoint))?;
+            }
             webhooks::delete(work.conn(), id).await?;
             Ok(())
         })

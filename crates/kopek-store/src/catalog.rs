@@ -68,3 +68,11 @@ pub async fn current_version(conn: &mut Conn) -> Result<Option<i64>, Error> {
         .await
         .db()
 }
+
+/// Every version's number and when it was loaded, newest first.
+pub async fn versions(conn: &mut Conn) -> Result<Vec<(i64, Timestamp)>, Error> {
+    sqlx::query_as("SELECT version, created_at FROM catalog_versions ORDER BY version DESC")
+        .fetch_all(conn)
+        .await
+        .db()
+}

@@ -6,6 +6,7 @@
 
 mod api_keys;
 mod audit;
+mod catalog;
 mod events;
 mod invoices;
 mod operators;
@@ -59,6 +60,7 @@ pub fn routes() -> Routes {
         .api(routes!(api_keys::confirm_revoke, api_keys::revoke))
         .api(routes!(users::list))
         .api(routes!(users::confirm, users::act))
+        .api(routes!(catalog::show, catalog::load))
         .api(routes!(events::list))
         .api(routes!(webhooks::list))
         .api(routes!(webhooks::show))
@@ -116,6 +118,7 @@ fn console_page(
                 a href="/console/resellers" { (pick("Resellers", "Реселлеры")) }
                 a href="/console/users" { (pick("Users", "Пользователи")) }
                 a href="/console/api-keys" { (pick("API keys", "API-ключи")) }
+                a href="/console/catalog" { (pick("Catalog", "Каталог")) }
                 a href="/console/events" { (pick("Events", "События")) }
                 a href="/console/webhooks" { (pick("Webhooks", "Вебхуки")) }
                 a href="/console/audit" { (pick("Audit log", "Журнал аудита")) }

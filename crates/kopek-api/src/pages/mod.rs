@@ -127,6 +127,8 @@ button.secondary{background:#6b7280}.test-cards{font-size:.85rem;color:#6b7280}\
 nav.console{display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center;margin-bottom:1rem}\
 nav.console form{margin-left:auto}figure.chart{margin:1rem 0}pre{white-space:pre-wrap;word-break:break-all}\
 main:has(nav.console){max-width:72rem}form.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end}\
+textarea{width:100%;box-sizing:border-box;font-family:monospace;font-size:.85rem}form.upload{display:grid;gap:.7rem}\
+pre.diff del{color:#991b1b;background:#fee2e2;text-decoration:none}pre.diff ins{color:#065f46;background:#d1fae5;text-decoration:none}\
 @media (max-width:40rem){main{margin:0;padding:1rem;border-radius:0}table{display:block;overflow-x:auto}}";
 
 /// A 303 to `to`, where a posted form goes on.

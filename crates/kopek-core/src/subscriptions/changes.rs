@@ -46,12 +46,15 @@ pub async fn cancel<T: Serialize>(
     id: &str,
     at: CancelAt,
     status: u16,
-    answer: impl FnOnce(&Subscription) -> T,
+    answer: impl Fn(&Subscription) -> T,
 ) -> Result<Ran<T>, Error> {
     write
         .run(caller, status, async |work| {
+            let mut s = read(work.conn(), id).await?;
+            if work.audited() {
+                work.before(&answer(&s))?;
+            }
             let conn = work.conn();
-            let mut s = read(conn, id).await?;
             let now = core.now();
             match (s.status, at) {
                 (SubscriptionStatus::Expired | SubscriptionStatus::Canceled, _) => {
@@ -156,12 +159,15 @@ pub async fn resume<T: Serialize>(
     caller: &Principal,
     id: &str,
     status: u16,
-    answer: impl FnOnce(&Subscription) -> T,
+    answer: impl Fn(&Subscription) -> T,
 ) -> Result<Ran<T>, Error> {
     write
         .run(caller, status, async |work| {
+            let mut s = read(work.conn(), id).await?;
+            if work.audited() {
+                work.before(&answer(&s))?;
+            }
             let conn = work.conn();
-            let mut s = read(conn, id).await?;
             if s.status != SubscriptionStatus::Active {
                 return Err(ended(&s));
             }
@@ -202,12 +208,15 @@ pub async fn change_plan<T: Serialize>(
     id: &str,
     change: PlanChange,
     status: u16,
-    answer: impl FnOnce(&Subscription, Option<&Invoice>) -> T,
+    answer: impl Fn(&Subscription, Option<&Invoice>) -> T,
 ) -> Result<Ran<T>, Error> {
     write
         .run(caller, status, async |work| {
+            let mut s = read(work.conn(), id).await?;
+            if work.audited() {
+                work.before(&answer(&s, None))?;
+            }
             let conn = work.conn();
-            let mut s = read(conn, id).await?;
             if s.status != SubscriptionStatus::Active {
                 return Err(Error::FailedPrecondition(format!(
                     "The subscription is {}; only an active one changes plan",

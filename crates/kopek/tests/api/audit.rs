@@ -134,6 +134,43 @@ async fn admin_changes_are_audited_with_who_where_and_before_after(app: TestApp)
         json_of(&patch.after_state)["billingEmail"],
         "books@example.com"
     );
+    // A subscription canceled at its period's end: as it was, then set to end.
+    let (status, renewed) = read(create_request(&app, &shop, 1).send().await.unwrap()).await;
+    assert_eq!(status, 201, "{renewed}");
+    let guid = renewed["guid"].as_str().unwrap();
+    let (status, _) = app
+        .admin(
+            Method::POST,
+            &format!("/admin/v1/invoices/{guid}:pay"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, listed) = app
+        .admin(Method::GET, "/admin/v1/subscriptions", None)
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    let active = listed["subscriptions"].as_array().unwrap().iter();
+    let subscription = active
+        .filter(|s| s["status"] == "active")
+        .find_map(|s| s["id"].as_str())
+        .expect("a subscription paid for");
+    let (status, body) = app
+        .admin(
+            Method::POST,
+            &format!("/admin/v1/subscriptions/{subscription}:cancel"),
+            Some(json!({"at": "period_end"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let all = entries(&app).await;
+    let cancel = all.last().unwrap();
+    assert_eq!(
+        cancel.action,
+        format!("POST /admin/v1/subscriptions/{subscription}:cancel")
+    );
+    assert_eq!(json_of(&cancel.before_state)["cancel_at_period_end"], false);
+    assert_eq!(json_of(&cancel.after_state)["cancel_at_period_end"], true);
     for pair in all.windows(2) {
         assert_eq!(pair[1].seq, pair[0].seq + 1);
         assert_eq!(pair[1].prev_hash, pair[0].hash);

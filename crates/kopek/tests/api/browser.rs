@@ -521,6 +521,9 @@ async fn an_operator_works_the_console_in_a_real_browser(backend: Backend) {
     browser.click_link("Партнёр").await;
     browser.wait_for("owner@romashka.example").await;
     browser.shots("23-reseller-customers").await;
+    browser.click_link("Каталог").await;
+    browser.wait_for("ЗАГРУЗИТЬ НОВУЮ ВЕРСИЮ").await;
+    browser.shots("26-catalog").await;
     browser.click_link("Вебхуки").await;
     browser.wait_for("склад").await;
     browser.shots("24-webhooks").await;

@@ -26,6 +26,7 @@ both_backends!(
     the_language_is_the_browsers_until_switched,
     an_admin_adds_and_disables_operators_and_support_cannot,
     an_admin_manages_a_resellers_customers_and_support_cannot,
+    an_admin_loads_a_catalog_version_with_errors_shown_inline,
 );
 
 /// Makes an operator on the command line and returns the setup link's path.
@@ -1140,4 +1141,130 @@ async fn an_admin_manages_a_resellers_customers_and_support_cannot(app: TestApp)
 
 fn url_encoded(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// The catalog page shows the version in force as products and prices; a new
+/// version posted as JSON is checked by the operator API's rules, each error shown
+/// beside the kept text (400, nothing stored); a good one becomes the next version,
+/// compared line by line with the one before, audited before and after; support
+/// sees no form and is refused one posted by hand.
+async fn an_admin_loads_a_catalog_version_with_errors_shown_inline(app: TestApp) {
+    use crate::lifepos::{example_catalog, put_catalog};
+    put_catalog(&app, example_catalog()).await;
+    let admin = signed_in(&app, "catalog-admin@example.com", "admin").await;
+    let support = signed_in(&app, "catalog-support@example.com", "support").await;
+    let (status, html) = page(&app, &support, "/console/catalog").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("LIFE POS") && (html.contains("990.00") || html.contains("990,00")),
+        "{html}"
+    );
+    assert!(!html.contains("<textarea"), "{html}");
+    let refused = post(
+        &app,
+        &support,
+        "/console/catalog",
+        &[("csrf", &csrf_of(&html)), ("catalog", "{}")],
+    )
+    .await;
+    assert_eq!(refused.status().as_u16(), 403);
+
+    let (_, html) = page(&app, &admin, "/console/catalog").await;
+    assert!(html.contains("<textarea"), "{html}");
+    let csrf = csrf_of(&html);
+    let versions = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM catalog_versions")
+            .fetch_one(app.store().pool())
+            .await
+            .unwrap()
+    };
+    let broken = "{\"products\": [ oops";
+    let answer = post(
+        &app,
+        &admin,
+        "/console/catalog",
+        &[("csrf", &csrf), ("catalog", broken)],
+    )
+    .await;
+    assert_eq!(answer.status().as_u16(), 400);
+    let html = answer.text().await.unwrap();
+    assert!(
+        html.contains("data-error") && html.contains("Line 1, column"),
+        "{html}"
+    );
+    assert!(
+        html.contains("{&quot;products&quot;: [ oops") || html.contains("{\"products\": [ oops"),
+        "the text is kept: {html}"
+    );
+
+    let priced = async |final_price: i64| {
+        let mut catalog = example_catalog();
+        catalog["products"][0]["plans"][0]["periods"][0]["final_price"] = json!(final_price);
+        let text = serde_json::to_string_pretty(&catalog).unwrap();
+        post(
+            &app,
+            &admin,
+            "/console/catalog",
+            &[("csrf", &csrf), ("catalog", &text)],
+        )
+        .await
+    };
+    // Dearer after discounts than before them.
+    let answer = priced(100_000).await;
+    assert_eq!(answer.status().as_u16(), 400);
+    let html = answer.text().await.unwrap();
+    assert!(html.contains("final_price"), "the field is named: {html}");
+    assert_eq!(versions().await, 1, "nothing stored");
+
+    let answer = priced(89_000).await;
+    assert_eq!(answer.status().as_u16(), 303);
+    assert_eq!(answer.headers()[LOCATION], "/console/catalog?version=2");
+    assert_eq!(versions().await, 2);
+    let (status, html) = page(&app, &admin, "/console/catalog?version=2&compare=1").await;
+    assert_eq!(status, 200, "{html}");
+    let changed = |kind: &str| {
+        let marker = format!("data-diff=\"{kind}\">");
+        let at = html.find(&marker).expect(&html) + marker.len();
+        html[at..at + html[at..].find('<').unwrap()].to_owned()
+    };
+    assert!(
+        changed("gone").starts_with("- ")
+            && changed("gone").ends_with("&quot;final_price&quot;: 99000"),
+        "{}",
+        changed("gone")
+    );
+    assert!(
+        changed("added").starts_with("+ ")
+            && changed("added").ends_with("&quot;final_price&quot;: 89000"),
+        "{}",
+        changed("added")
+    );
+    assert_eq!(
+        html.matches("data-diff=").count(),
+        2,
+        "one line changed: {html}"
+    );
+    assert_eq!(
+        page(&app, &admin, "/console/catalog?version=9").await.0,
+        404
+    );
+    assert_eq!(
+        page(&app, &admin, "/console/catalog?version=x").await.0,
+        400
+    );
+
+    let store = app.db.store().await;
+    let mut conn = store.conn().await.unwrap();
+    let entries = kopek_store::audit::newest(&mut conn, None, &Default::default(), 5)
+        .await
+        .unwrap();
+    assert_eq!(entries[0].action, "POST /console/catalog");
+    assert!(
+        entries[0]
+            .before_state
+            .as_deref()
+            .unwrap()
+            .contains("99000")
+    );
+    assert!(entries[0].after_state.as_deref().unwrap().contains("89000"));
 }
