@@ -21,6 +21,8 @@ pub struct Metrics {
     pool_idle: IntGauge,
     audit_entries: IntGauge,
     audit_verified: IntGauge,
+    events_sealed: IntGauge,
+    events_verified: IntGauge,
 }
 
 impl Metrics {
@@ -49,8 +51,20 @@ impl Metrics {
             "audit_log_verified_position",
             "The audit log entry up to which `kopek audit verify` last found the chain whole",
         )?;
-        registry.register(Box::new(audit_entries.clone()))?;
-        registry.register(Box::new(audit_verified.clone()))?;
+        let events_sealed =
+            IntGauge::new("event_chain_entries", "Events sealed into their hash chain")?;
+        let events_verified = IntGauge::new(
+            "event_chain_verified_position",
+            "The event up to which `kopek audit verify` last found the events' chain whole",
+        )?;
+        for gauge in [
+            &audit_entries,
+            &audit_verified,
+            &events_sealed,
+            &events_verified,
+        ] {
+            registry.register(Box::new(gauge.clone()))?;
+        }
         Ok(Metrics {
             registry,
             requests,
@@ -58,6 +72,8 @@ impl Metrics {
             pool_size,
             pool_idle,
             audit_entries,
+            events_sealed,
+            events_verified,
             audit_verified,
         })
     }
@@ -112,6 +128,10 @@ pub async fn render(State(state): State<AppState>) -> Response {
     if let Ok(head) = kopek_core::audit::head(&state.core).await {
         m.audit_entries.set(head.seq);
         m.audit_verified.set(head.verified_seq);
+    }
+    if let Ok(head) = kopek_core::audit::event_head(&state.core).await {
+        m.events_sealed.set(head.seq);
+        m.events_verified.set(head.verified_seq);
     }
     let encoder = TextEncoder::new();
     let mut buffer = Vec::new();

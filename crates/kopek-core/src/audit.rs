@@ -7,6 +7,7 @@ use crate::Core;
 use kopek_domain::Error;
 use kopek_domain::time::Timestamp;
 use kopek_store::audit::{self, Entry, Filter, GENESIS, Head};
+use kopek_store::event_chain::{self, Sealed};
 use std::fmt;
 
 /// What an audited request is, apart from who sent it (known once it is
@@ -77,25 +78,96 @@ pub struct Verdict {
 /// Entries read at once while walking.
 const PAGE: i64 = 1000;
 
-/// Walks the chain up to its recorded end, names every link that does not hold,
-/// and records how far it is whole (for `/metrics`). Entries appended meanwhile
-/// are left for the next walk.
-pub async fn verify(core: &Core) -> Result<Verdict, Error> {
-    let mut conn = core.store.conn().await?;
-    let head = audit::head(&mut conn).await?;
+/// A link of a hash chain, as a walk reads it.
+trait Link {
+    fn seq(&self) -> i64;
+    fn prev_hash(&self) -> &str;
+    fn hash(&self) -> &str;
+    /// What the hash must be for the link's content.
+    fn content_hash(&self) -> String;
+}
+
+/// The chains' links keep their place and hashes in fields of the same names.
+macro_rules! link {
+    ($($t:ty),+) => {$(
+        impl Link for $t {
+            fn seq(&self) -> i64 {
+                self.seq
+            }
+            fn prev_hash(&self) -> &str {
+                &self.prev_hash
+            }
+            fn hash(&self) -> &str {
+                &self.hash
+            }
+            fn content_hash(&self) -> String {
+                self.link_hash()
+            }
+        }
+    )+};
+}
+
+link!(Entry, Sealed);
+
+/// Walks a chain up to its recorded end `head`, reading it a page at a time
+/// after a position, and names every link that does not hold. Links added
+/// meanwhile are left for the next walk.
+async fn walk<L: Link>(
+    head: &Head,
+    mut after: impl AsyncFnMut(i64) -> Result<Vec<L>, Error>,
+) -> Result<Verdict, Error> {
     let mut walk = Walk::default();
     loop {
-        let page = audit::after(&mut conn, walk.last_seq, PAGE).await?;
+        let page = after(walk.last_seq).await?;
         let done = i64::try_from(page.len()).unwrap_or(PAGE) < PAGE;
-        for entry in page.iter().filter(|e| e.seq <= head.seq) {
-            walk.step(entry);
+        for link in page.iter().filter(|l| l.seq() <= head.seq) {
+            walk.step(link);
         }
-        if done || page.last().is_none_or(|e| e.seq >= head.seq) {
+        if done || page.last().is_none_or(|l| l.seq() >= head.seq) {
             break;
         }
     }
-    let verdict = walk.end(head.seq, &head.hash);
+    Ok(walk.end(head.seq, &head.hash))
+}
+
+/// Walks the audit log's chain, names every link that does not hold, and records
+/// how far it is whole (for `/metrics`).
+pub async fn verify(core: &Core) -> Result<Verdict, Error> {
+    let mut conn = core.store.conn().await?;
+    let head = audit::head(&mut conn).await?;
+    let verdict = walk(&head, async |last| {
+        audit::after(&mut conn, last, PAGE).await
+    })
+    .await?;
     audit::mark_verified(&mut conn, verdict.whole_to, Timestamp::now()).await?;
+    Ok(verdict)
+}
+
+/// Seals every event not sealed yet, a batch a transaction; returns how many.
+pub async fn seal_events(core: &Core) -> Result<usize, Error> {
+    let mut sealed = 0;
+    loop {
+        let mut tx = core.store.begin().await?;
+        let batch = event_chain::seal(&mut tx, PAGE).await?;
+        tx.commit().await?;
+        sealed += batch;
+        if i64::try_from(batch).unwrap_or(PAGE) < PAGE {
+            return Ok(sealed);
+        }
+    }
+}
+
+/// Seals the events waiting, then walks the events' chain as [`verify`] walks
+/// the audit log's.
+pub async fn verify_events(core: &Core) -> Result<Verdict, Error> {
+    seal_events(core).await?;
+    let mut conn = core.store.conn().await?;
+    let head = event_chain::head(&mut conn).await?;
+    let verdict = walk(&head, async |last| {
+        event_chain::after(&mut conn, last, PAGE).await
+    })
+    .await?;
+    event_chain::mark_verified(&mut conn, verdict.whole_to, Timestamp::now()).await?;
     Ok(verdict)
 }
 
@@ -116,6 +188,12 @@ pub async fn head(core: &Core) -> Result<Head, Error> {
     audit::head(&mut conn).await
 }
 
+/// The events' chain's recorded end and how far it was last found whole.
+pub async fn event_head(core: &Core) -> Result<Head, Error> {
+    let mut conn = core.store.conn().await?;
+    event_chain::head(&mut conn).await
+}
+
 #[derive(Default)]
 struct Walk {
     entries: i64,
@@ -126,26 +204,27 @@ struct Walk {
 }
 
 impl Walk {
-    fn step(&mut self, entry: &Entry) {
+    fn step(&mut self, link: &impl Link) {
+        let seq = link.seq();
         let expected = self.last_seq + 1;
         let prev = self.last_hash.as_deref().unwrap_or(GENESIS);
-        if entry.seq > expected {
+        if seq > expected {
             self.breaks.push(Break::Missing {
                 from: expected,
-                to: entry.seq - 1,
+                to: seq - 1,
             });
-        } else if entry.prev_hash != prev {
-            self.breaks.push(Break::Unlinked { seq: entry.seq });
+        } else if link.prev_hash() != prev {
+            self.breaks.push(Break::Unlinked { seq });
         }
-        if entry.link_hash() != entry.hash {
-            self.breaks.push(Break::Altered { seq: entry.seq });
+        if link.content_hash() != link.hash() {
+            self.breaks.push(Break::Altered { seq });
         }
         if self.breaks.is_empty() {
-            self.whole_to = entry.seq;
+            self.whole_to = seq;
         }
         self.entries += 1;
-        self.last_seq = entry.seq;
-        self.last_hash = Some(entry.hash.clone());
+        self.last_seq = seq;
+        self.last_hash = Some(link.hash().to_owned());
     }
 
     fn end(mut self, head_seq: i64, head_hash: &str) -> Verdict {

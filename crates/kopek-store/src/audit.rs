@@ -53,29 +53,37 @@ impl Record for Entry {
     }
 }
 
-impl Entry {
-    /// What the entry's hash must be: over the previous hash and every other
-    /// field, each length-prefixed (an absent value apart from an empty one), so
-    /// that no two different contents hash alike by moving a separator.
-    pub fn link_hash(&self) -> String {
-        let mut h = Sha256::new();
-        let mut field = |value: Option<&[u8]>| match value {
+/// A link's hash: over the previous hash and every other field, each
+/// length-prefixed (an absent value apart from an empty one), so that no two
+/// different contents hash alike by moving a separator.
+pub(crate) fn link_hash(fields: &[Option<&[u8]>]) -> String {
+    let mut h = Sha256::new();
+    for value in fields {
+        match value {
             Some(bytes) => {
                 h.update((bytes.len() as u64).to_be_bytes());
                 h.update(bytes);
             }
             None => h.update(u64::MAX.to_be_bytes()),
-        };
-        field(Some(self.prev_hash.as_bytes()));
-        field(Some(&self.seq.to_be_bytes()));
-        field(Some(&self.at.micros().to_be_bytes()));
-        field(Some(self.actor.as_bytes()));
-        field(self.address.as_deref().map(str::as_bytes));
-        field(Some(self.action.as_bytes()));
-        field(Some(&self.status.to_be_bytes()));
-        field(self.before_state.as_deref().map(str::as_bytes));
-        field(self.after_state.as_deref().map(str::as_bytes));
-        hex::encode(h.finalize())
+        }
+    }
+    hex::encode(h.finalize())
+}
+
+impl Entry {
+    /// What the entry's hash must be (see [`link_hash`]).
+    pub fn link_hash(&self) -> String {
+        link_hash(&[
+            Some(self.prev_hash.as_bytes()),
+            Some(&self.seq.to_be_bytes()),
+            Some(&self.at.micros().to_be_bytes()),
+            Some(self.actor.as_bytes()),
+            self.address.as_deref().map(str::as_bytes),
+            Some(self.action.as_bytes()),
+            Some(&self.status.to_be_bytes()),
+            self.before_state.as_deref().map(str::as_bytes),
+            self.after_state.as_deref().map(str::as_bytes),
+        ])
     }
 }
 
@@ -173,15 +181,31 @@ pub struct Head {
 }
 
 pub async fn head(conn: &mut Conn) -> Result<Head, Error> {
-    sqlx::query_as("SELECT seq, hash, verified_seq, verified_at FROM audit_head WHERE id = 1")
+    head_of(conn, "audit_head").await
+}
+
+/// Records that the chain was found whole up to `seq`.
+pub async fn mark_verified(conn: &mut Conn, seq: i64, at: Timestamp) -> Result<(), Error> {
+    mark_verified_in(conn, "audit_head", seq, at).await
+}
+
+/// The end row of a chain (`audit_head` or `event_chain_head`).
+pub(crate) async fn head_of(conn: &mut Conn, table: &'static str) -> Result<Head, Error> {
+    let sql = format!("SELECT seq, hash, verified_seq, verified_at FROM {table} WHERE id = 1");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .fetch_one(conn)
         .await
         .db()
 }
 
-/// Records that the chain was found whole up to `seq`.
-pub async fn mark_verified(conn: &mut Conn, seq: i64, at: Timestamp) -> Result<(), Error> {
-    sqlx::query("UPDATE audit_head SET verified_seq = $1, verified_at = $2 WHERE id = 1")
+pub(crate) async fn mark_verified_in(
+    conn: &mut Conn,
+    table: &'static str,
+    seq: i64,
+    at: Timestamp,
+) -> Result<(), Error> {
+    let sql = format!("UPDATE {table} SET verified_seq = $1, verified_at = $2 WHERE id = 1");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(seq)
         .bind(at)
         .execute(conn)

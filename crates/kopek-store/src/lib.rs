@@ -10,6 +10,7 @@ pub mod card_payments;
 pub mod catalog;
 pub mod customers;
 mod db;
+pub mod event_chain;
 pub mod events;
 pub mod idempotency;
 pub mod invitations;

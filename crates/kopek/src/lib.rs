@@ -341,13 +341,16 @@ pub fn describe(e: &kopek_domain::Error) -> anyhow::Error {
     }
 }
 
-/// Moves subscriptions on as time passes (renewal invoices, reminders, past due,
-/// expiry), every few seconds; a pass that found a full batch is followed at once
-/// by the next.
+/// Seals new events into their hash chain and moves subscriptions on as time
+/// passes (renewal invoices, reminders, past due, expiry), every few seconds; a
+/// pass that found a full batch is followed at once by the next.
 async fn scheduler(core: kopek_core::Core, shutdown: CancellationToken) {
     loop {
         if let Err(e) = kopek_core::test_clock::refresh(&core).await {
             tracing::warn!(error = %e, "could not read the test clock");
+        }
+        if let Err(e) = kopek_core::audit::seal_events(&core).await {
+            tracing::warn!(error = %e, "could not seal the events into their chain");
         }
         let wait = match kopek_core::subscriptions::run_due(&core).await {
             Ok(pass) => {

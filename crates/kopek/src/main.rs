@@ -340,26 +340,37 @@ async fn operator_command(config: &Config, command: OperatorCommand) -> anyhow::
 async fn verify_audit(config: &Config) -> anyhow::Result<()> {
     let store = existing_store(config).await?;
     let core = kopek::command_core(config, &store)?;
-    let verdict = kopek_core::audit::verify(&core)
+    let log = kopek_core::audit::verify(&core)
+        .await
+        .map_err(|e| kopek::describe(&e))?;
+    let events = kopek_core::audit::verify_events(&core)
         .await
         .map_err(|e| kopek::describe(&e))?;
     store.close().await;
-    if verdict.breaks.is_empty() {
-        println!(
-            "the audit log is whole: {} entries, each linked to the one before",
-            verdict.entries
-        );
-        return Ok(());
+    let mut broken = Vec::new();
+    for (chain, verdict) in [("the audit log", &log), ("the event chain", &events)] {
+        if verdict.breaks.is_empty() {
+            println!(
+                "{chain} is whole: {} entries, each linked to the one before",
+                verdict.entries
+            );
+            continue;
+        }
+        for link in &verdict.breaks {
+            println!("{chain}: {link}");
+        }
+        broken.push(format!(
+            "{chain} is broken at entry {} ({} entries read; whole up to entry {})",
+            verdict.breaks[0].seq(),
+            verdict.entries,
+            verdict.whole_to
+        ));
     }
-    for broken in &verdict.breaks {
-        println!("{broken}");
+    if broken.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!(broken.join("; "))
     }
-    anyhow::bail!(
-        "the audit log is broken at entry {} ({} entries read; whole up to entry {})",
-        verdict.breaks[0].seq(),
-        verdict.entries,
-        verdict.whole_to
-    )
 }
 
 async fn api_key(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> {

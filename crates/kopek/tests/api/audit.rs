@@ -15,8 +15,13 @@ use std::process::Output;
 both_backends!(
     admin_changes_are_audited_with_who_where_and_before_after,
     verify_names_an_entry_changed_and_one_removed,
+    verify_names_an_event_changed_and_one_removed,
     two_processes_append_to_one_chain,
 );
+
+fn organization(i: usize) -> Value {
+    json!({"alias": format!("chained-{i}"), "company": {"name": format!("ООО «Цепь {i}»"), "inn": "7707083893", "kpp": "773601001"}})
+}
 
 async fn entries(app: &TestApp) -> Vec<Entry> {
     let store = app.db.store().await;
@@ -240,6 +245,75 @@ async fn verify_names_an_entry_changed_and_one_removed(app: TestApp) {
     assert!(metrics.contains("kopek_audit_log_entries 5\n"), "{metrics}");
 }
 
+/// Events are sealed into a chain of their own; one changed and one deleted
+/// behind Kopek's back are named, and the chain's last verified position is on
+/// `/metrics`.
+async fn verify_names_an_event_changed_and_one_removed(app: TestApp) {
+    for i in 0..5 {
+        let (status, body) = app
+            .admin(
+                Method::POST,
+                "/admin/v1/organizations",
+                Some(organization(i)),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let whole = verify(&app);
+    let said = String::from_utf8_lossy(&whole.stdout);
+    assert!(whole.status.success(), "{said}");
+    assert!(
+        said.contains("the event chain is whole: 5 entries"),
+        "{said}"
+    );
+
+    let pool = app.store().pool();
+    sqlx::query("UPDATE events SET data = $1 WHERE chain_seq = 2")
+        .bind(r#"{"name":"forged"}"#)
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM events WHERE chain_seq = 4")
+        .execute(pool)
+        .await
+        .unwrap();
+    let broken = verify(&app);
+    let (said, complaint) = (
+        String::from_utf8_lossy(&broken.stdout),
+        String::from_utf8_lossy(&broken.stderr),
+    );
+    assert_eq!(broken.status.code(), Some(1), "{said}{complaint}");
+    assert!(said.contains("the audit log is whole"), "{said}");
+    assert!(
+        said.contains("the event chain: entry 2 was changed"),
+        "{said}"
+    );
+    assert!(
+        said.contains("the event chain: entry 4 was removed"),
+        "{said}"
+    );
+    assert!(
+        complaint.contains("the event chain is broken at entry 2"),
+        "{complaint}"
+    );
+    let metrics = app
+        .request(Method::GET, "/metrics", None)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("kopek_event_chain_verified_position 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("kopek_event_chain_entries 5\n"),
+        "{metrics}"
+    );
+}
+
 async fn two_processes_append_to_one_chain(mut app: TestApp) {
     app.stop_server().await;
     let env = [("KOPEK_ADMIN_TOKEN", app.admin_token.as_str())];
@@ -262,9 +336,44 @@ async fn two_processes_append_to_one_chain(mut app: TestApp) {
     }
     let all = entries(&app).await;
     assert_eq!(all.len(), n);
+    // Events written through both processes, sealed by both schedulers at once.
+    for i in 0..n {
+        let base = if i % 2 == 0 { &one.base } else { &two.base };
+        sends.spawn(
+            app.client
+                .post(format!("{base}/admin/v1/organizations"))
+                .bearer_auth(&app.admin_token)
+                .json(&organization(i))
+                .send(),
+        );
+    }
+    while let Some(sent) = sends.join_next().await {
+        assert_eq!(sent.unwrap().unwrap().status().as_u16(), 201);
+    }
+    let store = app.db.store().await;
+    let pool = store.pool();
+    let mut unsealed = -1;
+    for _ in 0..100 {
+        unsealed = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE chain_seq IS NULL")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        if unsealed == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(unsealed, 0, "the processes' schedulers seal the events");
     let checked = verify(&app);
     let said = String::from_utf8_lossy(&checked.stdout);
     assert!(checked.status.success(), "{said}");
-    assert!(said.contains(&format!("whole: {n} entries")), "{said}");
+    assert!(
+        said.contains(&format!("the audit log is whole: {} entries", 2 * n)),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("the event chain is whole: {n} entries")),
+        "{said}"
+    );
     drop((one, two));
 }
