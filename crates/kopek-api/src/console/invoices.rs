@@ -348,6 +348,9 @@ pub async fn show(
             }
         }
         p.total { (pick("Total", "Итого")) ": " (money(inv.quote.total, lang)) }
+        @let (card, transfer) = kopek_core::invoices::payment_links(&state.settings().public_url, state.store.page_key(), &inv.guid);
+        p { a href=(card) data-link="card" { (pick("Payment page (card)", "Страница оплаты картой")) } " · "
+            a href=(transfer) data-link="transfer" { (pick("Bank transfer invoice", "Счёт для оплаты переводом")) } }
         p.muted { (pick("VAT included", "В том числе НДС")) ": " (money(inv.quote.vat, lang)) }
         h2 { (pick("Payments", "Платежи")) }
         @if payments.is_empty() {

@@ -149,6 +149,11 @@ pub async fn show(
             Ok(invoices) => invoices,
             Err(e) => return failed(&e),
         };
+    let licenses =
+        match kopek_core::invoices::licenses(&state.core, &OrgAccess::All, &org.guid).await {
+            Ok(licenses) => licenses,
+            Err(e) => return failed(&e),
+        };
     let lang = RequestContext::current().lang;
     let body = html! {
         p { (pick("INN", "ИНН")) " " (org.company.inn.as_str())
@@ -162,6 +167,17 @@ pub async fn show(
         h2 { (pick("Members", "Участники")) }
         p { @if members.is_empty() { span.muted { (pick("None.", "Нет.")) } }
             @for (i, user) in members.iter().enumerate() { @if i > 0 { ", " } (user.get()) } }
+        h2 { (pick("Licenses", "Лицензии")) }
+        @if licenses.is_empty() {
+            p.muted { (pick("None.", "Нет.")) }
+        } @else {
+            table { tbody {
+                @for l in &licenses {
+                    tr data-license=(l.product_guid) { td { (l.plan_name) } td.num { (l.quantity) }
+                         td { (pick("until", "до")) " " (l.expires_at.rfc3339()) } }
+                }
+            } }
+        }
         h2 { (pick("Subscriptions", "Подписки")) }
         @if subscriptions.is_empty() {
             p.muted { (pick("None.", "Нет.")) }

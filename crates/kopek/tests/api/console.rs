@@ -286,6 +286,17 @@ async fn an_admin_pays_and_refunds_with_a_confirmation_and_support_cannot(app: T
     assert_eq!(status, 200, "{html}");
     assert!(html.contains(created["number"].as_str().unwrap()), "{html}");
     assert!(!html.contains(&format!("{invoice}/pay")), "{html}");
+    // The invoice's own links, as the buyer got them, open its pages.
+    for kind in ["card", "transfer"] {
+        let at = html.find(&format!("data-link=\"{kind}\"")).expect(&html);
+        let href = html[..at].rfind("href=\"").unwrap() + 6;
+        let link = html[href..href + html[href..].find('"').unwrap()].replace("&amp;", "&");
+        assert!(link.contains(&format!("/invoices/{guid}/")), "{link}");
+        // The bank-transfer page needs the seller's bank details, not set here.
+        let opened = app.client.get(&link).send().await.unwrap().status();
+        let expected = if kind == "card" { 200 } else { 503 };
+        assert_eq!(opened.as_u16(), expected, "{link}");
+    }
     assert_eq!(page(&app, &support, &format!("{invoice}/pay")).await.0, 403);
     let by_hand = post(
         &app,
@@ -317,6 +328,14 @@ async fn an_admin_pays_and_refunds_with_a_confirmation_and_support_cannot(app: T
         .await;
         assert_eq!(done.status().as_u16(), 303);
         assert_eq!(done.headers()[LOCATION], invoice.as_str());
+        if action == "pay" {
+            let org = format!("/console/organizations/{}", shop.org);
+            let (_, html) = page(&app, &admin, &org).await;
+            assert!(
+                html.contains("data-license="),
+                "the license paid for: {html}"
+            );
+        }
     }
     let (_, html) = page(&app, &admin, &invoice).await;
     assert!(html.contains("status-Refunded"), "{html}");
