@@ -28,6 +28,9 @@ pub struct Sealed {
     pub created_at: Timestamp,
 }
 
+/// Events sealed by one UPDATE statement (four parameters each).
+const UPDATE_BATCH: usize = 250;
+
 const COLUMNS: &str = "id, type AS kind, subject_type, subject, tenant_type, tenant_id, \
                        payload, data, created_at";
 
@@ -80,6 +83,7 @@ pub async fn seal(conn: &mut Conn, limit: i64) -> Result<usize, Error> {
         .await
         .db()?;
     let sealed = unsealed.len();
+    let mut links = Vec::with_capacity(sealed);
     for e in unsealed {
         seq += 1;
         let mut link = Sealed {
@@ -97,17 +101,37 @@ pub async fn seal(conn: &mut Conn, limit: i64) -> Result<usize, Error> {
             created_at: e.created_at,
         };
         link.hash = link.link_hash();
-        sqlx::query(
-            "UPDATE events SET chain_seq = $1, chain_prev = $2, chain_hash = $3 WHERE id = $4",
-        )
-        .bind(link.seq)
-        .bind(&link.prev_hash)
-        .bind(&link.hash)
-        .bind(&link.id)
-        .execute(&mut *conn)
-        .await
-        .db()?;
-        prev_hash = link.hash;
+        prev_hash = link.hash.clone();
+        links.push(link);
+    }
+    // A statement a few hundred events, not one each: on SQLite every statement
+    // is a hand-off to the connection's thread, on the writer requests wait for.
+    for chunk in links.chunks(UPDATE_BATCH) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                format!(
+                    "(${}, ${}, ${}, ${})",
+                    4 * i + 1,
+                    4 * i + 2,
+                    4 * i + 3,
+                    4 * i + 4
+                )
+            })
+            .collect();
+        let sql = format!(
+            "UPDATE events SET chain_seq = v.column2, chain_prev = v.column3, \
+             chain_hash = v.column4 FROM (VALUES {}) AS v WHERE events.id = v.column1",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for link in chunk {
+            query = query
+                .bind(&link.id)
+                .bind(link.seq)
+                .bind(&link.prev_hash)
+                .bind(&link.hash);
+        }
+        query.execute(&mut *conn).await.db()?;
     }
     if sealed > 0 {
         sqlx::query("UPDATE event_chain_head SET seq = $1, hash = $2 WHERE id = 1")
