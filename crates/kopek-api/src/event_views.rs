@@ -36,6 +36,12 @@ impl Render for Views {
             }
             Subject::WebhookEndpoint(e) => to_raw_value(&EndpointView::from(*e)),
             Subject::Subscription(s) => to_raw_value(&SubscriptionView::from(*s)),
+            Subject::ClosingDocument(d) => {
+                to_raw_value(&crate::closing::view(&kopek_core::closing::Listed {
+                    document: (*d).clone(),
+                    corrected_by: None,
+                }))
+            }
         };
         // These views are plain data: serializing them cannot fail.
         text.unwrap_or_else(|_| null())

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod aipix;
 pub mod auth;
 pub mod body;
+pub mod closing;
 pub mod console;
 pub mod context;
 

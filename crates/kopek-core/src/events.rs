@@ -10,6 +10,7 @@ use kopek_domain::time::Timestamp;
 use kopek_domain::user::User;
 use kopek_domain::{Error, Reason};
 use kopek_store::Conn;
+use kopek_store::closing_documents::ClosingDocument;
 use kopek_store::customers::Customer;
 use kopek_store::events::{self, Event, Feed};
 use kopek_store::invoices::{Invoice, License};
@@ -29,6 +30,7 @@ pub enum Subject<'a> {
     Organization(&'a Organization, &'a [UserId]),
     WebhookEndpoint(&'a Endpoint),
     Subscription(&'a Subscription),
+    ClosingDocument(&'a ClosingDocument),
 }
 
 /// Whose keys may read an event.
@@ -90,6 +92,7 @@ impl Subject<'_> {
             Subject::Organization(..) => "organization",
             Subject::WebhookEndpoint(_) => "webhook_endpoint",
             Subject::Subscription(_) => "subscription",
+            Subject::ClosingDocument(_) => "closing_document",
         }
     }
 
@@ -103,6 +106,7 @@ impl Subject<'_> {
             Subject::Organization(o, _) => o.guid.to_string(),
             Subject::WebhookEndpoint(e) => e.id.clone(),
             Subject::Subscription(s) => s.id.clone(),
+            Subject::ClosingDocument(d) => d.id.clone(),
         }
     }
 
@@ -115,6 +119,7 @@ impl Subject<'_> {
             Subject::Organization(o, _) => Tenant::Organization(o.guid.to_string()),
             Subject::WebhookEndpoint(e) => Tenant::of_scope(&e.scope_type, e.scope_id.as_deref()),
             Subject::Subscription(s) => Tenant::Organization(s.organization_guid.to_string()),
+            Subject::ClosingDocument(d) => Tenant::Organization(d.organization_guid.to_string()),
         }
     }
 }

@@ -391,6 +391,7 @@ pub(crate) async fn apply(
         if let Some(paid_at) = invoice.paid_at {
             crate::overview::forget_paid_day(&mut *conn, paid_at, now).await?;
         }
+        crate::closing::on_refund(core, &mut *conn, &invoice, now).await?;
         // Boxed: ending a subscription cancels invoices through this function.
         Box::pin(crate::subscriptions::on_refund(
             core, &mut *conn, &invoice, now,

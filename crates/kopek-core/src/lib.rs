@@ -12,6 +12,7 @@ pub mod auth;
 pub mod bank_statements;
 pub mod billing_accounts;
 pub mod catalog;
+pub mod closing;
 pub mod cpu;
 pub mod customers;
 pub mod events;
@@ -50,7 +51,8 @@ pub struct Settings {
     /// The template of invoice numbers, e.g. `{year}-{seq:06}`.
     pub invoice_number_format: String,
     /// When set, the time invoices, payments and licenses are dated with (tests and
-    /// demos that need a particular day, such as the VAT change on 2026-01-01).
+    /// demos that need a particular day, such as the VAT change on 2026-01-01); in
+    /// test mode the test clock moves on from it.
     pub fixed_time: Option<Timestamp>,
     /// Writes per minute with one API key (0: no limit).
     pub writes_per_minute: u32,
@@ -72,6 +74,8 @@ pub struct Settings {
     pub grace_seconds: i64,
     /// Whether the test clock may be moved (`KOPEK_TEST_MODE`).
     pub test_mode: bool,
+    /// The seller closing documents name (`KOPEK_SELLER_*`).
+    pub closing_seller: kopek_domain::closing::Party,
 }
 
 /// The core of one server: the store, the settings, and what is kept between calls.
@@ -116,10 +120,10 @@ impl Core {
     /// The time business records are dated with: now (moved on by the test clock),
     /// unless the settings fix it.
     pub fn now(&self) -> Timestamp {
-        self.settings.fixed_time.unwrap_or_else(|| {
-            let offset = self.clock_offset.load(std::sync::atomic::Ordering::Relaxed);
-            Timestamp::from_micros(Timestamp::now().micros().saturating_add(offset))
-        })
+        // The test clock moves from the fixed time, when one is set.
+        let base = self.settings.fixed_time.unwrap_or_else(Timestamp::now);
+        let offset = self.clock_offset.load(std::sync::atomic::Ordering::Relaxed);
+        Timestamp::from_micros(base.micros().saturating_add(offset))
     }
 
     /// The write a request is: its idempotency key (if any) and the hash a repeat

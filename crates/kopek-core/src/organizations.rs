@@ -33,6 +33,10 @@ pub struct BillingContact {
     /// `Some(None)` removes the address.
     pub email: Option<Option<Email>>,
     pub language: Option<Lang>,
+    /// The legal address closing documents print; `Some(None)` removes it.
+    pub legal_address: Option<Option<String>>,
+    /// The participant id at its EDO operator; `Some(None)` removes it.
+    pub edo_id: Option<Option<String>>,
 }
 
 /// Creates an organization; a taken alias and an unknown reseller name their field.
@@ -61,6 +65,8 @@ pub async fn create<T: Serialize>(
                 reseller_id: new.reseller_id,
                 billing_email: new.billing.email.flatten(),
                 language: new.billing.language.unwrap_or(Lang::Ru),
+                legal_address: new.billing.legal_address.flatten(),
+                edo_id: new.billing.edo_id.flatten(),
                 created_at: now,
                 updated_at: now,
             };
@@ -151,12 +157,20 @@ pub async fn update_billing<T: Serialize>(
             if let Some(language) = change.language {
                 org.language = language;
             }
+            if let Some(address) = change.legal_address {
+                org.legal_address = address;
+            }
+            if let Some(edo_id) = change.edo_id {
+                org.edo_id = edo_id;
+            }
             org.updated_at = core.now();
             organizations::save_billing_contact(work.conn(), &org).await?;
             let payload = serde_json::json!({
                 "organizationGuid": org.guid,
                 "billingEmail": org.billing_email,
                 "language": org.language.as_str(),
+                "legalAddress": org.legal_address,
+                "edoId": org.edo_id,
             });
             events::record(
                 core,

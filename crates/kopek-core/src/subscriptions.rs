@@ -190,6 +190,7 @@ async fn paid(
         }
     };
     let license = write_license(core, conn, &subscription, invoice.catalog_version, now).await?;
+    crate::closing::schedule(core, conn, invoice, (start, end), now).await?;
     let payload = json!({
         "organizationGuid": license.organization_guid,
         "productGuid": license.product_guid,

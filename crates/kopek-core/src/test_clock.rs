@@ -60,6 +60,9 @@ pub async fn advance(core: &Core, to: Timestamp) -> Result<Timestamp, Error> {
     // Each pass may make more due (a period ended makes it past due, which the
     // same move may carry past its grace days); stop when one does nothing (what
     // is left then cannot be done, such as a renewal whose plan left the catalog).
-    while crate::subscriptions::run_due(core).await?.total() > 0 {}
+    // Closing documents come due as well, a batch a pass.
+    while crate::subscriptions::run_due(core).await?.total() > 0
+        || crate::closing::run_due(core).await?.0 > 0
+    {}
     Ok(core.now())
 }

@@ -1,6 +1,7 @@
 //! The catalog: products, their plans, and each plan's periods with prices.
 //! Prices are integer minor units and include VAT.
 
+use crate::closing::Schedule;
 use crate::error::{Error, FieldError, Reason};
 use crate::ids::is_guid;
 use crate::money::{Currency, Money};
@@ -22,6 +23,10 @@ pub struct Product {
     pub guid: String,
     pub code: String,
     pub name: String,
+    /// When its closing documents (УПД) are made: `at_payment` (the default) or
+    /// `monthly`.
+    #[serde(default, skip_serializing_if = "Schedule::is_default")]
+    pub closing: Schedule,
     pub plans: Vec<Plan>,
 }
 

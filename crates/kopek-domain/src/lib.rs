@@ -6,6 +6,7 @@ pub mod bank_statement;
 pub mod card_payment;
 pub mod catalog;
 mod checked;
+pub mod closing;
 pub mod company;
 pub mod contact;
 pub mod customer;

@@ -198,6 +198,8 @@ json_column!(
     Box<serde_json::value::RawValue>,
     Catalog,
     Company,
+    crate::closing::Party,
+    Vec<crate::closing::Line>,
     Person,
     Vec<Property>,
     Vec<String>

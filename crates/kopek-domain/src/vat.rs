@@ -37,6 +37,16 @@ pub fn rate_basis_points(kind: VatKind, on: Date) -> i64 {
     }
 }
 
+/// The kind of VAT a rate (in basis points) was charged at: 0 none, 10% the
+/// reduced rate, any other the general one.
+pub fn kind_of(basis_points: i64) -> VatKind {
+    match basis_points {
+        0 => VatKind::Exempt,
+        1000 => VatKind::Reduced,
+        _ => VatKind::Standard,
+    }
+}
+
 /// `numerator / denominator` rounded half away from zero; None when the
 /// denominator is zero or the result does not fit.
 pub fn div_round(numerator: i128, denominator: i128) -> Option<i64> {

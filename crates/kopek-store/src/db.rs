@@ -203,6 +203,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (17, "operators", include_str!("../migrations/0017_operators.sql")),
     (18, "daily totals", include_str!("../migrations/0018_daily_totals.sql")),
     (19, "event chain", include_str!("../migrations/0019_event_chain.sql")),
+    (20, "closing documents", include_str!("../migrations/0020_closing_documents.sql")),
 ];
 
 /// Reads a SQLite file about to be restored, without changing it: `Ok` with the

@@ -8,6 +8,7 @@ pub mod bank_statements;
 pub mod billing_accounts;
 pub mod card_payments;
 pub mod catalog;
+pub mod closing_documents;
 pub mod customers;
 mod db;
 pub mod event_chain;

@@ -22,6 +22,10 @@ pub struct Organization {
     pub billing_email: Option<Email>,
     /// The language of those mails.
     pub language: Lang,
+    /// The legal address its closing documents print.
+    pub legal_address: Option<String>,
+    /// Its participant id at its EDO operator, where its closing documents go.
+    pub edo_id: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -46,8 +50,8 @@ impl From<CompanyColumns> for Company {
 
 impl Record for Organization {
     const TABLE: &'static str = "organizations";
-    const COLUMNS: &'static str = "guid, alias, company_name, inn, kpp, reseller_id, billing_email, language, created_at, \
-         updated_at";
+    const COLUMNS: &'static str = "guid, alias, company_name, inn, kpp, reseller_id, billing_email, language, legal_address, \
+         edo_id, created_at, updated_at";
 
     fn bind<'q>(&'q self, q: AnyQuery<'q>) -> AnyQuery<'q> {
         q.bind(&self.guid)
@@ -58,6 +62,8 @@ impl Record for Organization {
             .bind(&self.reseller_id)
             .bind(&self.billing_email)
             .bind(self.language)
+            .bind(&self.legal_address)
+            .bind(&self.edo_id)
             .bind(self.created_at)
             .bind(self.updated_at)
     }
@@ -117,13 +123,17 @@ pub async fn get_with_catalog_version(
     .transpose()
 }
 
-/// Writes the billing contact and the language of its mails.
+/// Writes the billing contact, the language of its mails and the details its
+/// closing documents need.
 pub async fn save_billing_contact(conn: &mut Conn, org: &Organization) -> Result<(), Error> {
     sqlx::query(
-        "UPDATE organizations SET billing_email = $1, language = $2, updated_at = $3 WHERE guid = $4",
+        "UPDATE organizations SET billing_email = $1, language = $2, legal_address = $3, \
+         edo_id = $4, updated_at = $5 WHERE guid = $6",
     )
     .bind(&org.billing_email)
     .bind(org.language)
+    .bind(&org.legal_address)
+    .bind(&org.edo_id)
     .bind(org.updated_at)
     .bind(&org.guid)
     .execute(conn)

@@ -98,6 +98,14 @@ pub struct Config {
     pub seller_bik: String,
     pub seller_account: String,
     pub seller_correspondent_account: String,
+    /// The seller on closing documents (УПД), beside the above: its participant
+    /// id at its EDO operator (`KOPEK_SELLER_EDO_ID`), who signs them and as what
+    /// (`_SIGNER_NAME`, "Фамилия Имя Отчество", and `_SIGNER_POSITION`), and
+    /// whether it pays VAT (`_VAT_PAYER`, true by default; false prints «без НДС»).
+    pub seller_edo_id: Option<String>,
+    pub seller_signer_name: String,
+    pub seller_signer_position: String,
+    pub seller_vat_payer: bool,
     /// The secret payment providers sign callbacks with.
     pub payment_callback_secret: Option<String>,
     /// `test` or `yookassa`.
@@ -217,6 +225,10 @@ impl Default for Config {
             seller_bik: String::new(),
             seller_account: String::new(),
             seller_correspondent_account: String::new(),
+            seller_edo_id: None,
+            seller_signer_name: String::new(),
+            seller_signer_position: String::new(),
+            seller_vat_payer: true,
             payment_callback_secret: None,
             payment_provider: PaymentProvider::Test,
             yookassa_shop_id: None,
@@ -328,6 +340,21 @@ impl Config {
                     std::time::Duration::from_secs(self.yookassa_timeout_seconds),
                 )?)))
             }
+        }
+    }
+
+    /// The seller as closing documents record it.
+    pub fn closing_seller(&self) -> kopek_domain::closing::Party {
+        let set = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        kopek_domain::closing::Party {
+            name: self.seller_name.clone(),
+            inn: self.seller_inn.clone(),
+            kpp: set(&self.seller_kpp),
+            address: set(&self.seller_address),
+            edo_id: self.seller_edo_id.as_deref().and_then(set),
+            signer_name: set(&self.seller_signer_name),
+            signer_position: set(&self.seller_signer_position),
+            vat_payer: self.seller_vat_payer,
         }
     }
 

@@ -212,6 +212,7 @@ pub fn core_settings(config: &Config, listen: &str) -> anyhow::Result<Settings> 
         renewal_lead_seconds: i64::from(config.renewal_lead_days) * 24 * 60 * 60,
         grace_seconds: i64::from(config.grace_days) * 24 * 60 * 60,
         test_mode: config.test_mode,
+        closing_seller: config.closing_seller(),
     })
 }
 
@@ -352,6 +353,18 @@ async fn scheduler(core: kopek_core::Core, shutdown: CancellationToken) {
         if let Err(e) = kopek_core::audit::seal_events(&core).await {
             tracing::warn!(error = %e, "could not seal the events into their chain");
         }
+        let closing_full = match kopek_core::closing::run_due(&core).await {
+            Ok((issued, full)) => {
+                if issued > 0 {
+                    tracing::info!(issued, "closing documents issued");
+                }
+                full
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not issue closing documents");
+                false
+            }
+        };
         let wait = match kopek_core::subscriptions::run_due(&core).await {
             Ok(pass) => {
                 if pass.total() > 0 {
@@ -364,7 +377,7 @@ async fn scheduler(core: kopek_core::Core, shutdown: CancellationToken) {
                         "subscriptions moved on"
                     );
                 }
-                if pass.full && pass.total() > 0 {
+                if (pass.full && pass.total() > 0) || closing_full {
                     Duration::ZERO
                 } else {
                     Duration::from_secs(2)

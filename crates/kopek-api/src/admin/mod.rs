@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod bank_statements;
 pub mod catalog;
+pub mod closing_documents;
 pub mod error;
 pub mod events;
 pub mod invoices;
@@ -42,6 +43,16 @@ pub fn routes() -> Routes {
                 routes!(invoices::pay),
                 routes!(invoices::cancel),
                 routes!(invoices::refund),
+            ],
+        )
+        .api(routes!(closing_documents::list))
+        .dispatch(
+            "/admin/v1/closing-documents/{segment}",
+            get(closing_documents::get),
+            [
+                routes!(closing_documents::get),
+                routes!(closing_documents::pdf),
+                routes!(closing_documents::xml),
             ],
         )
         .api(routes!(subscriptions::list))

@@ -14,6 +14,7 @@ use axum::response::Response;
 use kopek_core::organizations::{self as organizations_core, BillingContact, NewOrganization};
 use kopek_core::paging::PageQuery;
 use kopek_domain::auth::Role;
+use kopek_domain::closing;
 use kopek_domain::company::{self, Company};
 use kopek_domain::contact::Email;
 use kopek_domain::ids::UserId;
@@ -53,6 +54,14 @@ pub struct BillingBody {
     pub billing_email: Option<String>,
     /// `ru` (the default) or `en`: the language of those mails.
     pub language: Option<String>,
+    /// The legal address its closing documents (УПД) print, up to 1000
+    /// characters; empty removes it.
+    #[serde(rename = "legalAddress")]
+    pub legal_address: Option<String>,
+    /// Its participant id at its EDO operator (e.g. `2BM-7707083893-770701001-…`),
+    /// where its closing documents go; empty removes it.
+    #[serde(rename = "edoId")]
+    pub edo_id: Option<String>,
 }
 
 impl BillingBody {
@@ -72,7 +81,36 @@ impl BillingBody {
                 None
             })
         });
-        BillingContact { email, language }
+        let legal_address = self.legal_address.map(|a| {
+            let a = a.trim().to_owned();
+            if a.chars().count() > 1000 {
+                errors.push(FieldError::new(
+                    "legalAddress",
+                    Reason::TooLong { max: 1000 },
+                ));
+            }
+            Some(a).filter(|a| !a.is_empty())
+        });
+        let edo_id = self.edo_id.map(|id| match id.as_str() {
+            "" => None,
+            _ if closing::is_edo_id(&id) => Some(id),
+            _ => {
+                errors.push(FieldError::new(
+                    "edoId",
+                    Reason::Format {
+                        en: "an EDO participant id: 4 to 46 letters, digits and dashes",
+                        ru: "идентификатором участника ЭДО: от 4 до 46 букв, цифр и дефисов",
+                    },
+                ));
+                None
+            }
+        });
+        BillingContact {
+            email,
+            language,
+            legal_address,
+            edo_id,
+        }
     }
 }
 
@@ -87,6 +125,8 @@ pub struct OrganizationView {
     pub billing_email: Option<String>,
     /// The language of the billing contact's mails: `ru` or `en`.
     pub language: &'static str,
+    pub legal_address: Option<String>,
+    pub edo_id: Option<String>,
     /// Ids of member users.
     pub members: Vec<i64>,
     pub created_at: String,
@@ -113,6 +153,8 @@ pub fn view(org: Organization, members: Vec<UserId>) -> OrganizationView {
         reseller_id: org.reseller_id.map(String::from),
         billing_email: org.billing_email.map(|e| e.to_string()),
         language: org.language.as_str(),
+        legal_address: org.legal_address,
+        edo_id: org.edo_id,
         members: members.into_iter().map(UserId::get).collect(),
         created_at: org.created_at.rfc3339(),
     }

@@ -2,6 +2,7 @@
 //! `{code,message,info}` errors, `X-LP-*` headers).
 
 pub mod auth;
+pub mod closing_documents;
 pub mod error;
 pub mod headers;
 pub mod invoices;
@@ -13,7 +14,7 @@ pub mod wire;
 use crate::Routes;
 use crate::routes::routes;
 use axum::middleware::from_fn;
-use axum::routing::post;
+use axum::routing::{get, post};
 
 pub use error::LifePos;
 
@@ -29,5 +30,15 @@ pub fn routes() -> Routes {
         .api(routes!(license_token::get))
         .api(routes!(invoices::list))
         .api(routes!(invoices::get))
+        .api(routes!(closing_documents::list))
+        .dispatch(
+            "/orgs/{org_guid}/profile/closing-documents/{segment}",
+            get(closing_documents::get),
+            [
+                routes!(closing_documents::get),
+                routes!(closing_documents::pdf),
+                routes!(closing_documents::xml),
+            ],
+        )
         .map(|router| router.route_layer(from_fn(headers::require_client_headers)))
 }

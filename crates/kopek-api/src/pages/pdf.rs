@@ -67,22 +67,28 @@ static FACES: LazyLock<Option<Faces>> = LazyLock::new(|| {
 });
 
 #[derive(Clone, Copy, PartialEq, Debug)]
-struct Style {
+pub struct Style {
     bold: bool,
     size: f32,
 }
 
-const BODY: Style = Style {
+pub const BODY: Style = Style {
     bold: false,
     size: BODY_SIZE,
 };
-const STRONG: Style = Style {
+pub const STRONG: Style = Style {
     bold: true,
     size: BODY_SIZE,
 };
 
+/// A title's size.
+pub const TITLE: Style = Style {
+    bold: true,
+    size: 13.0,
+};
+
 #[derive(Clone, Copy, PartialEq)]
-enum Align {
+pub enum Align {
     Left,
     Right,
 }
@@ -335,13 +341,13 @@ impl<'f> Layout<'f> {
     }
 }
 
-struct Cell {
+pub struct Cell {
     text: String,
     style: Style,
     align: Align,
 }
 
-fn cell(text: &str, style: Style, align: Align) -> Cell {
+pub fn cell(text: &str, style: Style, align: Align) -> Cell {
     Cell {
         text: text.to_owned(),
         style,
@@ -349,30 +355,54 @@ fn cell(text: &str, style: Style, align: Align) -> Cell {
     }
 }
 
-fn lay_out<'f>(faces: &'f Faces, doc: &Document) -> Layout<'f> {
+/// What a document is made of, top to bottom.
+pub enum Block<'a> {
+    /// A bordered table: relative column widths, a header repeated on every page
+    /// the table reaches, and its rows.
+    Table {
+        columns: &'a [f32],
+        header: Option<Vec<Cell>>,
+        rows: Vec<Vec<Cell>>,
+    },
+    Paragraph(Vec<(String, Style)>, Align),
+    /// Space, in lines.
+    Gap(f32),
+    /// A QR code with a caption beside it.
+    Qr(&'a Qr, &'a str),
+}
+
+/// A paragraph of one run.
+pub fn paragraph(text: impl Into<String>, style: Style, align: Align) -> Block<'static> {
+    Block::Paragraph(vec![(text.into(), style)], align)
+}
+
+fn lay_out<'f>(faces: &'f Faces, blocks: &[Block<'_>]) -> Layout<'f> {
     let mut layout = Layout::new(faces);
+    for block in blocks {
+        match block {
+            Block::Table {
+                columns,
+                header,
+                rows,
+            } => layout.table(columns, header.as_deref(), rows),
+            Block::Paragraph(runs, align) => {
+                let runs: Vec<(&str, Style)> = runs.iter().map(|(t, s)| (t.as_str(), *s)).collect();
+                layout.paragraph(&runs, *align);
+            }
+            Block::Gap(lines) => layout.gap(*lines),
+            Block::Qr(qr, caption) => layout.qr(qr, 127.5, caption),
+        }
+    }
+    layout
+}
+
+/// The bank-transfer invoice's blocks.
+fn invoice<'a>(doc: &'a Document) -> Vec<Block<'a>> {
     let bank: Vec<Vec<Cell>> = doc
         .bank
         .iter()
         .map(|(k, v)| vec![cell(k, BODY, Align::Left), cell(v, BODY, Align::Left)])
         .collect();
-    layout.table(&[1.0, 3.0], None, &bank);
-    layout.gap(1.0);
-    let title = Style {
-        bold: true,
-        size: 13.0,
-    };
-    layout.paragraph(&[(&doc.title, title)], Align::Left);
-    layout.gap(0.5);
-    layout.paragraph(
-        &[("Поставщик (Исполнитель):", STRONG), (&doc.supplier, BODY)],
-        Align::Left,
-    );
-    layout.paragraph(
-        &[("Покупатель (Заказчик):", STRONG), (&doc.buyer, BODY)],
-        Align::Left,
-    );
-    layout.gap(0.5);
     let header: Vec<Cell> = [
         "№",
         "Товары (работы, услуги)",
@@ -399,41 +429,76 @@ fn lay_out<'f>(faces: &'f Faces, doc: &Document) -> Layout<'f> {
             ]
         })
         .collect();
-    layout.table(&[1.0, 9.0, 2.0, 2.0, 4.0, 4.0], Some(&header), &rows);
-    layout.gap(0.5);
+    let mut blocks = vec![
+        Block::Table {
+            columns: &[1.0, 3.0],
+            header: None,
+            rows: bank,
+        },
+        Block::Gap(1.0),
+        paragraph(doc.title.clone(), TITLE, Align::Left),
+        Block::Gap(0.5),
+        Block::Paragraph(
+            vec![
+                ("Поставщик (Исполнитель):".to_owned(), STRONG),
+                (doc.supplier.clone(), BODY),
+            ],
+            Align::Left,
+        ),
+        Block::Paragraph(
+            vec![
+                ("Покупатель (Заказчик):".to_owned(), STRONG),
+                (doc.buyer.clone(), BODY),
+            ],
+            Align::Left,
+        ),
+        Block::Gap(0.5),
+        Block::Table {
+            columns: &[1.0, 9.0, 2.0, 2.0, 4.0, 4.0],
+            header: Some(header),
+            rows,
+        },
+        Block::Gap(0.5),
+    ];
     for (k, v) in &doc.totals {
-        layout.paragraph(&[(&format!("{k} {v}"), STRONG)], Align::Right);
+        blocks.push(paragraph(format!("{k} {v}"), STRONG, Align::Right));
     }
-    layout.gap(1.0);
-    layout.paragraph(&[(&doc.summary, BODY)], Align::Left);
-    layout.paragraph(&[(&doc.in_words, STRONG)], Align::Left);
+    blocks.extend([
+        Block::Gap(1.0),
+        paragraph(doc.summary.clone(), BODY, Align::Left),
+        paragraph(doc.in_words.clone(), STRONG, Align::Left),
+    ]);
     if let Some(qr) = &doc.qr {
-        layout.gap(0.5);
-        // 45 mm, as on the HTML page: large enough for a phone's camera.
-        layout.qr(qr, 127.5, QR_CAPTION);
+        blocks.extend([Block::Gap(0.5), Block::Qr(qr, QR_CAPTION)]);
     }
-    layout.gap(3.0);
-    layout.paragraph(
-        &[(
+    blocks.extend([
+        Block::Gap(3.0),
+        paragraph(
             "Руководитель ____________________        Бухгалтер ____________________",
             BODY,
-        )],
-        Align::Left,
-    );
-    layout
+            Align::Left,
+        ),
+    ]);
+    blocks
 }
 
+/// The bank-transfer invoice as PDF.
 pub fn render(doc: &Document) -> Result<Vec<u8>, Error> {
+    render_blocks(&doc.title, &invoice(doc))
+}
+
+/// A document of `blocks`, titled `title` in its metadata, as PDF.
+pub fn render_blocks(title: &str, blocks: &[Block<'_>]) -> Result<Vec<u8>, Error> {
     let faces = FACES
         .as_ref()
         .ok_or_else(|| Error::internal("PDF: the embedded DejaVu fonts do not load"))?;
-    let layout = lay_out(faces, doc);
+    let layout = lay_out(faces, blocks);
     let mut pdf = krilla::Document::new();
     // krilla writes the title as a PDF text string and in XMP, so viewers show it
     // as written.
     pdf.set_metadata(
         Metadata::new()
-            .title(doc.title.clone())
+            .title(title.to_owned())
             .language("ru".to_owned())
             .creator("Kopek".to_owned()),
     );
@@ -553,7 +618,7 @@ mod tests {
             in_words: String::new(),
             qr: None,
         };
-        let layout = lay_out(faces(), &doc);
+        let layout = lay_out(faces(), &invoice(&doc));
         assert!(layout.pages.len() >= 2);
         for page in &layout.pages[1..] {
             let texts = texts(page);

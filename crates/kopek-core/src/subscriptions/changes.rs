@@ -378,6 +378,7 @@ pub(super) async fn upgrade_paid(
     s.updated_at = now;
     save(conn, &mut s).await?;
     write_license(core, conn, &s, invoice.catalog_version, now).await?;
+    crate::closing::schedule(core, conn, invoice, (now, period_end), now).await?;
     let more = json!({
         "effective": "now",
         "planGuid": s.plan_guid,

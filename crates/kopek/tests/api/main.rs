@@ -12,6 +12,7 @@ mod backups;
 mod bank_statements;
 mod browser;
 mod cli;
+mod closing;
 mod connections;
 mod console;
 mod customers;

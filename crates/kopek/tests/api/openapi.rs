@@ -154,7 +154,13 @@ async fn validators_and_generated_clients_accept_the_document() {
     if have("openapi-python-client") {
         let config = dir.path().join("config.yaml");
         // No formatter run afterwards: only the generated code matters here.
-        std::fs::write(&config, "post_hooks: []\n").unwrap();
+        // Downloads (PDF, XML) are bytes to a client, as the generator is told.
+        std::fs::write(
+            &config,
+            "post_hooks: []\ncontent_type_overrides:\n  application/pdf: application/octet-stream\n  \
+             application/xml: application/octet-stream\n",
+        )
+        .unwrap();
         let out = std::process::Command::new("openapi-python-client")
             .current_dir(dir.path())
             .args(["generate", "--meta", "none", "--output-path", "client"])

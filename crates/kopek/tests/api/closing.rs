@@ -1,0 +1,595 @@
+//! Closing documents through a year on the test clock, from December 2025: a
+//! `monthly` product gets twelve УПД whose amounts add up to the invoice (the
+//! December one at 20% VAT, the others at 22%), an `at_payment` product one;
+//! numbers are gapless per year, also with two processes issuing at once; the
+//! XML validates against the ФНС schema and meets the rules it embeds; the PDF
+//! has the number, both INNs and the total; a refund makes a correction.
+
+use crate::both_backends;
+use crate::harness::{Backend, TestApp, have, pdf_text, read, spawn_process_with};
+use crate::lifepos::{
+    START_PLAN, START_PRODUCT, create_path, example_catalog, lp, organization, put_catalog,
+    seed_request,
+};
+use crate::subscriptions::{invoice_action, move_clock, pay};
+use kopek_domain::time::Timestamp;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+both_backends!(
+    a_year_of_monthly_and_at_payment_documents,
+    two_processes_number_documents_without_gaps,
+);
+
+const EGAIS_PRODUCT: &str = "4d2c1b0a-9e8f-4a7b-8c6d-5e4f3a2b1c00";
+const EGAIS_PLAN: &str = "4d2c1b0a-9e8f-4a7b-8c6d-5e4f3a2b1c01";
+const SELLER_INN: &str = "7728168971";
+const BUYER_INN: &str = "7707083893";
+const SCHEMA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../specs/upd-5.03/ON_NSCHFDOPPR_1_997_01_05_03_05.xsd"
+);
+
+fn seller(c: &mut kopek::config::Config) {
+    c.seller_name = "ООО «Копейка»".to_owned();
+    c.seller_inn = SELLER_INN.to_owned();
+    c.seller_kpp = "770801001".to_owned();
+    c.seller_address = "г. Москва, ул. Тверская, д. 1".to_owned();
+    c.seller_edo_id = Some("2BM-7728168971-770801001-201801010000000000000".to_owned());
+    c.seller_signer_name = "Петров Пётр Петрович".to_owned();
+    c.seller_signer_position = "Генеральный директор".to_owned();
+}
+
+/// The example catalog with LIFE POS documented monthly (ЕГАИС stays at
+/// payment, the default).
+fn catalog() -> Value {
+    let mut c = example_catalog();
+    c["products"][0]["closing"] = json!("monthly");
+    c
+}
+
+async fn buyer(app: &TestApp, alias: &str, edo_id: Option<&str>) -> (String, String) {
+    let org = organization(app, alias, None).await;
+    let mut patch = json!({"legalAddress": format!("г. Казань, ул. Баумана, д. {}", alias.len())});
+    if let Some(id) = edo_id {
+        patch["edoId"] = json!(id);
+    }
+    let (status, body) = app
+        .admin(
+            Method::PATCH,
+            &format!("/admin/v1/organizations/{org}"),
+            Some(patch),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["edoId"], json!(edo_id));
+    let (_, token) = app.key("organization", Some(&org)).await;
+    (org, token)
+}
+
+/// Creates and pays an invoice for `quantity` of a plan for 12 months.
+async fn paid(
+    app: &TestApp,
+    (org, token): &(String, String),
+    product: &str,
+    plan: &str,
+    quantity: i64,
+) -> Value {
+    let (status, invoice) = read(
+        lp(app, Method::POST, &create_path(org, product), token)
+            .json(&seed_request(plan, quantity, 12, org))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{invoice}");
+    let (status, paid) = pay(app, invoice["guid"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{paid}");
+    invoice
+}
+
+async fn documents(app: &TestApp, query: &str) -> Vec<Value> {
+    let (status, body) = app
+        .admin(
+            Method::GET,
+            &format!("/admin/v1/closing-documents?pageSize=1000&{query}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut docs = body["closingDocuments"].as_array().unwrap().clone();
+    docs.reverse();
+    docs
+}
+
+async fn file(app: &TestApp, path: &str) -> (u16, String, Vec<u8>) {
+    let response = app
+        .request(Method::GET, path, Some(&app.admin_token))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let disposition = response
+        .headers()
+        .get("content-disposition")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (
+        status,
+        disposition,
+        response.bytes().await.unwrap().to_vec(),
+    )
+}
+
+/// `expr` with each non-ASCII name written as a name test (`Файл` as
+/// `*[name()='Файл']`, `@ИдФайл` as `@*[name()='ИдФайл']`): the XPath parser of
+/// libxml2 2.9 takes no names beyond ASCII, while its string literals may hold
+/// any.
+fn ascii_names(expr: &str) -> String {
+    let mut out = String::new();
+    let mut name = String::new();
+    let mut quote: Option<char> = None;
+    let flush = |out: &mut String, name: &mut String| {
+        if name.is_ascii() {
+            out.push_str(name);
+        } else if let Some(attr) = out.strip_suffix('@') {
+            *out = format!("{attr}@*[name()='{name}']");
+        } else {
+            out.push_str(&format!("*[name()='{name}']"));
+        }
+        name.clear();
+    };
+    for c in expr.chars() {
+        match quote {
+            Some(q) => {
+                out.push(c);
+                if c == q {
+                    quote = None;
+                }
+            }
+            None if c.is_alphanumeric() || c == '_' => name.push(c),
+            None => {
+                flush(&mut out, &mut name);
+                if c == '\'' || c == '"' {
+                    quote = Some(c);
+                }
+                out.push(c);
+            }
+        }
+    }
+    flush(&mut out, &mut name);
+    out
+}
+
+/// What `xmllint --xpath` answers for an expression (a string, number or
+/// boolean).
+fn xpath(xml: &Path, expr: &str) -> String {
+    let out = std::process::Command::new("xmllint")
+        .args(["--xpath", &ascii_names(expr)])
+        .arg(xml)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The VAT in `gross` at `basis_points`, half away from zero, computed here
+/// apart from Kopek's own.
+fn included(gross: i64, basis_points: i64) -> i64 {
+    let (n, d) = (gross * basis_points, 10_000 + basis_points);
+    (2 * n + d) / (2 * d)
+}
+
+/// Downloads a document's XML into the test's directory under the name it
+/// carries, validates it with xmllint against the ФНС schema, checks the rules
+/// the schema embeds for СЧФДОП, and answers the file's path.
+async fn valid_xml(app: &TestApp, doc: &Value) -> Option<PathBuf> {
+    let (status, disposition, bytes) = file(
+        app,
+        &format!(
+            "/admin/v1/closing-documents/{}.xml",
+            doc["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    let name = doc["xmlFileName"].as_str().unwrap();
+    assert!(disposition.contains(name), "{disposition} {name}");
+    assert!(
+        bytes.starts_with(b"<?xml version=\"1.0\" encoding=\"windows-1251\"?>"),
+        "the prolog names windows-1251"
+    );
+    let (text, _, bad) = encoding_rs::WINDOWS_1251.decode(&bytes);
+    assert!(!bad);
+    assert!(text.contains(doc["number"].as_str().unwrap()));
+    if !have("xmllint") {
+        return None;
+    }
+    let path = app.data_dir().join(name);
+    std::fs::write(&path, &bytes).unwrap();
+    let out = std::process::Command::new("xmllint")
+        .args(["--noout", "--schema", SCHEMA])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success() && said.contains("validates"), "{said}");
+    crate::harness::say(&format!("xmllint: {}", said.trim()));
+    // The ФНС rules embedded in the schema that xmllint does not run (SOURCE.md).
+    let stem = name.trim_end_matches(".xml");
+    assert_eq!(
+        xpath(&path, "string(/Файл/@ИдФайл)"),
+        stem,
+        "file name = ИдФайл"
+    );
+    for rule in [
+        "/Файл/Документ/@Функция = 'СЧФДОП'",
+        "count(/Файл/Документ/@НаимДокОпр) = 1",
+        "count(/Файл/Документ/ТаблСчФакт) = 1",
+        "count(/Файл/Документ/СвСчФакт/СвПрод/Адрес) = 1",
+        "count(/Файл/Документ/СвСчФакт/СвПокуп/Адрес) = 1",
+        "count(/Файл/Документ/СвПродПер/СвПер) = 1",
+        "count(/Файл/Документ/СвПродПер/СвПер/@ДатаПер) = 1 or \
+         (count(//СвПер/@ДатаНачПер) = 1 and count(//СвПер/@ДатаОконПер) = 1)",
+        "count(/Файл/Документ/СвПродПер/СвПер/ОснПер) >= 1",
+        "count(//СведТов[not(@НаимТов) or not(@СтТовБезНДС) or not(@СтТовУчНал)]) = 0",
+        "count(//СведТов[@ОКЕИ_Тов and (not(@НаимЕдИзм) or not(@КолТов))]) = 0",
+        "count(//СведТов[@КолТов and not(@ЦенаТов > 0)]) = 0",
+        "count(//ВсегоОпл/@СтТовБезНДСВсего) = 1 and count(//ВсегоОпл/@СтТовУчНалВсего) = 1",
+        "count(//Подписант[@СпосПодтПолном = '3' and not(СвДоверЭл)]) = 0",
+        "count(//Подписант[@СпосПодтПолном = '5' and not(СвДоверБум)]) = 0",
+    ] {
+        assert_eq!(xpath(&path, &format!("boolean({rule})")), "true", "{rule}");
+    }
+    Some(path)
+}
+
+/// A number's sequence part: `2026-000007` is 7.
+fn seq(doc: &Value) -> i64 {
+    doc["number"].as_str().unwrap()[5..].parse().unwrap()
+}
+
+async fn a_year_of_monthly_and_at_payment_documents(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        |c| {
+            c.test_mode = true;
+            c.fixed_time = Some("2025-12-01T09:00:00Z".to_owned());
+            seller(c);
+        },
+        |w| w,
+    )
+    .await;
+    put_catalog(&app, catalog()).await;
+    let monthly_buyer = buyer(&app, "monthly", Some("2AE-7707083893-773601001-1")).await;
+    let once_buyer = buyer(&app, "once", None).await;
+    let monthly = paid(&app, &monthly_buyer, START_PRODUCT, START_PLAN, 1).await;
+    let once = paid(&app, &once_buyer, EGAIS_PRODUCT, EGAIS_PLAN, 2).await;
+    // One Старт for 12 months: 9 900,00 ₽ in the example catalog.
+    let monthly_total = 990_000;
+
+    // The at-payment document is due at once; the monthly ones at each month's end.
+    let start = Timestamp::parse_rfc3339("2025-12-01T09:00:00Z").unwrap();
+    let (status, body) = move_clock(&app, start.plus_seconds(1)).await;
+    assert_eq!(status, 200, "{body}");
+    let docs = documents(&app, "").await;
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    assert_eq!(docs[0]["organizationGuid"], once_buyer.0.as_str());
+    assert_eq!(docs[0]["total"], 1_080_000);
+    assert_eq!(docs[0]["vat"], included(1_080_000, 2000));
+    assert_eq!(docs[0]["vatRate"], "20%");
+    assert_eq!(docs[0]["number"], "2025-000001");
+    assert_eq!(docs[0]["date"], "2025-12-01");
+    // No EDO id for this buyer: its XML is made but cannot go through an
+    // operator until it is set.
+    assert_eq!(docs[0]["edo"]["ready"], false, "{}", docs[0]);
+    assert_eq!(docs[0]["edo"]["missing"], json!(["the buyer's edoId"]));
+    assert!(
+        docs[0]["xmlFileName"]
+            .as_str()
+            .unwrap()
+            .starts_with("ON_NSCHFDOPPR_0_2BM-")
+    );
+
+    // A month on, minus a second: still none for the monthly product.
+    let (status, _) = move_clock(&app, start.plus_months(1).plus_seconds(-1)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        documents(&app, &format!("organization={}", monthly_buyer.0))
+            .await
+            .len(),
+        0
+    );
+    // The year through, a month a step, then well past its end: twelve, never
+    // a thirteenth.
+    for month in 1..=13 {
+        let (status, body) = move_clock(&app, start.plus_months(month)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let docs = documents(&app, &format!("organization={}", monthly_buyer.0)).await;
+    assert_eq!(docs.len(), 12, "{docs:?}");
+    let sum: i64 = docs.iter().map(|d| d["total"].as_i64().unwrap()).sum();
+    assert_eq!(sum, monthly_total, "the parts add up to the invoice");
+    assert_eq!(docs[0]["total"], 82_500);
+    assert_eq!(docs[0]["date"], "2025-12-31");
+    assert_eq!(docs[0]["vatRate"], "20%", "December is rendered at 20%");
+    assert_eq!(docs[1]["date"], "2026-01-31");
+    assert_eq!(docs[1]["vatRate"], "22%", "January at 22%");
+    let mut per_rate: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+    for d in &docs {
+        let rate = d["vatRate"].as_str().unwrap().trim_end_matches('%');
+        let bp: i64 = rate.parse::<i64>().unwrap() * 100;
+        assert_eq!(d["vat"], included(d["total"].as_i64().unwrap(), bp), "{d}");
+        let e = per_rate
+            .entry(d["vatRate"].as_str().unwrap().to_owned())
+            .or_default();
+        e.0 += d["total"].as_i64().unwrap();
+        e.1 += d["vat"].as_i64().unwrap();
+    }
+    assert_eq!(per_rate["20%"], (82_500, included(82_500, 2000)));
+    assert_eq!(per_rate["22%"].0, monthly_total - 82_500);
+    // Numbers: gapless per year across both buyers.
+    let all = documents(&app, "").await;
+    let mut by_year: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
+    for d in &all {
+        by_year
+            .entry(d["number"].as_str().unwrap()[..4].to_owned())
+            .or_default()
+            .push(seq(d));
+    }
+    for (year, mut seqs) in by_year.clone() {
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "{year}");
+    }
+    assert_eq!(by_year["2025"].len(), 2);
+    assert_eq!(by_year["2026"].len(), 11);
+
+    // The January document as XML, read back.
+    let jan = &docs[1];
+    assert_eq!(jan["edo"]["ready"], true, "{jan}");
+    if let Some(path) = valid_xml(&app, jan).await {
+        let x = |e: &str| xpath(&path, e);
+        assert_eq!(x("string(//СвПрод/ИдСв/СвЮЛУч/@ИННЮЛ)"), SELLER_INN);
+        assert_eq!(x("string(//СвПокуп/ИдСв/СвЮЛУч/@ИННЮЛ)"), BUYER_INN);
+        assert_eq!(x("string(//СвПокуп/ИдСв/СвЮЛУч/@НаимОрг)"), "ООО «monthly»");
+        assert_eq!(
+            x("string(//СвСчФакт/@НомерДок)"),
+            jan["number"].as_str().unwrap()
+        );
+        assert_eq!(x("string(//СвСчФакт/@ДатаДок)"), "31.01.2026");
+        assert_eq!(x("count(//СведТов)"), "1");
+        assert_eq!(x("string(//СведТов/@НалСт)"), "22%");
+        assert_eq!(x("string(//СведТов/@СтТовУчНал)"), "825.00");
+        let vat = included(82_500, 2200);
+        assert_eq!(
+            x("string(//СведТов/СумНал/СумНал)"),
+            format!("{}.{:02}", vat / 100, vat % 100)
+        );
+        let net = 82_500 - vat;
+        assert_eq!(
+            x("string(//ВсегоОпл/@СтТовБезНДСВсего)"),
+            format!("{}.{:02}", net / 100, net % 100)
+        );
+        assert_eq!(x("string(//ВсегоОпл/@СтТовУчНалВсего)"), "825.00");
+        assert_eq!(
+            x("string(//СвПер/ОснПер/@РеквНомерДок)"),
+            monthly["number"].as_str().unwrap()
+        );
+        assert_eq!(x("string(//Подписант/ФИО/@Фамилия)"), "Петров");
+    }
+    // The December document of the other buyer validates too (no EDO id).
+    valid_xml(
+        &app,
+        &documents(&app, &format!("organization={}", once_buyer.0)).await[0],
+    )
+    .await;
+
+    // The PDF: Russian, text extractable.
+    let (status, _, pdf) = file(
+        &app,
+        &format!(
+            "/admin/v1/closing-documents/{}.pdf",
+            jan["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+    if let Some(text) = pdf_text(&pdf) {
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for needle in [
+            jan["number"].as_str().unwrap(),
+            SELLER_INN,
+            BUYER_INN,
+            "825,00",
+        ] {
+            assert!(flat.contains(needle), "{needle} in {flat}");
+        }
+        assert!(
+            flat.contains("Универсальный передаточный документ"),
+            "{flat}"
+        );
+    }
+
+    // A refund of the at-payment invoice after its document (the clock is in
+    // January 2027 now): a correction to nothing, numbered in the refund's year;
+    // the original is marked corrected.
+    let (status, refunded) =
+        invoice_action(&app, once["guid"].as_str().unwrap(), "refund", None).await;
+    assert_eq!(status, 200, "{refunded}");
+    let mine = documents(&app, &format!("organization={}", once_buyer.0)).await;
+    assert_eq!(mine.len(), 2, "{mine:?}");
+    let (original, correction) = (&mine[0], &mine[1]);
+    assert_eq!(correction["kind"], "ukd");
+    assert_eq!(correction["status"], "correction");
+    assert_eq!(correction["correctsId"], original["id"]);
+    assert_eq!(correction["total"], -1_080_000);
+    assert_eq!(correction["vat"], -included(1_080_000, 2000));
+    assert_eq!(correction["lines"][0]["amountBefore"], 1_080_000);
+    assert_eq!(correction["lines"][0]["amount"], 0);
+    assert_eq!(correction["number"], "2027-000001");
+    let (status, original) = app
+        .admin(
+            Method::GET,
+            &format!(
+                "/admin/v1/closing-documents/{}",
+                original["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(original["status"], "corrected");
+    assert_eq!(original["correctedById"], correction["id"]);
+    let corrections = documents(&app, "status=correction").await;
+    assert_eq!(corrections.len(), 1);
+    // Its XML (УКД) is not made yet, and says so; its PDF is.
+    let id = correction["id"].as_str().unwrap();
+    let (status, _, body) = file(&app, &format!("/admin/v1/closing-documents/{id}.xml")).await;
+    assert_eq!(status, 409, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("УКД"));
+    let (status, _, pdf) = file(&app, &format!("/admin/v1/closing-documents/{id}.pdf")).await;
+    assert_eq!(status, 200);
+    if let Some(text) = pdf_text(&pdf) {
+        assert!(text.contains("корректировочный"), "{text}");
+    }
+    // Refunding the monthly invoice (every part issued): twelve corrections.
+    let (status, _) = invoice_action(&app, monthly["guid"].as_str().unwrap(), "refund", None).await;
+    assert_eq!(status, 200);
+    let after = documents(&app, &format!("organization={}", monthly_buyer.0)).await;
+    assert_eq!(after.len(), 24);
+    let net: i64 = after.iter().map(|d| d["total"].as_i64().unwrap()).sum();
+    assert_eq!(net, 0, "documents and corrections cancel out");
+
+    // The buyer sees its own, with the same downloads, and not another's.
+    let path = format!("/orgs/{}/profile/closing-documents", once_buyer.0);
+    let (status, own) = read(
+        lp(&app, Method::GET, &path, &once_buyer.1)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{own}");
+    assert_eq!(own["closingDocuments"].as_array().unwrap().len(), 2);
+    let pdf_path = format!("{path}/{}.pdf", mine[0]["id"].as_str().unwrap());
+    let response = lp(&app, Method::GET, &pdf_path, &once_buyer.1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let others = format!("{path}/{}", jan["id"].as_str().unwrap());
+    let response = lp(&app, Method::GET, &others, &once_buyer.1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    let elsewhere = format!("/orgs/{}/profile/closing-documents", monthly_buyer.0);
+    let response = lp(&app, Method::GET, &elsewhere, &once_buyer.1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    // Bad filters are named.
+    let (status, body) = app
+        .admin(
+            Method::GET,
+            "/admin/v1/closing-documents?from=yesterday&status=lost",
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let text = body.to_string();
+    assert!(text.contains("from") && text.contains("status"), "{text}");
+    app.stop().await;
+}
+
+/// Two processes on one database, each with its scheduler, issue the documents
+/// of forty payments: each once, numbered 1 to 40 without a gap.
+async fn two_processes_number_documents_without_gaps(mut app: TestApp) {
+    put_catalog(&app, catalog()).await;
+    let shop = buyer(&app, "pair", None).await;
+    app.stop_server().await;
+    let env = [("KOPEK_ADMIN_TOKEN", app.admin_token.as_str())];
+    let one = spawn_process_with(&app, &env).await;
+    let two = spawn_process_with(&app, &env).await;
+    let n = 40;
+    for i in 0..n {
+        let base = if i % 2 == 0 { &one.base } else { &two.base };
+        let created = app
+            .client
+            .post(format!("{base}{}", create_path(&shop.0, EGAIS_PRODUCT)))
+            .bearer_auth(&shop.1)
+            .header("x-lp-client-identifier", crate::lifepos::CLIENT_ID)
+            .header("x-lp-client-type", "WebApp")
+            .header("accept-language", "ru-RU")
+            .json(&seed_request(EGAIS_PLAN, 1, 1, &shop.0))
+            .send()
+            .await
+            .unwrap();
+        let (status, invoice) = read(created).await;
+        assert_eq!(status, 201, "{invoice}");
+        let guid = invoice["guid"].as_str().unwrap();
+        let paid = app
+            .client
+            .post(format!("{base}/admin/v1/invoices/{guid}:pay"))
+            .bearer_auth(&app.admin_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(paid.status().as_u16(), 200);
+    }
+    let mut docs = Vec::new();
+    for _ in 0..150 {
+        let (_, body) = read(
+            app.client
+                .get(format!(
+                    "{}/admin/v1/closing-documents?pageSize=1000",
+                    one.base
+                ))
+                .bearer_auth(&app.admin_token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        docs = body["closingDocuments"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if docs.len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (_, body) = read(
+        app.client
+            .get(format!(
+                "{}/admin/v1/closing-documents?pageSize=1000",
+                two.base
+            ))
+            .bearer_auth(&app.admin_token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let docs_after = body["closingDocuments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(docs.len(), n, "every payment documented");
+    assert_eq!(docs_after.len(), n, "and none twice");
+    let mut seqs: Vec<i64> = docs_after.iter().map(seq).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=n as i64).collect::<Vec<_>>());
+    let mut invoices: Vec<&str> = docs_after
+        .iter()
+        .map(|d| d["invoiceGuid"].as_str().unwrap())
+        .collect();
+    invoices.sort_unstable();
+    invoices.dedup();
+    assert_eq!(invoices.len(), n);
+}
