@@ -299,7 +299,7 @@ async fn organization_of(conn: &mut Conn, guid: &OrganizationId) -> Result<Organ
         .ok_or_else(|| Error::internal("an invoice without its organization"))
 }
 
-fn buyer(org: &Organization) -> Party {
+pub(crate) fn buyer(org: &Organization) -> Party {
     Party {
         name: org.company.name.clone(),
         inn: org.company.inn.to_string(),

@@ -26,6 +26,7 @@ pub mod operators;
 pub mod organizations;
 pub mod overview;
 pub mod paging;
+pub mod reconciliation;
 pub mod sessions;
 pub mod subscriptions;
 pub mod test_clock;

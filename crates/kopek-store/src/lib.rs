@@ -21,6 +21,7 @@ pub mod operations;
 pub mod operators;
 pub mod organizations;
 pub mod outbox;
+pub mod reconciliation;
 pub mod sessions;
 pub mod stats;
 pub mod subscriptions;

@@ -4,12 +4,14 @@
 use super::Admin;
 use crate::AppState;
 use crate::auth::Caller;
+use crate::closing::statement::{self, StatementQuery, StatementView};
 use crate::closing::{self, ClosingDocumentList, ClosingDocumentView, ClosingQuery, FileBody};
 use crate::error::ApiError;
 use crate::json::Json;
 use crate::query::Params;
 use axum::extract::{Path, State};
 use axum::response::Response;
+use kopek_core::access::OrgAccess;
 use kopek_core::closing as closing_core;
 use kopek_core::paging::PageQuery;
 use kopek_domain::auth::Role;
@@ -73,4 +75,22 @@ pub async fn xml(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError<Admin>> {
     get(state, caller, Path(format!("{id}.xml"))).await
+}
+
+/// The organization's reconciliation statement (акт сверки) for a period, as
+/// JSON or (`format=pdf`) PDF.
+#[utoipa::path(get, path = "/admin/v1/organizations/{guid}/reconciliation", tag = "admin", operation_id = "getReconciliation",
+    params(("guid" = String, Path), StatementQuery),
+    responses(
+        (status = 200, content((StatementView = "application/json"), (FileBody = "application/pdf"))),
+        (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn reconciliation(
+    State(state): State<AppState>,
+    caller: Caller<Admin>,
+    Path(guid): Path<String>,
+    query: Params<StatementQuery, Admin>,
+) -> Result<Response, ApiError<Admin>> {
+    caller.require(Role::Admin)?;
+    Ok(statement::answer(&state.core, &OrgAccess::All, guid, query.value).await?)
 }

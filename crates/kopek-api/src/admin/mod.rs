@@ -46,6 +46,7 @@ pub fn routes() -> Routes {
             ],
         )
         .api(routes!(closing_documents::list))
+        .api(routes!(closing_documents::reconciliation))
         .dispatch(
             "/admin/v1/closing-documents/{segment}",
             get(closing_documents::get),

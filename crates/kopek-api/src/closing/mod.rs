@@ -3,6 +3,7 @@
 //! buyer's own share this view and these downloads.
 
 pub mod sheet;
+pub mod statement;
 pub mod upd;
 
 use axum::http::HeaderValue;

@@ -5,6 +5,7 @@
 use super::LifePos;
 use super::auth::Buyer;
 use crate::AppState;
+use crate::closing::statement::{self, StatementQuery, StatementView};
 use crate::closing::{self, ClosingDocumentList, ClosingDocumentView, ClosingQuery, FileBody};
 use crate::error::ApiError;
 use crate::json::Json;
@@ -86,4 +87,24 @@ pub async fn xml(
     Path((org_guid, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError<LifePos>> {
     get(state, buyer, Path((org_guid, format!("{id}.xml")))).await
+}
+
+/// The organization's own reconciliation statement (акт сверки) for a period,
+/// as JSON or (`format=pdf`) PDF.
+#[utoipa::path(get, path = "/orgs/{org_guid}/profile/reconciliation", tag = "lifepos", operation_id = "ReconciliationGet",
+    params(
+        ("org_guid" = String, Path), StatementQuery,
+        ("X-LP-Client-Identifier" = String, Header), ("X-LP-Client-Type" = String, Header),
+    ),
+    responses(
+        (status = 200, content((StatementView = "application/json"), (FileBody = "application/pdf"))),
+        (status = "4XX", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn reconciliation(
+    State(state): State<AppState>,
+    buyer: Buyer,
+    Path(org_guid): Path<String>,
+    query: Params<StatementQuery, LifePos>,
+) -> Result<Response, ApiError<LifePos>> {
+    Ok(statement::answer(&state.core, &buyer.access, org_guid, query.value).await?)
 }

@@ -31,6 +31,7 @@ pub fn routes() -> Routes {
         .api(routes!(invoices::list))
         .api(routes!(invoices::get))
         .api(routes!(closing_documents::list))
+        .api(routes!(closing_documents::reconciliation))
         .dispatch(
             "/orgs/{org_guid}/profile/closing-documents/{segment}",
             get(closing_documents::get),

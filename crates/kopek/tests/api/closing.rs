@@ -21,6 +21,7 @@ use std::time::Duration;
 both_backends!(
     a_year_of_monthly_and_at_payment_documents,
     two_processes_number_documents_without_gaps,
+    the_reconciliation_statement_equals_sums_in_sql,
 );
 
 const EGAIS_PRODUCT: &str = "4d2c1b0a-9e8f-4a7b-8c6d-5e4f3a2b1c00";
@@ -251,7 +252,9 @@ fn seq(doc: &Value) -> i64 {
     doc["number"].as_str().unwrap()[5..].parse().unwrap()
 }
 
-async fn a_year_of_monthly_and_at_payment_documents(backend: Backend) {
+/// An app in test mode whose clock starts on 1 December 2025, with the seller's
+/// details and the catalog.
+async fn december_2025(backend: Backend) -> TestApp {
     let app = TestApp::spawn_with(
         backend,
         |c| {
@@ -263,6 +266,11 @@ async fn a_year_of_monthly_and_at_payment_documents(backend: Backend) {
     )
     .await;
     put_catalog(&app, catalog()).await;
+    app
+}
+
+async fn a_year_of_monthly_and_at_payment_documents(backend: Backend) {
+    let app = december_2025(backend).await;
     let monthly_buyer = buyer(&app, "monthly", Some("2AE-7707083893-773601001-1")).await;
     let once_buyer = buyer(&app, "once", None).await;
     let monthly = paid(&app, &monthly_buyer, START_PRODUCT, START_PLAN, 1).await;
@@ -592,4 +600,157 @@ async fn two_processes_number_documents_without_gaps(mut app: TestApp) {
     invoices.sort_unstable();
     invoices.dedup();
     assert_eq!(invoices.len(), n);
+}
+
+/// The statement's opening balance, turnovers and closing balance equal sums
+/// over the same rows in SQL; its PDF is a two-sided акт сверки; the buyer reads
+/// its own and no other's.
+async fn the_reconciliation_statement_equals_sums_in_sql(backend: Backend) {
+    let app = december_2025(backend).await;
+    let shop = buyer(&app, "reconciled", None).await;
+    let other = buyer(&app, "other", None).await;
+    paid(&app, &shop, START_PRODUCT, START_PLAN, 1).await;
+    let start = Timestamp::parse_rfc3339("2025-12-01T09:00:00Z").unwrap();
+    for month in 1..=6 {
+        let (status, body) = move_clock(&app, start.plus_months(month)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // In June an ЕГАИС year is bought, documented at payment, and refunded.
+    let egais = paid(&app, &shop, EGAIS_PRODUCT, EGAIS_PLAN, 2).await;
+    let (status, _) = move_clock(&app, start.plus_months(6).plus_seconds(1)).await;
+    assert_eq!(status, 200);
+    let (status, _) = invoice_action(&app, egais["guid"].as_str().unwrap(), "refund", None).await;
+    assert_eq!(status, 200);
+
+    let path = format!(
+        "/admin/v1/organizations/{}/reconciliation?from=2026-01-01&to=2026-06-30",
+        shop.0
+    );
+    let (status, st) = app.admin(Method::GET, &path, None).await;
+    assert_eq!(status, 200, "{st}");
+
+    // The same sums, straight from the tables.
+    let store = app.db.store().await;
+    let pool = store.pool();
+    let (from, to) = (
+        Timestamp::parse_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .micros(),
+        Timestamp::parse_rfc3339("2026-07-01T00:00:00Z")
+            .unwrap()
+            .micros(),
+    );
+    // Each sum over `[$2, $3)` (days as text for documents, times otherwise).
+    let org = shop.0.as_str();
+    let by_day = async |sql: &'static str, first: &str, until: &str| -> i64 {
+        sqlx::query_scalar(sql)
+            .bind(org)
+            .bind(first.to_owned())
+            .bind(until.to_owned())
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    };
+    let by_time = async |sql: &'static str, first: i64, until: i64| -> i64 {
+        sqlx::query_scalar(sql)
+            .bind(org)
+            .bind(first)
+            .bind(until)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    };
+    const DOCS: &str = "SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM closing_documents \
+                        WHERE organization_guid = $1 AND issued_on >= $2 AND issued_on < $3";
+    const PAID: &str = "SELECT CAST(COALESCE(SUM(p.amount), 0) AS BIGINT) FROM payments p \
+                        JOIN invoices i ON i.guid = p.invoice_guid WHERE i.organization_guid = $1 \
+                        AND p.created_at >= $2 AND p.created_at < $3";
+    const REFUNDED: &str = "SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM invoices \
+                            WHERE organization_guid = $1 AND status = 'Refunded' \
+                            AND updated_at >= $2 AND updated_at < $3";
+    let docs_before = by_day(DOCS, "", "2026-01-01").await;
+    let docs_in = by_day(DOCS, "2026-01-01", "2026-07-01").await;
+    let paid_before = by_time(PAID, i64::MIN, from).await;
+    let paid_in = by_time(PAID, from, to).await;
+    let refunded_in = by_time(REFUNDED, from, to).await;
+    // December's document and payment: the buyer paid ahead.
+    assert_eq!((docs_before, paid_before), (82_500, 990_000));
+    assert_eq!(st["openingBalance"], docs_before - paid_before);
+    assert_eq!(st["debitTurnover"], docs_in + refunded_in);
+    assert_eq!(st["creditTurnover"], paid_in);
+    assert_eq!(
+        st["closingBalance"],
+        docs_before - paid_before + docs_in + refunded_in - paid_in
+    );
+    // Five monthly documents (January to May), the ЕГАИС document and its
+    // correction, its refund, its invoice and its payment.
+    let kinds: Vec<&str> = st["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "upd").count(),
+        6,
+        "{kinds:?}"
+    );
+    for kind in ["invoice", "payment", "refund", "ukd"] {
+        assert_eq!(
+            kinds.iter().filter(|k| **k == kind).count(),
+            1,
+            "{kind} {kinds:?}"
+        );
+    }
+    assert_eq!(st["buyer"]["inn"], BUYER_INN);
+
+    // As PDF.
+    let (status, disposition, pdf) = file(&app, &format!("{path}&format=pdf")).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&pdf));
+    assert!(
+        disposition.contains("akt-sverki-2026-01-01-2026-06-30.pdf"),
+        "{disposition}"
+    );
+    if let Some(text) = pdf_text(&pdf) {
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for needle in [
+            "Акт сверки взаимных расчётов за период с 01.01.2026 по 30.06.2026",
+            SELLER_INN,
+            BUYER_INN,
+            "Сальдо начальное",
+            "Обороты за период",
+            "Сальдо конечное",
+            "По данным ООО «reconciled»",
+        ] {
+            assert!(flat.contains(needle), "{needle} in {flat}");
+        }
+    }
+
+    // The buyer's own, the same; another's is refused.
+    let own = format!(
+        "/orgs/{}/profile/reconciliation?from=2026-01-01&to=2026-06-30",
+        shop.0
+    );
+    let (status, mine) = read(lp(&app, Method::GET, &own, &shop.1).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{mine}");
+    assert_eq!(mine["closingBalance"], st["closingBalance"]);
+    let (status, _) = read(lp(&app, Method::GET, &own, &other.1).send().await.unwrap()).await;
+    assert_eq!(status, 403);
+    // Bad periods are named.
+    for (query, field) in [
+        ("to=2026-06-30", "from"),
+        ("from=2026-07-01&to=2026-06-30", "to"),
+        ("from=2026-01-01&to=2026-06-30&format=xls", "format"),
+    ] {
+        let (status, body) = app
+            .admin(
+                Method::GET,
+                &format!("/admin/v1/organizations/{}/reconciliation?{query}", shop.0),
+                None,
+            )
+            .await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.to_string().contains(field), "{field}: {body}");
+    }
+    app.stop().await;
 }
