@@ -6,6 +6,10 @@
 //! document's unique `(invoice, part, revision)`. Numbers come from a gapless
 //! counter per year, taken in that transaction, as invoice numbers are.
 
+mod mail;
+
+pub use mail::{DocumentMail, MAIL};
+
 use crate::Core;
 use crate::events::{self, Subject};
 use crate::paging::PageQuery;
@@ -76,7 +80,7 @@ pub async fn run_due(core: &Core) -> Result<(usize, bool), Error> {
     for schedule in due {
         let invoice = schedule.invoice_guid.clone();
         let mut tx = core.store.begin().await?;
-        match issue_next(core, &mut tx, schedule, now).await {
+        match issue_next(core, &mut tx, schedule, now, None).await {
             Ok(true) => {
                 tx.commit().await?;
                 issued += 1;
@@ -91,18 +95,21 @@ pub async fn run_due(core: &Core) -> Result<(usize, bool), Error> {
 }
 
 /// Issues the schedule's next part; false when another process issued it first
-/// or the invoice is no longer paid.
+/// or the invoice is no longer paid. With `cut` (a cancel now), a part whose
+/// service runs past it is issued for the days rendered until then, dated that
+/// day, and is the last.
 async fn issue_next(
     core: &Core,
     conn: &mut Conn,
     s: store::Schedule,
     now: Timestamp,
+    cut: Option<Timestamp>,
 ) -> Result<bool, Error> {
     let kind = Schedule::parse(&s.schedule)
         .ok_or_else(|| Error::internal(format!("closing schedule {:?}", s.schedule)))?;
     let parts = closing::parts(kind, s.period_start, s.period_end, s.paid_at);
     let index = usize::try_from(s.next_part - 1).map_err(Error::internal)?;
-    let Some(part) = parts.get(index).copied() else {
+    let Some(whole) = parts.get(index).copied() else {
         store::stop(conn, &s.invoice_guid).await?;
         return Ok(true);
     };
@@ -110,6 +117,17 @@ async fn issue_next(
     if !store::advance(conn, &s.invoice_guid, s.next_part, next_due).await? {
         return Ok(false);
     }
+    let part = match cut {
+        Some(at) if at < whole.end => {
+            store::stop(conn, &s.invoice_guid).await?;
+            closing::Part {
+                end: at,
+                rendered_on: at.date(),
+                ..whole
+            }
+        }
+        _ => whole,
+    };
     let invoice = invoices::get(&mut *conn, &s.invoice_guid)
         .await?
         .ok_or_else(|| Error::internal("a closing schedule without its invoice"))?;
@@ -127,7 +145,8 @@ async fn issue_next(
         .positions
         .iter()
         .map(|p| {
-            let amount = closing::share(p.total.minor(), part.index, count);
+            let share = closing::share(p.total.minor(), part.index, count);
+            let amount = closing::rendered(share, whole.start, whole.end, part.end);
             let (vat, r) = closing::vat_of(amount, kind, part.rendered_on, seller.vat_payer);
             rate = r;
             Line {
@@ -160,6 +179,7 @@ async fn issue_next(
     )
     .await?;
     event(core, conn, "closing_document.issued", &doc, now).await?;
+    mail::queue(conn, &org, &doc).await?;
     Ok(true)
 }
 
@@ -178,8 +198,8 @@ fn day(d: time::Date) -> String {
 }
 
 /// What refunding `invoice` does to its closing documents, in the refund's
-/// transaction: no part is issued after it, and each document issued (and not
-/// yet corrected) gets a correction to nothing.
+/// transaction: no part is issued after it, and each part documented (and not
+/// already corrected to nothing) gets a correction to nothing.
 pub(crate) async fn on_refund(
     core: &Core,
     conn: &mut Conn,
@@ -187,55 +207,126 @@ pub(crate) async fn on_refund(
     now: Timestamp,
 ) -> Result<(), Error> {
     store::stop(conn, &invoice.guid).await?;
-    let docs = store::of_invoice(&mut *conn, &invoice.guid).await?;
-    let corrected: Vec<i64> = docs
-        .iter()
-        .filter(|d| d.revision > 0)
-        .map(|d| d.part)
-        .collect();
-    let open: Vec<&ClosingDocument> = docs
-        .iter()
-        .filter(|d| d.revision == 0 && !corrected.contains(&d.part))
-        .collect();
-    if open.is_empty() {
+    correct(core, conn, invoice, now, None).await
+}
+
+/// What a cancel now of the subscription `invoice` paid for does to its
+/// closing documents, in the cancel's transaction: the service ended at `now`.
+/// Parts begun by then and not yet issued are issued now, the last for the days
+/// rendered; no later part is issued; and a document issued for service past
+/// `now` (a whole period documented at payment) gets a correction to the days
+/// rendered. What was paid beyond that stays the buyer's advance, as the
+/// reconciliation statement shows, until it is refunded.
+pub(crate) async fn on_cancel(
+    core: &Core,
+    conn: &mut Conn,
+    invoice: &InvoiceId,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let Some(invoice) = invoices::get(&mut *conn, invoice).await? else {
+        return Ok(());
+    };
+    if invoice.status != InvoiceStatus::Paid {
         return Ok(());
     }
-    let org = organization_of(conn, &invoice.organization_guid).await?;
-    for original in open {
-        let lines: Vec<Line> = original
+    while let Some(s) = store::schedule_of(&mut *conn, &invoice.guid).await? {
+        let kind = Schedule::parse(&s.schedule)
+            .ok_or_else(|| Error::internal(format!("closing schedule {:?}", s.schedule)))?;
+        let begun = closing::parts(kind, s.period_start, s.period_end, s.paid_at)
+            .get(usize::try_from(s.next_part - 1).map_err(Error::internal)?)
+            .is_some_and(|p| p.start <= now);
+        if !begun {
+            break;
+        }
+        if !issue_next(core, conn, s, now, Some(now)).await? {
+            return Err(Error::Unavailable {
+                retry_after: 1,
+                outcome_unknown: false,
+                cause: "a closing document of the invoice was being issued".to_owned(),
+            });
+        }
+    }
+    store::stop(conn, &invoice.guid).await?;
+    correct(core, conn, &invoice, now, Some(now)).await
+}
+
+/// Corrects each part of `invoice` whose latest document (the document or its
+/// last correction) says more than was rendered: to nothing (`cut` None, a
+/// refund), or to the days of service until `cut`.
+async fn correct(
+    core: &Core,
+    conn: &mut Conn,
+    invoice: &Invoice,
+    now: Timestamp,
+    cut: Option<Timestamp>,
+) -> Result<(), Error> {
+    let docs = store::of_invoice(&mut *conn, &invoice.guid).await?;
+    // In (part, revision) order: each part's latest is the last of its run.
+    let latest: Vec<&ClosingDocument> = docs
+        .iter()
+        .enumerate()
+        .filter(|(i, d)| docs.get(i + 1).is_none_or(|n| n.part != d.part))
+        .map(|(_, d)| d)
+        .collect();
+    let mut org = None;
+    for last in latest {
+        let end = cut.map_or(last.service_end, |at| last.service_end.min(at));
+        let lines: Vec<Line> = last
             .lines
             .iter()
-            .map(|l| Line {
-                amount: 0,
-                vat: 0,
-                before: Some(Before {
-                    amount: l.amount,
-                    vat: l.vat,
-                }),
-                ..l.clone()
+            .map(|l| {
+                let amount = cut.map_or(0, |at| {
+                    closing::rendered(l.amount, last.service_start, last.service_end, at)
+                });
+                Line {
+                    amount,
+                    vat: vat::included(amount, last.vat_basis_points).unwrap_or(0),
+                    before: Some(Before {
+                        amount: l.amount,
+                        vat: l.vat,
+                    }),
+                    ..l.clone()
+                }
             })
             .collect();
+        if lines
+            .iter()
+            .all(|l| l.before.is_some_and(|b| b.amount == l.amount))
+        {
+            continue;
+        }
+        let org = match &org {
+            Some(o) => o,
+            None => org.insert(organization_of(conn, &invoice.organization_guid).await?),
+        };
+        let change = |f: fn(&Line) -> i64, g: fn(&Before) -> i64| -> i64 {
+            lines
+                .iter()
+                .map(|l| f(l) - l.before.as_ref().map_or(0, g))
+                .sum()
+        };
         let doc = numbered(
             core,
             conn,
             Draft {
                 kind: "ukd",
                 invoice,
-                buyer: buyer(&org),
-                part: original.part,
-                revision: 1,
-                corrects: Some(original.id.clone()),
-                service: (original.service_start, original.service_end),
+                buyer: buyer(org),
+                part: last.part,
+                revision: last.revision + 1,
+                corrects: Some(last.id.clone()),
+                service: (last.service_start, end),
                 issued_on: now.date(),
-                total: -original.total,
-                vat: -original.vat,
-                vat_basis_points: original.vat_basis_points,
+                total: change(|l| l.amount, |b| b.amount),
+                vat: change(|l| l.vat, |b| b.vat),
+                vat_basis_points: last.vat_basis_points,
                 lines,
             },
             now,
         )
         .await?;
         event(core, conn, "closing_document.corrected", &doc, now).await?;
+        mail::queue(conn, org, &doc).await?;
     }
     Ok(())
 }

@@ -12,6 +12,8 @@
 //!   month of service (the day the service is rendered) and carries the VAT rate
 //!   of that day: a year paid in December 2025 has its December part at 20% and
 //!   the eleven parts from January 2026 at 22%.
+//! - A cancel now cuts the service: what was rendered is the days of service
+//!   until the cancel, its day included, in proportion, rounded down.
 //! - Prices include VAT, so the VAT of a part is the VAT contained in its amount
 //!   at its rate, rounded half away from zero (as every VAT in Kopek).
 
@@ -137,6 +139,24 @@ pub fn share(total: i64, index: i64, count: i64) -> i64 {
     }
 }
 
+/// What of `amount`, for the service of `[start, end)`, was rendered when the
+/// service was cut at `cut` (a cancel now): in proportion to the days of
+/// service, the day of the cut counted as rendered, rounded down to the kopeck
+/// (what is left is the buyer's, as an advance).
+pub fn rendered(amount: i64, start: Timestamp, end: Timestamp, cut: Timestamp) -> i64 {
+    if cut >= end {
+        return amount;
+    }
+    if cut < start {
+        return 0;
+    }
+    let first = start.date();
+    let days = (last_day(start, end) - first).whole_days() + 1;
+    let done = ((cut.date() - first).whole_days() + 1).min(days);
+    let part = i128::from(amount) * i128::from(done) / i128::from(days);
+    i64::try_from(part).unwrap_or(amount)
+}
+
 /// The VAT contained in `gross` at `kind`'s rate on `on`, with that rate in basis
 /// points; a seller who does not pay VAT charges none.
 pub fn vat_of(gross: i64, kind: VatKind, on: Date, seller_pays_vat: bool) -> (i64, i64) {
@@ -212,6 +232,30 @@ mod tests {
 
     fn at(s: &str) -> Timestamp {
         Timestamp::parse_rfc3339(s).unwrap()
+    }
+
+    #[test]
+    fn a_cut_keeps_the_days_rendered_rounded_down() {
+        let (start, end) = (at("2025-12-01T09:00:00Z"), at("2026-12-01T09:00:00Z"));
+        // 365 days from 1 December 2025; cut on the 10th day.
+        assert_eq!(
+            rendered(36_500, start, end, at("2025-12-10T15:00:00Z")),
+            10_00
+        );
+        assert_eq!(rendered(100, start, end, at("2025-12-01T09:00:00Z")), 0);
+        // December's 31 days and the 1st of January.
+        assert_eq!(
+            rendered(99_000, start, end, at("2026-01-01T00:00:00Z")),
+            8_679
+        );
+        // Before the start nothing, from the end everything, and the last day
+        // of service counts whole.
+        assert_eq!(rendered(99_000, start, end, at("2025-11-30T00:00:00Z")), 0);
+        assert_eq!(rendered(99_000, start, end, end), 99_000);
+        assert_eq!(
+            rendered(99_000, start, end, at("2026-11-30T23:00:00Z")),
+            99_000
+        );
     }
 
     #[test]

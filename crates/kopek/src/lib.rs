@@ -125,6 +125,10 @@ impl Server {
         let billing_mailer = mail::BillingMailer {
             mailer: mailer.clone(),
         };
+        let closing_mailer = mail::ClosingMailer {
+            core: state_core.clone(),
+            mailer: mailer.clone(),
+        };
         let invitation_mailer = mail::InvitationMailer {
             store: store.clone(),
             mailer,
@@ -138,7 +142,8 @@ impl Server {
             .with_handler(
                 kopek_core::subscriptions::BILLING_MAIL,
                 Arc::new(billing_mailer),
-            );
+            )
+            .with_handler(kopek_core::closing::MAIL, Arc::new(closing_mailer));
         let built_in = match worker_id(config, addr) {
             Some(id) => built_in.with_id(id),
             None => built_in,

@@ -9,7 +9,7 @@ use kopek_store::invitations::{self, Mail};
 use kopek_store::outbox::Handler;
 use lettre::message::Mailbox;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
-use lettre::message::{Body, MultiPart, SinglePart};
+use lettre::message::{Attachment, Body, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
 
@@ -45,19 +45,45 @@ impl Mailer {
     /// A mail in plain text with an HTML alternative made from it. The error text is
     /// safe to record (no credentials).
     pub async fn send(&self, to: &str, subject: &str, text: &str) -> Result<(), String> {
+        self.send_with(to, subject, text, &[]).await
+    }
+
+    /// [`Mailer::send`] with files attached.
+    pub async fn send_with(
+        &self,
+        to: &str,
+        subject: &str,
+        text: &str,
+        files: &[kopek_api::closing::File],
+    ) -> Result<(), String> {
         let recipient: Mailbox = to.parse().map_err(|e| format!("bad recipient: {e}"))?;
         // An SMTP server may lack 8BITMIME, which lettre then refuses to use; files
         // are read by people and tools that take 8-bit text.
         let eight_bit = matches!(self.transport, Transport::Files(_));
+        let alternative = MultiPart::alternative()
+            .singlepart(part(ContentType::TEXT_PLAIN, text.to_owned(), eight_bit))
+            .singlepart(part(ContentType::TEXT_HTML, html(text), eight_bit));
+        let body = if files.is_empty() {
+            alternative
+        } else {
+            let mut mixed = MultiPart::mixed().multipart(alternative);
+            for f in files {
+                let content_type = ContentType::parse(f.content_type)
+                    .map_err(|e| format!("content type {}: {e}", f.content_type))?;
+                // Base64 whatever the bytes: a windows-1251 XML must reach the
+                // reader byte for byte.
+                let body =
+                    Body::new_with_encoding(f.bytes.clone(), ContentTransferEncoding::Base64)
+                        .map_err(|_| format!("cannot encode {}", f.name))?;
+                mixed = mixed.singlepart(Attachment::new(f.name.clone()).body(body, content_type));
+            }
+            mixed
+        };
         let message = Message::builder()
             .from(self.from.clone())
             .to(recipient)
             .subject(subject)
-            .multipart(
-                MultiPart::alternative()
-                    .singlepart(part(ContentType::TEXT_PLAIN, text.to_owned(), eight_bit))
-                    .singlepart(part(ContentType::TEXT_HTML, html(text), eight_bit)),
-            )
+            .multipart(body)
             .map_err(|e| format!("cannot build the mail: {e}"))?;
         match &self.transport {
             Transport::Smtp(smtp) => {
@@ -219,5 +245,42 @@ impl Handler for BillingMailer {
     fn sensitive(&self) -> bool {
         // The payment links carry their tokens.
         true
+    }
+}
+
+/// Sends a new closing document to the organization's billing contact with its
+/// PDF and, when it can be made, its XML attached (see
+/// `kopek_core::closing::DocumentMail`); the files are rendered now, from the
+/// stored document, as a download would give them.
+pub struct ClosingMailer {
+    pub core: kopek_core::Core,
+    pub mailer: Mailer,
+}
+
+#[async_trait]
+impl Handler for ClosingMailer {
+    async fn handle(&self, payload: &str) -> Result<(), String> {
+        use kopek_api::closing::{pdf, xml};
+        let mail: kopek_core::closing::DocumentMail =
+            serde_json::from_str(payload).map_err(|e| format!("bad payload: {e}"))?;
+        let d = kopek_core::closing::download(&self.core, &mail.closing_document_id, None)
+            .await
+            .map_err(|e| e.to_string())?;
+        let upd = d.listed.document.kind == "upd";
+        let mut text = mail.text.clone();
+        let mut files = Vec::with_capacity(2);
+        match xml(&d) {
+            Ok(file) => files.push(file),
+            // A correction's mail says that only its PDF comes.
+            Err(_) if !upd => {}
+            Err(why) => text.push_str(&mail.lang().pick(
+                format!("\nThe XML is not attached: {why}.\n"),
+                format!("\nXML не приложен: {why}.\n"),
+            )),
+        }
+        files.insert(0, pdf(d).await.map_err(|e| e.to_string())?);
+        self.mailer
+            .send_with(&mail.to, &mail.subject, &text, &files)
+            .await
     }
 }

@@ -46,7 +46,8 @@ pub struct CreateOrganization {
     pub billing: BillingBody,
 }
 
-/// Who is mailed about the organization's renewal invoices, reminders and expiry.
+/// Who is mailed about the organization's renewal invoices, reminders, expiry
+/// and closing documents.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct BillingBody {
     /// The billing contact's address; empty removes it (then nobody is mailed).

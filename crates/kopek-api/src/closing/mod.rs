@@ -234,19 +234,45 @@ pub async fn answer(
         }
         Wanted::Pdf(id) => {
             let d = closing_core::download(core, &id, organization).await?;
-            let name = format!("{}.pdf", d.listed.document.number);
-            let bytes = kopek_core::cpu::run(move || sheet::render(&d)).await??;
-            Ok(file(bytes, "application/pdf", &name))
+            Ok(pdf(d).await?.into_response())
         }
         Wanted::Xml(id) => {
             let d = closing_core::download(core, &id, organization).await?;
-            let name = format!("{}.xml", upd::file_id(&d));
-            Ok(file(
-                upd::render(&d)?,
-                "application/xml; charset=windows-1251",
-                &name,
-            ))
+            Ok(xml(&d)?.into_response())
         }
+    }
+}
+
+/// One of a document's files, named as it is downloaded (and attached to mail).
+pub struct File {
+    pub name: String,
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+/// The document's PDF, rendered off the async threads.
+pub async fn pdf(d: Download) -> Result<File, Error> {
+    let name = format!("{}.pdf", d.listed.document.number);
+    let bytes = kopek_core::cpu::run(move || sheet::render(&d)).await??;
+    Ok(File {
+        name,
+        content_type: "application/pdf",
+        bytes,
+    })
+}
+
+/// The document's ФНС XML, or why it cannot be made yet.
+pub fn xml(d: &Download) -> Result<File, Error> {
+    Ok(File {
+        name: format!("{}.xml", upd::file_id(d)),
+        content_type: "application/xml; charset=windows-1251",
+        bytes: upd::render(d)?,
+    })
+}
+
+impl IntoResponse for File {
+    fn into_response(self) -> Response {
+        file(self.bytes, self.content_type, &self.name)
     }
 }
 

@@ -3,9 +3,12 @@
 //! December one at 20% VAT, the others at 22%), an `at_payment` product one;
 //! numbers are gapless per year, also with two processes issuing at once; the
 //! XML validates against the ФНС schema and meets the rules it embeds; the PDF
-//! has the number, both INNs and the total; a refund makes a correction.
+//! has the number, both INNs and the total; a refund makes a correction, and a
+//! cancel now documents the days rendered; each document is mailed with its
+//! files; the reconciliation statement adds up as SQL does.
 
 use crate::both_backends;
+use crate::customers::eml_files;
 use crate::harness::{Backend, TestApp, have, pdf_text, read, spawn_process_with};
 use crate::lifepos::{
     START_PLAN, START_PRODUCT, create_path, example_catalog, lp, organization, put_catalog,
@@ -22,6 +25,8 @@ both_backends!(
     a_year_of_monthly_and_at_payment_documents,
     two_processes_number_documents_without_gaps,
     the_reconciliation_statement_equals_sums_in_sql,
+    each_document_is_mailed_with_its_files,
+    a_cancel_now_documents_the_days_rendered,
 );
 
 const EGAIS_PRODUCT: &str = "4d2c1b0a-9e8f-4a7b-8c6d-5e4f3a2b1c00";
@@ -202,14 +207,19 @@ async fn valid_xml(app: &TestApp, doc: &Value) -> Option<PathBuf> {
         bytes.starts_with(b"<?xml version=\"1.0\" encoding=\"windows-1251\"?>"),
         "the prolog names windows-1251"
     );
-    let (text, _, bad) = encoding_rs::WINDOWS_1251.decode(&bytes);
+    checked_xml(app, name, &bytes, doc["number"].as_str().unwrap())
+}
+
+/// [`valid_xml`]'s checks of an XML named `name`, wherever it came from.
+fn checked_xml(app: &TestApp, name: &str, bytes: &[u8], number: &str) -> Option<PathBuf> {
+    let (text, _, bad) = encoding_rs::WINDOWS_1251.decode(bytes);
     assert!(!bad);
-    assert!(text.contains(doc["number"].as_str().unwrap()));
+    assert!(text.contains(number));
     if !have("xmllint") {
         return None;
     }
     let path = app.data_dir().join(name);
-    std::fs::write(&path, &bytes).unwrap();
+    std::fs::write(&path, bytes).unwrap();
     let out = std::process::Command::new("xmllint")
         .args(["--noout", "--schema", SCHEMA])
         .arg(&path)
@@ -752,5 +762,221 @@ async fn the_reconciliation_statement_equals_sums_in_sql(backend: Backend) {
         assert_eq!(status, 400, "{body}");
         assert!(body.to_string().contains(field), "{field}: {body}");
     }
+    app.stop().await;
+}
+
+/// The files attached to a raw mail, by name (each part base64, as Kopek
+/// attaches them; a long name in RFC 2231 pieces, `filename*0="…"; …`).
+fn attachments(eml: &str) -> Vec<(String, Vec<u8>)> {
+    use base64::Engine;
+    let mut out = Vec::new();
+    let mut lines = eml.lines();
+    while let Some(line) = lines.next() {
+        if !line.starts_with("Content-Disposition: attachment") {
+            continue;
+        }
+        // The part's headers up to the blank line, then its body up to the
+        // boundary.
+        let headers: String = std::iter::once(line)
+            .chain(lines.by_ref().take_while(|l| !l.is_empty()))
+            .collect();
+        let name: String = headers
+            .split("filename")
+            .skip(1)
+            .filter_map(|piece| piece.split('"').nth(1))
+            .collect();
+        let body: String = lines
+            .by_ref()
+            .take_while(|l| !l.starts_with("--"))
+            .collect();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(body.trim())
+            .unwrap();
+        out.push((name, bytes));
+    }
+    out
+}
+
+/// Every mail with files attached, waiting (up to 10 s) until there are `n`.
+async fn mails_with_files(app: &TestApp, n: usize) -> Vec<String> {
+    for _ in 0..500 {
+        let mails: Vec<String> = eml_files(app)
+            .into_iter()
+            .filter(|m| m.contains("Content-Disposition: attachment"))
+            .collect();
+        if mails.len() >= n {
+            return mails;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("expected {n} mails with files");
+}
+
+/// A document goes to the organization's billing e-mail through the outbox
+/// with its PDF and its XML, the same files as the downloads; a correction
+/// with its PDF; an organization without a billing e-mail gets none.
+async fn each_document_is_mailed_with_its_files(backend: Backend) {
+    let app = december_2025(backend).await;
+    let shop = buyer(&app, "mailed", Some("2AE-7707083893-773601001-1")).await;
+    let quiet = buyer(&app, "quiet", None).await;
+    let (status, body) = app
+        .admin(
+            Method::PATCH,
+            &format!("/admin/v1/organizations/{}", shop.0),
+            Some(json!({"billingEmail": "buh@mailed.example", "language": "ru"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let invoice = paid(&app, &shop, EGAIS_PRODUCT, EGAIS_PLAN, 1).await;
+    paid(&app, &quiet, EGAIS_PRODUCT, EGAIS_PLAN, 1).await;
+    let start = Timestamp::parse_rfc3339("2025-12-01T09:00:00Z").unwrap();
+    let (status, body) = move_clock(&app, start.plus_seconds(1)).await;
+    assert_eq!(status, 200, "{body}");
+    let docs = documents(&app, &format!("organization={}", shop.0)).await;
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    let doc = &docs[0];
+    let number = doc["number"].as_str().unwrap();
+
+    let mail = mails_with_files(&app, 1).await.remove(0);
+    assert!(mail.contains("To: buh@mailed.example"), "{mail}");
+    assert!(mail.contains(&format!("(УПД) № {number}")), "{mail}");
+    let files = attachments(&mail);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    let xml_name = doc["xmlFileName"].as_str().unwrap();
+    assert_eq!(names, [format!("{number}.pdf").as_str(), xml_name]);
+    if let Some(text) = pdf_text(&files[0].1) {
+        assert!(text.contains(number) && text.contains(BUYER_INN), "{text}");
+    }
+    checked_xml(&app, xml_name, &files[1].1, number);
+    let (_, _, downloaded) = file(
+        &app,
+        &format!(
+            "/admin/v1/closing-documents/{}.xml",
+            doc["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(files[1].1, downloaded, "the mailed XML is the download");
+
+    // The refund's correction comes with its PDF only (Kopek makes no УКД XML).
+    let (status, _) = invoice_action(&app, invoice["guid"].as_str().unwrap(), "refund", None).await;
+    assert_eq!(status, 200);
+    let mails = mails_with_files(&app, 2).await;
+    let correction = mails
+        .iter()
+        .find(|m| m.contains("(УКД) № "))
+        .expect("the correction's mail");
+    let files = attachments(correction);
+    assert_eq!(files.len(), 1);
+    assert!(files[0].0.ends_with(".pdf"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        mails_with_files(&app, 2).await.len(),
+        2,
+        "none to the quiet buyer"
+    );
+    app.stop().await;
+}
+
+/// Cancels an organization's only subscription now.
+async fn cancel_now(app: &TestApp, org: &str) {
+    let path = format!("/admin/v1/subscriptions?organization={org}");
+    let (status, list) = app.admin(Method::GET, &path, None).await;
+    assert_eq!(status, 200, "{list}");
+    let id = list["subscriptions"][0]["id"].as_str().unwrap().to_owned();
+    let (status, body) = app
+        .admin(
+            Method::POST,
+            &format!("/admin/v1/subscriptions/{id}:cancel"),
+            Some(json!({"at": "now"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+fn amounts(doc: &Value) -> Vec<i64> {
+    doc["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["amount"].as_i64().unwrap())
+        .collect()
+}
+
+/// A cancel now on 15 January 2026 of a year paid on 1 December 2025: the
+/// monthly product's January part is issued at once for 15 of its 31 days and
+/// no part after it; the document made at payment for the whole year is
+/// corrected (УКД) to the 46 days rendered, the rest of the payment being the
+/// buyer's advance in the reconciliation statement; a refund then corrects
+/// the correction to nothing.
+async fn a_cancel_now_documents_the_days_rendered(backend: Backend) {
+    let app = december_2025(backend).await;
+    let monthly_buyer = buyer(&app, "monthly", None).await;
+    let once_buyer = buyer(&app, "once", None).await;
+    let monthly = paid(&app, &monthly_buyer, START_PRODUCT, START_PLAN, 1).await;
+    let once = paid(&app, &once_buyer, EGAIS_PRODUCT, EGAIS_PLAN, 2).await;
+    let cut = Timestamp::parse_rfc3339("2026-01-15T12:00:00Z").unwrap();
+    let (status, body) = move_clock(&app, cut).await;
+    assert_eq!(status, 200, "{body}");
+    cancel_now(&app, &monthly_buyer.0).await;
+    cancel_now(&app, &once_buyer.0).await;
+
+    // Monthly: December whole, January for 15 of 31 days at 22%, then nothing.
+    let (status, body) = move_clock(&app, cut.plus_months(5)).await;
+    assert_eq!(status, 200, "{body}");
+    let docs = documents(&app, &format!("organization={}", monthly_buyer.0)).await;
+    assert_eq!(docs.len(), 2, "{docs:#?}");
+    let (december, january) = (&docs[0], &docs[1]);
+    assert_eq!(january["part"], 2);
+    assert_eq!(january["date"], "2026-01-15");
+    assert_eq!(january["serviceEnd"], cut.rfc3339());
+    let expected: Vec<i64> = amounts(december).iter().map(|a| a * 15 / 31).collect();
+    assert_eq!(amounts(january), expected);
+    assert_eq!(january["total"], expected.iter().sum::<i64>());
+    assert_eq!(january["vat"], included(expected.iter().sum(), 2200));
+    valid_xml(&app, january).await;
+
+    // At payment: the year's document, corrected to 46 of its 365 days.
+    let docs = documents(&app, &format!("organization={}", once_buyer.0)).await;
+    assert_eq!(docs.len(), 2, "{docs:#?}");
+    let (year, correction) = (&docs[0], &docs[1]);
+    assert_eq!(year["status"], "corrected");
+    assert_eq!(correction["kind"], "ukd");
+    assert_eq!(correction["correctsId"], year["id"]);
+    assert_eq!(correction["serviceEnd"], cut.rfc3339());
+    let rendered: Vec<i64> = amounts(year).iter().map(|a| a * 46 / 365).collect();
+    assert_eq!(amounts(correction), rendered);
+    let total = year["total"].as_i64().unwrap();
+    let kept: i64 = rendered.iter().sum();
+    assert_eq!(correction["total"], kept - total);
+    assert_eq!(
+        correction["vat"].as_i64().unwrap(),
+        included(kept, 2000) - year["vat"].as_i64().unwrap(),
+        "the correction keeps the document's rate (20% in December 2025)"
+    );
+    let path = format!(
+        "/admin/v1/organizations/{}/reconciliation?from=2025-12-01&to=2026-06-30",
+        once_buyer.0
+    );
+    let (status, st) = app.admin(Method::GET, &path, None).await;
+    assert_eq!(status, 200, "{st}");
+    assert_eq!(st["closingBalance"], kept - total, "the buyer's advance");
+
+    // A refund now corrects what is left to nothing, each part once.
+    for invoice in [&once, &monthly] {
+        let (status, body) =
+            invoice_action(&app, invoice["guid"].as_str().unwrap(), "refund", None).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let docs = documents(&app, &format!("organization={}", once_buyer.0)).await;
+    assert_eq!(docs.len(), 3, "{docs:#?}");
+    assert_eq!(docs[2]["correctsId"], correction["id"]);
+    assert_eq!(docs[2]["total"], -kept);
+    assert_eq!(amounts(&docs[2]), [0]);
+    let docs = documents(&app, &format!("organization={}", monthly_buyer.0)).await;
+    let corrections: Vec<&Value> = docs.iter().filter(|d| d["kind"] == "ukd").collect();
+    assert_eq!(corrections.len(), 2, "{docs:#?}");
+    let sum: i64 = docs.iter().map(|d| d["total"].as_i64().unwrap()).sum();
+    assert_eq!(sum, 0, "refunded, the documents add up to nothing");
     app.stop().await;
 }

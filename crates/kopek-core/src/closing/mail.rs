@@ -1,0 +1,103 @@
+//! The mail that carries a new closing document to the organization's billing
+//! contact, queued in the outbox of the transaction that issued the document (so
+//! a rolled-back issue sends nothing). The files are rendered when the mail is
+//! sent, from the stored document, by whoever handles [`MAIL`].
+
+use kopek_domain::Error;
+use kopek_domain::lang::Lang;
+use kopek_domain::money::Money;
+use kopek_store::closing_documents::ClosingDocument;
+use kopek_store::organizations::Organization;
+use kopek_store::{Conn, outbox};
+use serde::{Deserialize, Serialize};
+
+/// The outbox kind of a closing document's mail, whose payload is a
+/// [`DocumentMail`].
+pub const MAIL: &str = "mail.closing_document";
+
+/// A closing document's mail: its text, and the document whose PDF and XML go
+/// with it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentMail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub closing_document_id: String,
+    pub lang: String,
+}
+
+impl DocumentMail {
+    pub fn lang(&self) -> Lang {
+        Lang::parse(&self.lang).unwrap_or_default()
+    }
+}
+
+/// Queues the mail of `doc` when the organization has a billing e-mail.
+pub(super) async fn queue(
+    conn: &mut Conn,
+    org: &Organization,
+    doc: &ClosingDocument,
+) -> Result<(), Error> {
+    let Some(to) = org.billing_email.as_ref() else {
+        return Ok(());
+    };
+    let (subject, text) = compose(org.language, doc);
+    let mail = DocumentMail {
+        to: to.to_string(),
+        subject,
+        text,
+        closing_document_id: doc.id.clone(),
+        lang: org.language.as_str().to_owned(),
+    };
+    let payload = serde_json::to_value(&mail).map_err(Error::internal)?;
+    outbox::enqueue(conn, MAIL, &payload).await?;
+    Ok(())
+}
+
+fn compose(lang: Lang, doc: &ClosingDocument) -> (String, String) {
+    let number = &doc.number;
+    let date = &doc.issued_on;
+    let total = format!("{} {}", Money::new(doc.total, doc.currency), doc.currency);
+    let company = &doc.buyer.name;
+    let correction = doc.kind == "ukd";
+    let subject = match correction {
+        false => lang.pick(
+            format!("Closing document (УПД) {number} of {date}"),
+            format!("УПД № {number} от {date}"),
+        ),
+        true => lang.pick(
+            format!("Correction (УКД) {number} of {date}"),
+            format!("УКД № {number} от {date}"),
+        ),
+    };
+    let body = match correction {
+        false => lang.pick(
+            format!(
+                "Attached is the universal transfer document (УПД) {number} of {date} for \
+                 {company}: {total}.\n\nThe PDF is for printing; the XML, in the tax \
+                 service's format 5.03, is for your EDO operator or for loading into 1C."
+            ),
+            format!(
+                "Во вложении универсальный передаточный документ (УПД) № {number} от {date} \
+                 для {company} на сумму {total}.\n\nPDF — для печати; XML в формате ФНС 5.03 \
+                 — для загрузки оператору ЭДО или в 1С."
+            ),
+        ),
+        true => lang.pick(
+            format!(
+                "The invoice was refunded, so the closing document it had is corrected by \
+                 the adjustment document (УКД) {number} of {date} for {company}: {total}. \
+                 The PDF is attached."
+            ),
+            format!(
+                "Счёт возвращён, поэтому выданный по нему документ исправлен \
+                 корректировочным документом (УКД) № {number} от {date} для {company} на \
+                 сумму {total}. PDF во вложении."
+            ),
+        ),
+    };
+    let sign = lang.pick("--\nKopek billing", "--\nБиллинг Kopek");
+    let hello = lang.pick("Hello,", "Здравствуйте!");
+    (subject, format!("{hello}\n\n{body}\n\n{sign}\n"))
+}
