@@ -258,6 +258,12 @@ async fn first_steps(config: &Config, store: &Store) {
             "bank-transfer invoices say they cannot be paid until the seller's details are set"
         );
     }
+    if config.seller_name.trim().is_empty() || config.seller_inn.trim().is_empty() {
+        tracing::info!(
+            "closing documents are made but not mailed until KOPEK_SELLER_NAME and \
+             KOPEK_SELLER_INN are set"
+        );
+    }
 }
 
 /// Starts the gRPC listener when `grpc_listen` is set.

@@ -151,7 +151,7 @@ pub fn render(d: &Download) -> Result<Vec<u8>, Error> {
         ),
         Block::Gap(0.5),
         Block::Table {
-            columns: &[1.0, 9.0, 2.0, 4.0, 2.5, 3.5, 4.0],
+            columns: &[1.0, 8.5, 2.5, 4.0, 2.5, 3.5, 4.0],
             header: Some(header),
             rows,
         },

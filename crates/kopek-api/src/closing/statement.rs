@@ -218,7 +218,7 @@ fn render(s: &Statement) -> Result<Vec<u8>, Error> {
             ]],
         },
         Block::Table {
-            columns: &[2.2, 4.0, 2.4, 2.4, 2.2, 4.0, 2.4, 2.4],
+            columns: &[2.6, 3.0, 2.7, 2.7, 2.6, 3.0, 2.7, 2.7],
             header: Some(header),
             rows,
         },

@@ -33,7 +33,9 @@ impl DocumentMail {
     }
 }
 
-/// Queues the mail of `doc` when the organization has a billing e-mail.
+/// Queues the mail of `doc` when the organization has a billing e-mail and the
+/// document names its seller: one without (a server whose `KOPEK_SELLER_*` are
+/// not set yet) is of no use to the buyer's accountant, and is not sent.
 pub(super) async fn queue(
     conn: &mut Conn,
     org: &Organization,
@@ -42,6 +44,9 @@ pub(super) async fn queue(
     let Some(to) = org.billing_email.as_ref() else {
         return Ok(());
     };
+    if doc.seller.name.trim().is_empty() || doc.seller.inn.trim().is_empty() {
+        return Ok(());
+    }
     let (subject, text) = compose(org.language, doc);
     let mail = DocumentMail {
         to: to.to_string(),
