@@ -117,16 +117,17 @@ async fn issue_next(
     if !store::advance(conn, &s.invoice_guid, s.next_part, next_due).await? {
         return Ok(false);
     }
-    let part = match cut {
+    let (part, cut) = match cut {
         Some(at) if at < whole.end => {
             store::stop(conn, &s.invoice_guid).await?;
-            closing::Part {
-                end: at,
+            let part = closing::Part {
+                end: closing::cut_end(whole.start, whole.end, at),
                 rendered_on: at.date(),
                 ..whole
-            }
+            };
+            (part, Some(at))
         }
-        _ => whole,
+        _ => (whole, None),
     };
     let invoice = invoices::get(&mut *conn, &s.invoice_guid)
         .await?
@@ -146,7 +147,9 @@ async fn issue_next(
         .iter()
         .map(|p| {
             let share = closing::share(p.total.minor(), part.index, count);
-            let amount = closing::rendered(share, whole.start, whole.end, part.end);
+            let amount = cut.map_or(share, |at| {
+                closing::rendered(share, whole.start, whole.end, at)
+            });
             let (vat, r) = closing::vat_of(amount, kind, part.rendered_on, seller.vat_payer);
             rate = r;
             Line {
@@ -179,7 +182,7 @@ async fn issue_next(
     )
     .await?;
     event(core, conn, "closing_document.issued", &doc, now).await?;
-    mail::queue(conn, &org, &doc).await?;
+    mail::queue(conn, &org, &doc, mail::Why::Issued).await?;
     Ok(true)
 }
 
@@ -210,14 +213,14 @@ pub(crate) async fn on_refund(
     correct(core, conn, invoice, now, None).await
 }
 
-/// What a cancel now of the subscription `invoice` paid for does to its
-/// closing documents, in the cancel's transaction: the service ended at `now`.
+/// What the end of its service at `now` does to the closing documents of the
+/// paid `invoice`, in the transaction that ended it.
 /// Parts begun by then and not yet issued are issued now, the last for the days
 /// rendered; no later part is issued; and a document issued for service past
 /// `now` (a whole period documented at payment) gets a correction to the days
 /// rendered. What was paid beyond that stays the buyer's advance, as the
 /// reconciliation statement shows, until it is refunded.
-pub(crate) async fn on_cancel(
+async fn on_cancel(
     core: &Core,
     conn: &mut Conn,
     invoice: &InvoiceId,
@@ -250,6 +253,27 @@ pub(crate) async fn on_cancel(
     correct(core, conn, &invoice, now, Some(now)).await
 }
 
+/// What the end of a subscription now (a cancel, or a refund of the period in
+/// progress) does to the closing documents of the organization's product: every
+/// paid invoice whose service runs past `now` (the period in progress, one paid
+/// ahead, the upgrades bought for it) is cut there, as [`on_cancel`] says, but
+/// the `refunded` one, which its refund corrects to nothing.
+pub(crate) async fn on_end(
+    core: &Core,
+    conn: &mut Conn,
+    organization: &OrganizationId,
+    product: &str,
+    refunded: Option<&InvoiceId>,
+    now: Timestamp,
+) -> Result<(), Error> {
+    for invoice in store::running(&mut *conn, organization, product, now).await? {
+        if Some(&invoice) != refunded {
+            on_cancel(core, conn, &invoice, now).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Corrects each part of `invoice` whose latest document (the document or its
 /// last correction) says more than was rendered: to nothing (`cut` None, a
 /// refund), or to the days of service until `cut`.
@@ -270,7 +294,9 @@ async fn correct(
         .collect();
     let mut org = None;
     for last in latest {
-        let end = cut.map_or(last.service_end, |at| last.service_end.min(at));
+        let end = cut.map_or(last.service_end, |at| {
+            closing::cut_end(last.service_start, last.service_end, at)
+        });
         let lines: Vec<Line> = last
             .lines
             .iter()
@@ -326,7 +352,11 @@ async fn correct(
         )
         .await?;
         event(core, conn, "closing_document.corrected", &doc, now).await?;
-        mail::queue(conn, org, &doc).await?;
+        let why = match cut {
+            Some(_) => mail::Why::Canceled,
+            None => mail::Why::Refunded,
+        };
+        mail::queue(conn, org, &doc, why).await?;
     }
     Ok(())
 }

@@ -139,21 +139,33 @@ pub fn share(total: i64, index: i64, count: i64) -> i64 {
     }
 }
 
+/// Where the service of `[start, end)` ends when it is cut at `cut` (a cancel
+/// now): at the end of the cut's day, which is rendered whole, and never
+/// outside `[start, end]`.
+pub fn cut_end(start: Timestamp, end: Timestamp, cut: Timestamp) -> Timestamp {
+    if cut < start {
+        return start;
+    }
+    cut.date()
+        .next_day()
+        .map_or(end, |d| Timestamp::from_datetime(d.midnight().assume_utc()))
+        .min(end)
+}
+
 /// What of `amount`, for the service of `[start, end)`, was rendered when the
-/// service was cut at `cut` (a cancel now): in proportion to the days of
-/// service, the day of the cut counted as rendered, rounded down to the kopeck
-/// (what is left is the buyer's, as an advance).
+/// service was cut at `cut`: in proportion to the days of service until
+/// [`cut_end`] (the day of the cut counted), rounded down to the kopeck (what is
+/// left is the buyer's, as an advance).
 pub fn rendered(amount: i64, start: Timestamp, end: Timestamp, cut: Timestamp) -> i64 {
-    if cut >= end {
+    let until = cut_end(start, end, cut);
+    if until >= end {
         return amount;
     }
-    if cut < start {
+    if until <= start {
         return 0;
     }
-    let first = start.date();
-    let days = (last_day(start, end) - first).whole_days() + 1;
-    let done = ((cut.date() - first).whole_days() + 1).min(days);
-    let part = i128::from(amount) * i128::from(done) / i128::from(days);
+    let days = |to: Timestamp| (last_day(start, to) - start.date()).whole_days() + 1;
+    let part = i128::from(amount) * i128::from(days(until)) / i128::from(days(end));
     i64::try_from(part).unwrap_or(amount)
 }
 
@@ -256,6 +268,19 @@ mod tests {
             rendered(99_000, start, end, at("2026-11-30T23:00:00Z")),
             99_000
         );
+        // The service ends with the cut's day, and the days it states are the
+        // days it charges.
+        let cut = at("2026-01-15T12:00:00Z");
+        let until = cut_end(start, end, cut);
+        assert_eq!(until, at("2026-01-16T00:00:00Z"));
+        assert_eq!(last_day(start, until).to_string(), "2026-01-15");
+        assert_eq!(rendered(36_500, start, end, cut), 46_00);
+        assert_eq!(cut_end(start, end, at("2025-11-30T10:00:00Z")), start);
+        assert_eq!(
+            cut_end(start, end, at("2026-11-30T23:00:00Z")),
+            at("2026-12-01T00:00:00Z")
+        );
+        assert_eq!(cut_end(start, end, at("2026-12-01T08:00:00Z")), end);
     }
 
     #[test]

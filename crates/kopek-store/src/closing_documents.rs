@@ -5,6 +5,7 @@ use crate::db::{AnyQuery, Conn, DbResult, Record, select};
 use kopek_domain::Error;
 use kopek_domain::closing::{Line, Party};
 use kopek_domain::ids::{InvoiceId, OrganizationId};
+use kopek_domain::invoice::InvoiceStatus;
 use kopek_domain::money::Currency;
 use kopek_domain::sql::Json;
 use kopek_domain::time::Timestamp;
@@ -144,6 +145,29 @@ pub async fn due(conn: &mut Conn, now: Timestamp, limit: i64) -> Result<Vec<Sche
 
 pub async fn schedule_of(conn: &mut Conn, invoice: &InvoiceId) -> Result<Option<Schedule>, Error> {
     crate::db::by_key(conn, invoice.as_str()).await
+}
+
+/// The paid invoices of an organization's product whose documented service runs
+/// past `now`, oldest first.
+pub async fn running(
+    conn: &mut Conn,
+    organization: &OrganizationId,
+    product: &str,
+    now: Timestamp,
+) -> Result<Vec<InvoiceId>, Error> {
+    sqlx::query_scalar(
+        "SELECT s.invoice_guid FROM closing_schedules s \
+         JOIN invoices i ON i.guid = s.invoice_guid \
+         WHERE i.organization_guid = $1 AND i.product_guid = $2 AND i.status = $3 \
+         AND s.period_end > $4 ORDER BY s.created_at, s.invoice_guid",
+    )
+    .bind(organization)
+    .bind(product)
+    .bind(InvoiceStatus::Paid)
+    .bind(now)
+    .fetch_all(conn)
+    .await
+    .db()
 }
 
 /// Moves a schedule from part `from` on to the next (due at `next_due`, None when

@@ -427,18 +427,17 @@ pub async fn add_plan_change(
     Ok(())
 }
 
-/// The upgrade invoices of a subscription in `status`, oldest first.
-pub async fn plan_changes(
+/// The unpaid upgrade invoices of a subscription.
+pub async fn pending_plan_changes(
     conn: &mut Conn,
     subscription_id: &str,
-    status: InvoiceStatus,
 ) -> Result<Vec<InvoiceId>, Error> {
     sqlx::query_scalar(
         "SELECT p.invoice_guid FROM plan_changes p JOIN invoices i ON i.guid = p.invoice_guid \
          WHERE p.subscription_id = $1 AND i.status = $2 ORDER BY p.created_at",
     )
     .bind(subscription_id)
-    .bind(status)
+    .bind(InvoiceStatus::Pending)
     .fetch_all(conn)
     .await
     .db()

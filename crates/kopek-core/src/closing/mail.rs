@@ -33,6 +33,16 @@ impl DocumentMail {
     }
 }
 
+/// Why a document is mailed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Why {
+    Issued,
+    /// A correction, because the invoice was refunded.
+    Refunded,
+    /// A correction, because the subscription ended before its period did.
+    Canceled,
+}
+
 /// Queues the mail of `doc` when the organization has a billing e-mail and the
 /// document names its seller: one without (a server whose `KOPEK_SELLER_*` are
 /// not set yet) is of no use to the buyer's accountant, and is not sent.
@@ -40,6 +50,7 @@ pub(super) async fn queue(
     conn: &mut Conn,
     org: &Organization,
     doc: &ClosingDocument,
+    why: Why,
 ) -> Result<(), Error> {
     let Some(to) = org.billing_email.as_ref() else {
         return Ok(());
@@ -47,7 +58,7 @@ pub(super) async fn queue(
     if doc.seller.name.trim().is_empty() || doc.seller.inn.trim().is_empty() {
         return Ok(());
     }
-    let (subject, text) = compose(org.language, doc);
+    let (subject, text) = compose(org.language, doc, why);
     let mail = DocumentMail {
         to: to.to_string(),
         subject,
@@ -60,47 +71,60 @@ pub(super) async fn queue(
     Ok(())
 }
 
-fn compose(lang: Lang, doc: &ClosingDocument) -> (String, String) {
+fn compose(lang: Lang, doc: &ClosingDocument, why: Why) -> (String, String) {
     let number = &doc.number;
     let date = &doc.issued_on;
-    let total = format!("{} {}", Money::new(doc.total, doc.currency), doc.currency);
+    let money = |minor: i64| format!("{} {}", Money::new(minor, doc.currency), doc.currency);
     let company = &doc.buyer.name;
-    let correction = doc.kind == "ukd";
-    let subject = match correction {
-        false => lang.pick(
-            format!("Closing document (УПД) {number} of {date}"),
-            format!("УПД № {number} от {date}"),
-        ),
-        true => lang.pick(
-            format!("Correction (УКД) {number} of {date}"),
-            format!("УКД № {number} от {date}"),
-        ),
-    };
-    let body = match correction {
-        false => lang.pick(
-            format!(
-                "Attached is the universal transfer document (УПД) {number} of {date} for \
-                 {company}: {total}.\n\nThe PDF is for printing; the XML, in the tax \
-                 service's format 5.03, is for your EDO operator or for loading into 1C."
+    let (subject, body) = match why {
+        Why::Issued => (
+            lang.pick(
+                format!("Closing document (УПД) {number} of {date}"),
+                format!("УПД № {number} от {date}"),
             ),
-            format!(
-                "Во вложении универсальный передаточный документ (УПД) № {number} от {date} \
-                 для {company} на сумму {total}.\n\nPDF — для печати; XML в формате ФНС 5.03 \
-                 — для загрузки оператору ЭДО или в 1С."
+            lang.pick(
+                format!(
+                    "Attached is the universal transfer document (УПД) {number} of {date} \
+                     for {company}: {}.\n\nThe PDF is for printing; the XML, in the tax \
+                     service's format 5.03, is for your EDO operator or for loading into 1C.",
+                    money(doc.total)
+                ),
+                format!(
+                    "Во вложении универсальный передаточный документ (УПД) № {number} от \
+                     {date} для {company} на сумму {}.\n\nPDF — для печати; XML в формате \
+                     ФНС 5.03 — для загрузки оператору ЭДО или в 1С.",
+                    money(doc.total)
+                ),
             ),
         ),
-        true => lang.pick(
-            format!(
-                "The invoice was refunded, so the closing document it had is corrected by \
-                 the adjustment document (УКД) {number} of {date} for {company}: {total}. \
-                 The PDF is attached."
-            ),
-            format!(
-                "Счёт возвращён, поэтому выданный по нему документ исправлен \
-                 корректировочным документом (УКД) № {number} от {date} для {company} на \
-                 сумму {total}. PDF во вложении."
-            ),
-        ),
+        Why::Refunded | Why::Canceled => {
+            let reason = match why {
+                Why::Refunded => lang.pick("The invoice was refunded", "Счёт возвращён"),
+                _ => lang.pick(
+                    "The subscription ended before its paid period did",
+                    "Подписка прекращена до конца оплаченного периода",
+                ),
+            };
+            let less = money(-doc.total);
+            (
+                lang.pick(
+                    format!("Correction (УКД) {number} of {date}"),
+                    format!("УКД № {number} от {date}"),
+                ),
+                lang.pick(
+                    format!(
+                        "{reason}, so the closing document issued for it is corrected by the \
+                         adjustment document (УКД) {number} of {date} for {company}: the \
+                         amount is reduced by {less}. The PDF is attached."
+                    ),
+                    format!(
+                        "{reason}, поэтому выданный документ исправлен корректировочным \
+                         документом (УКД) № {number} от {date} для {company}: сумма \
+                         уменьшена на {less}. PDF во вложении."
+                    ),
+                ),
+            )
+        }
     };
     let sign = lang.pick("--\nKopek billing", "--\nБиллинг Kopek");
     let hello = lang.pick("Hello,", "Здравствуйте!");

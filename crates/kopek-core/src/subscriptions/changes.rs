@@ -9,7 +9,7 @@ use crate::licenses;
 use crate::write::{Ran, Write};
 use kopek_domain::auth::Principal;
 use kopek_domain::error::Violations;
-use kopek_domain::invoice::{InvoiceStatus, MAX_QUANTITY, quote, upgrade_quote};
+use kopek_domain::invoice::{MAX_QUANTITY, quote, upgrade_quote};
 use kopek_domain::subscription::{SubscriptionStatus, days_left, prorate};
 use kopek_domain::time::Timestamp;
 use kopek_domain::{Error, FieldError, Reason};
@@ -95,14 +95,18 @@ pub(super) async fn end_now(
     let revoked = licenses::revoke(core, conn, &s.id, s.current_period_end, why, now).await?;
     void_renewal(core, conn, &s, now).await?;
     cancel_pending_upgrades(core, conn, &s, now).await?;
-    // The service of the period's invoice and of its paid upgrades ends now. (A
-    // refund corrects the refunded invoice's documents itself, to nothing.)
-    if why == "canceled" {
-        let upgrades = subscriptions::plan_changes(&mut *conn, &s.id, InvoiceStatus::Paid).await?;
-        for invoice in s.period_invoice_guid.iter().chain(&upgrades) {
-            crate::closing::on_cancel(core, conn, invoice, now).await?;
-        }
-    }
+    // The service of every paid invoice still running ends now (a refund
+    // corrects the refunded invoice itself, to nothing).
+    let refunded = s.period_invoice_guid.as_ref().filter(|_| why == "refund");
+    crate::closing::on_end(
+        core,
+        conn,
+        &s.organization_guid,
+        &s.product_guid,
+        refunded,
+        now,
+    )
+    .await?;
     s.status = SubscriptionStatus::Canceled;
     s.cancel_at_period_end = false;
     s.current_period_end = s.current_period_end.min(now);
@@ -355,7 +359,7 @@ async fn cancel_pending_upgrades(
     s: &Subscription,
     now: Timestamp,
 ) -> Result<(), Error> {
-    for guid in subscriptions::plan_changes(&mut *conn, &s.id, InvoiceStatus::Pending).await? {
+    for guid in subscriptions::pending_plan_changes(&mut *conn, &s.id).await? {
         invoices::apply(core, &mut *conn, &guid, Change::Cancel, now).await?;
     }
     Ok(())

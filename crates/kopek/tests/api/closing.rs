@@ -685,6 +685,10 @@ async fn the_reconciliation_statement_equals_sums_in_sql(backend: Backend) {
     let refunded_in = by_time(REFUNDED, from, to).await;
     // December's document and payment: the buyer paid ahead.
     assert_eq!((docs_before, paid_before), (82_500, 990_000));
+    // By hand: the advance left after December, less January to May's five
+    // monthly parts; the ЕГАИС year's document, correction, payment and refund
+    // cancel out.
+    assert_eq!(st["closingBalance"], 82_500 - 990_000 + 5 * 82_500);
     assert_eq!(st["openingBalance"], docs_before - paid_before);
     assert_eq!(st["debitTurnover"], docs_in + refunded_in);
     assert_eq!(st["creditTurnover"], paid_in);
@@ -869,6 +873,11 @@ async fn each_document_is_mailed_with_its_files(backend: Backend) {
     let files = attachments(correction);
     assert_eq!(files.len(), 1);
     assert!(files[0].0.ends_with(".pdf"));
+    assert!(correction.contains("Счёт возвращён"), "{correction}");
+    assert!(
+        correction.contains("сумма уменьшена на 5400.00 RUB"),
+        "{correction}"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         mails_with_files(&app, 2).await.len(),
@@ -908,7 +917,8 @@ fn amounts(doc: &Value) -> Vec<i64> {
 /// no part after it; the document made at payment for the whole year is
 /// corrected (УКД) to the 46 days rendered, the rest of the payment being the
 /// buyer's advance in the reconciliation statement; a refund then corrects
-/// the correction to nothing.
+/// the correction to nothing. With a renewal paid ahead, a cancel now cuts the
+/// period in progress and the one paid ahead alike.
 async fn a_cancel_now_documents_the_days_rendered(backend: Backend) {
     let app = december_2025(backend).await;
     let monthly_buyer = buyer(&app, "monthly", None).await;
@@ -929,7 +939,15 @@ async fn a_cancel_now_documents_the_days_rendered(backend: Backend) {
     let (december, january) = (&docs[0], &docs[1]);
     assert_eq!(january["part"], 2);
     assert_eq!(january["date"], "2026-01-15");
-    assert_eq!(january["serviceEnd"], cut.rfc3339());
+    // Its service ends with the day of the cancel, which it charges.
+    assert_eq!(january["serviceEnd"], "2026-01-16T00:00:00Z");
+    assert!(
+        january["lines"][0]["name"]
+            .as_str()
+            .unwrap()
+            .ends_with("за период 01.01.2026 – 15.01.2026"),
+        "{january}"
+    );
     let expected: Vec<i64> = amounts(december).iter().map(|a| a * 15 / 31).collect();
     assert_eq!(amounts(january), expected);
     assert_eq!(january["total"], expected.iter().sum::<i64>());
@@ -943,7 +961,7 @@ async fn a_cancel_now_documents_the_days_rendered(backend: Backend) {
     assert_eq!(year["status"], "corrected");
     assert_eq!(correction["kind"], "ukd");
     assert_eq!(correction["correctsId"], year["id"]);
-    assert_eq!(correction["serviceEnd"], cut.rfc3339());
+    assert_eq!(correction["serviceEnd"], "2026-01-16T00:00:00Z");
     let rendered: Vec<i64> = amounts(year).iter().map(|a| a * 46 / 365).collect();
     assert_eq!(amounts(correction), rendered);
     let total = year["total"].as_i64().unwrap();
@@ -978,5 +996,51 @@ async fn a_cancel_now_documents_the_days_rendered(backend: Backend) {
     assert_eq!(corrections.len(), 2, "{docs:#?}");
     let sum: i64 = docs.iter().map(|d| d["total"].as_i64().unwrap()).sum();
     assert_eq!(sum, 0, "refunded, the documents add up to nothing");
+
+    // A renewal paid ahead, then a cancel now: the period in progress is cut to
+    // its days (361 of 365) and the period paid ahead, not begun, to nothing.
+    let ahead = buyer(&app, "ahead", None).await;
+    paid(&app, &ahead, EGAIS_PRODUCT, EGAIS_PLAN, 1).await;
+    // Paid on 15 June 2026 (the clock's time now) for a year: five days
+    // before its end, the renewal is out.
+    let late = cut.plus_months(17).plus_seconds(-5 * 86_400);
+    let (status, body) = move_clock(&app, late).await;
+    assert_eq!(status, 200, "{body}");
+    let path = format!("/orgs/{}/profile/invoices?items_per_page=100", ahead.0);
+    let (status, list) = read(lp(&app, Method::GET, &path, &ahead.1).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{list}");
+    let renewal = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["status"] == "Pending")
+        .unwrap_or_else(|| panic!("a renewal invoice in {list}"))
+        .clone();
+    let (status, body) = pay(&app, renewal["guid"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = move_clock(&app, late.plus_seconds(1)).await;
+    assert_eq!(status, 200, "{body}");
+    cancel_now(&app, &ahead.0).await;
+    let docs = documents(&app, &format!("organization={}", ahead.0)).await;
+    let kinds: Vec<(&str, &str)> = docs
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap(),
+                d["invoiceGuid"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(docs.len(), 4, "{kinds:?}");
+    let of =
+        |guid: &str| -> Vec<&Value> { docs.iter().filter(|d| d["invoiceGuid"] == guid).collect() };
+    let renewal_docs = of(renewal["guid"].as_str().unwrap());
+    assert_eq!(renewal_docs.len(), 2, "{kinds:?}");
+    assert_eq!(amounts(renewal_docs[1]), [0], "not begun: nothing rendered");
+    let first = &docs[0];
+    let first_docs = of(first["invoiceGuid"].as_str().unwrap());
+    assert_eq!(first_docs.len(), 2, "{kinds:?}");
+    let rendered: Vec<i64> = amounts(first).iter().map(|a| a * 361 / 365).collect();
+    assert_eq!(amounts(first_docs[1]), rendered);
     app.stop().await;
 }
