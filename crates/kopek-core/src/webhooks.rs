@@ -98,13 +98,13 @@ pub async fn fan_out(core: &Core, claim: Claim<'_>) -> Result<FannedOut, Error> 
     .await?;
     let ids: Vec<&str> = taken.iter().map(|e| e.id.as_str()).collect();
     kopek_store::events::fanned_out(&mut tx, &ids).await?;
+    // The data of the events delivered now, read once for all their endpoints.
+    let mut wanted: Vec<&str> = claimed.iter().map(|d| d.event_id.as_str()).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let events = kopek_store::events::get_many(&mut tx, &wanted).await?;
     tx.commit().await?;
-    let wanted: HashSet<&str> = claimed.iter().map(|d| d.event_id.as_str()).collect();
     let count = taken.len();
-    let events = taken
-        .into_iter()
-        .filter(|e| wanted.contains(e.id.as_str()))
-        .collect();
     Ok(FannedOut {
         taken: count,
         claimed,

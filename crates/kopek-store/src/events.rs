@@ -82,26 +82,39 @@ pub async fn get_many(conn: &mut Conn, ids: &[&str]) -> Result<Vec<Event>, Error
     crate::db::by_keys(conn, ids).await
 }
 
+/// What the fan-out reads of an event to choose its endpoints: not its data,
+/// which only the events that are delivered need.
+#[derive(Debug, Clone, FromRow)]
+pub struct Head {
+    pub id: String,
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    pub tenant_type: Option<String>,
+    pub tenant_id: Option<String>,
+    pub created_at: Timestamp,
+}
+
 /// Up to `limit` events not yet fanned out to webhook endpoints, oldest first, in
-/// the caller's transaction, whole: the worker sends them as it queues them. On
-/// PostgreSQL the rows are locked and those another worker holds are skipped, so
-/// two workers take different events.
+/// the caller's transaction. On PostgreSQL the rows are locked and those another
+/// worker holds are skipped, so two workers take different events.
 pub async fn unfanned(
     conn: &mut Conn,
     backend: crate::Backend,
     limit: i64,
-) -> Result<Vec<Event>, Error> {
+) -> Result<Vec<Head>, Error> {
     let lock = match backend {
         crate::Backend::Sqlite => "",
         crate::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
     };
-    sqlx::query_as(select::<Event>(&format!(
-        "WHERE fanned_out = 0 ORDER BY id LIMIT $1{lock}"
-    )))
-    .bind(limit)
-    .fetch_all(conn)
-    .await
-    .db()
+    let sql = format!(
+        "SELECT id, type, tenant_type, tenant_id, created_at FROM events \
+         WHERE fanned_out = 0 ORDER BY id LIMIT $1{lock}"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+        .db()
 }
 
 /// Notes events as fanned out.
