@@ -269,8 +269,11 @@ pub async fn list(
             "AND kind = 'upd' AND NOT EXISTS \
              (SELECT 1 FROM closing_documents c WHERE c.corrects = closing_documents.id)"
         }
+        // A correction that was corrected again (a cancel's, then a refund's)
+        // is listed, and shown, as a correction.
         Some("corrected") => {
-            "AND EXISTS (SELECT 1 FROM closing_documents c WHERE c.corrects = closing_documents.id)"
+            "AND kind = 'upd' AND EXISTS \
+             (SELECT 1 FROM closing_documents c WHERE c.corrects = closing_documents.id)"
         }
         Some("correction") => "AND kind = 'ukd'",
         _ => "",

@@ -991,6 +991,22 @@ async fn a_cancel_now_documents_the_days_rendered(backend: Backend) {
     assert_eq!(docs[2]["correctsId"], correction["id"]);
     assert_eq!(docs[2]["total"], -kept);
     assert_eq!(amounts(&docs[2]), [0]);
+    // Listed as the view shows them: the year's document corrected, both
+    // corrections as corrections.
+    let listed = |status: &'static str| {
+        let query = format!("organization={}&status={status}", once_buyer.0);
+        let app = &app;
+        async move {
+            documents(app, &query)
+                .await
+                .iter()
+                .map(|d| d["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed("corrected").await, [year["id"].as_str().unwrap()]);
+    assert_eq!(listed("correction").await.len(), 2);
+    assert!(listed("issued").await.is_empty());
     let docs = documents(&app, &format!("organization={}", monthly_buyer.0)).await;
     let corrections: Vec<&Value> = docs.iter().filter(|d| d["kind"] == "ukd").collect();
     assert_eq!(corrections.len(), 2, "{docs:#?}");
