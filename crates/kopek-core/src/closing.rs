@@ -10,6 +10,8 @@ mod mail;
 
 pub use mail::{DocumentMail, MAIL};
 
+use mail::Why;
+
 use crate::Core;
 use crate::events::{self, Subject};
 use crate::paging::PageQuery;
@@ -17,7 +19,7 @@ use kopek_domain::closing::{self, Before, Line, Party, Schedule};
 use kopek_domain::error::Violations;
 use kopek_domain::ids::{InvoiceId, OrganizationId};
 use kopek_domain::invoice::{InvoiceStatus, format_number};
-use kopek_domain::time::Timestamp;
+use kopek_domain::time::{Timestamp, parse_day, ru_date};
 use kopek_domain::vat;
 use kopek_domain::{Error, Reason};
 use kopek_store::Conn;
@@ -94,10 +96,21 @@ pub async fn run_due(core: &Core) -> Result<(usize, bool), Error> {
     Ok((issued, full))
 }
 
+/// The parts of a schedule's period, and the index of the next to issue.
+fn pending(s: &store::Schedule) -> Result<(Vec<closing::Part>, usize), Error> {
+    let kind = Schedule::parse(&s.schedule)
+        .ok_or_else(|| Error::internal(format!("closing schedule {:?}", s.schedule)))?;
+    let index = usize::try_from(s.next_part - 1).map_err(Error::internal)?;
+    Ok((
+        closing::parts(kind, s.period_start, s.period_end, s.paid_at),
+        index,
+    ))
+}
+
 /// Issues the schedule's next part; false when another process issued it first
 /// or the invoice is no longer paid. With `cut` (a cancel now), a part whose
 /// service runs past it is issued for the days rendered until then, dated that
-/// day, and is the last.
+/// day; its caller stops the schedule.
 async fn issue_next(
     core: &Core,
     conn: &mut Conn,
@@ -105,10 +118,7 @@ async fn issue_next(
     now: Timestamp,
     cut: Option<Timestamp>,
 ) -> Result<bool, Error> {
-    let kind = Schedule::parse(&s.schedule)
-        .ok_or_else(|| Error::internal(format!("closing schedule {:?}", s.schedule)))?;
-    let parts = closing::parts(kind, s.period_start, s.period_end, s.paid_at);
-    let index = usize::try_from(s.next_part - 1).map_err(Error::internal)?;
+    let (parts, index) = pending(&s)?;
     let Some(whole) = parts.get(index).copied() else {
         store::stop(conn, &s.invoice_guid).await?;
         return Ok(true);
@@ -119,7 +129,6 @@ async fn issue_next(
     }
     let (part, cut) = match cut {
         Some(at) if at < whole.end => {
-            store::stop(conn, &s.invoice_guid).await?;
             let part = closing::Part {
                 end: closing::cut_end(whole.start, whole.end, at),
                 rendered_on: at.date(),
@@ -181,8 +190,7 @@ async fn issue_next(
         now,
     )
     .await?;
-    event(core, conn, "closing_document.issued", &doc, now).await?;
-    mail::queue(conn, &org, &doc, mail::Why::Issued).await?;
+    announce(core, conn, &org, &doc, Why::Issued, now).await?;
     Ok(true)
 }
 
@@ -191,13 +199,9 @@ fn line_name(position: &str, part: &closing::Part) -> String {
     let last = closing::last_day(part.start, part.end);
     format!(
         "{position}: услуги за период {} – {}",
-        day(part.start.date()),
-        day(last)
+        ru_date(part.start.date()),
+        ru_date(last)
     )
-}
-
-fn day(d: time::Date) -> String {
-    format!("{:02}.{:02}.{}", d.day(), u8::from(d.month()), d.year())
 }
 
 /// What refunding `invoice` does to its closing documents, in the refund's
@@ -233,11 +237,8 @@ async fn on_cancel(
         return Ok(());
     }
     while let Some(s) = store::schedule_of(&mut *conn, &invoice.guid).await? {
-        let kind = Schedule::parse(&s.schedule)
-            .ok_or_else(|| Error::internal(format!("closing schedule {:?}", s.schedule)))?;
-        let begun = closing::parts(kind, s.period_start, s.period_end, s.paid_at)
-            .get(usize::try_from(s.next_part - 1).map_err(Error::internal)?)
-            .is_some_and(|p| p.start <= now);
+        let (parts, index) = pending(&s)?;
+        let begun = parts.get(index).is_some_and(|p| p.start <= now);
         if !begun {
             break;
         }
@@ -351,12 +352,11 @@ async fn correct(
             now,
         )
         .await?;
-        event(core, conn, "closing_document.corrected", &doc, now).await?;
         let why = match cut {
-            Some(_) => mail::Why::Canceled,
-            None => mail::Why::Refunded,
+            Some(_) => Why::Canceled,
+            None => Why::Refunded,
         };
-        mail::queue(conn, org, &doc, why).await?;
+        announce(core, conn, org, &doc, why, now).await?;
     }
     Ok(())
 }
@@ -431,13 +431,19 @@ pub(crate) fn buyer(org: &Organization) -> Party {
     }
 }
 
-async fn event(
+/// Tells of a new document: its event, and its mail to the billing contact.
+async fn announce(
     core: &Core,
     conn: &mut Conn,
-    kind: &str,
+    org: &Organization,
     doc: &ClosingDocument,
+    why: Why,
     now: Timestamp,
 ) -> Result<(), Error> {
+    let kind = match why {
+        Why::Issued => "closing_document.issued",
+        Why::Refunded | Why::Canceled => "closing_document.corrected",
+    };
     let payload = json!({
         "closingDocumentId": doc.id,
         "number": doc.number,
@@ -455,7 +461,7 @@ async fn event(
         now,
     )
     .await?;
-    Ok(())
+    mail::queue(conn, org, doc, why).await
 }
 
 /// A document and, when it was corrected, the id of its correction.
@@ -480,7 +486,7 @@ pub struct Query {
 pub async fn list(core: &Core, q: Query, page: &PageQuery) -> Result<(Vec<Listed>, String), Error> {
     let mut v = Violations::default();
     for (field, value) in [("from", &q.from), ("to", &q.to)] {
-        if value.as_deref().is_some_and(|d| !is_day(d)) {
+        if value.as_deref().is_some_and(|d| parse_day(d).is_none()) {
             v.add(
                 field,
                 Reason::Format {
@@ -560,10 +566,6 @@ async fn correction_ids(
         }
     }
     Ok(out)
-}
-
-fn is_day(s: &str) -> bool {
-    time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).is_ok()
 }
 
 /// The organization a buyer's listing is limited to, once the caller may act

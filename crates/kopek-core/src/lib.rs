@@ -18,6 +18,7 @@ pub mod customers;
 pub mod events;
 pub mod invitations;
 pub mod invoices;
+mod letter;
 pub mod licenses;
 pub mod limits;
 pub mod operations;

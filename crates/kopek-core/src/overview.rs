@@ -66,10 +66,6 @@ fn day_of(t: Timestamp) -> i64 {
     t.micros().div_euclid(DAY)
 }
 
-fn micros_of(date: Date) -> Timestamp {
-    Timestamp::from_datetime(date.midnight().assume_utc())
-}
-
 /// The longest period an invoice pays for, in months (the catalog's bound).
 const LONGEST_PERIOD: usize = kopek_domain::catalog::MAX_PERIOD_MONTHS as usize;
 
@@ -104,8 +100,11 @@ pub(crate) async fn forget_paid_day(
 /// sums the last six years); the live days are summed on each request.
 pub async fn overview(core: &Core, now: Timestamp) -> Result<Overview, Error> {
     let today = now.date();
-    let from = day_of(micros_of(month_start(today, MONTHS - 1)));
-    let periods_from = day_of(micros_of(month_start(today, MONTHS + LONGEST_PERIOD)));
+    let from = day_of(Timestamp::start_of(month_start(today, MONTHS - 1)));
+    let periods_from = day_of(Timestamp::start_of(month_start(
+        today,
+        MONTHS + LONGEST_PERIOD,
+    )));
     let live = first_live_day(now);
     let mut conn = core.store.conn().await?;
     if stats::stored_days(&mut conn, periods_from, live).await? < live - periods_from {
@@ -228,7 +227,7 @@ mod tests {
     #[test]
     fn day_indexes_are_utc_dates() {
         assert_eq!(date_of(0), date!(1970 - 01 - 01));
-        let t = micros_of(date!(2026 - 12 - 06));
+        let t = Timestamp::start_of(date!(2026 - 12 - 06));
         assert_eq!(date_of(t.micros() / DAY), date!(2026 - 12 - 06));
     }
 }

@@ -15,7 +15,7 @@ use kopek_domain::closing::Party;
 use kopek_domain::error::Violations;
 use kopek_domain::ids::OrganizationId;
 use kopek_domain::money::Currency;
-use kopek_domain::time::Timestamp;
+use kopek_domain::time::{Timestamp, parse_day};
 use kopek_domain::{Error, Reason};
 use kopek_store::reconciliation::{self as store, Period};
 use time::Date;
@@ -60,11 +60,7 @@ fn day(field: &str, value: Option<&str>, v: &mut Violations) -> Option<Date> {
         v.add(field, Reason::Required);
         return None;
     };
-    let parsed = Date::parse(
-        value,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .ok();
+    let parsed = parse_day(value);
     if parsed.is_none() {
         v.add(
             field,
@@ -75,10 +71,6 @@ fn day(field: &str, value: Option<&str>, v: &mut Violations) -> Option<Date> {
         );
     }
     parsed
-}
-
-fn midnight(d: Date) -> Timestamp {
-    Timestamp::from_datetime(d.midnight().assume_utc())
 }
 
 /// The statement of `organization` (which `access` may read) for `ask`'s period,
@@ -121,8 +113,8 @@ pub async fn statement(
         )
         .await?;
     let period = Period {
-        from: midnight(from),
-        to: midnight(to.next_day().unwrap_or(to)),
+        from: Timestamp::start_of(from),
+        to: Timestamp::start_of(to.next_day().unwrap_or(to)),
         first_day: from.to_string(),
         last_day: to.to_string(),
     };
@@ -139,9 +131,7 @@ pub async fn statement(
             let date = e
                 .day
                 .as_deref()
-                .and_then(|d| {
-                    Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok()
-                })
+                .and_then(parse_day)
                 .unwrap_or_else(|| e.at.date());
             Line {
                 date,

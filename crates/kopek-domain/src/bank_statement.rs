@@ -11,7 +11,7 @@
 //! document kinds and keys of their own (`Банковский ордер`, empty values), which
 //! are kept or skipped, never refused.
 
-use crate::time::Timestamp;
+use crate::time::{Timestamp, ru_date};
 use time::{Date, Month};
 
 /// One document of a statement: a payment order (or another kind the bank lists).
@@ -124,10 +124,6 @@ fn parse_date(text: &str) -> Option<Date> {
     let month: u8 = parts.next()?.parse().ok()?;
     let year: i32 = parts.next()?.parse().ok()?;
     Date::from_calendar_date(year, Month::try_from(month).ok()?, day).ok()
-}
-
-pub fn ru_date(d: Date) -> String {
-    format!("{:02}.{:02}.{}", d.day(), u8::from(d.month()), d.year())
 }
 
 /// An amount in roubles with a decimal point (`12000.00`, `4500.5`), in kopecks;
@@ -409,7 +405,7 @@ pub fn classify(order: &PaymentOrder, named: &[Candidate]) -> (Outcome, Option<u
 /// else the order's date, at midnight UTC.
 pub fn received_at(order: &PaymentOrder) -> Timestamp {
     let day = order.received_on.unwrap_or(order.date);
-    Timestamp::from_datetime(day.midnight().assume_utc())
+    Timestamp::start_of(day)
 }
 
 #[cfg(test)]

@@ -148,7 +148,7 @@ pub fn cut_end(start: Timestamp, end: Timestamp, cut: Timestamp) -> Timestamp {
     }
     cut.date()
         .next_day()
-        .map_or(end, |d| Timestamp::from_datetime(d.midnight().assume_utc()))
+        .map_or(end, Timestamp::start_of)
         .min(end)
 }
 
@@ -217,6 +217,13 @@ pub struct Party {
     /// The seller's: whether it charges VAT.
     #[serde(default)]
     pub vat_payer: bool,
+}
+
+impl Party {
+    /// Whether it has its name and INN: a document is of no use without them.
+    pub fn is_named(&self) -> bool {
+        !self.name.trim().is_empty() && !self.inn.trim().is_empty()
+    }
 }
 
 /// One line of a closing document, in minor units with VAT. A correction keeps

@@ -70,6 +70,11 @@ impl Timestamp {
         self.datetime().date()
     }
 
+    /// The start of a day: 00:00 UTC.
+    pub fn start_of(day: time::Date) -> Timestamp {
+        Timestamp::from_datetime(day.midnight().assume_utc())
+    }
+
     pub fn plus_seconds(self, seconds: i64) -> Timestamp {
         Timestamp(self.0.saturating_add(seconds.saturating_mul(1_000_000)))
     }
@@ -121,9 +126,28 @@ impl Timestamp {
     }
 }
 
+/// A day written `YYYY-MM-DD`, as the APIs take and give days.
+pub fn parse_day(s: &str) -> Option<time::Date> {
+    time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok()
+}
+
+/// A day as Russian documents write it: `dd.mm.yyyy`.
+pub fn ru_date(d: time::Date) -> String {
+    format!("{:02}.{:02}.{}", d.day(), u8::from(d.month()), d.year())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_read_and_print() {
+        let day = parse_day("2026-01-31").unwrap();
+        assert_eq!(ru_date(day), "31.01.2026");
+        assert_eq!(Timestamp::start_of(day).rfc3339(), "2026-01-31T00:00:00Z");
+        assert_eq!(parse_day("2026-02-30"), None);
+        assert_eq!(parse_day("31.01.2026"), None);
+    }
 
     #[test]
     fn formats_both_ways() {

@@ -78,6 +78,13 @@ pub struct ClosingDocument {
     pub created_at: Timestamp,
 }
 
+impl ClosingDocument {
+    /// The document's date (`issued_on` as a day).
+    pub fn date(&self) -> time::Date {
+        kopek_domain::time::parse_day(&self.issued_on).unwrap_or_else(|| self.created_at.date())
+    }
+}
+
 impl Record for ClosingDocument {
     const TABLE: &'static str = "closing_documents";
     const COLUMNS: &'static str = "id, kind, number, year, seq, invoice_guid, organization_guid, \

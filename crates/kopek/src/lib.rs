@@ -258,7 +258,7 @@ async fn first_steps(config: &Config, store: &Store) {
             "bank-transfer invoices say they cannot be paid until the seller's details are set"
         );
     }
-    if config.seller_name.trim().is_empty() || config.seller_inn.trim().is_empty() {
+    if !config.closing_seller().is_named() {
         tracing::info!(
             "closing documents are made but not mailed until KOPEK_SELLER_NAME and \
              KOPEK_SELLER_INN are set"

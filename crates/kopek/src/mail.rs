@@ -45,7 +45,7 @@ impl Mailer {
     /// A mail in plain text with an HTML alternative made from it. The error text is
     /// safe to record (no credentials).
     pub async fn send(&self, to: &str, subject: &str, text: &str) -> Result<(), String> {
-        self.send_with(to, subject, text, &[]).await
+        self.send_with(to, subject, text, Vec::new()).await
     }
 
     /// [`Mailer::send`] with files attached.
@@ -54,7 +54,7 @@ impl Mailer {
         to: &str,
         subject: &str,
         text: &str,
-        files: &[kopek_api::closing::File],
+        files: Vec<kopek_api::closing::File>,
     ) -> Result<(), String> {
         let recipient: Mailbox = to.parse().map_err(|e| format!("bad recipient: {e}"))?;
         // An SMTP server may lack 8BITMIME, which lettre then refuses to use; files
@@ -72,10 +72,9 @@ impl Mailer {
                     .map_err(|e| format!("content type {}: {e}", f.content_type))?;
                 // Base64 whatever the bytes: a windows-1251 XML must reach the
                 // reader byte for byte.
-                let body =
-                    Body::new_with_encoding(f.bytes.clone(), ContentTransferEncoding::Base64)
-                        .map_err(|_| format!("cannot encode {}", f.name))?;
-                mixed = mixed.singlepart(Attachment::new(f.name.clone()).body(body, content_type));
+                let body = Body::new_with_encoding(f.bytes, ContentTransferEncoding::Base64)
+                    .map_err(|_| format!("cannot encode {}", f.name))?;
+                mixed = mixed.singlepart(Attachment::new(f.name).body(body, content_type));
             }
             mixed
         };
@@ -267,20 +266,24 @@ impl Handler for ClosingMailer {
             .await
             .map_err(|e| e.to_string())?;
         let upd = d.listed.document.kind == "upd";
-        let mut text = mail.text.clone();
-        let mut files = Vec::with_capacity(2);
-        match xml(&d) {
-            Ok(file) => files.push(file),
+        let lang = mail.lang();
+        let mut text = mail.text;
+        let xml = match xml(&d) {
+            Ok(file) => Some(file),
             // A correction's mail says that only its PDF comes.
-            Err(_) if !upd => {}
-            Err(why) => text.push_str(&mail.lang().pick(
-                format!("\nThe XML is not attached: {why}.\n"),
-                format!("\nXML не приложен: {why}.\n"),
-            )),
-        }
-        files.insert(0, pdf(d).await.map_err(|e| e.to_string())?);
+            Err(_) if !upd => None,
+            Err(why) => {
+                text.push_str(&lang.pick(
+                    format!("\nThe XML is not attached: {why}.\n"),
+                    format!("\nXML не приложен: {why}.\n"),
+                ));
+                None
+            }
+        };
+        let pdf = pdf(d).await.map_err(|e| e.to_string())?;
+        let files = std::iter::once(pdf).chain(xml).collect();
         self.mailer
-            .send_with(&mail.to, &mail.subject, &text, &files)
+            .send_with(&mail.to, &mail.subject, &text, files)
             .await
     }
 }

@@ -2,7 +2,6 @@
 //! document in one) or its correction, in the fonts and the look of the
 //! bank-transfer invoice, with the text extractable.
 
-use super::upd::date;
 use super::vat_rate;
 use crate::pages::money;
 use crate::pages::pdf::{Align, BODY, Block, STRONG, TITLE, cell, paragraph, render_blocks};
@@ -11,6 +10,7 @@ use kopek_domain::Error;
 use kopek_domain::closing::{self, Party};
 use kopek_domain::lang::Lang;
 use kopek_domain::money::Money;
+use kopek_domain::time::ru_date;
 use kopek_domain::words;
 
 fn details(p: &Party) -> String {
@@ -28,23 +28,19 @@ fn details(p: &Party) -> String {
 pub fn render(d: &Download) -> Result<Vec<u8>, Error> {
     let doc = &d.listed.document;
     let m = |minor| money(Money::new(minor, doc.currency), Lang::Ru);
-    let on = time::Date::parse(
-        &doc.issued_on,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .unwrap_or_else(|_| doc.created_at.date());
+    let on = doc.date();
     let correction = doc.kind == "ukd";
     let title = if correction {
         format!(
             "Универсальный корректировочный документ № {} от {}",
             doc.number,
-            date(on)
+            ru_date(on)
         )
     } else {
         format!(
             "Универсальный передаточный документ № {} от {} (статус 1)",
             doc.number,
-            date(on)
+            ru_date(on)
         )
     };
     let rate = vat_rate(doc.vat_basis_points, doc.seller.vat_payer);
@@ -137,9 +133,9 @@ pub fn render(d: &Download) -> Result<Vec<u8>, Error> {
             format!(
                 "Основание: счёт на оплату № {} от {}. Период оказания услуг: {} – {}.",
                 d.invoice_number,
-                date(d.invoice_date),
-                date(doc.service_start.date()),
-                date(closing::last_day(doc.service_start, doc.service_end)),
+                ru_date(d.invoice_date),
+                ru_date(doc.service_start.date()),
+                ru_date(closing::last_day(doc.service_start, doc.service_end)),
             ),
             BODY,
             Align::Left,

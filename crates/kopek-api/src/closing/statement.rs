@@ -2,7 +2,6 @@
 //! two-column layout: the seller's records and the buyer's, mirrored.
 
 use super::file;
-use super::upd::date;
 use crate::pages::money;
 use crate::pages::pdf::{Align, BODY, Block, STRONG, TITLE, cell, paragraph, render_blocks};
 use axum::response::{IntoResponse, Response};
@@ -12,6 +11,7 @@ use kopek_core::reconciliation::{self as core_statement, Ask, Statement};
 use kopek_domain::closing::Party;
 use kopek_domain::lang::Lang;
 use kopek_domain::money::Money;
+use kopek_domain::time::ru_date;
 use kopek_domain::{Error, Reason};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -132,8 +132,8 @@ fn render(s: &Statement) -> Result<Vec<u8>, Error> {
     };
     let title = format!(
         "Акт сверки взаимных расчётов за период с {} по {}",
-        date(s.from),
-        date(s.to)
+        ru_date(s.from),
+        ru_date(s.to)
     );
     let header: Vec<_> = [
         "Дата",
@@ -163,7 +163,7 @@ fn render(s: &Statement) -> Result<Vec<u8>, Error> {
             "ukd" => format!("Корректировка (УКД) № {}", l.number),
             _ => format!("Реализация (УПД) № {}", l.number),
         };
-        let d = date(l.date);
+        let d = ru_date(l.date);
         // The buyer's records mirror the seller's: a debit here is a credit there.
         rows.push(vec![
             cell(&d, BODY, Align::Left),
@@ -224,7 +224,7 @@ fn render(s: &Statement) -> Result<Vec<u8>, Error> {
         },
         Block::Gap(1.0),
         paragraph(
-            format!("По данным {} на {}: {owed}.", s.seller.name, date(s.to)),
+            format!("По данным {} на {}: {owed}.", s.seller.name, ru_date(s.to)),
             BODY,
             Align::Left,
         ),

@@ -8,6 +8,7 @@
 use kopek_core::closing::Download;
 use kopek_domain::Error;
 use kopek_domain::closing::{self, Party};
+use kopek_domain::time::ru_date;
 use std::fmt::Write;
 
 /// What the document is by the fact of economic life, and its name as agreed.
@@ -22,7 +23,7 @@ pub fn missing(d: &Download) -> Vec<&'static str> {
     let mut out = Vec::new();
     let seller = &d.listed.document.seller;
     let buyer = &d.listed.document.buyer;
-    if seller.name.trim().is_empty() || seller.inn.trim().is_empty() {
+    if !seller.is_named() {
         out.push("KOPEK_SELLER_NAME and KOPEK_SELLER_INN");
     }
     if seller.address.is_none() {
@@ -43,15 +44,7 @@ pub fn missing(d: &Download) -> Vec<&'static str> {
 /// The file's name (its `ИдФайл`) without `.xml`.
 pub fn file_id(d: &Download) -> String {
     let doc = &d.listed.document;
-    closing::file_id(&doc.seller, &doc.buyer, issued_on(d), &doc.file_guid)
-}
-
-fn issued_on(d: &Download) -> time::Date {
-    time::Date::parse(
-        &d.listed.document.issued_on,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .unwrap_or_else(|_| d.listed.document.created_at.date())
+    closing::file_id(&doc.seller, &doc.buyer, doc.date(), &doc.file_guid)
 }
 
 /// The document as XML in windows-1251; a refusal names what is missing.
@@ -84,7 +77,7 @@ pub fn render(d: &Download) -> Result<Vec<u8>, Error> {
             ("Функция", "СЧФДОП".to_owned()),
             ("ПоФактХЖ", PO_FAKT.to_owned()),
             ("НаимДокОпр", NAIM_DOK.to_owned()),
-            ("ДатаИнфПр", date(made.date())),
+            ("ДатаИнфПр", ru_date(made.date())),
             (
                 "ВремИнфПр",
                 format!(
@@ -102,7 +95,7 @@ pub fn render(d: &Download) -> Result<Vec<u8>, Error> {
         "СвСчФакт",
         &[
             ("НомерДок", doc.number.clone()),
-            ("ДатаДок", date(issued_on(d))),
+            ("ДатаДок", ru_date(doc.date())),
         ],
     );
     party(&mut x, "СвПрод", &doc.seller);
@@ -162,9 +155,9 @@ pub fn render(d: &Download) -> Result<Vec<u8>, Error> {
         "СвПер",
         &[
             ("СодОпер", "Услуги оказаны в полном объеме".to_owned()),
-            ("ДатаПер", date(issued_on(d))),
-            ("ДатаНачПер", date(doc.service_start.date())),
-            ("ДатаОконПер", date(last)),
+            ("ДатаПер", ru_date(doc.date())),
+            ("ДатаНачПер", ru_date(doc.service_start.date())),
+            ("ДатаОконПер", ru_date(last)),
         ],
     );
     empty(
@@ -173,7 +166,7 @@ pub fn render(d: &Download) -> Result<Vec<u8>, Error> {
         &[
             ("РеквНаимДок", "Счет на оплату".to_owned()),
             ("РеквНомерДок", d.invoice_number.clone()),
-            ("РеквДатаДок", date(d.invoice_date)),
+            ("РеквДатаДок", ru_date(d.invoice_date)),
         ],
     );
     close(&mut x, "СвПер");
@@ -300,11 +293,6 @@ pub fn amount(minor: i64) -> String {
 fn unit_price(net: i64, quantity: i64) -> String {
     let rounded = kopek_domain::vat::div_round(i128::from(net), i128::from(quantity)).unwrap_or(0);
     amount(rounded)
-}
-
-/// `dd.mm.yyyy`.
-pub fn date(d: time::Date) -> String {
-    format!("{:02}.{:02}.{}", d.day(), u8::from(d.month()), d.year())
 }
 
 fn open(x: &mut String, tag: &str, attrs: &[(&str, String)]) {

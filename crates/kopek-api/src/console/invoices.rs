@@ -116,9 +116,7 @@ fn given(field: &Option<String>) -> Option<&str> {
 
 /// The start of a `YYYY-MM-DD` day (UTC), or of the day after it.
 fn day(field: &'static str, value: &str, after: bool) -> Result<Timestamp, Error> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    let date = time::Date::parse(value, format)
-        .ok()
+    let date = kopek_domain::time::parse_day(value)
         .and_then(|d| if after { d.next_day() } else { Some(d) })
         .ok_or_else(|| {
             Error::field(
@@ -129,7 +127,7 @@ fn day(field: &'static str, value: &str, after: bool) -> Result<Timestamp, Error
                 },
             )
         })?;
-    Ok(Timestamp::from_datetime(date.midnight().assume_utc()))
+    Ok(Timestamp::start_of(date))
 }
 
 impl InvoiceSearch {

@@ -5,6 +5,7 @@ use super::{date, money};
 use crate::Seller;
 use kopek_domain::lang::Lang;
 use kopek_domain::payment_qr::{self, Payee};
+use kopek_domain::time::ru_date;
 use kopek_domain::vat;
 use kopek_domain::words;
 use kopek_store::invoices::Invoice;
@@ -69,13 +70,10 @@ fn purpose(inv: &Invoice) -> String {
             quote.vat
         )
     };
-    let d = inv.created_at.date();
     format!(
-        "Оплата по счёту № {} от {:02}.{:02}.{}, {vat}",
+        "Оплата по счёту № {} от {}, {vat}",
         inv.number,
-        d.day(),
-        u8::from(d.month()),
-        d.year()
+        ru_date(inv.created_at.date())
     )
 }
 

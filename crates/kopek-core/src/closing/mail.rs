@@ -55,7 +55,7 @@ pub(super) async fn queue(
     let Some(to) = org.billing_email.as_ref() else {
         return Ok(());
     };
-    if doc.seller.name.trim().is_empty() || doc.seller.inn.trim().is_empty() {
+    if !doc.seller.is_named() {
         return Ok(());
     }
     let (subject, text) = compose(org.language, doc, why);
@@ -126,7 +126,5 @@ fn compose(lang: Lang, doc: &ClosingDocument, why: Why) -> (String, String) {
             )
         }
     };
-    let sign = lang.pick("--\nKopek billing", "--\nБиллинг Kopek");
-    let hello = lang.pick("Hello,", "Здравствуйте!");
-    (subject, format!("{hello}\n\n{body}\n\n{sign}\n"))
+    (subject, crate::letter::letter(lang, &body))
 }

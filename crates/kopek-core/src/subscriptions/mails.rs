@@ -5,7 +5,6 @@
 use crate::Core;
 use crate::invoices::payment_links;
 use kopek_domain::Error;
-use kopek_domain::lang::Lang;
 use kopek_domain::time::Timestamp;
 use kopek_store::invoices::Invoice;
 use kopek_store::organizations::{self, Organization};
@@ -185,12 +184,7 @@ fn compose(
             ),
         ),
     };
-    let sign = lang.pick("--\nKopek billing", "--\nБиллинг Kopek");
-    (subject, format!("{}\n\n{body}\n\n{sign}\n", greeting(lang)))
-}
-
-fn greeting(lang: Lang) -> &'static str {
-    lang.pick("Hello,", "Здравствуйте!")
+    (subject, crate::letter::letter(lang, &body))
 }
 
 fn plural_en(days: u8) -> &'static str {
