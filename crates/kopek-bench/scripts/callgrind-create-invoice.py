@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Instructions a create-invoice costs the server, counted by callgrind.
 
-Usage: callgrind-create-invoice.py <kopek binary> <label> [requests]
+Usage: callgrind-create-invoice.py <kopek binary> <label> [requests] [postgres|sqlite]
 
 Starts the binary under `valgrind --tool=callgrind` (instrumentation off until
-the measured part) on a fresh PostgreSQL database `kopek_cg`, loads the example
+the measured part) on a fresh PostgreSQL database `kopek_cg` (or, with
+`sqlite`, a fresh SQLite file, whose engine runs inside the server and so is
+counted too), loads the example
 catalog, makes one organization and its key, warms up with 50 create-invoice
 requests, then instruments `requests` more (300 by default) on one keep-alive
 connection and three seconds after them, so that the background work they cause
@@ -16,17 +18,24 @@ compare within a percent or two (the background tasks' idle polling is the
 rest). valgrind's CPU model has no SHA extensions: hashing is counted in
 software, which real AMD and Intel CPUs of this decade do in hardware.
 """
-import http.client, json, os, subprocess, sys, time, glob
+import http.client, json, os, shutil, subprocess, sys, time, glob
 bin_, label = sys.argv[1], sys.argv[2]
 n = int(sys.argv[3]) if len(sys.argv) > 3 else 300
-pg = "postgres://postgres@127.0.0.1:5432/postgres"
-subprocess.run(["psql", pg, "-qc", "DROP DATABASE IF EXISTS kopek_cg WITH (FORCE)"], check=True)
-subprocess.run(["psql", pg, "-qc", "CREATE DATABASE kopek_cg"], check=True)
+backend = sys.argv[4] if len(sys.argv) > 4 else "postgres"
 out = f"/tmp/cg-{label}.out"
 for f in glob.glob(out + "*"): os.remove(f)
-env = dict(os.environ, KOPEK_DATABASE_URL="postgres://postgres@127.0.0.1:5432/kopek_cg",
-           KOPEK_DATA_DIR=f"/tmp/cg-data-{label}", KOPEK_LISTEN="127.0.0.1:18555",
-           KOPEK_ADMIN_TOKEN="cg-admin-token-0123456789", KOPEK_LOG="warn")
+data = f"/tmp/cg-data-{label}"
+shutil.rmtree(data, ignore_errors=True)
+env = dict(os.environ, KOPEK_DATA_DIR=data, KOPEK_LISTEN="127.0.0.1:18555",
+           KOPEK_ADMIN_TOKEN="cg-admin-token-0123456789", KOPEK_LOG="warn",
+           KOPEK_SQLITE_SYNCHRONOUS="normal")
+if backend == "postgres":
+    pg = "postgres://postgres@127.0.0.1:5432/postgres"
+    subprocess.run(["psql", pg, "-qc", "DROP DATABASE IF EXISTS kopek_cg WITH (FORCE)"], check=True)
+    subprocess.run(["psql", pg, "-qc", "CREATE DATABASE kopek_cg"], check=True)
+    env["KOPEK_DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/kopek_cg"
+else:
+    env.pop("KOPEK_DATABASE_URL", None)
 p = subprocess.Popen(["valgrind", "--tool=callgrind", "--instr-atstart=no",
                       f"--callgrind-out-file={out}", bin_, "serve"], env=env,
                      stdout=subprocess.DEVNULL, stderr=open(f"/tmp/cg-{label}.log", "w"))

@@ -12,6 +12,7 @@
 
 mod ceiling;
 mod console;
+mod cpu;
 mod load;
 mod renewals;
 mod setup;
@@ -118,21 +119,9 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
-    /// CPU time the server has used, user and system, in seconds: the cost of a
-    /// request apart from how busy the rest of the machine is.
-    fn cpu_seconds(&self) -> f64 {
-        // Clock ticks are 100 a second on Linux (`getconf CLK_TCK`).
-        std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
-            .ok()
-            .and_then(|s| {
-                // Fields after the command name, which is in parentheses.
-                let rest = s.rsplit_once(')')?.1;
-                let fields: Vec<&str> = rest.split_whitespace().collect();
-                let utime: f64 = fields.get(11)?.parse().ok()?;
-                let stime: f64 = fields.get(12)?.parse().ok()?;
-                Some((utime + stime) / 100.0)
-            })
-            .unwrap_or(0.0)
+    /// CPU time spent so far: the machine's, the server's and PostgreSQL's.
+    fn cpu(&self) -> cpu::Spent {
+        cpu::Spent::now(self.child.id())
     }
 
     /// Resident memory in MiB.
@@ -288,17 +277,16 @@ async fn main() -> anyhow::Result<()> {
             let load = Arc::new(load);
             for &c in &args.connections {
                 eprintln!("{backend}: {name} at {c} connections");
-                let cpu_before = server.cpu_seconds();
+                let before = server.cpu();
                 let stats = load::run(server.addr, load.clone(), c, duration).await?;
-                let cpu = server.cpu_seconds() - cpu_before;
+                let cpu = server.cpu() - before;
                 peak = peak.max(server.rss_mib());
                 if name == "create-invoice" {
                     invoice_rate.push((c, stats.rate));
                 }
                 failed += stats.errors;
                 let served = stats.rate * duration.as_secs_f64();
-                let per_request =
-                    format!("server CPU {:.0} µs a request", 1e6 * cpu / served.max(1.0));
+                let per_request = cpu.per(served).describe(&backend);
                 row(&mut report, name, c, &stats, &per_request);
             }
         }
@@ -329,8 +317,7 @@ async fn main() -> anyhow::Result<()> {
         for &c in args.connections.iter().filter(|_| chosen("webhooks")) {
             eprintln!("{backend}: webhooks at {c} connections");
             let load = Arc::new(create_invoice(&fixture));
-            let m = webhooks::measure(&server.base(), ADMIN, &url, server.addr, load, c, duration)
-                .await?;
+            let m = webhooks::measure(&server, ADMIN, &url, load, c, duration).await?;
             peak = peak.max(server.rss_mib());
             failed += m.errors;
             let _ = writeln!(
@@ -348,6 +335,18 @@ async fn main() -> anyhow::Result<()> {
                 m.backlog,
                 m.overall_rate,
                 n = webhooks::ENDPOINTS,
+            );
+            // If a delivery cost no more than a bare POST, the ratio could reach
+            // `invoice ÷ (invoice + n × POST)`, counted on the whole machine.
+            let n = webhooks::ENDPOINTS as f64;
+            let _ = writeln!(
+                report,
+                "| CPU at {c} connections | {c} | | | | | an invoice without webhooks: {}; an invoice with its {n} deliveries: {}; a delivery: {}; a bare signed POST to the same receiver: the whole machine {:.0} µs, so at most {:.0}% if a delivery cost only its POST |",
+                m.invoice.describe(&backend),
+                m.invoice_delivered.describe(&backend),
+                m.delivery.describe(&backend),
+                m.bare_post,
+                100.0 * m.invoice.machine / (m.invoice.machine + n * m.bare_post).max(1e-9),
             );
         }
         if chosen("renewals") {

@@ -1,8 +1,11 @@
 //! The webhook scenario: create-invoice with three endpoints subscribed to every
 //! event, against the same load with those endpoints disabled, alternately; and how
 //! fast the deliveries reach a local receiver, while the load runs and after it,
-//! until the queue is empty.
+//! until the queue is empty. It also counts the whole machine's CPU an invoice and
+//! a delivery take, and a bare signed POST between two tasks of the bench: on two
+//! shared cores the ratio cannot pass what those costs allow.
 
+use crate::cpu::Spent;
 use crate::load::{self, Load};
 use crate::setup::call;
 use anyhow::Context;
@@ -108,12 +111,59 @@ impl Queue {
         const SQL: &str = "SELECT (SELECT COUNT(*) FROM webhook_deliveries d \
             JOIN webhook_endpoints w ON w.id = d.endpoint_id \
             WHERE d.state = 'pending' AND w.enabled = 1) \
-            + (SELECT COUNT(*) FROM events WHERE fanned_out = 0)";
+            + (SELECT COUNT(*) FROM event_fan_out_queue)";
         Ok(match self {
             Queue::Sqlite(conn) => sqlx::query_scalar(SQL).fetch_one(conn).await?,
             Queue::Postgres(conn) => sqlx::query_scalar(SQL).fetch_one(conn).await?,
         })
     }
+}
+
+/// Signed POSTs sent to `receiver` by one client, as Kopek's worker sends them
+/// (keep-alive, [`ENDPOINTS`] endpoints, 16 in flight to each, a real event as the
+/// body): the machine's CPU a POST, with no database and no queue.
+async fn bare_posts(receiver: &Receiver, body: Vec<u8>, n: usize) -> anyhow::Result<f64> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()?;
+    let secret = kopek_domain::webhook::Secret::generate();
+    let body = Arc::new(body);
+    let next = Arc::new(AtomicU64::new(0));
+    let started = crate::cpu::machine();
+    let mut tasks = Vec::new();
+    for lane in 0..ENDPOINTS * 16 {
+        let (client, secret, body, next) =
+            (client.clone(), secret.clone(), body.clone(), next.clone());
+        let url = format!("http://{}/hook/{}", receiver.addr, lane % ENDPOINTS);
+        tasks.push(tokio::spawn(async move {
+            while next.fetch_add(1, Ordering::Relaxed) < n as u64 {
+                let id = format!("evt_{}", uuid::Uuid::now_v7().simple());
+                let timestamp = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)?
+                    .as_secs() as i64;
+                let signature =
+                    kopek_domain::webhook::signature_header(&[&secret], &id, timestamp, &body);
+                let response = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("webhook-id", &id)
+                    .header("webhook-timestamp", timestamp.to_string())
+                    .header("webhook-signature", signature)
+                    .header("kopek-event-type", "invoice.created")
+                    .body(body.as_ref().clone())
+                    .send()
+                    .await?;
+                anyhow::ensure!(response.status().is_success(), "{}", response.status());
+                response.bytes().await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok((crate::cpu::machine() - started) / n as f64)
 }
 
 pub struct Measured {
@@ -129,17 +179,24 @@ pub struct Measured {
     /// All deliveries of an enabled round over the time from the load's start to
     /// the queue's end.
     pub overall_rate: f64,
+    /// CPU in µs: an invoice with the endpoints disabled, an invoice with its
+    /// deliveries (drained), a delivery (the difference over the deliveries), and
+    /// the whole machine's for a bare signed POST of the same event.
+    pub invoice: Spent,
+    pub invoice_delivered: Spent,
+    pub delivery: Spent,
+    pub bare_post: f64,
 }
 
 pub async fn measure(
-    base: &str,
+    server: &crate::Server,
     admin: &str,
     database_url: &str,
-    server: SocketAddr,
     load: Arc<Load>,
     connections: usize,
     duration: Duration,
 ) -> anyhow::Result<Measured> {
+    let base = &server.base();
     let receiver = Receiver::start().await?;
     let mut queue = Queue::open(database_url).await?;
     let client = reqwest::Client::new();
@@ -177,13 +234,17 @@ pub async fn measure(
     let (mut without, mut with, mut errors) = (0.0, 0.0, 0);
     let (mut during, mut after, mut backlog) = (0u64, 0u64, 0u64);
     let (mut loaded, mut drained) = (Duration::ZERO, Duration::ZERO);
+    let (mut cpu_off, mut cpu_on) = (Spent::default(), Spent::default());
     for _ in 0..ROUNDS {
         switch(false).await?;
-        let off = load::run(server, load.clone(), connections, duration).await?;
+        let before = server.cpu();
+        let off = load::run(server.addr, load.clone(), connections, duration).await?;
+        cpu_off = cpu_off + (server.cpu() - before);
         switch(true).await?;
         let start = receiver.count();
         let started = Instant::now();
-        let on = load::run(server, load.clone(), connections, duration).await?;
+        let before = server.cpu();
+        let on = load::run(server.addr, load.clone(), connections, duration).await?;
         loaded += started.elapsed();
         let at_end = receiver.count();
         let left = queue.pending().await?;
@@ -196,6 +257,7 @@ pub async fn measure(
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         drained += drain_started.elapsed();
+        cpu_on = cpu_on + (server.cpu() - before);
         without += off.rate / ROUNDS as f64;
         with += on.rate / ROUNDS as f64;
         errors += off.errors + on.errors;
@@ -205,6 +267,21 @@ pub async fn measure(
     }
     switch(false).await?;
     let per_second = |n: u64, t: Duration| n as f64 / t.as_secs_f64().max(1e-3);
+    let invoices = |rate: f64| (rate * ROUNDS as f64 * duration.as_secs_f64()).max(1.0);
+    let invoice = cpu_off.per(invoices(without));
+    let invoice_delivered = cpu_on.per(invoices(with));
+    let delivery = (cpu_on - invoice.scaled(invoices(with) / 1e6)).per((during + after) as f64);
+    let event = call(
+        &client,
+        base,
+        admin,
+        reqwest::Method::GET,
+        "/admin/v1/events?limit=1&type=invoice.created",
+        serde_json::Value::Null,
+    )
+    .await?;
+    let body = serde_json::to_vec(event["events"].get(0).context("an invoice event")?)?;
+    let bare_post = 1e6 * bare_posts(&receiver, body, 20_000).await?;
     Ok(Measured {
         without,
         with,
@@ -213,5 +290,9 @@ pub async fn measure(
         backlog: backlog / ROUNDS as u64,
         drain_rate: per_second(after, drained),
         overall_rate: per_second(during + after, loaded + drained),
+        invoice,
+        invoice_delivered,
+        delivery,
+        bare_post,
     })
 }

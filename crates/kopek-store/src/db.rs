@@ -182,28 +182,59 @@ fn connection_lost_lately() -> bool {
             < PING_ALL_AFTER_LOSS
 }
 
+/// A migration's SQL: one text for both databases, or one each where their
+/// dialects part (triggers, SQLite's table kinds); a part both share is joined
+/// to each.
+enum Sql {
+    Both(&'static str),
+    Each {
+        sqlite: &'static str,
+        postgres: &'static str,
+    },
+}
+
+impl Sql {
+    fn of(&self, backend: Backend) -> &'static str {
+        match (self, backend) {
+            (Sql::Both(sql), _) => sql,
+            (Sql::Each { sqlite, .. }, Backend::Sqlite) => sqlite,
+            (Sql::Each { postgres, .. }, Backend::Postgres) => postgres,
+        }
+    }
+}
+
 #[rustfmt::skip]
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
-    (2, "customers", include_str!("../migrations/0002_customers.sql")),
-    (3, "users", include_str!("../migrations/0003_users.sql")),
-    (4, "subscriptions", include_str!("../migrations/0004_subscriptions.sql")),
-    (5, "access tokens", include_str!("../migrations/0005_access_tokens.sql")),
-    (6, "hardening", include_str!("../migrations/0006_hardening.sql")),
-    (7, "webhooks", include_str!("../migrations/0007_webhooks.sql")),
-    (8, "webhook claims", include_str!("../migrations/0008_webhook_claims.sql")),
-    (9, "subscriptions", include_str!("../migrations/0009_subscriptions.sql")),
-    (10, "subscription lifecycle", include_str!("../migrations/0010_subscription_lifecycle.sql")),
-    (11, "renewal index", include_str!("../migrations/0011_renewal_index.sql")),
-    (12, "license tokens", include_str!("../migrations/0012_license_tokens.sql")),
-    (13, "card payments", include_str!("../migrations/0013_card_payments.sql")),
-    (14, "bank statements", include_str!("../migrations/0014_bank_statements.sql")),
-    (15, "event fan-out", include_str!("../migrations/0015_event_fan_out.sql")),
-    (16, "audit log", include_str!("../migrations/0016_audit_log.sql")),
-    (17, "operators", include_str!("../migrations/0017_operators.sql")),
-    (18, "daily totals", include_str!("../migrations/0018_daily_totals.sql")),
-    (19, "event chain", include_str!("../migrations/0019_event_chain.sql")),
-    (20, "closing documents", include_str!("../migrations/0020_closing_documents.sql")),
+const MIGRATIONS: &[(i64, &str, Sql)] = &[
+    (1, "foundation", Sql::Both(include_str!("../migrations/0001_foundation.sql"))),
+    (2, "customers", Sql::Both(include_str!("../migrations/0002_customers.sql"))),
+    (3, "users", Sql::Both(include_str!("../migrations/0003_users.sql"))),
+    (4, "subscriptions", Sql::Both(include_str!("../migrations/0004_subscriptions.sql"))),
+    (5, "access tokens", Sql::Both(include_str!("../migrations/0005_access_tokens.sql"))),
+    (6, "hardening", Sql::Both(include_str!("../migrations/0006_hardening.sql"))),
+    (7, "webhooks", Sql::Both(include_str!("../migrations/0007_webhooks.sql"))),
+    (8, "webhook claims", Sql::Both(include_str!("../migrations/0008_webhook_claims.sql"))),
+    (9, "subscriptions", Sql::Both(include_str!("../migrations/0009_subscriptions.sql"))),
+    (10, "subscription lifecycle", Sql::Both(include_str!("../migrations/0010_subscription_lifecycle.sql"))),
+    (11, "renewal index", Sql::Both(include_str!("../migrations/0011_renewal_index.sql"))),
+    (12, "license tokens", Sql::Both(include_str!("../migrations/0012_license_tokens.sql"))),
+    (13, "card payments", Sql::Both(include_str!("../migrations/0013_card_payments.sql"))),
+    (14, "bank statements", Sql::Both(include_str!("../migrations/0014_bank_statements.sql"))),
+    (15, "event fan-out", Sql::Both(include_str!("../migrations/0015_event_fan_out.sql"))),
+    (16, "audit log", Sql::Both(include_str!("../migrations/0016_audit_log.sql"))),
+    (17, "operators", Sql::Both(include_str!("../migrations/0017_operators.sql"))),
+    (18, "daily totals", Sql::Both(include_str!("../migrations/0018_daily_totals.sql"))),
+    (19, "event chain", Sql::Both(include_str!("../migrations/0019_event_chain.sql"))),
+    (20, "closing documents", Sql::Both(include_str!("../migrations/0020_closing_documents.sql"))),
+    (21, "event queues", Sql::Each {
+        sqlite: concat!(
+            include_str!("../migrations/0021_event_queues.sqlite.sql"),
+            include_str!("../migrations/0021_event_queues.sql"),
+        ),
+        postgres: concat!(
+            include_str!("../migrations/0021_event_queues.postgres.sql"),
+            include_str!("../migrations/0021_event_queues.sql"),
+        ),
+    }),
 ];
 
 /// Reads a SQLite file about to be restored, without changing it: `Ok` with the
@@ -243,7 +274,9 @@ pub fn schema_fingerprint() -> String {
     let mut h = Sha256::new();
     for (version, _, sql) in MIGRATIONS {
         h.update(version.to_le_bytes());
-        h.update(sql.as_bytes());
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            h.update(sql.of(backend).as_bytes());
+        }
     }
     hex::encode(&h.finalize()[..8])
 }
@@ -380,14 +413,21 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> Result<(), OpenError> {
+        self.migrate_to(newest_migration()).await
+    }
+
+    /// Applies the migrations up to `version` only: how an upgrade is tested, from
+    /// a schema as an earlier release left it.
+    pub async fn migrate_to(&self, version: i64) -> Result<(), OpenError> {
         let migrations = MIGRATIONS
             .iter()
+            .filter(|(v, _, _)| *v <= version)
             .map(|(version, description, sql)| {
                 Migration::new(
                     *version,
                     Cow::Borrowed(*description),
                     MigrationType::Simple,
-                    sql.into_sql_str(),
+                    sql.of(self.backend).into_sql_str(),
                     false,
                 )
             })

@@ -1,9 +1,11 @@
-//! Events as a hash chain, as the audit log is: each sealed event keeps its place
-//! (`chain_seq`, from 1, without gaps), the hash of the event sealed before it and
-//! its own hash over that and its whole content. Events are written unsealed, in
-//! any number of transactions at once, and sealed afterwards in batches under the
-//! chain's one head row, so sealing never forks the chain and writing an event
-//! waits for nobody.
+//! Events as a hash chain, as the audit log is: each sealed event has a link of
+//! its own (`event_links`: its place from 1 without gaps, the hash of the event
+//! sealed before it, and its own hash over that and its whole content). Events
+//! are written unsealed, in any number of transactions at once (a trigger queues
+//! each in `event_seal_queue`), and sealed afterwards in batches under the chain's
+//! one head row, so sealing never forks the chain and writing an event waits for
+//! nobody. The links sit beside the events, not in them, so an event row is
+//! written once.
 
 use crate::audit::{Head, head_of, link_hash, mark_verified_in};
 use crate::db::{Conn, DbResult};
@@ -11,7 +13,7 @@ use kopek_domain::Error;
 use kopek_domain::time::Timestamp;
 use sqlx::FromRow;
 
-/// An event with its link in the chain (those columns are empty until sealed).
+/// An event with its link in the chain.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct Sealed {
     pub seq: i64,
@@ -28,8 +30,8 @@ pub struct Sealed {
     pub created_at: Timestamp,
 }
 
-/// Events sealed by one UPDATE statement (four parameters each).
-const UPDATE_BATCH: usize = 250;
+/// Links written by one statement (four parameters each).
+const INSERT_BATCH: usize = 250;
 
 const COLUMNS: &str = "id, type AS kind, subject_type, subject, tenant_type, tenant_id, \
                        payload, data, created_at";
@@ -76,7 +78,10 @@ pub async fn seal(conn: &mut Conn, limit: i64) -> Result<usize, Error> {
             .fetch_one(&mut *conn)
             .await
             .db()?;
-    let sql = format!("SELECT {COLUMNS} FROM events WHERE chain_seq IS NULL ORDER BY id LIMIT $1");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM event_seal_queue q JOIN events e ON e.id = q.event_id \
+         ORDER BY q.event_id LIMIT $1"
+    );
     let unsealed: Vec<Unsealed> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(limit)
         .fetch_all(&mut *conn)
@@ -106,30 +111,27 @@ pub async fn seal(conn: &mut Conn, limit: i64) -> Result<usize, Error> {
     }
     // A statement a few hundred events, not one each: on SQLite every statement
     // is a hand-off to the connection's thread, on the writer requests wait for.
-    for chunk in links.chunks(UPDATE_BATCH) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                format!(
-                    "(${}, ${}, ${}, ${})",
-                    4 * i + 1,
-                    4 * i + 2,
-                    4 * i + 3,
-                    4 * i + 4
-                )
-            })
-            .collect();
+    for chunk in links.chunks(INSERT_BATCH) {
         let sql = format!(
-            "UPDATE events SET chain_seq = v.column2, chain_prev = v.column3, \
-             chain_hash = v.column4 FROM (VALUES {}) AS v WHERE events.id = v.column1",
-            values.join(", ")
+            "INSERT INTO event_links (seq, event_id, prev_hash, hash) VALUES {}",
+            crate::db::row_marks(chunk.len(), 4)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for link in chunk {
             query = query
-                .bind(&link.id)
                 .bind(link.seq)
+                .bind(&link.id)
                 .bind(&link.prev_hash)
                 .bind(&link.hash);
+        }
+        query.execute(&mut *conn).await.db()?;
+        let sql = format!(
+            "DELETE FROM event_seal_queue WHERE event_id IN ({})",
+            crate::db::marks(chunk.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for link in chunk {
+            query = query.bind(&link.id);
         }
         query.execute(&mut *conn).await.db()?;
     }
@@ -147,8 +149,9 @@ pub async fn seal(conn: &mut Conn, limit: i64) -> Result<usize, Error> {
 /// Sealed events after position `after`, in the chain's order.
 pub async fn after(conn: &mut Conn, after: i64, limit: i64) -> Result<Vec<Sealed>, Error> {
     let sql = format!(
-        "SELECT chain_seq AS seq, chain_prev AS prev_hash, chain_hash AS hash, {COLUMNS} \
-         FROM events WHERE chain_seq > $1 ORDER BY chain_seq LIMIT $2"
+        "SELECT l.seq, l.prev_hash, l.hash, {COLUMNS} \
+         FROM event_links l JOIN events e ON e.id = l.event_id \
+         WHERE l.seq > $1 ORDER BY l.seq LIMIT $2"
     );
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(after)
@@ -160,7 +163,7 @@ pub async fn after(conn: &mut Conn, after: i64, limit: i64) -> Result<Vec<Sealed
 
 /// How many events wait to be sealed.
 pub async fn unsealed(conn: &mut Conn) -> Result<i64, Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE chain_seq IS NULL")
+    sqlx::query_scalar("SELECT COUNT(*) FROM event_seal_queue")
         .fetch_one(conn)
         .await
         .db()

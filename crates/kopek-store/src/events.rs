@@ -104,11 +104,12 @@ pub async fn unfanned(
 ) -> Result<Vec<Head>, Error> {
     let lock = match backend {
         crate::Backend::Sqlite => "",
-        crate::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        crate::Backend::Postgres => " FOR UPDATE OF q SKIP LOCKED",
     };
     let sql = format!(
-        "SELECT id, type, tenant_type, tenant_id, created_at FROM events \
-         WHERE fanned_out = 0 ORDER BY id LIMIT $1{lock}"
+        "SELECT e.id, e.type, e.tenant_type, e.tenant_id, e.created_at \
+         FROM event_fan_out_queue q JOIN events e ON e.id = q.event_id \
+         ORDER BY q.event_id LIMIT $1{lock}"
     );
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(limit)
@@ -117,13 +118,13 @@ pub async fn unfanned(
         .db()
 }
 
-/// Notes events as fanned out.
+/// Notes events as fanned out: they leave the queue a trigger put them in.
 pub async fn fanned_out(conn: &mut Conn, ids: &[&str]) -> Result<(), Error> {
     if ids.is_empty() {
         return Ok(());
     }
     let sql = format!(
-        "UPDATE events SET fanned_out = 1 WHERE id IN ({})",
+        "DELETE FROM event_fan_out_queue WHERE event_id IN ({})",
         crate::db::marks(ids.len())
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));

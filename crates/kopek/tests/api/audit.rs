@@ -4,10 +4,11 @@
 //! or removed behind Kopek's back.
 
 use crate::both_backends;
-use crate::harness::{TestApp, read, spawn_process_with};
+use crate::harness::{Backend, TestApp, TestDb, read, spawn_process_with};
 use crate::lifepos::{create_request, ready};
 use kopek_domain::auth::Principal;
 use kopek_store::audit::{self, Entry};
+use kopek_store::event_chain::{self, Sealed};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::process::Output;
@@ -17,6 +18,7 @@ both_backends!(
     verify_names_an_entry_changed_and_one_removed,
     verify_names_an_event_changed_and_one_removed,
     two_processes_append_to_one_chain,
+    events_keep_their_chain_and_queues_across_migration_21,
 );
 
 fn organization(i: usize) -> Value {
@@ -268,12 +270,14 @@ async fn verify_names_an_event_changed_and_one_removed(app: TestApp) {
     );
 
     let pool = app.store().pool();
-    sqlx::query("UPDATE events SET data = $1 WHERE chain_seq = 2")
-        .bind(r#"{"name":"forged"}"#)
-        .execute(pool)
-        .await
-        .unwrap();
-    sqlx::query("DELETE FROM events WHERE chain_seq = 4")
+    sqlx::query(
+        "UPDATE events SET data = $1 WHERE id = (SELECT event_id FROM event_links WHERE seq = 2)",
+    )
+    .bind(r#"{"name":"forged"}"#)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM events WHERE id = (SELECT event_id FROM event_links WHERE seq = 4)")
         .execute(pool)
         .await
         .unwrap();
@@ -354,7 +358,7 @@ async fn two_processes_append_to_one_chain(mut app: TestApp) {
     let pool = store.pool();
     let mut unsealed = -1;
     for _ in 0..100 {
-        unsealed = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE chain_seq IS NULL")
+        unsealed = sqlx::query_scalar("SELECT COUNT(*) FROM event_seal_queue")
             .fetch_one(pool)
             .await
             .unwrap();
@@ -376,4 +380,112 @@ async fn two_processes_append_to_one_chain(mut app: TestApp) {
         "{said}"
     );
     drop((one, two));
+}
+
+/// A database from before migration 21 kept each event's link and what was owed
+/// on it in the event's own row. After the migration the two sealed events are
+/// links with the same places and hashes, the third is queued for the sealer and
+/// the fan-out, and sealing it continues the chain from the same head.
+async fn events_keep_their_chain_and_queues_across_migration_21(backend: Backend) {
+    let db = TestDb::unmigrated(backend).await;
+    let store = kopek_store::Store::connect(&kopek_store::StoreOptions::new(db.url.clone()))
+        .await
+        .unwrap();
+    store.migrate_to(20).await.unwrap();
+    let pool = store.pool();
+    let mut prev = "0".repeat(64);
+    let mut links = Vec::new();
+    for i in 1..=3i64 {
+        let mut event = Sealed {
+            seq: i,
+            prev_hash: prev.clone(),
+            hash: String::new(),
+            id: format!("0190e5d2-0000-7000-8000-00000000000{i}"),
+            kind: "organization.created".to_owned(),
+            subject_type: "organization".to_owned(),
+            subject: format!("org-{i}"),
+            tenant_type: Some("organization".to_owned()),
+            tenant_id: Some(format!("org-{i}")),
+            payload: format!(r#"{{"n":{i}}}"#),
+            data: Some(format!(r#"{{"guid":"org-{i}"}}"#)),
+            created_at: kopek_domain::time::Timestamp::from_micros(1_700_000_000_000_000 + i),
+        };
+        event.hash = event.link_hash();
+        prev = event.hash.clone();
+        // The first two sealed and fanned out; the third neither.
+        let sealed = i < 3;
+        sqlx::query(
+            "INSERT INTO events (id, type, subject_type, subject, tenant_type, tenant_id, \
+             payload, data, created_at, fanned_out, chain_seq, chain_prev, chain_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&event.id)
+        .bind(&event.kind)
+        .bind(&event.subject_type)
+        .bind(&event.subject)
+        .bind(&event.tenant_type)
+        .bind(&event.tenant_id)
+        .bind(&event.payload)
+        .bind(&event.data)
+        .bind(event.created_at.micros())
+        .bind(i64::from(sealed))
+        .bind(sealed.then_some(event.seq))
+        .bind(sealed.then(|| event.prev_hash.clone()))
+        .bind(sealed.then(|| event.hash.clone()))
+        .execute(pool)
+        .await
+        .unwrap();
+        links.push(event);
+    }
+    sqlx::query("UPDATE event_chain_head SET seq = 2, hash = $1 WHERE id = 1")
+        .bind(&links[1].hash)
+        .execute(pool)
+        .await
+        .unwrap();
+
+    store.migrate().await.unwrap();
+    let queued = |table: &'static str| {
+        sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
+            "SELECT event_id FROM {table} ORDER BY event_id"
+        )))
+        .fetch_all(pool)
+    };
+    assert_eq!(
+        queued("event_seal_queue").await.unwrap(),
+        [links[2].id.clone()]
+    );
+    assert_eq!(
+        queued("event_fan_out_queue").await.unwrap(),
+        [links[2].id.clone()]
+    );
+    let mut conn = store.conn().await.unwrap();
+    assert_eq!(
+        event_chain::after(&mut conn, 0, 10).await.unwrap(),
+        links[..2]
+    );
+    drop(conn);
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(event_chain::seal(&mut tx, 10).await.unwrap(), 1);
+    tx.commit().await.unwrap();
+    let mut conn = store.conn().await.unwrap();
+    assert_eq!(event_chain::after(&mut conn, 0, 10).await.unwrap(), links);
+    assert_eq!(event_chain::unsealed(&mut conn).await.unwrap(), 0);
+    assert_eq!(
+        event_chain::head(&mut conn).await.unwrap().hash,
+        links[2].hash
+    );
+    // A new event is queued for both by the trigger, in its one statement.
+    sqlx::query(
+        "INSERT INTO events (id, type, subject_type, subject, payload, created_at) \
+         VALUES ('0190e5d2-0000-7000-8000-000000000004', 'organization.created', \
+         'organization', 'org-4', '{}', 1)",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    assert_eq!(event_chain::unsealed(&mut conn).await.unwrap(), 1);
+    assert_eq!(queued("event_fan_out_queue").await.unwrap().len(), 2);
+    drop(conn);
+    store.close().await;
 }

@@ -211,6 +211,32 @@ impl TestDb {
         }
     }
 
+    /// A database with no schema at all, for tests of the migrations themselves.
+    pub async fn unmigrated(backend: Backend) -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (url, pg_name) = match backend {
+            Backend::Sqlite => (
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("kopek.db").display()
+                ),
+                None,
+            ),
+            Backend::Postgres => {
+                let name = format!("kopek_t_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = sqlx::PgConnection::connect(&postgres_admin_url())
+                    .await
+                    .expect("connect");
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .await
+                    .expect("create database");
+                (with_database(&postgres_admin_url(), &name), Some(name))
+            }
+        };
+        TestDb { url, dir, pg_name }
+    }
+
     pub async fn store(&self) -> Store {
         Store::open(&StoreOptions {
             max_connections: Some(8),
