@@ -76,7 +76,13 @@ async fn rows(app: &TestApp) -> Vec<(String, i64)> {
         .unwrap(),
     };
     let mut counts = Vec::new();
-    for name in names {
+    // The events' queues and chain links change whenever the background workers
+    // run; a refused request writing no event shows in the events' own count.
+    let background = ["event_fan_out_queue", "event_links", "event_seal_queue"];
+    for name in names
+        .into_iter()
+        .filter(|n| !background.contains(&n.as_str()))
+    {
         let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT CAST(COUNT(*) AS BIGINT) FROM {name}"
         )))
