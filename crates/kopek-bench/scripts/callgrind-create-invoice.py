@@ -4,21 +4,20 @@
 Usage: callgrind-create-invoice.py <kopek binary> <label> [requests] [postgres|sqlite]
 
 Starts the binary under `valgrind --tool=callgrind` (instrumentation off until
-the measured part) on a fresh PostgreSQL database `kopek_cg` (or, with
-`sqlite`, a fresh SQLite file, whose engine runs inside the server and so is
-counted too), loads the example
-catalog, makes one organization and its key, warms up with 50 create-invoice
-requests, then instruments `requests` more (300 by default) on one keep-alive
-connection and three seconds after them, so that the background work they cause
-(events sealed into their chain, the webhook fan-out) is counted too. Prints the
-total and the count a request; `callgrind_annotate --inclusive=yes
-/tmp/cg-<label>.out.1` splits it by function. Instruction counts do not depend
-on what else the machine is doing, unlike requests a second, so two builds
-compare within a percent or two (the background tasks' idle polling is the
-rest). valgrind's CPU model has no SHA extensions: hashing is counted in
-software, which real AMD and Intel CPUs of this decade do in hardware.
+the measured part) on a fresh PostgreSQL database `kopek_cg` (or, with `sqlite`,
+a fresh SQLite file, whose engine runs inside the server and so is counted too),
+loads the example catalog, makes one organization and its key, warms up with 50
+create-invoice requests, then instruments `requests` more (300 by default) on one
+keep-alive connection and three seconds after them, so that the background work
+they cause (events sealed into their chain, the webhook fan-out) is counted too.
+Prints the total and the count a request; `callgrind_annotate --inclusive=yes
+/tmp/cg-<label>.out.1` splits it by function. Instruction counts do not depend on
+what else the machine is doing, unlike requests a second, so two builds compare
+within a percent or two (the background tasks' idle polling is the rest).
+valgrind's CPU model has no SHA extensions: hashing is counted in software, which
+real AMD and Intel CPUs of this decade do in hardware.
 """
-import http.client, json, os, shutil, subprocess, sys, time, glob
+import atexit, http.client, json, os, shutil, socket, subprocess, sys, time, glob
 bin_, label = sys.argv[1], sys.argv[2]
 n = int(sys.argv[3]) if len(sys.argv) > 3 else 300
 backend = sys.argv[4] if len(sys.argv) > 4 else "postgres"
@@ -36,9 +35,15 @@ if backend == "postgres":
     env["KOPEK_DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/kopek_cg"
 else:
     env.pop("KOPEK_DATABASE_URL", None)
+# A server left on the port by an earlier run would answer in this one's place.
+with socket.socket() as s:
+    if s.connect_ex(("127.0.0.1", 18555)) == 0:
+        sys.exit("127.0.0.1:18555 is taken (a server of an earlier run?)")
 p = subprocess.Popen(["valgrind", "--tool=callgrind", "--instr-atstart=no",
                       f"--callgrind-out-file={out}", bin_, "serve"], env=env,
                      stdout=subprocess.DEVNULL, stderr=open(f"/tmp/cg-{label}.log", "w"))
+# A failed run leaves no server behind to answer the next one.
+atexit.register(lambda: p.poll() is None and p.kill())
 for _ in range(600):
     try:
         c = http.client.HTTPConnection("127.0.0.1", 18555, timeout=30); c.request("GET", "/readyz")
@@ -64,7 +69,6 @@ body = {"plan": {"guid": "0b6f3f0e-6c1a-4f4e-9d3a-1c2b3d4e5f61", "type_of": "Pla
 for _ in range(50): call("POST", path, body, H)   # warm up
 time.sleep(2)
 subprocess.run(["callgrind_control", "-i", "on", str(p.pid)], check=True, stdout=subprocess.DEVNULL)
-t = time.time()
 for _ in range(n): call("POST", path, body, H)
 time.sleep(3)  # let background work for these requests (sealing, fan-out) run
 subprocess.run(["callgrind_control", "-i", "off", str(p.pid)], check=True, stdout=subprocess.DEVNULL)

@@ -3,7 +3,7 @@
 //! On two shared cores what one piece of work costs is what it takes from the
 //! others, wherever it is spent, so the bench reports all three.
 
-use std::ops::{Add, Sub};
+use std::ops::{AddAssign, Sub};
 
 /// Seconds of CPU: the machine's busy time, the server process's, and that of
 /// every PostgreSQL process (with those that have exited).
@@ -23,27 +23,25 @@ impl Spent {
         }
     }
 
+    /// `f` of each of the three, with the same of `other`.
+    fn with(self, other: Spent, f: impl Fn(f64, f64) -> f64) -> Spent {
+        Spent {
+            machine: f(self.machine, other.machine),
+            server: f(self.server, other.server),
+            postgres: f(self.postgres, other.postgres),
+        }
+    }
+
     /// Each times `k`.
     pub fn scaled(self, k: f64) -> Spent {
-        Spent {
-            machine: self.machine * k,
-            server: self.server * k,
-            postgres: self.postgres * k,
-        }
+        self.with(Spent::default(), |s, _| s * k)
     }
 
     /// Microseconds of each per unit of work.
     pub fn per(self, units: f64) -> Spent {
-        let per = |s: f64| 1e6 * s / units.max(1.0);
-        Spent {
-            machine: per(self.machine),
-            server: per(self.server),
-            postgres: per(self.postgres),
-        }
+        self.scaled(1e6 / units.max(1.0))
     }
-}
 
-impl Spent {
     /// Microseconds a unit, as the report says them (PostgreSQL's only on its
     /// backend: on SQLite it is idle).
     pub fn describe(&self, backend: &str) -> String {
@@ -65,11 +63,13 @@ impl Sub for Spent {
     type Output = Spent;
 
     fn sub(self, earlier: Spent) -> Spent {
-        Spent {
-            machine: self.machine - earlier.machine,
-            server: self.server - earlier.server,
-            postgres: self.postgres - earlier.postgres,
-        }
+        self.with(earlier, |a, b| a - b)
+    }
+}
+
+impl AddAssign for Spent {
+    fn add_assign(&mut self, more: Spent) {
+        *self = self.with(more, |a, b| a + b);
     }
 }
 
@@ -95,13 +95,13 @@ pub fn machine() -> f64 {
 
 /// A process's name, and its CPU seconds: its own, and its children's that have
 /// exited and been waited for.
-pub struct Process {
-    pub name: String,
-    pub own: f64,
-    pub children: f64,
+struct Process {
+    name: String,
+    own: f64,
+    children: f64,
 }
 
-pub fn process(pid: u32) -> Option<Process> {
+fn process(pid: u32) -> Option<Process> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let (head, rest) = stat.rsplit_once(')')?;
     let name = head.split_once('(')?.1.to_owned();
@@ -124,7 +124,7 @@ pub fn process(pid: u32) -> Option<Process> {
 
 /// Every PostgreSQL process's CPU, with the backends that have ended (their time
 /// is the postmaster's children's).
-pub fn postgres() -> f64 {
+fn postgres() -> f64 {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return 0.0;
     };
@@ -133,12 +133,4 @@ pub fn postgres() -> f64 {
         .filter(|p| p.name == "postgres")
         .map(|p| p.own + p.children)
         .sum()
-}
-
-impl Add for Spent {
-    type Output = Spent;
-
-    fn add(self, other: Spent) -> Spent {
-        self - other.scaled(-1.0)
-    }
 }

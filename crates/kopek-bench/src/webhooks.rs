@@ -128,7 +128,7 @@ async fn bare_posts(receiver: &Receiver, body: Vec<u8>, n: usize) -> anyhow::Res
         .no_proxy()
         .build()?;
     let secret = kopek_domain::webhook::Secret::generate();
-    let body = Arc::new(body);
+    let body = Bytes::from(body);
     let next = Arc::new(AtomicU64::new(0));
     let started = crate::cpu::machine();
     let mut tasks = Vec::new();
@@ -151,7 +151,7 @@ async fn bare_posts(receiver: &Receiver, body: Vec<u8>, n: usize) -> anyhow::Res
                     .header("webhook-timestamp", timestamp.to_string())
                     .header("webhook-signature", signature)
                     .header("kopek-event-type", "invoice.created")
-                    .body(body.as_ref().clone())
+                    .body(body.clone())
                     .send()
                     .await?;
                 anyhow::ensure!(response.status().is_success(), "{}", response.status());
@@ -239,7 +239,7 @@ pub async fn measure(
         switch(false).await?;
         let before = server.cpu();
         let off = load::run(server.addr, load.clone(), connections, duration).await?;
-        cpu_off = cpu_off + (server.cpu() - before);
+        cpu_off += server.cpu() - before;
         switch(true).await?;
         let start = receiver.count();
         let started = Instant::now();
@@ -257,7 +257,7 @@ pub async fn measure(
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         drained += drain_started.elapsed();
-        cpu_on = cpu_on + (server.cpu() - before);
+        cpu_on += server.cpu() - before;
         without += off.rate / ROUNDS as f64;
         with += on.rate / ROUNDS as f64;
         errors += off.errors + on.errors;

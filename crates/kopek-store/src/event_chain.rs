@@ -9,6 +9,7 @@
 
 use crate::audit::{Head, head_of, link_hash, mark_verified_in};
 use crate::db::{Conn, DbResult};
+use crate::events::Queue;
 use kopek_domain::Error;
 use kopek_domain::time::Timestamp;
 use sqlx::FromRow;
@@ -78,11 +79,7 @@ pub async fn seal(conn: &mut Conn, limit: i64) -> Result<usize, Error> {
             .fetch_one(&mut *conn)
             .await
             .db()?;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM event_seal_queue q JOIN events e ON e.id = q.event_id \
-         ORDER BY q.event_id LIMIT $1"
-    );
-    let unsealed: Vec<Unsealed> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let unsealed: Vec<Unsealed> = sqlx::query_as(Queue::Seal.oldest(COLUMNS, ""))
         .bind(limit)
         .fetch_all(&mut *conn)
         .await
@@ -125,15 +122,8 @@ pub async fn seal(conn: &mut Conn, limit: i64) -> Result<usize, Error> {
                 .bind(&link.hash);
         }
         query.execute(&mut *conn).await.db()?;
-        let sql = format!(
-            "DELETE FROM event_seal_queue WHERE event_id IN ({})",
-            crate::db::marks(chunk.len())
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for link in chunk {
-            query = query.bind(&link.id);
-        }
-        query.execute(&mut *conn).await.db()?;
+        let ids: Vec<&str> = chunk.iter().map(|link| link.id.as_str()).collect();
+        Queue::Seal.remove(&mut *conn, &ids).await?;
     }
     if sealed > 0 {
         sqlx::query("UPDATE event_chain_head SET seq = $1, hash = $2 WHERE id = 1")
@@ -163,10 +153,7 @@ pub async fn after(conn: &mut Conn, after: i64, limit: i64) -> Result<Vec<Sealed
 
 /// How many events wait to be sealed.
 pub async fn unsealed(conn: &mut Conn) -> Result<i64, Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM event_seal_queue")
-        .fetch_one(conn)
-        .await
-        .db()
+    Queue::Seal.len(conn).await
 }
 
 pub async fn head(conn: &mut Conn) -> Result<Head, Error> {

@@ -94,9 +94,69 @@ pub struct Head {
     pub created_at: Timestamp,
 }
 
+/// The work still owed on events: each queue holds the ids a trigger put there as
+/// the events were written (migration 21), until its worker takes them out.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Queue {
+    /// Events to seal into their chain.
+    Seal,
+    /// Events to fan out to webhook endpoints.
+    FanOut,
+}
+
+impl Queue {
+    fn table(self) -> &'static str {
+        match self {
+            Queue::Seal => "event_seal_queue",
+            Queue::FanOut => "event_fan_out_queue",
+        }
+    }
+
+    /// The statement reading `columns` (of `events e`) of the oldest queued events,
+    /// at most `$1`, then `lock`.
+    pub(crate) fn oldest(self, columns: &str, lock: &str) -> sqlx::AssertSqlSafe<String> {
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {columns} FROM {} q JOIN events e ON e.id = q.event_id \
+             ORDER BY q.event_id LIMIT $1{lock}",
+            self.table()
+        ))
+    }
+
+    /// Takes events out of the queue, their work done.
+    pub(crate) async fn remove(self, conn: &mut Conn, ids: &[&str]) -> Result<(), Error> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "DELETE FROM {} WHERE event_id IN ({})",
+            self.table(),
+            crate::db::marks(ids.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(*id);
+        }
+        query.execute(conn).await.db()?;
+        Ok(())
+    }
+
+    /// How many events wait (those that still exist: an event deleted behind
+    /// Kopek's back leaves an id no worker can take).
+    pub(crate) async fn len(self, conn: &mut Conn) -> Result<i64, Error> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM {} q JOIN events e ON e.id = q.event_id",
+            self.table()
+        );
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(conn)
+            .await
+            .db()
+    }
+}
+
 /// Up to `limit` events not yet fanned out to webhook endpoints, oldest first, in
-/// the caller's transaction. On PostgreSQL the rows are locked and those another
-/// worker holds are skipped, so two workers take different events.
+/// the caller's transaction. On PostgreSQL the queued rows are locked and those
+/// another worker holds are skipped, so two workers take different events.
 pub async fn unfanned(
     conn: &mut Conn,
     backend: crate::Backend,
@@ -106,33 +166,17 @@ pub async fn unfanned(
         crate::Backend::Sqlite => "",
         crate::Backend::Postgres => " FOR UPDATE OF q SKIP LOCKED",
     };
-    let sql = format!(
-        "SELECT e.id, e.type, e.tenant_type, e.tenant_id, e.created_at \
-         FROM event_fan_out_queue q JOIN events e ON e.id = q.event_id \
-         ORDER BY q.event_id LIMIT $1{lock}"
-    );
-    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let columns = "e.id, e.type, e.tenant_type, e.tenant_id, e.created_at";
+    sqlx::query_as(Queue::FanOut.oldest(columns, lock))
         .bind(limit)
         .fetch_all(conn)
         .await
         .db()
 }
 
-/// Notes events as fanned out: they leave the queue a trigger put them in.
+/// Notes events as fanned out.
 pub async fn fanned_out(conn: &mut Conn, ids: &[&str]) -> Result<(), Error> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "DELETE FROM event_fan_out_queue WHERE event_id IN ({})",
-        crate::db::marks(ids.len())
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for id in ids {
-        query = query.bind(*id);
-    }
-    query.execute(conn).await.db()?;
-    Ok(())
+    Queue::FanOut.remove(conn, ids).await
 }
 
 /// Which events a feed page holds.

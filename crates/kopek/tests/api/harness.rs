@@ -180,39 +180,17 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn new(backend: Backend) -> TestDb {
-        let dir = tempfile::tempdir().expect("temp dir");
-        match backend {
-            Backend::Sqlite => TestDb {
-                url: format!(
-                    "sqlite://{}?mode=rwc",
-                    dir.path().join("kopek.db").display()
-                ),
-                dir,
-                pg_name: None,
-            },
-            Backend::Postgres => {
-                let template = postgres_template().await;
-                let name = format!("kopek_t_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = sqlx::PgConnection::connect(&postgres_admin_url())
-                    .await
-                    .expect("connect");
-                admin
-                    .execute(sqlx::AssertSqlSafe(format!(
-                        "CREATE DATABASE {name} TEMPLATE {template}"
-                    )))
-                    .await
-                    .expect("clone template");
-                TestDb {
-                    url: with_database(&postgres_admin_url(), &name),
-                    dir,
-                    pg_name: Some(name),
-                }
-            }
-        }
+        TestDb::create(backend, true).await
     }
 
     /// A database with no schema at all, for tests of the migrations themselves.
     pub async fn unmigrated(backend: Backend) -> TestDb {
+        TestDb::create(backend, false).await
+    }
+
+    /// A new database: on PostgreSQL cloned from the migrated template when
+    /// `migrated` (SQLite's file is migrated by the first store that opens it).
+    async fn create(backend: Backend, migrated: bool) -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let (url, pg_name) = match backend {
             Backend::Sqlite => (
@@ -223,12 +201,18 @@ impl TestDb {
                 None,
             ),
             Backend::Postgres => {
+                let template = match migrated {
+                    true => format!(" TEMPLATE {}", postgres_template().await),
+                    false => String::new(),
+                };
                 let name = format!("kopek_t_{}", uuid::Uuid::new_v4().simple());
                 let mut admin = sqlx::PgConnection::connect(&postgres_admin_url())
                     .await
                     .expect("connect");
                 admin
-                    .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(sqlx::AssertSqlSafe(format!(
+                        "CREATE DATABASE {name}{template}"
+                    )))
                     .await
                     .expect("create database");
                 (with_database(&postgres_admin_url(), &name), Some(name))
