@@ -50,7 +50,7 @@ pub const LANG_COOKIE: &str = "kopek_lang";
 pub async fn middleware(mut request: Request, next: Next) -> Response {
     let request_id = accept_request_id(request.headers().get(&REQUEST_ID));
     let headers = request.headers();
-    let lang = crate::pages::cookie(headers, LANG_COOKIE)
+    let lang = crate::html::cookie(headers, LANG_COOKIE)
         .and_then(Lang::parse)
         .or_else(|| {
             headers

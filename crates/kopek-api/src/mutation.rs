@@ -3,9 +3,11 @@
 //! path and body that a repeat must match), answered in HTTP.
 
 use crate::AppState;
+use crate::auth::Caller;
+use crate::body::RawBody;
 use crate::error::{ApiError, Dialect};
 use crate::limits::ClientAddress;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode};
@@ -19,6 +21,33 @@ use kopek_store::idempotency::StoredResponse;
 use serde::Serialize;
 use std::marker::PhantomData;
 use std::net::IpAddr;
+
+/// What a write takes besides its path: who asks, the write to run through, and
+/// the body (as sent, unless a handler reads it as more).
+pub struct Command<D, B = RawBody<D>> {
+    pub caller: Caller<D>,
+    pub mutation: Mutation<D>,
+    pub body: B,
+}
+
+impl<D: Dialect, B> FromRequest<AppState> for Command<D, B>
+where
+    B: FromRequest<AppState, Rejection = ApiError<D>>,
+{
+    type Rejection = ApiError<D>;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError<D>> {
+        let (mut parts, body) = request.into_parts();
+        let caller = Caller::from_request_parts(&mut parts, state).await?;
+        let mutation = Mutation::from_request_parts(&mut parts, state).await?;
+        let body = B::from_request(Request::from_parts(parts, body), state).await?;
+        Ok(Command {
+            caller,
+            mutation,
+            body,
+        })
+    }
+}
 
 pub struct Mutation<D> {
     core: Core,

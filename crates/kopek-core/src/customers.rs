@@ -209,7 +209,7 @@ pub async fn change<T: Serialize>(
         .run(caller, status, async |work| {
             // Read inside the write transaction, so the state checked is the state changed.
             let mut customer = visible_customer(work.conn(), caller, customer_id).await?;
-            work.before(&event_payload(&customer, None))?;
+            work.before(|| event_payload(&customer, None))?;
             let now = Timestamp::now();
             let previous = customer.state;
             let (next, event, description) = match change {

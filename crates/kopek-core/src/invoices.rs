@@ -305,7 +305,7 @@ pub async fn change<T: Serialize>(
             if work.audited()
                 && let Some(before) = invoices::get(work.conn(), guid).await?
             {
-                work.before(&answer(&before))?;
+                work.before(|| answer(&before))?;
             }
             let invoice = apply(core, work.conn(), guid, change, core.now()).await?;
             Ok(answer(&invoice))

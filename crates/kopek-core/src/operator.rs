@@ -84,7 +84,7 @@ pub async fn revoke_key<T: Serialize>(
             if work.audited()
                 && let Some(before) = api_keys::get(work.conn(), id).await?
             {
-                work.before(&answer(&before))?;
+                work.before(|| answer(&before))?;
             }
             Ok(answer(&revoke(work.conn(), id).await?))
         })
@@ -127,7 +127,7 @@ pub async fn replace_catalog<T: Serialize>(
             if work.audited()
                 && let Some((version, before)) = catalog::current(work.conn()).await?
             {
-                work.before(&answer(version, false, before))?;
+                work.before(|| answer(version, false, before))?;
             }
             let (version, created) = catalog::replace(work.conn(), &new, core.now()).await?;
             Ok(answer(version, created, new))

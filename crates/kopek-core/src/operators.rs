@@ -100,7 +100,7 @@ pub async fn disable(
                     what: "operator",
                     id: id.to_owned(),
                 })?;
-            work.before(&shown(&operator))?;
+            work.before(|| shown(&operator))?;
             operators::disable(work.conn(), id, now).await?;
             operators::end_sessions(work.conn(), id).await?;
             operator.disabled_at = Some(now);

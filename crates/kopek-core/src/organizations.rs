@@ -148,9 +148,7 @@ pub async fn update_billing<T: Serialize>(
         .run(caller, status, async |work| {
             let mut org = crate::access::read_organization(work.conn(), guid).await?;
             let members = organizations::members(work.conn(), &org.guid).await?;
-            if work.audited() {
-                work.before(&answer(&org, members.clone()))?;
-            }
+            work.before(|| answer(&org, members.clone()))?;
             if let Some(email) = change.email {
                 org.billing_email = email;
             }

@@ -155,7 +155,7 @@ pub async fn set_status<T: Serialize>(
                 .await?
                 .filter(|u| u.deleted_at.is_none())
                 .ok_or_else(not_found)?;
-            work.before(&answer(&user))?;
+            work.before(|| answer(&user))?;
             user.status = status;
             user.updated_at = Timestamp::now();
             users::update(work.conn(), &user).await?;

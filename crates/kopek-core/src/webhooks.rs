@@ -329,9 +329,7 @@ pub async fn update<T: Serialize>(
     write
         .run(caller, status, async |work| {
             let mut endpoint = reachable(work.conn(), caller, id).await?;
-            if work.audited() {
-                work.before(&answer(&endpoint))?;
-            }
+            work.before(|| answer(&endpoint))?;
             if let Some(url) = url {
                 endpoint.url = url;
             }
@@ -370,9 +368,7 @@ pub async fn rotate_secret<T: Serialize>(
         Begun::Replay(stored) => Ok(Ran::Replayed(stored)),
         Begun::Work(mut work) => {
             let mut endpoint = reachable(work.conn(), caller, id).await?;
-            if work.audited() {
-                work.before(&shown(&endpoint))?;
-            }
+            work.before(|| shown(&endpoint))?;
             let now = core.now();
             let secret = Secret::generate();
             endpoint.previous_secret = Some(std::mem::replace(
@@ -407,9 +403,7 @@ pub async fn delete(write: Write, caller: &Principal, id: &str) -> Result<Ran<()
     write
         .run_no_content(caller, async |work| {
             let endpoint = reachable(work.conn(), caller, id).await?;
-            if work.audited() {
-                work.before(&shown(&endpoint))?;
-            }
+            work.before(|| shown(&endpoint))?;
             webhooks::delete(work.conn(), id).await?;
             Ok(())
         })

@@ -210,10 +210,10 @@ impl Work {
     }
 
     /// The object as the API showed it before this write changed it, for the
-    /// audit log (nothing is kept when the write is not audited).
-    pub fn before<T: Serialize>(&mut self, shown: &T) -> Result<(), Error> {
+    /// audit log; `shown` is called only when the write is audited.
+    pub fn before<T: Serialize>(&mut self, shown: impl FnOnce() -> T) -> Result<(), Error> {
         if let Some(audited) = &mut self.audit {
-            audited.before = Some(serde_json::to_string(shown).map_err(Error::internal)?);
+            audited.before = Some(serde_json::to_string(&shown()).map_err(Error::internal)?);
         }
         Ok(())
     }

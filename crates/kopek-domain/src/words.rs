@@ -1,22 +1,10 @@
 //! Amounts in Russian words, as a «Счёт на оплату» states its total:
 //! «Девятьсот девяносто тысяч рублей 00 копеек».
 
-const UNITS_M: [&str; 10] = [
+const UNITS: [&str; 10] = [
     "",
     "один",
     "два",
-    "три",
-    "четыре",
-    "пять",
-    "шесть",
-    "семь",
-    "восемь",
-    "девять",
-];
-const UNITS_F: [&str; 10] = [
-    "",
-    "одна",
-    "две",
     "три",
     "четыре",
     "пять",
@@ -92,7 +80,12 @@ fn triad(n: u64, feminine: bool, out: &mut Vec<&'static str>) {
         out.push(TEENS[u]);
     } else {
         out.push(TENS[t]);
-        out.push(if feminine { UNITS_F[u] } else { UNITS_M[u] });
+        // Before a feminine noun: «одна тысяча», «две тысячи».
+        out.push(match (feminine, u) {
+            (true, 1) => "одна",
+            (true, 2) => "две",
+            _ => UNITS[u],
+        });
     }
 }
 

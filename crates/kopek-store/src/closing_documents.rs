@@ -1,7 +1,7 @@
 //! Closing documents (УПД, and УКД correcting them) and the schedules that say
 //! which are still to be made for a paid invoice.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, changed_one, select};
 use kopek_domain::Error;
 use kopek_domain::closing::{Line, Party};
 use kopek_domain::ids::{InvoiceId, OrganizationId};
@@ -185,17 +185,17 @@ pub async fn advance(
     from: i64,
     next_due: Option<Timestamp>,
 ) -> Result<bool, Error> {
-    let done = sqlx::query(
-        "UPDATE closing_schedules SET next_part = next_part + 1, next_due = $1 \
+    changed_one(
+        conn,
+        sqlx::query(
+            "UPDATE closing_schedules SET next_part = next_part + 1, next_due = $1 \
          WHERE invoice_guid = $2 AND next_part = $3",
+        )
+        .bind(next_due)
+        .bind(invoice)
+        .bind(from),
     )
-    .bind(next_due)
-    .bind(invoice)
-    .bind(from)
-    .execute(conn)
     .await
-    .db()?;
-    Ok(done.rows_affected() == 1)
 }
 
 /// Ends a schedule: nothing more is issued for the invoice. The part moves past

@@ -764,6 +764,12 @@ pub(crate) fn containing(text: &str) -> String {
 /// A query on either backend, before its binds.
 pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
 
+/// Runs a statement that changes at most one row; whether it changed one (false:
+/// no row matched, as when a concurrent change got there first).
+pub(crate) async fn changed_one(conn: &mut Conn, statement: AnyQuery<'_>) -> Result<bool, Error> {
+    Ok(statement.execute(conn).await.db()?.rows_affected() == 1)
+}
+
 /// The row type of a table: its columns are named once, here, and both reading
 /// (the type's `FromRow`) and writing (`bind`, in the order of `COLUMNS`) follow
 /// that one list.

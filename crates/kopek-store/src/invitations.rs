@@ -1,6 +1,6 @@
 //! Invitations: emailed, expiring, single-use links. Only the token's hash is kept.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, changed_one, select};
 use kopek_domain::Error;
 use kopek_domain::contact::Email;
 use kopek_domain::ids::CustomerId;
@@ -83,15 +83,11 @@ pub async fn find_by_token_hash(
 
 /// Uses the invitation up; false when it was used or replaced meanwhile.
 pub async fn mark_used(conn: &mut Conn, id: &str, now: Timestamp) -> Result<bool, Error> {
-    let done = sqlx::query(
+    changed_one(conn, sqlx::query(
         "UPDATE invitations SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND superseded_at IS NULL",
     )
     .bind(now)
-    .bind(id)
-    .execute(conn)
-    .await
-    .db()?;
-    Ok(done.rows_affected() == 1)
+    .bind(id)).await
 }
 
 /// Retires every open invitation of a customer (before a fresh one is sent).

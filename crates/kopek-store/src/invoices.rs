@@ -1,6 +1,6 @@
 //! Invoices, their payments, and the licenses payments extend.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, changed_one, select};
 use kopek_domain::Error;
 use kopek_domain::company::Company;
 use kopek_domain::ids::{InvoiceId, OrganizationId};
@@ -258,18 +258,14 @@ pub async fn transition(
     now: Timestamp,
 ) -> Result<bool, Error> {
     let paid_at = (to == InvoiceStatus::Paid).then_some(now);
-    let done = sqlx::query(
+    changed_one(conn, sqlx::query(
         "UPDATE invoices SET status = $1, updated_at = $2, paid_at = COALESCE($3, paid_at) WHERE guid = $4 AND status = $5",
     )
     .bind(to)
     .bind(now)
     .bind(paid_at)
     .bind(guid)
-    .bind(from)
-    .execute(conn)
-    .await
-    .db()?;
-    Ok(done.rows_affected() == 1)
+    .bind(from)).await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]

@@ -1,7 +1,7 @@
 //! What offline license tokens need kept: the signing keys (one active, retired ones
 //! while tokens they signed may still be in use) and the tokens cut short.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, changed_one, select};
 use kopek_domain::Error;
 use kopek_domain::sql::Flag;
 use kopek_domain::time::Timestamp;
@@ -60,15 +60,15 @@ pub async fn insert_active(conn: &mut Conn, key: &SigningKey) -> Result<bool, Er
 
 /// Retires the active key `kid` (false when it is no longer the active one).
 pub async fn retire(conn: &mut Conn, kid: &str, at: Timestamp) -> Result<bool, Error> {
-    let done = sqlx::query(
-        "UPDATE license_keys SET active = 0, retired_at = $1 WHERE kid = $2 AND active = 1",
+    changed_one(
+        conn,
+        sqlx::query(
+            "UPDATE license_keys SET active = 0, retired_at = $1 WHERE kid = $2 AND active = 1",
+        )
+        .bind(at)
+        .bind(kid),
     )
-    .bind(at)
-    .bind(kid)
-    .execute(conn)
     .await
-    .db()?;
-    Ok(done.rows_affected() == 1)
 }
 
 /// Notes that `kid` signed a token valid until `until`, so it stays published

@@ -1,7 +1,7 @@
 //! Console operators and their sessions: only hashes of passwords (argon2id),
 //! setup tokens and session tokens are kept.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, is_unique_violation, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, changed_one, is_unique_violation, select};
 use kopek_domain::Error;
 use kopek_domain::auth::OperatorRole;
 use kopek_domain::contact::Email;
@@ -85,17 +85,17 @@ pub async fn set_password(
     setup_hash: &str,
     password_hash: &str,
 ) -> Result<bool, Error> {
-    let done = sqlx::query(
-        "UPDATE operators SET password_hash = $1, setup_token_hash = NULL, \
+    changed_one(
+        conn,
+        sqlx::query(
+            "UPDATE operators SET password_hash = $1, setup_token_hash = NULL, \
          setup_expires_at = NULL WHERE id = $2 AND setup_token_hash = $3",
+        )
+        .bind(password_hash)
+        .bind(id)
+        .bind(setup_hash),
     )
-    .bind(password_hash)
-    .bind(id)
-    .bind(setup_hash)
-    .execute(conn)
     .await
-    .db()?;
-    Ok(done.rows_affected() == 1)
 }
 
 /// The enabled operator with this e-mail key and its password hash (none until

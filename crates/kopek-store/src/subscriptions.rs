@@ -1,7 +1,7 @@
 //! Subscriptions: one per organization and product, its current period the
 //! organization's license for the product.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, changed_one, select};
 use kopek_domain::Error;
 use kopek_domain::ids::{InvoiceId, OrganizationId};
 use kopek_domain::invoice::{InvoiceStatus, Payer};
@@ -248,17 +248,17 @@ pub async fn add_reminder(
     kind: &str,
     now: Timestamp,
 ) -> Result<bool, Error> {
-    let added = sqlx::query(
-        "INSERT INTO renewal_reminders (invoice_guid, kind, created_at) VALUES ($1, $2, $3) \
+    changed_one(
+        conn,
+        sqlx::query(
+            "INSERT INTO renewal_reminders (invoice_guid, kind, created_at) VALUES ($1, $2, $3) \
          ON CONFLICT (invoice_guid, kind) DO NOTHING",
+        )
+        .bind(invoice_guid)
+        .bind(kind)
+        .bind(now),
     )
-    .bind(invoice_guid)
-    .bind(kind)
-    .bind(now)
-    .execute(conn)
     .await
-    .db()?;
-    Ok(added.rows_affected() == 1)
 }
 
 /// Records `invoice_guid` as the renewal of the period starting at `period_start`,
@@ -271,18 +271,18 @@ pub async fn add_renewal(
     invoice_guid: &InvoiceId,
     now: Timestamp,
 ) -> Result<bool, Error> {
-    let added = sqlx::query(
-        "INSERT INTO renewals (subscription_id, period_start, invoice_guid, created_at) \
+    changed_one(
+        conn,
+        sqlx::query(
+            "INSERT INTO renewals (subscription_id, period_start, invoice_guid, created_at) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (subscription_id, period_start) DO NOTHING",
+        )
+        .bind(subscription_id)
+        .bind(period_start)
+        .bind(invoice_guid)
+        .bind(now),
     )
-    .bind(subscription_id)
-    .bind(period_start)
-    .bind(invoice_guid)
-    .bind(now)
-    .execute(conn)
     .await
-    .db()?;
-    Ok(added.rows_affected() == 1)
 }
 
 /// [`add_renewal`] for many (subscription, period start, invoice) at once;

@@ -1,7 +1,9 @@
 //! Users. Passwords only as argon2 hashes; a login is unique among live users,
 //! enforced by a unique index so two racing creates cannot both win.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, is_unique_violation, next_value, select};
+use crate::db::{
+    AnyQuery, Conn, DbResult, Record, changed_one, is_unique_violation, next_value, select,
+};
 use kopek_domain::Error;
 use kopek_domain::ids::UserId;
 use kopek_domain::sql::{Flag, Json};
@@ -88,15 +90,11 @@ pub async fn get(conn: &mut Conn, id: UserId) -> Result<Option<User>, Error> {
 
 /// Marks a live user deleted; false when there was none.
 pub async fn soft_delete(conn: &mut Conn, id: UserId, now: Timestamp) -> Result<bool, Error> {
-    let done = sqlx::query(
+    changed_one(conn, sqlx::query(
         "UPDATE users SET deleted_at = $1, updated_at = $1 WHERE id = $2 AND deleted_at IS NULL",
     )
     .bind(now)
-    .bind(id)
-    .execute(conn)
-    .await
-    .db()?;
-    Ok(done.rows_affected() == 1)
+    .bind(id)).await
 }
 
 /// One page of users (deleted ones too) in id order, after `after`.

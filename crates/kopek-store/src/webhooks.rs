@@ -2,7 +2,7 @@
 //! in the event's transaction and worked off as a queue with leases (as the
 //! outbox), each attempt logged.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, Store, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, Store, changed_one, select};
 use kopek_domain::Error;
 use kopek_domain::sql::{Flag, Json};
 use kopek_domain::time::Timestamp;
@@ -105,12 +105,11 @@ pub async fn delete(conn: &mut Conn, id: &str) -> Result<bool, Error> {
         .execute(&mut *conn)
         .await
         .db()?;
-    let deleted = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await
-        .db()?;
-    Ok(deleted.rows_affected() == 1)
+    changed_one(
+        conn,
+        sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1").bind(id),
+    )
+    .await
 }
 
 /// The enabled endpoints that may receive an event of one of these tenants (type,
@@ -293,17 +292,13 @@ pub async fn requeue(
     give_up_at: Timestamp,
     now: Timestamp,
 ) -> Result<bool, Error> {
-    let done = sqlx::query(
+    changed_one(conn, sqlx::query(
         "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $2, give_up_at = $3, \
          finished_at = NULL, lease_owner = NULL, lease_until = NULL WHERE id = $1",
     )
     .bind(id)
     .bind(now)
-    .bind(give_up_at)
-    .execute(conn)
-    .await
-    .db()?;
-    Ok(done.rows_affected() == 1)
+    .bind(give_up_at)).await
 }
 
 /// One attempt of a delivery, as the log shows it.

@@ -7,13 +7,12 @@ use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::json::Json;
 use crate::mutation::{Mutation, answer};
+use crate::operator_views::{ApiKeyView, IssuedApiKey};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use kopek_core::operator;
-use kopek_domain::auth::{KeySpec, Role, SecretToken};
-use kopek_domain::time::Timestamp;
-use kopek_store::api_keys::ApiKey;
+use kopek_domain::auth::{KeySpec, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -26,57 +25,6 @@ pub struct CreateApiKey {
     pub scope: Option<String>,
     /// A label for people, at most 200 characters.
     pub name: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct IssuedApiKey {
-    pub id: String,
-    /// The bearer token. It is shown only in this response (Kopek keeps its hash);
-    /// null in the answer to a repeat with the same `Idempotency-Key`.
-    pub token: Option<String>,
-    pub role: String,
-    pub scope: Option<String>,
-    pub name: String,
-    pub created_at: String,
-}
-
-impl IssuedApiKey {
-    /// The key as issued, with its token.
-    pub fn new(key: &ApiKey, token: &SecretToken) -> IssuedApiKey {
-        IssuedApiKey {
-            id: key.id.clone(),
-            token: Some(token.expose().to_owned()),
-            role: key.role.to_string(),
-            scope: key.scope.clone(),
-            name: key.name.clone(),
-            created_at: key.created_at.rfc3339(),
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ApiKeyView {
-    pub id: String,
-    pub role: String,
-    pub scope: Option<String>,
-    pub name: String,
-    pub created_at: String,
-    pub revoked_at: Option<String>,
-}
-
-impl From<ApiKey> for ApiKeyView {
-    fn from(k: ApiKey) -> ApiKeyView {
-        ApiKeyView {
-            id: k.id,
-            role: k.role.to_string(),
-            scope: k.scope,
-            name: k.name,
-            created_at: k.created_at.rfc3339(),
-            revoked_at: k.revoked_at.map(Timestamp::rfc3339),
-        }
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -8,24 +8,13 @@ use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::json::Json;
 use crate::mutation::{Mutation, answer};
+use crate::operator_views::CatalogVersion;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use kopek_core::operator;
 use kopek_domain::auth::Role;
 use kopek_domain::catalog::Catalog;
-use serde::Serialize;
-use utoipa::ToSchema;
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CatalogVersion {
-    /// 0 before any catalog was loaded.
-    pub version: i64,
-    /// Whether this request made a new version (false when nothing changed).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub created: Option<bool>,
-    pub catalog: Catalog,
-}
 
 /// The catalog in force.
 #[utoipa::path(get, path = "/admin/v1/catalog", tag = "admin", operation_id = "getCatalog",

@@ -5,11 +5,10 @@
 use super::Admin;
 use crate::AppState;
 use crate::auth::Caller;
-use crate::body::RawBody;
 use crate::error::ApiError;
 use crate::invoice_view::InvoiceView;
 use crate::json::Json;
-use crate::mutation::{Mutation, answer};
+use crate::mutation::{Command, answer};
 use crate::path::split_custom_method;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -51,17 +50,15 @@ pub async fn get(
 /// `:refund`.
 pub async fn change(
     state: State<AppState>,
-    caller: Caller<Admin>,
-    mutation: Mutation<Admin>,
     Path(segment): Path<String>,
-    body: RawBody<Admin>,
+    command: Command<Admin>,
 ) -> Result<Response, ApiError<Admin>> {
     let (guid, method) = split_custom_method(&segment);
     let guid = Path(guid.to_owned());
     match method {
-        Some("pay") => pay(state, caller, mutation, guid, body).await,
-        Some("cancel") => cancel(state, caller, mutation, guid, body).await,
-        Some("refund") => refund(state, caller, mutation, guid, body).await,
+        Some("pay") => pay(state, guid, command).await,
+        Some("cancel") => cancel(state, guid, command).await,
+        Some("refund") => refund(state, guid, command).await,
         _ => Err(Error::NotFound {
             what: "method",
             id: segment.clone(),
@@ -79,12 +76,10 @@ pub async fn change(
     security(("bearer" = [])))]
 pub async fn pay(
     State(state): State<AppState>,
-    caller: Caller<Admin>,
-    mutation: Mutation<Admin>,
     Path(guid): Path<String>,
-    body: RawBody<Admin>,
+    command: Command<Admin>,
 ) -> Result<Response, ApiError<Admin>> {
-    let pay: PayInvoice = crate::body::parse_optional(&body.bytes)?;
+    let pay: PayInvoice = crate::body::parse_optional(&command.body.bytes)?;
     let change = Change::Pay {
         method: pay
             .method
@@ -92,7 +87,7 @@ pub async fn pay(
             .unwrap_or_else(|| "manual".to_owned()),
         reference: pay.reference,
     };
-    apply(&state, caller, mutation, &guid, &body.bytes, change).await
+    apply(&state, command, &guid, change).await
 }
 
 /// Cancels an unpaid invoice; its payment links stop working. No body.
@@ -102,12 +97,10 @@ pub async fn pay(
     security(("bearer" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
-    caller: Caller<Admin>,
-    mutation: Mutation<Admin>,
     Path(guid): Path<String>,
-    body: RawBody<Admin>,
+    command: Command<Admin>,
 ) -> Result<Response, ApiError<Admin>> {
-    apply(&state, caller, mutation, &guid, &body.bytes, Change::Cancel).await
+    apply(&state, command, &guid, Change::Cancel).await
 }
 
 /// Marks a paid invoice refunded. No body. (The license time it bought is not
@@ -118,26 +111,22 @@ pub async fn cancel(
     security(("bearer" = [])))]
 pub async fn refund(
     State(state): State<AppState>,
-    caller: Caller<Admin>,
-    mutation: Mutation<Admin>,
     Path(guid): Path<String>,
-    body: RawBody<Admin>,
+    command: Command<Admin>,
 ) -> Result<Response, ApiError<Admin>> {
-    apply(&state, caller, mutation, &guid, &body.bytes, Change::Refund).await
+    apply(&state, command, &guid, Change::Refund).await
 }
 
 async fn apply(
     state: &AppState,
-    caller: Caller<Admin>,
-    mutation: Mutation<Admin>,
+    command: Command<Admin>,
     guid: &str,
-    body: &[u8],
     change: Change,
 ) -> Result<Response, ApiError<Admin>> {
-    let principal = caller.require(Role::Admin)?;
+    let principal = command.caller.require(Role::Admin)?;
     let ran = core_invoices::change(
         &state.core,
-        mutation.write(body),
+        command.mutation.write(&command.body.bytes),
         principal,
         &guid.into(),
         change,

@@ -3,11 +3,11 @@
 use super::Admin;
 use crate::AppState;
 use crate::auth::Caller;
-use crate::body::{RawBody, parse, parse_optional};
+use crate::body::{parse, parse_optional};
 use crate::error::ApiError;
 use crate::invoice_view::InvoiceView;
 use crate::json::Json;
-use crate::mutation::{Mutation, answer};
+use crate::mutation::{Command, answer};
 use crate::path::split_custom_method;
 use crate::query::{Params, time_param};
 use axum::extract::{Path, State};
@@ -166,17 +166,15 @@ pub async fn get(
 /// `:resume` or `:change-plan`.
 pub async fn action(
     state: State<AppState>,
-    caller: Caller<Admin>,
-    mutation: Mutation<Admin>,
     Path(segment): Path<String>,
-    body: RawBody<Admin>,
+    command: Command<Admin>,
 ) -> Result<Response, ApiError<Admin>> {
     let (id, method) = split_custom_method(&segment);
     let id = Path(id.to_owned());
     match method {
-        Some("cancel") => cancel(state, caller, mutation, id, body).await,
-        Some("resume") => resume(state, caller, mutation, id, body).await,
-        Some("change-plan") => change_plan(state, caller, mutation, id, body).await,
+        Some("cancel") => cancel(state, id, command).await,
+        Some("resume") => resume(state, id, command).await,
+        Some("change-plan") => change_plan(state, id, command).await,
         _ => Err(Error::NotFound {
             what: "method",
             id: format!("POST /admin/v1/subscriptions/{segment}"),
@@ -201,13 +199,11 @@ pub struct CancelSubscription {
     security(("bearer" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
-    caller: Caller<Admin>,
-    mutation: Mutation<Admin>,
     Path(id): Path<String>,
-    body: RawBody<Admin>,
+    command: Command<Admin>,
 ) -> Result<Response, ApiError<Admin>> {
-    let principal = caller.require(Role::Admin)?;
-    let asked: CancelSubscription = parse_optional(&body.bytes)?;
+    let principal = command.caller.require(Role::Admin)?;
+    let asked: CancelSubscription = parse_optional(&command.body.bytes)?;
     let at = match asked.at.as_deref() {
         None | Some("period_end") => CancelAt::PeriodEnd,
         Some("now") => CancelAt::Now,
@@ -221,7 +217,7 @@ pub async fn cancel(
     };
     let ran = subscriptions_core::cancel(
         &state.core,
-        mutation.write(&body.bytes),
+        command.mutation.write(&command.body.bytes),
         principal,
         &id,
         at,
@@ -239,15 +235,13 @@ pub async fn cancel(
     security(("bearer" = [])))]
 pub async fn resume(
     State(state): State<AppState>,
-    caller: Caller<Admin>,
-    mutation: Mutation<Admin>,
     Path(id): Path<String>,
-    body: RawBody<Admin>,
+    command: Command<Admin>,
 ) -> Result<Response, ApiError<Admin>> {
-    let principal = caller.require(Role::Admin)?;
+    let principal = command.caller.require(Role::Admin)?;
     let ran = subscriptions_core::resume(
         &state.core,
-        mutation.write(&body.bytes),
+        command.mutation.write(&command.body.bytes),
         principal,
         &id,
         StatusCode::OK.as_u16(),
@@ -284,13 +278,11 @@ pub struct PlanChanged {
     security(("bearer" = [])))]
 pub async fn change_plan(
     State(state): State<AppState>,
-    caller: Caller<Admin>,
-    mutation: Mutation<Admin>,
     Path(id): Path<String>,
-    body: RawBody<Admin>,
+    command: Command<Admin>,
 ) -> Result<Response, ApiError<Admin>> {
-    let principal = caller.require(Role::Admin)?;
-    let asked: ChangePlan = parse(&body.bytes)?;
+    let principal = command.caller.require(Role::Admin)?;
+    let asked: ChangePlan = parse(&command.body.bytes)?;
     let plan = asked
         .plan
         .filter(|p| !p.is_empty())
@@ -302,7 +294,7 @@ pub async fn change_plan(
     };
     let ran = subscriptions_core::change_plan(
         &state.core,
-        mutation.write(&body.bytes),
+        command.mutation.write(&command.body.bytes),
         principal,
         &id,
         change,

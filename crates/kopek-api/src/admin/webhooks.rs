@@ -8,17 +8,18 @@ use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::json::Json;
 use crate::mutation::{Mutation, answer};
+use crate::operator_views::DeliveryView;
 use crate::path::split_custom_method;
 use crate::query::Params;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use kopek_core::paging::PageQuery;
-use kopek_core::webhooks::{self as webhooks_core, EndpointInput, Logged};
+use kopek_core::webhooks::{self as webhooks_core, EndpointInput};
 use kopek_domain::Error;
 use kopek_domain::time::Timestamp;
 use kopek_domain::webhook::Secret;
-use kopek_store::webhooks::{Attempt, Endpoint};
+use kopek_store::webhooks::Endpoint;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -258,69 +259,6 @@ pub async fn rotate_secret(
     )
     .await?;
     Ok(answer(ran))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AttemptView {
-    /// 1 for the first.
-    pub attempt: i64,
-    pub started_at: String,
-    pub latency_ms: i64,
-    /// The receiver's HTTP status; null when no answer came.
-    pub http_status: Option<i64>,
-    /// Why the attempt failed, when no 2xx came (a timeout, a refused address, ...).
-    pub error: Option<String>,
-    /// The first KiB of the receiver's answer.
-    pub response_excerpt: Option<String>,
-}
-
-impl From<Attempt> for AttemptView {
-    fn from(a: Attempt) -> AttemptView {
-        AttemptView {
-            attempt: a.attempt,
-            started_at: a.started_at.rfc3339_millis(),
-            latency_ms: a.latency_ms,
-            http_status: a.http_status,
-            error: a.error,
-            response_excerpt: a.response_excerpt,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeliveryView {
-    pub id: String,
-    pub event_id: String,
-    pub event_type: String,
-    /// `pending` (to be tried, perhaps again), `delivered` or `failed` (given up).
-    pub state: String,
-    pub next_attempt_at: Option<String>,
-    /// Retries stop after this time.
-    pub retry_until: String,
-    pub created_at: String,
-    pub finished_at: Option<String>,
-    pub attempts: Vec<AttemptView>,
-}
-
-impl From<Logged> for DeliveryView {
-    fn from(
-        Logged {
-            delivery: d,
-            attempts,
-        }: Logged,
-    ) -> DeliveryView {
-        DeliveryView {
-            next_attempt_at: (d.state == "pending").then(|| d.next_attempt_at.rfc3339()),
-            id: d.id,
-            event_id: d.event_id,
-            event_type: d.event_type,
-            state: d.state,
-            retry_until: d.give_up_at.rfc3339(),
-            created_at: d.created_at.rfc3339(),
-            finished_at: d.finished_at.map(Timestamp::rfc3339),
-            attempts: attempts.into_iter().map(AttemptView::from).collect(),
-        }
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

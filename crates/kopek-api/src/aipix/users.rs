@@ -4,13 +4,14 @@
 //! A deleted user's login may be created again: the new user gets a new id, and the
 //! deleted one stays on record (with `deleted_at`) for the operator.
 
+use super::error::Refused;
 use super::request;
 use super::{Aipix, AipixDelete};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::mutation::{Mutation, answer};
+use crate::mutation::{Command, Mutation, answer};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -129,24 +130,21 @@ fn fingerprint(body: &Map<String, Value>) -> Vec<u8> {
     Value::Object(body).to_string().into_bytes()
 }
 
+/// A user to create or change, as the request writes it.
+type Manage = Command<Aipix, JsonBody<Map<String, Value>, Aipix>>;
+
 /// Creates a user.
 #[utoipa::path(post, path = "/api/v1/billing/user/manage", tag = "aipix-billing", operation_id = "BillingUserCreate",
     request_body = ManageUserRequest,
     params(("Idempotency-Key" = Option<String>, Header)),
-    responses(
-        (status = 200, body = UserObject),
-        (status = 422, body = super::error::ErrorBody, description = "Every failing field with its reasons"),
-        (status = "4XX", body = super::error::ErrorBody),
-    ),
+    responses((status = 200, body = UserObject), Refused),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
-    caller: Caller<Aipix>,
-    mutation: Mutation<Aipix>,
-    body: JsonBody<Map<String, Value>, Aipix>,
+    command: Manage,
 ) -> Result<Response, ApiError<Aipix>> {
-    let principal = caller.require(Role::Integration)?;
-    let body = body.value;
+    let principal = command.caller.require(Role::Integration)?;
+    let (mutation, body) = (command.mutation, command.body.value);
     let new = match request::new_user(&body, &rules(&state)) {
         Ok(new) => new,
         // A taken login is reported with the other failures, as one answer. When
@@ -178,20 +176,14 @@ pub async fn create(
 #[utoipa::path(patch, path = "/api/v1/billing/user/manage", tag = "aipix-billing", operation_id = "BillingUserUpdate",
     request_body = ManageUserRequest,
     params(("Idempotency-Key" = Option<String>, Header)),
-    responses(
-        (status = 200, body = UserObject),
-        (status = 422, body = super::error::ErrorBody, description = "Every failing field with its reasons"),
-        (status = "4XX", body = super::error::ErrorBody),
-    ),
+    responses((status = 200, body = UserObject), Refused),
     security(("bearer" = [])))]
 pub async fn update(
     State(state): State<AppState>,
-    caller: Caller<Aipix>,
-    mutation: Mutation<Aipix>,
-    body: JsonBody<Map<String, Value>, Aipix>,
+    command: Manage,
 ) -> Result<Response, ApiError<Aipix>> {
-    let principal = caller.require(Role::Integration)?;
-    let body = body.value;
+    let principal = command.caller.require(Role::Integration)?;
+    let (mutation, body) = (command.mutation, command.body.value);
     let change = request::user_change(&body, &rules(&state))?;
     let ran = users::update(
         &state.core,

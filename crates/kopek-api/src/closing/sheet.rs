@@ -3,8 +3,8 @@
 //! bank-transfer invoice, with the text extractable.
 
 use super::vat_rate;
-use crate::pages::money;
-use crate::pages::pdf::{Align, BODY, Block, STRONG, TITLE, cell, paragraph, render_blocks};
+use crate::html::money;
+use crate::pdf::{Align, BODY, Block, STRONG, TITLE, cell, paragraph, render_blocks};
 use kopek_core::closing::Download;
 use kopek_domain::Error;
 use kopek_domain::closing::{self, Party};

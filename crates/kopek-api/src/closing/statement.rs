@@ -2,8 +2,8 @@
 //! two-column layout: the seller's records and the buyer's, mirrored.
 
 use super::file;
-use crate::pages::money;
-use crate::pages::pdf::{Align, BODY, Block, STRONG, TITLE, cell, paragraph, render_blocks};
+use crate::html::money;
+use crate::pdf::{Align, BODY, Block, STRONG, TITLE, cell, paragraph, render_blocks};
 use axum::response::{IntoResponse, Response};
 use kopek_core::Core;
 use kopek_core::access::OrgAccess;
@@ -261,7 +261,7 @@ fn split(balance: i64) -> (i64, i64) {
     }
 }
 
-fn balance_row(label: &str, debit: &str, credit: &str) -> Vec<crate::pages::pdf::Cell> {
+fn balance_row(label: &str, debit: &str, credit: &str) -> Vec<crate::pdf::Cell> {
     vec![
         cell("", STRONG, Align::Left),
         cell(label, STRONG, Align::Left),

@@ -2,30 +2,18 @@
 //! shows once, and revocation through a confirmation page. The operator API's
 //! own use cases do the work, audited with the operator as the actor.
 
-use super::{
-    Signed, acting, checked, confirmation, console_page, failed, guard, pick, read_only, refused,
-    see_other,
-};
-use crate::AppState;
-use crate::admin::api_keys::{ApiKeyView, IssuedApiKey};
-use crate::limits::ClientAddress;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use super::prelude::*;
+use crate::operator_views::{ApiKeyView, IssuedApiKey};
 use kopek_core::operator;
 use kopek_core::write::Ran;
 use kopek_domain::auth::{KeySpec, Role};
-use maud::html;
-use serde::Deserialize;
 
 const KEYS: &str = "/console/api-keys";
 
 #[utoipa::path(get, path = "/console/api-keys", tag = "console", operation_id = "consoleApiKeys",
     responses(
         (status = 200, description = "The keys, and for an admin operator the form for a new one", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
+        NotSignedIn,
     ))]
 pub async fn list(State(state): State<AppState>, signed: Signed, headers: HeaderMap) -> Response {
     let keys = match operator::api_keys(&state.core).await {
@@ -95,9 +83,8 @@ pub struct NewKeyForm {
     request_body(content = NewKeyForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 201, description = "The new key and its token, shown only on this page", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
         (status = 400, description = "A role, scope or name that is not valid", content_type = "text/html", body = String),
-        (status = 403, description = "A support operator, or a missing or forged anti-forgery token", content_type = "text/html", body = String),
+        NotSignedIn, MayNotAct,
     ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -150,9 +137,7 @@ pub async fn create(
     params(("id" = String, Path)),
     responses(
         (status = 200, description = "The key and the button that revokes it", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
-        (status = 400, description = "A path that is not text", content_type = "text/html", body = String),
-        (status = 403, description = "A support operator: read only", content_type = "text/html", body = String),
+        ConfirmPage,
     ))]
 pub async fn confirm_revoke(
     State(state): State<AppState>,
@@ -187,9 +172,8 @@ pub struct RevokeForm {
     request_body(content = RevokeForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Revoked (or not signed in: on to sign in)"),
-        (status = 400, description = "A path that is not text", content_type = "text/html", body = String),
-        (status = 403, description = "A support operator, or a missing or forged anti-forgery token", content_type = "text/html", body = String),
         (status = 404, description = "No such key", content_type = "text/html", body = String),
+        PathNotText, MayNotAct,
     ))]
 pub async fn revoke(
     State(state): State<AppState>,

@@ -2,16 +2,8 @@
 //! with the filters in the URL. Read only: nothing in Kopek edits or removes an
 //! entry.
 
-use super::{Signed, console_page, failed, guard, pick};
-use crate::AppState;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use super::prelude::*;
 use kopek_store::audit::Filter;
-use maud::html;
-use serde::Deserialize;
-
-const PAGE_SIZE: i64 = 50;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct AuditQuery {
@@ -29,8 +21,8 @@ pub struct AuditQuery {
     params(AuditQuery),
     responses(
         (status = 200, description = "The entries, newest first", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
         (status = 400, description = "A query that is not text, or a position that is not a number", content_type = "text/html", body = String),
+        NotSignedIn,
     ))]
 pub async fn list(
     State(state): State<AppState>,

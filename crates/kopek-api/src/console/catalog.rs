@@ -4,24 +4,12 @@
 //! kept. Loading it is the operator API's use case, audited with the catalog
 //! before and after.
 
-use super::{
-    Guard, Signed, acting, checked, console_page, failed, guard, pick, read_only, refused,
-};
-use crate::AppState;
-use crate::admin::catalog::CatalogVersion;
-use crate::context::RequestContext;
-use crate::limits::ClientAddress;
-use crate::pages::{money, see_other};
-use axum::Form;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use super::prelude::*;
+use crate::operator_views::CatalogVersion;
 use kopek_core::write::Ran;
 use kopek_domain::Error;
 use kopek_domain::catalog::Catalog;
 use maud::{Markup, html};
-use serde::Deserialize;
 
 const CATALOG: &str = "/console/catalog";
 
@@ -214,9 +202,9 @@ fn upload_form(guard: &Guard, signed: &Signed, text: &str, errors: Vec<String>) 
     params(Shown),
     responses(
         (status = 200, description = "The catalog's versions, one shown or two compared, and for an admin the form for a new one", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
         (status = 400, description = "A version that is not a number", content_type = "text/html", body = String),
         (status = 404, description = "No such version", content_type = "text/html", body = String),
+        NotSignedIn,
     ))]
 pub async fn show(
     State(state): State<AppState>,
@@ -239,7 +227,7 @@ pub struct UploadForm {
     responses(
         (status = 303, description = "Loaded (or equal to the one in force): on to the version in force"),
         (status = 400, description = "A document that is not a valid catalog: the form again with each error", content_type = "text/html", body = String),
-        (status = 403, description = "A support operator, or a missing or forged anti-forgery token", content_type = "text/html", body = String),
+        MayNotAct,
     ))]
 pub async fn load(
     State(state): State<AppState>,

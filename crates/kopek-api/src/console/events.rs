@@ -2,17 +2,8 @@
 //! or a prefix such as `invoice.`) and subject, each event's data folded under it;
 //! the filters are kept in the next page's link.
 
-use super::{Signed, console_page, failed, guard, pick};
-use crate::AppState;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use super::prelude::*;
 use kopek_store::events::Feed;
-use maud::html;
-use serde::Deserialize;
-
-/// Rows on a page.
-const PAGE_SIZE: i64 = 50;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct EventSearch {
@@ -48,8 +39,8 @@ fn subject_link(kind: &str, id: &str) -> Option<String> {
     params(EventSearch),
     responses(
         (status = 200, description = "The events, newest first", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
         (status = 400, description = "A query that is not text", content_type = "text/html", body = String),
+        NotSignedIn,
     ))]
 pub async fn list(
     State(state): State<AppState>,

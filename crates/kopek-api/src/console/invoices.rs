@@ -4,19 +4,8 @@
 //! hand. Actions run the core's invoice change as the admin API does, audited
 //! with the operator as the actor.
 
-use super::{
-    Signed, acting, checked, console_page, failed, guard, pick, read_only, refused, see_other,
-};
-use crate::AppState;
-use crate::context::RequestContext;
+use super::prelude::*;
 use crate::invoice_view::InvoiceView;
-use crate::limits::ClientAddress;
-use crate::pages::money;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
 use kopek_core::invoices::Change;
 use kopek_core::paging::PageQuery;
 use kopek_domain::ids::{InvoiceId, OrganizationId};
@@ -26,8 +15,6 @@ use kopek_domain::{Error, Reason};
 use kopek_store::events::Feed;
 use kopek_store::invoices::Invoice;
 use kopek_store::invoices::Search;
-use maud::html;
-use serde::Deserialize;
 
 /// The actions an operator may take on an invoice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,9 +70,6 @@ impl Action {
         }
     }
 }
-
-/// Rows on a page.
-const PAGE_SIZE: i64 = 50;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 pub struct InvoiceSearch {
@@ -179,8 +163,8 @@ impl InvoiceSearch {
     params(InvoiceSearch),
     responses(
         (status = 200, description = "The invoices of every organization the filters match, newest first", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
         (status = 400, description = "A filter or page token not understood", content_type = "text/html", body = String),
+        NotSignedIn,
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -282,9 +266,8 @@ fn title(inv: &Invoice) -> String {
     params(("guid" = String, Path)),
     responses(
         (status = 200, description = "The invoice, its payments and events, and the actions its state allows", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
-        (status = 400, description = "A path that is not text", content_type = "text/html", body = String),
         (status = 404, description = "No such invoice", content_type = "text/html", body = String),
+        NotSignedIn, PathNotText,
     ))]
 pub async fn show(
     State(state): State<AppState>,
@@ -388,11 +371,9 @@ pub async fn show(
     params(("guid" = String, Path), ("action" = String, Path, description = "`pay`, `cancel` or `refund`")),
     responses(
         (status = 200, description = "What the action will do, and the button that does it", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
-        (status = 400, description = "A path that is not text", content_type = "text/html", body = String),
-        (status = 403, description = "A support operator: read only", content_type = "text/html", body = String),
         (status = 404, description = "No such invoice or action", content_type = "text/html", body = String),
         (status = 409, description = "The invoice's state does not allow it", content_type = "text/html", body = String),
+        ConfirmPage,
     ))]
 pub async fn confirm(
     State(state): State<AppState>,
@@ -445,8 +426,8 @@ pub struct ActionForm {
     responses(
         (status = 303, description = "Done: back to the invoice"),
         (status = 400, description = "A path that is not text, or the invoice's state does not allow it", content_type = "text/html", body = String),
-        (status = 403, description = "A support operator, or a missing or forged anti-forgery token", content_type = "text/html", body = String),
         (status = 404, description = "No such invoice or action", content_type = "text/html", body = String),
+        MayNotAct,
     ))]
 pub async fn act(
     State(state): State<AppState>,

@@ -12,6 +12,26 @@ mod invoices;
 mod operators;
 mod organizations;
 mod overview;
+mod prelude {
+    //! What the console's page modules use, imported once: the console's own
+    //! helpers, the pages' frame and shared responses, and the extractors.
+    pub(super) use super::{
+        Guard, ListPage, PAGE_SIZE, Signed, acting, checked, confirmation, console_page, failed,
+        guard, next_page, pick, read_only, refused,
+    };
+    pub(super) use crate::AppState;
+    pub(super) use crate::context::RequestContext;
+    pub(super) use crate::html::responses::*;
+    pub(super) use crate::html::{money, see_other};
+    pub(super) use crate::limits::ClientAddress;
+    pub(super) use axum::Form;
+    pub(super) use axum::extract::rejection::FormRejection;
+    pub(super) use axum::extract::{Path, Query, State};
+    pub(super) use axum::http::{HeaderMap, StatusCode};
+    pub(super) use axum::response::Response;
+    pub(super) use maud::html;
+    pub(super) use serde::Deserialize;
+}
 mod resellers;
 mod session;
 mod users;
@@ -19,8 +39,9 @@ mod webhooks;
 
 use crate::context::{LANG_COOKIE, RequestContext};
 use crate::error::Dialect;
+use crate::html::responses::Forged;
+use crate::html::{csrf, page, secure, see_other};
 use crate::limits::ClientAddress;
-use crate::pages::{csrf, page, secure, see_other};
 use crate::{AppState, Routes};
 use axum::Form;
 use axum::extract::rejection::FormRejection;
@@ -30,6 +51,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use kopek_core::audit::Audit;
 use kopek_core::operators as accounts;
+use kopek_core::paging::PageQuery;
 use kopek_core::write::Write;
 use kopek_domain::Error;
 use kopek_domain::auth::Principal;
@@ -73,6 +95,34 @@ pub fn routes() -> Routes {
 
 /// The anti-forgery subject of every console form.
 const FORM: &str = "console";
+
+/// Rows on a console list's page.
+const PAGE_SIZE: i64 = 50;
+
+/// A page of a console list, by the token the page before linked.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListPage {
+    /// The next page's token, as the previous page linked it.
+    #[param(max_length = 100)]
+    page: Option<String>,
+}
+
+impl ListPage {
+    fn query(self) -> PageQuery {
+        PageQuery {
+            page_size: Some(PAGE_SIZE),
+            page_token: self.page.filter(|p| !p.is_empty()),
+        }
+    }
+}
+
+/// The link to the page of `path` after this one, when there is one.
+fn next_page(path: &str, next: &str) -> Option<String> {
+    (!next.is_empty()).then(|| {
+        let mut url = url::form_urlencoded::Serializer::new(String::new());
+        format!("{path}?{}", url.append_pair("page", next).finish())
+    })
+}
 
 /// `en` or `ru` as the browser asked.
 fn pick<'a>(en: &'a str, ru: &'a str) -> &'a str {
@@ -306,8 +356,8 @@ pub async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap) -> 
     responses(
         (status = 303, description = "Signed in: on to the console, with the session cookie"),
         (status = 401, description = "Wrong e-mail or password", content_type = "text/html", body = String),
-        (status = 403, description = "Missing or forged anti-forgery token", content_type = "text/html", body = String),
         (status = 429, description = "Too many failed attempts for this e-mail: locked for a while", content_type = "text/html", body = String),
+        Forged,
     ))]
 pub async fn sign_in(
     State(state): State<AppState>,
@@ -414,8 +464,8 @@ pub async fn setup_page(
     responses(
         (status = 303, description = "The password is set: on to sign in"),
         (status = 400, description = "A password too short or too long", content_type = "text/html", body = String),
-        (status = 403, description = "Missing or forged anti-forgery token", content_type = "text/html", body = String),
         (status = 404, description = "A link used already, expired or unknown", content_type = "text/html", body = String),
+        Forged,
     ))]
 pub async fn setup(
     State(state): State<AppState>,
@@ -441,7 +491,7 @@ pub struct SignOutForm {
     request_body(content = SignOutForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Every session of the operator ended: on to sign in"),
-        (status = 403, description = "Missing or forged anti-forgery token", content_type = "text/html", body = String),
+        Forged,
     ))]
 pub async fn sign_out(
     State(state): State<AppState>,

@@ -2,30 +2,18 @@
 //! answering page shows once (as `kopek operator create` prints it), and disabling
 //! one through a confirmation page. An admin acts; nobody disables themselves.
 
-use super::{
-    Signed, acting, checked, confirmation, console_page, failed, guard, pick, read_only, refused,
-    see_other,
-};
-use crate::AppState;
-use crate::limits::ClientAddress;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use super::prelude::*;
 use kopek_core::operators;
 use kopek_domain::auth::OperatorRole;
 use kopek_domain::contact::Email;
 use kopek_domain::{Error, Reason};
-use maud::html;
-use serde::Deserialize;
 
 const OPERATORS: &str = "/console/operators";
 
 #[utoipa::path(get, path = "/console/operators", tag = "console", operation_id = "consoleOperators",
     responses(
         (status = 200, description = "The operators, and for an admin the form for a new one", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
+        NotSignedIn,
     ))]
 pub async fn list(State(state): State<AppState>, signed: Signed, headers: HeaderMap) -> Response {
     let all = match operators::list(&state.core).await {
@@ -90,9 +78,8 @@ pub struct NewOperatorForm {
     request_body(content = NewOperatorForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 201, description = "The new operator and its setup link, shown only on this page", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
         (status = 400, description = "An e-mail or role that is not valid, or an e-mail taken", content_type = "text/html", body = String),
-        (status = 403, description = "A support operator, or a missing or forged anti-forgery token", content_type = "text/html", body = String),
+        NotSignedIn, MayNotAct,
     ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -148,9 +135,7 @@ pub async fn create(
     params(("id" = String, Path)),
     responses(
         (status = 200, description = "The operator and the button that disables it", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
-        (status = 400, description = "A path that is not text", content_type = "text/html", body = String),
-        (status = 403, description = "A support operator: read only", content_type = "text/html", body = String),
+        ConfirmPage,
     ))]
 pub async fn confirm_disable(
     State(state): State<AppState>,
@@ -191,10 +176,9 @@ pub struct DisableForm {
     request_body(content = DisableForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Disabled (or not signed in: on to sign in)"),
-        (status = 400, description = "A path that is not text", content_type = "text/html", body = String),
-        (status = 403, description = "A support operator, or a missing or forged anti-forgery token", content_type = "text/html", body = String),
         (status = 404, description = "No such enabled operator", content_type = "text/html", body = String),
         (status = 409, description = "The operator's own account", content_type = "text/html", body = String),
+        PathNotText, MayNotAct,
     ))]
 pub async fn disable(
     State(state): State<AppState>,

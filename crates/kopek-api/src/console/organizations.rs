@@ -1,23 +1,12 @@
 //! Organizations: a search by INN, alias or a part of the name, paged with a
 //! cursor, the search kept in the URL so a page can be bookmarked or shared.
 
-use super::{Signed, console_page, failed, guard, pick};
-use crate::AppState;
-use crate::context::RequestContext;
-use crate::pages::money;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use super::prelude::*;
 use kopek_core::access::OrgAccess;
 use kopek_core::invoices::Listing;
 use kopek_core::paging::PageQuery;
 use kopek_domain::ids::OrganizationId;
 use kopek_store::subscriptions::Filter as SubscriptionFilter;
-use maud::html;
-use serde::Deserialize;
-
-/// Rows on a page.
-const PAGE_SIZE: i64 = 50;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct Search {
@@ -34,7 +23,7 @@ pub struct Search {
     responses(
         (status = 200, description = "The organizations found", content_type = "text/html", body = String),
         (status = 400, description = "A query that is not text, or a page token not made for this search", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
+        NotSignedIn,
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -110,9 +99,9 @@ pub struct InvoicesPage {
     params(("guid" = String, Path), InvoicesPage),
     responses(
         (status = 200, description = "The organization, its members, subscriptions and invoices", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
         (status = 400, description = "A path that is not text, or a page token not made for this list", content_type = "text/html", body = String),
         (status = 404, description = "No such organization", content_type = "text/html", body = String),
+        NotSignedIn,
     ))]
 pub async fn show(
     State(state): State<AppState>,

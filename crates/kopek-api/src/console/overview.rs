@@ -2,13 +2,8 @@
 //! carrying its exact value (a tooltip, and `data-value` in minor units or a
 //! count), and the subscriptions by product.
 
-use super::{Signed, console_page, failed, guard, pick};
-use crate::AppState;
-use crate::context::RequestContext;
-use crate::pages::money;
+use super::prelude::*;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
 use kopek_core::overview::{self, Overview};
 use kopek_domain::money::{Currency, Money};
 use maud::{Markup, html};
@@ -65,7 +60,7 @@ fn amount(minor: i64, code: &str) -> String {
 #[utoipa::path(get, path = "/console/overview", tag = "console", operation_id = "consoleOverview",
     responses(
         (status = 200, description = "Charts of money paid, invoices and subscriptions", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
+        NotSignedIn,
     ))]
 pub async fn show(State(state): State<AppState>, signed: Signed, headers: HeaderMap) -> Response {
     let o = match overview::overview(&state.core, state.core.now()).await {

@@ -4,72 +4,33 @@
 //! page. The core's customer change does them, as Yandex's API does, audited
 //! with the operator as the actor.
 
-use super::{
-    Signed, acting, checked, confirmation, console_page, failed, guard, pick, read_only, refused,
-    see_other,
-};
-use crate::AppState;
-use crate::context::RequestContext;
-use crate::limits::ClientAddress;
-use crate::pages::money;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use super::prelude::*;
 use kopek_core::customers::Change;
-use kopek_core::paging::PageQuery;
 use kopek_domain::Error;
 use kopek_domain::customer::CustomerState;
 use kopek_domain::ids::{BillingAccountId, CustomerId};
 use kopek_store::customers::Customer;
-use maud::html;
-use serde::Deserialize;
 
 const RESELLERS: &str = "/console/resellers";
 
-/// Rows on a page.
-const PAGE_SIZE: i64 = 50;
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct ResellersPage {
-    /// The next page's token, as the previous page linked it.
-    #[param(max_length = 100)]
-    page: Option<String>,
-}
-
-fn paging(page: Option<String>) -> PageQuery {
-    PageQuery {
-        page_size: Some(PAGE_SIZE),
-        page_token: page.filter(|p| !p.is_empty()),
-    }
-}
-
-fn next_link(path: &str, next: &str) -> Option<String> {
-    (!next.is_empty()).then(|| {
-        let mut url = url::form_urlencoded::Serializer::new(String::new());
-        format!("{path}?{}", url.append_pair("page", next).finish())
-    })
-}
-
 #[utoipa::path(get, path = "/console/resellers", tag = "console", operation_id = "consoleResellers",
-    params(ResellersPage),
+    params(ListPage),
     responses(
         (status = 200, description = "The resellers' billing accounts", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
         (status = 400, description = "A page token not made for this list", content_type = "text/html", body = String),
+        NotSignedIn,
     ))]
 pub async fn list(
     State(state): State<AppState>,
     signed: Signed,
-    Query(page): Query<ResellersPage>,
+    Query(page): Query<ListPage>,
     headers: HeaderMap,
 ) -> Response {
-    let (resellers, next) =
-        match kopek_core::operator::resellers(&state.core, &paging(page.page)).await {
-            Ok(found) => found,
-            Err(e) => return failed(&e),
-        };
+    let (resellers, next) = match kopek_core::operator::resellers(&state.core, &page.query()).await
+    {
+        Ok(found) => found,
+        Err(e) => return failed(&e),
+    };
     let lang = RequestContext::current().lang;
     let body = html! {
         @if resellers.is_empty() {
@@ -93,7 +54,7 @@ pub async fn list(
                 }
             }
         }
-        @if let Some(next) = next_link(RESELLERS, &next) {
+        @if let Some(next) = next_page(RESELLERS, &next) {
             p { a href=(next) { (pick("Next page", "Следующая страница")) } }
         }
     };
@@ -160,18 +121,18 @@ impl Action {
 }
 
 #[utoipa::path(get, path = "/console/resellers/{id}", tag = "console", operation_id = "consoleReseller",
-    params(("id" = String, Path), ResellersPage),
+    params(("id" = String, Path), ListPage),
     responses(
         (status = 200, description = "The reseller and its customers, with their invitations and the actions their states allow", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
         (status = 400, description = "A path that is not text, or a page token not made for this list", content_type = "text/html", body = String),
         (status = 404, description = "No such reseller", content_type = "text/html", body = String),
+        NotSignedIn,
     ))]
 pub async fn show(
     State(state): State<AppState>,
     signed: Signed,
     Path(id): Path<String>,
-    Query(page): Query<ResellersPage>,
+    Query(page): Query<ListPage>,
     headers: HeaderMap,
 ) -> Response {
     let reseller =
@@ -182,7 +143,7 @@ pub async fn show(
             Err(e) => return failed(&e),
         };
     let listed =
-        kopek_core::customers::list(&state.core, &signed.reader(), &id, &paging(page.page)).await;
+        kopek_core::customers::list(&state.core, &signed.reader(), &id, &page.query()).await;
     let (customers, next) = match listed {
         Ok(found) => found,
         Err(e) => return failed(&e),
@@ -236,7 +197,7 @@ pub async fn show(
                 }
             }
         }
-        @if let Some(next) = next_link(&path, &next) {
+        @if let Some(next) = next_page(&path, &next) {
             p { a href=(next) { (pick("Next page", "Следующая страница")) } }
         }
     };
@@ -266,11 +227,10 @@ fn not_found(state: &AppState, headers: &HeaderMap, signed: &Signed) -> Response
     params(("id" = String, Path), ("action" = String, Path, description = "`activate`, `suspend` or `resend-invitation`")),
     responses(
         (status = 200, description = "The customer and the button that does it", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
         (status = 400, description = "A path that is not text or not a customer id", content_type = "text/html", body = String),
-        (status = 403, description = "A support operator: read only", content_type = "text/html", body = String),
         (status = 404, description = "No such customer or action", content_type = "text/html", body = String),
         (status = 409, description = "The customer's state does not allow it", content_type = "text/html", body = String),
+        NotSignedIn, ReadOnly,
     ))]
 pub async fn confirm(
     State(state): State<AppState>,
@@ -323,9 +283,9 @@ pub struct CustomerActionForm {
     responses(
         (status = 303, description = "Done: back to the reseller (or not signed in: on to sign in)"),
         (status = 400, description = "A path that is not text or not a customer id", content_type = "text/html", body = String),
-        (status = 403, description = "A support operator, or a missing or forged anti-forgery token", content_type = "text/html", body = String),
         (status = 404, description = "No such customer or action", content_type = "text/html", body = String),
         (status = 409, description = "The customer's state does not allow it", content_type = "text/html", body = String),
+        MayNotAct,
     ))]
 pub async fn act(
     State(state): State<AppState>,

@@ -45,7 +45,7 @@ pub(super) fn clear_cookie(response: &mut Response, secure: bool) {
 }
 
 fn token(parts: &Parts) -> Option<&str> {
-    crate::pages::cookie(&parts.headers, COOKIE_NAME).filter(|v| !v.is_empty())
+    crate::html::cookie(&parts.headers, COOKIE_NAME).filter(|v| !v.is_empty())
 }
 
 impl FromRequestParts<AppState> for Signed {

@@ -2,35 +2,12 @@
 //! ones included, and blocking or unblocking one through a confirmation page.
 //! The core's use case does it, audited with the operator as the actor.
 
-use super::{
-    Signed, acting, checked, confirmation, console_page, failed, guard, pick, read_only, refused,
-    see_other,
-};
-use crate::AppState;
-use crate::admin::users::UserView;
-use crate::limits::ClientAddress;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
-use kopek_core::paging::PageQuery;
+use super::prelude::*;
+use crate::operator_views::UserView;
 use kopek_domain::Error;
 use kopek_domain::user::UserStatus;
-use maud::html;
-use serde::Deserialize;
 
 const USERS: &str = "/console/users";
-
-/// Rows on a page.
-const PAGE_SIZE: i64 = 50;
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct UsersPage {
-    /// The next page's token, as the previous page linked it.
-    #[param(max_length = 100)]
-    page: Option<String>,
-}
 
 /// What blocking or unblocking makes of a user.
 fn parse(action: &str) -> Option<UserStatus> {
@@ -49,22 +26,19 @@ fn verb(status: UserStatus) -> (&'static str, &'static str) {
 }
 
 #[utoipa::path(get, path = "/console/users", tag = "console", operation_id = "consoleUsers",
-    params(UsersPage),
+    params(ListPage),
     responses(
         (status = 200, description = "The users, and for an admin operator a block or unblock link on each live one", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
         (status = 400, description = "A page token not made for this list", content_type = "text/html", body = String),
+        NotSignedIn,
     ))]
 pub async fn list(
     State(state): State<AppState>,
     signed: Signed,
-    Query(page): Query<UsersPage>,
+    Query(page): Query<ListPage>,
     headers: HeaderMap,
 ) -> Response {
-    let query = PageQuery {
-        page_size: Some(PAGE_SIZE),
-        page_token: page.page.filter(|p| !p.is_empty()),
-    };
+    let query = page.query();
     let (users, next) = match kopek_core::users::list(&state.core, &query).await {
         Ok(found) => found,
         Err(e) => return failed(&e),
@@ -108,9 +82,8 @@ pub async fn list(
                 }
             }
         }
-        @if !next.is_empty() {
-            @let mut url = url::form_urlencoded::Serializer::new(String::new());
-            p { a href={(USERS) "?" (url.append_pair("page", &next).finish())} { (pick("Next page", "Следующая страница")) } }
+        @if let Some(next) = next_page(USERS, &next) {
+            p { a href=(next) { (pick("Next page", "Следующая страница")) } }
         }
     };
     console_page(
@@ -136,10 +109,8 @@ fn not_found(state: &AppState, headers: &HeaderMap, signed: &Signed) -> Response
     params(("id" = String, Path), ("action" = String, Path, description = "`block` or `unblock`")),
     responses(
         (status = 200, description = "The user and the button that blocks or unblocks it", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
-        (status = 400, description = "A path that is not text", content_type = "text/html", body = String),
-        (status = 403, description = "A support operator: read only", content_type = "text/html", body = String),
         (status = 404, description = "No such live user, or no such action", content_type = "text/html", body = String),
+        ConfirmPage,
     ))]
 pub async fn confirm(
     State(state): State<AppState>,
@@ -180,9 +151,8 @@ pub struct UserActionForm {
     request_body(content = UserActionForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Done: back to the users (or not signed in: on to sign in)"),
-        (status = 400, description = "A path that is not text", content_type = "text/html", body = String),
-        (status = 403, description = "A support operator, or a missing or forged anti-forgery token", content_type = "text/html", body = String),
         (status = 404, description = "No such live user, or no such action", content_type = "text/html", body = String),
+        PathNotText, MayNotAct,
     ))]
 pub async fn act(
     State(state): State<AppState>,

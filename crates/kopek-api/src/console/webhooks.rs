@@ -3,62 +3,23 @@
 //! answer); an admin sends a delivery again through a confirmation page, by the
 //! operator API's own use case, audited.
 
-use super::{
-    Signed, acting, checked, confirmation, console_page, failed, guard, pick, read_only, refused,
-    see_other,
-};
-use crate::AppState;
-use crate::admin::webhooks::DeliveryView;
-use crate::limits::ClientAddress;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
-use kopek_core::paging::PageQuery;
+use super::prelude::*;
+use crate::operator_views::DeliveryView;
 use kopek_core::webhooks;
-use maud::html;
-use serde::Deserialize;
 
 const WEBHOOKS: &str = "/console/webhooks";
 
-/// Rows on a page.
-const PAGE_SIZE: i64 = 50;
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct WebhooksPage {
-    /// The next page's token, as the previous page linked it.
-    #[param(max_length = 100)]
-    page: Option<String>,
-}
-
-impl WebhooksPage {
-    fn query(self) -> PageQuery {
-        PageQuery {
-            page_size: Some(PAGE_SIZE),
-            page_token: self.page.filter(|p| !p.is_empty()),
-        }
-    }
-}
-
-fn more(path: &str, next: &str) -> Option<String> {
-    (!next.is_empty()).then(|| {
-        let mut url = url::form_urlencoded::Serializer::new(String::new());
-        format!("{path}?{}", url.append_pair("page", next).finish())
-    })
-}
-
 #[utoipa::path(get, path = "/console/webhooks", tag = "console", operation_id = "consoleWebhooks",
-    params(WebhooksPage),
+    params(ListPage),
     responses(
         (status = 200, description = "The webhook endpoints", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
         (status = 400, description = "A page token not made for this list", content_type = "text/html", body = String),
+        NotSignedIn,
     ))]
 pub async fn list(
     State(state): State<AppState>,
     signed: Signed,
-    Query(page): Query<WebhooksPage>,
+    Query(page): Query<ListPage>,
     headers: HeaderMap,
 ) -> Response {
     let (endpoints, next) = match webhooks::list(&state.core, &signed.reader(), &page.query()).await
@@ -90,7 +51,7 @@ pub async fn list(
                 }
             }
         }
-        @if let Some(next) = more(WEBHOOKS, &next) {
+        @if let Some(next) = next_page(WEBHOOKS, &next) {
             p { a href=(next) { (pick("Next page", "Следующая страница")) } }
         }
     };
@@ -104,18 +65,18 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/console/webhooks/{id}", tag = "console", operation_id = "consoleWebhook",
-    params(("id" = String, Path), WebhooksPage),
+    params(("id" = String, Path), ListPage),
     responses(
         (status = 200, description = "The endpoint and its deliveries, newest first, with every attempt", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
         (status = 400, description = "A path that is not text, or a page token not made for this list", content_type = "text/html", body = String),
         (status = 404, description = "No such endpoint", content_type = "text/html", body = String),
+        NotSignedIn,
     ))]
 pub async fn show(
     State(state): State<AppState>,
     signed: Signed,
     Path(id): Path<String>,
-    Query(page): Query<WebhooksPage>,
+    Query(page): Query<ListPage>,
     headers: HeaderMap,
 ) -> Response {
     let reader = signed.reader();
@@ -171,7 +132,7 @@ pub async fn show(
                 }
             }
         }
-        @if let Some(next) = more(&path, &next) {
+        @if let Some(next) = next_page(&path, &next) {
             p { a href=(next) { (pick("Older deliveries", "Более ранние доставки")) } }
         }
     };
@@ -188,9 +149,7 @@ pub async fn show(
     params(("id" = String, Path), ("delivery" = String, Path)),
     responses(
         (status = 200, description = "The delivery and the button that sends it again", content_type = "text/html", body = String),
-        (status = 303, description = "Not signed in: on to sign in"),
-        (status = 400, description = "A path that is not text", content_type = "text/html", body = String),
-        (status = 403, description = "A support operator: read only", content_type = "text/html", body = String),
+        ConfirmPage,
     ))]
 pub async fn confirm_resend(
     State(state): State<AppState>,
@@ -231,9 +190,8 @@ pub struct ResendForm {
     request_body(content = ResendForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Queued again: back to the endpoint (or not signed in: on to sign in)"),
-        (status = 400, description = "A path that is not text", content_type = "text/html", body = String),
-        (status = 403, description = "A support operator, or a missing or forged anti-forgery token", content_type = "text/html", body = String),
         (status = 404, description = "No such endpoint or delivery", content_type = "text/html", body = String),
+        PathNotText, MayNotAct,
     ))]
 pub async fn resend(
     State(state): State<AppState>,

@@ -1,8 +1,9 @@
 //! The text of the bank-transfer invoice (the usual Russian «Счёт на оплату»),
 //! shared by its HTML page and its PDF.
 
-use super::{date, money};
 use crate::Seller;
+use crate::html::{date, money};
+use crate::qr::Qr;
 use kopek_domain::lang::Lang;
 use kopek_domain::payment_qr::{self, Payee};
 use kopek_domain::time::ru_date;
@@ -24,38 +25,6 @@ pub struct Document {
     pub in_words: String,
     /// The payment QR code (GOST R 56042-2014) banking apps scan.
     pub qr: Option<Qr>,
-}
-
-/// A QR code's modules, row by row, without the quiet zone.
-pub struct Qr {
-    pub width: usize,
-    pub dark: Vec<bool>,
-}
-
-impl Qr {
-    /// The code of `text`, at error correction level M as banking apps expect.
-    fn encode(text: &str) -> Option<Qr> {
-        let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
-            .map_err(|e| tracing::error!(error = %e, "the payment QR code cannot be made"))
-            .ok()?;
-        Some(Qr {
-            width: code.width(),
-            dark: code
-                .to_colors()
-                .into_iter()
-                .map(|c| c == qrcode::Color::Dark)
-                .collect(),
-        })
-    }
-
-    /// The dark modules as (column, row).
-    pub fn modules(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
-        self.dark
-            .iter()
-            .enumerate()
-            .filter(|(_, dark)| **dark)
-            .map(|(i, _)| (i % self.width, i / self.width))
-    }
 }
 
 /// What the transfer is for, as the QR code says it: the invoice, and its VAT.

@@ -3,9 +3,10 @@
 //! The form needs no separate anti-forgery token: it posts to the secret link
 //! itself, so a forged request would have to know the secret already.
 
-use super::page;
 use crate::AppState;
 use crate::context::RequestContext;
+use crate::html::page;
+use crate::html::responses::{LinkNotText, SpentInvitation};
 use crate::path::split_custom_method;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -71,11 +72,8 @@ fn refusal_page(refusal: Refusal) -> Response {
 #[utoipa::path(get, path = "/invitations/{token}", tag = "pages", operation_id = "showInvitation",
     params(("token" = String, Path, description = "The secret from the invitation mail")),
     responses(
-        (status = 400, description = "A link that is not text", content_type = "text/html", body = String),
         (status = 200, description = "The invitation", content_type = "text/html", body = String),
-        (status = 404, description = "Unknown link", content_type = "text/html", body = String),
-        (status = 409, description = "The customer is no longer INVITED", content_type = "text/html", body = String),
-        (status = 410, description = "Used, replaced or expired", content_type = "text/html", body = String),
+        LinkNotText, SpentInvitation,
     ))]
 pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let lang = RequestContext::current().lang;
@@ -106,11 +104,8 @@ pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> R
 #[utoipa::path(post, path = "/invitations/{token}:accept", tag = "pages", operation_id = "acceptInvitation",
     params(("token" = String, Path, description = "The secret from the invitation mail")),
     responses(
-        (status = 400, description = "A link that is not text", content_type = "text/html", body = String),
         (status = 200, description = "Accepted", content_type = "text/html", body = String),
-        (status = 404, description = "Unknown link", content_type = "text/html", body = String),
-        (status = 409, description = "The customer is no longer INVITED", content_type = "text/html", body = String),
-        (status = 410, description = "Used, replaced or expired", content_type = "text/html", body = String),
+        LinkNotText, SpentInvitation,
     ))]
 pub async fn accept(State(state): State<AppState>, Path(segment): Path<String>) -> Response {
     let lang = RequestContext::current().lang;

@@ -3,19 +3,19 @@
 //! core use case as the operator API, so the license is extended and the event
 //! written exactly as there.
 
-use super::{
-    checkout, csrf, date, money, page, page_moving_on, page_refreshing, secure, see_other,
-};
+use super::checkout;
 use crate::AppState;
 use crate::context::RequestContext;
+use crate::html::responses::{CardOutcome, Forged, LinkNotText, NotPayable, UnknownInvoice};
+use crate::html::{csrf, date, money, page, page_moving_on, page_refreshing, secure, see_other};
 use crate::payments::test_provider::TestProvider;
 use crate::payments::{Outcome, Provider, parse_card};
 use axum::Form;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::header::HOST;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use kopek_core::acquiring::Checkout;
 use kopek_core::invoices;
 use kopek_domain::Error;
@@ -28,6 +28,7 @@ use kopek_store::card_payments::CardPayment;
 use kopek_store::invoices::{Invoice, Payment};
 use maud::{Markup, html};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use utoipa::{IntoParams, ToSchema};
 
 /// What a payment link carries besides the invoice's guid.
@@ -49,12 +50,24 @@ pub struct PayForm {
     pub csrf: String,
 }
 
+impl Guarded for PayForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// The 3-D Secure step of the hosted payment page.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ConfirmForm {
     pub challenge: String,
     pub decision: String,
     pub csrf: String,
+}
+
+impl Guarded for ConfirmForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// A page that says something went wrong, in the page look.
@@ -260,9 +273,9 @@ async fn render(
 #[utoipa::path(get, path = "/invoices/{guid}/pay", tag = "pages", operation_id = "showPaymentPage",
     params(("guid" = String, Path), Link),
     responses(
-        (status = 400, description = "A link that is not text", content_type = "text/html", body = String),
         (status = 200, description = "The invoice and, while it is unpaid, the card form", content_type = "text/html", body = String),
         (status = 404, description = "Unknown invoice or a link that does not sign it", content_type = "text/html", body = String),
+        LinkNotText,
     ))]
 pub async fn show(
     State(state): State<AppState>,
@@ -432,40 +445,64 @@ fn forged() -> Response {
     )
 }
 
-/// Checks link, CSRF and state for a form post; `Err` is the page to answer with.
-async fn posted(
-    state: &AppState,
-    guid: &str,
-    link: &Link,
-    headers: &HeaderMap,
-    form_csrf: &str,
-) -> Result<Invoice, Response> {
-    let inv = match linked(state, guid, link).await {
-        Ok(Some(inv)) => inv,
-        Ok(None) => return Err(not_found()),
-        Err(e) => return Err(failed(&e)),
-    };
-    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
-    if !csrf::verify(
-        state.store.page_key(),
-        headers,
-        inv.guid.as_str(),
-        form_csrf,
-        &state.settings().public_url,
-        host,
-    ) {
-        return Err(forged());
-    }
-    if inv.status != InvoiceStatus::Pending {
-        return Err(refresh(
-            state,
-            &inv,
-            link.token.as_deref().unwrap_or_default(),
+/// A form that carries the anti-forgery token its page set.
+pub trait Guarded {
+    fn csrf(&self) -> &str;
+}
+
+/// A form posted from an invoice page, taken once it reads, its link and
+/// anti-forgery token hold and the invoice is still payable. `Err` is the page
+/// to answer with instead.
+pub struct Posted<F> {
+    pub form: F,
+    pub invoice: Invoice,
+    /// The link's signature, for the pages that follow.
+    pub token: String,
+    pub headers: HeaderMap,
+}
+
+impl<F: Guarded + DeserializeOwned + Send> FromRequest<AppState> for Posted<F> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let Path(guid) = Path::<String>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Query(link) = Query::<Link>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let headers = parts.headers.clone();
+        let Form(form) = Form::<F>::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|rejection| refused_form(&rejection))?;
+        let invoice = match linked(state, &guid, &link).await {
+            Ok(Some(invoice)) => invoice,
+            Ok(None) => return Err(not_found()),
+            Err(e) => return Err(failed(&e)),
+        };
+        let token = link.token.unwrap_or_default();
+        let host = headers.get(HOST).and_then(|h| h.to_str().ok());
+        if !csrf::verify(
+            state.store.page_key(),
+            &headers,
+            invoice.guid.as_str(),
+            form.csrf(),
+            &state.settings().public_url,
+            host,
+        ) {
+            return Err(forged());
+        }
+        if invoice.status != InvoiceStatus::Pending {
+            return Err(refresh(state, &invoice, &token, &headers).await);
+        }
+        Ok(Posted {
+            form,
+            invoice,
+            token,
             headers,
-        )
-        .await);
+        })
     }
-    Ok(inv)
 }
 
 /// Pays with a card from the form (test mode); answers with the result page or
@@ -474,31 +511,17 @@ async fn posted(
     params(("guid" = String, Path), Link),
     request_body(content = PayForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 400, description = "A link that is not text", content_type = "text/html", body = String),
         (status = 200, description = "The result, or the 3-D Secure step", content_type = "text/html", body = String),
-        (status = 303, description = "Paid: on to the invoice page"),
-        (status = 402, description = "The card was declined", content_type = "text/html", body = String),
-        (status = 403, description = "Missing or forged anti-forgery token", content_type = "text/html", body = String),
-        (status = 404, description = "Unknown invoice or link", content_type = "text/html", body = String),
-        (status = 409, description = "The invoice is no longer payable", content_type = "text/html", body = String),
         (status = 422, description = "The card details are not valid", content_type = "text/html", body = String),
+        LinkNotText, Forged, UnknownInvoice, CardOutcome, NotPayable,
     ))]
-pub async fn pay(
-    State(state): State<AppState>,
-    Path(guid): Path<String>,
-    Query(link): Query<Link>,
-    headers: HeaderMap,
-    form: Result<Form<PayForm>, FormRejection>,
-) -> Response {
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return refused_form(&rejection),
-    };
-    let inv = match posted(&state, &guid, &link, &headers, &form.csrf).await {
-        Ok(inv) => inv,
-        Err(page) => return page,
-    };
-    let token = link.token.as_deref().unwrap_or_default();
+pub async fn pay(State(state): State<AppState>, posted: Posted<PayForm>) -> Response {
+    let Posted {
+        form,
+        invoice: inv,
+        token,
+        headers,
+    } = posted;
     let lang = RequestContext::current().lang;
     let today = state.now().datetime();
     let today = (
@@ -517,7 +540,7 @@ pub async fn pay(
             return render(
                 &state,
                 &inv,
-                token,
+                &token,
                 &headers,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(&why),
@@ -527,7 +550,7 @@ pub async fn pay(
         }
     };
     let outcome = TestProvider.charge(&inv.guid, &card, inv.quote.total);
-    settle(&state, &inv, token, &headers, outcome).await
+    settle(&state, &inv, &token, &headers, outcome).await
 }
 
 /// Completes or declines the 3-D Secure step of a card payment (test mode).
@@ -535,31 +558,18 @@ pub async fn pay(
     params(("guid" = String, Path), Link),
     request_body(content = ConfirmForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 400, description = "A link that is not text", content_type = "text/html", body = String),
         (status = 200, description = "The result page", content_type = "text/html", body = String),
-        (status = 303, description = "Paid: on to the invoice page"),
-        (status = 402, description = "The card was declined", content_type = "text/html", body = String),
-        (status = 403, description = "Missing or forged anti-forgery token", content_type = "text/html", body = String),
-        (status = 404, description = "Unknown invoice or link", content_type = "text/html", body = String),
+        LinkNotText, Forged, UnknownInvoice, CardOutcome,
     ))]
-pub async fn confirm(
-    State(state): State<AppState>,
-    Path(guid): Path<String>,
-    Query(link): Query<Link>,
-    headers: HeaderMap,
-    form: Result<Form<ConfirmForm>, FormRejection>,
-) -> Response {
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return refused_form(&rejection),
-    };
-    let inv = match posted(&state, &guid, &link, &headers, &form.csrf).await {
-        Ok(inv) => inv,
-        Err(page) => return page,
-    };
-    let token = link.token.as_deref().unwrap_or_default();
+pub async fn confirm(State(state): State<AppState>, posted: Posted<ConfirmForm>) -> Response {
+    let Posted {
+        form,
+        invoice: inv,
+        token,
+        headers,
+    } = posted;
     let outcome = TestProvider.confirm(&inv.guid, &form.challenge, form.decision == "confirm");
-    settle(&state, &inv, token, &headers, outcome).await
+    settle(&state, &inv, &token, &headers, outcome).await
 }
 
 /// The hosted page's form when an acquirer takes the card: where the receipt goes.
@@ -569,6 +579,12 @@ pub struct CheckoutForm {
     pub csrf: String,
 }
 
+impl Guarded for CheckoutForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// Sends the buyer on to the acquirer's payment page (YooKassa), making the
 /// payment there first or taking up the one already open. Needs the anti-forgery
 /// cookie and field the page set.
@@ -576,34 +592,29 @@ pub struct CheckoutForm {
     params(("guid" = String, Path), Link),
     request_body(content = CheckoutForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 400, description = "A link that is not text", content_type = "text/html", body = String),
         (status = 200, description = "On to the acquirer's page (the browser follows at once)", content_type = "text/html", body = String),
         (status = 303, description = "The invoice is settled: back to it"),
-        (status = 403, description = "Missing or forged anti-forgery token", content_type = "text/html", body = String),
         (status = 404, description = "Unknown invoice or link, or no acquirer configured", content_type = "text/html", body = String),
-        (status = 409, description = "The invoice is no longer payable", content_type = "text/html", body = String),
         (status = 422, description = "Not an e-mail address, or the payment service refused the payment", content_type = "text/html", body = String),
         (status = 503, description = "The payment service did not answer; pressing again is safe", content_type = "text/html", body = String),
+        LinkNotText, Forged, NotPayable,
     ))]
 pub async fn checkout(
     State(state): State<AppState>,
-    Path(guid): Path<String>,
-    Query(link): Query<Link>,
-    headers: HeaderMap,
-    form: Result<Form<CheckoutForm>, FormRejection>,
+    posted: Result<Posted<CheckoutForm>, Response>,
 ) -> Response {
     if state.core.acquirer.is_none() {
         return not_found();
     }
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return refused_form(&rejection),
-    };
-    let inv = match posted(&state, &guid, &link, &headers, &form.csrf).await {
-        Ok(inv) => inv,
+    let Posted {
+        form,
+        invoice: inv,
+        token,
+        headers,
+    } = match posted {
+        Ok(posted) => posted,
         Err(page) => return page,
     };
-    let token = link.token.as_deref().unwrap_or_default();
     let lang = RequestContext::current().lang;
     let again = async |status, alert: &str| {
         let attempt = kopek_core::acquiring::latest(&state.core, &inv)
@@ -613,7 +624,7 @@ pub async fn checkout(
         render(
             &state,
             &inv,
-            token,
+            &token,
             &headers,
             status,
             Some(alert),

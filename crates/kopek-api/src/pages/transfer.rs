@@ -2,10 +2,12 @@
 //! usual Russian «Счёт на оплату» layout with the seller's bank details, as HTML
 //! that prints on A4, and as PDF (`?format=pdf`).
 
-use super::bank_document::{Document, Qr, document};
+use super::bank_document::{Document, document};
 use super::invoice::{Link, failed, linked, message, not_found};
-use super::pdf;
 use crate::AppState;
+use crate::html::responses::{LinkNotText, UnknownInvoice};
+use crate::pdf::{Align, BODY, Block, Cell, STRONG, TITLE, cell, paragraph, render_blocks};
+use crate::qr::Qr;
 use axum::extract::{Path, Query, State};
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
@@ -116,11 +118,10 @@ fn headers(response: &mut Response) {
 #[utoipa::path(get, path = "/invoices/{guid}/bank-transfer", tag = "pages", operation_id = "showBankTransferInvoice",
     params(("guid" = String, Path), super::invoice::Link),
     responses(
-        (status = 400, description = "A link that is not text", content_type = "text/html", body = String),
         (status = 200, description = "The invoice with the seller's bank details: HTML, or PDF with `format=pdf`",
             content((String = "text/html"), (Vec<u8> = "application/pdf"))),
-        (status = 404, description = "Unknown invoice or link", content_type = "text/html", body = String),
         (status = 503, description = "The seller's bank details are not configured", content_type = "text/html", body = String),
+        LinkNotText, UnknownInvoice,
     ))]
 pub async fn show(
     State(state): State<AppState>,
@@ -153,7 +154,7 @@ pub async fn show(
     let mut response = if link.format.as_deref() == Some("pdf") {
         let number = inv.number.clone();
         // Laying out a PDF is CPU work: off the async runtime.
-        match kopek_core::cpu::run(move || pdf::render(&doc)).await {
+        match kopek_core::cpu::run(move || render_blocks(&doc.title, &pdf_blocks(&doc))).await {
             Ok(Ok(bytes)) => {
                 let mut r = (StatusCode::OK, bytes).into_response();
                 r.headers_mut()
@@ -178,4 +179,90 @@ pub async fn show(
     };
     headers(&mut response);
     response
+}
+
+/// The bank-transfer invoice as PDF blocks.
+pub fn pdf_blocks<'a>(doc: &'a Document) -> Vec<Block<'a>> {
+    let bank: Vec<Vec<Cell>> = doc
+        .bank
+        .iter()
+        .map(|(k, v)| vec![cell(k, BODY, Align::Left), cell(v, BODY, Align::Left)])
+        .collect();
+    let header: Vec<Cell> = [
+        "№",
+        "Товары (работы, услуги)",
+        "Кол-во",
+        "Ед.",
+        "Цена",
+        "Сумма",
+    ]
+    .iter()
+    .map(|h| cell(h, STRONG, Align::Left))
+    .collect();
+    let rows: Vec<Vec<Cell>> = doc
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, [name, quantity, unit, price, sum])| {
+            vec![
+                cell(&(i + 1).to_string(), BODY, Align::Left),
+                cell(name, BODY, Align::Left),
+                cell(quantity, BODY, Align::Right),
+                cell(unit, BODY, Align::Left),
+                cell(price, BODY, Align::Right),
+                cell(sum, BODY, Align::Right),
+            ]
+        })
+        .collect();
+    let mut blocks = vec![
+        Block::Table {
+            columns: &[1.0, 3.0],
+            header: None,
+            rows: bank,
+        },
+        Block::Gap(1.0),
+        paragraph(doc.title.clone(), TITLE, Align::Left),
+        Block::Gap(0.5),
+        Block::Paragraph(
+            vec![
+                ("Поставщик (Исполнитель):".to_owned(), STRONG),
+                (doc.supplier.clone(), BODY),
+            ],
+            Align::Left,
+        ),
+        Block::Paragraph(
+            vec![
+                ("Покупатель (Заказчик):".to_owned(), STRONG),
+                (doc.buyer.clone(), BODY),
+            ],
+            Align::Left,
+        ),
+        Block::Gap(0.5),
+        Block::Table {
+            columns: &[1.0, 9.0, 2.0, 2.0, 4.0, 4.0],
+            header: Some(header),
+            rows,
+        },
+        Block::Gap(0.5),
+    ];
+    for (k, v) in &doc.totals {
+        blocks.push(paragraph(format!("{k} {v}"), STRONG, Align::Right));
+    }
+    blocks.extend([
+        Block::Gap(1.0),
+        paragraph(doc.summary.clone(), BODY, Align::Left),
+        paragraph(doc.in_words.clone(), STRONG, Align::Left),
+    ]);
+    if let Some(qr) = &doc.qr {
+        blocks.extend([Block::Gap(0.5), Block::Qr(qr, QR_CAPTION)]);
+    }
+    blocks.extend([
+        Block::Gap(3.0),
+        paragraph(
+            "Руководитель ____________________        Бухгалтер ____________________",
+            BODY,
+            Align::Left,
+        ),
+    ]);
+    blocks
 }

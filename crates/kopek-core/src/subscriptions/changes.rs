@@ -51,9 +51,7 @@ pub async fn cancel<T: Serialize>(
     write
         .run(caller, status, async |work| {
             let mut s = read(work.conn(), id).await?;
-            if work.audited() {
-                work.before(&answer(&s))?;
-            }
+            work.before(|| answer(&s))?;
             let conn = work.conn();
             let now = core.now();
             match (s.status, at) {
@@ -176,9 +174,7 @@ pub async fn resume<T: Serialize>(
     write
         .run(caller, status, async |work| {
             let mut s = read(work.conn(), id).await?;
-            if work.audited() {
-                work.before(&answer(&s))?;
-            }
+            work.before(|| answer(&s))?;
             let conn = work.conn();
             if s.status != SubscriptionStatus::Active {
                 return Err(ended(&s));
@@ -225,9 +221,7 @@ pub async fn change_plan<T: Serialize>(
     write
         .run(caller, status, async |work| {
             let mut s = read(work.conn(), id).await?;
-            if work.audited() {
-                work.before(&answer(&s, None))?;
-            }
+            work.before(|| answer(&s, None))?;
             let conn = work.conn();
             if s.status != SubscriptionStatus::Active {
                 return Err(Error::FailedPrecondition(format!(

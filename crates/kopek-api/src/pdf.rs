@@ -1,10 +1,10 @@
-//! The bank-transfer invoice as PDF. The layout (wrapped paragraphs, bordered
+//! Documents as PDF: the bank-transfer invoice, reconciliation statements and
+//! closing documents' sheets are laid out as blocks here. The layout (wrapped paragraphs, bordered
 //! tables, page breaks) is computed here; krilla draws it and embeds only the
 //! DejaVu Sans glyphs the document uses, with their Unicode, so Cyrillic renders
 //! and extracts as text anywhere while a one-page invoice stays a few dozen KB.
 
-use super::bank_document::{Document, Qr};
-use super::transfer::QR_CAPTION;
+use crate::qr::Qr;
 use kopek_domain::Error;
 use krilla::geom::{PathBuilder, Point};
 use krilla::metadata::Metadata;
@@ -13,8 +13,8 @@ use krilla::paint::{Fill, Stroke};
 use krilla::text::{Font, TextDirection};
 use std::sync::LazyLock;
 
-const REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-const BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
+const REGULAR: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+const BOLD: &[u8] = include_bytes!("../assets/fonts/DejaVuSans-Bold.ttf");
 
 /// A4 in points, with 15 mm margins.
 const PAGE_WIDTH: f32 = 595.28;
@@ -396,97 +396,6 @@ fn lay_out<'f>(faces: &'f Faces, blocks: &[Block<'_>]) -> Layout<'f> {
     layout
 }
 
-/// The bank-transfer invoice's blocks.
-fn invoice<'a>(doc: &'a Document) -> Vec<Block<'a>> {
-    let bank: Vec<Vec<Cell>> = doc
-        .bank
-        .iter()
-        .map(|(k, v)| vec![cell(k, BODY, Align::Left), cell(v, BODY, Align::Left)])
-        .collect();
-    let header: Vec<Cell> = [
-        "№",
-        "Товары (работы, услуги)",
-        "Кол-во",
-        "Ед.",
-        "Цена",
-        "Сумма",
-    ]
-    .iter()
-    .map(|h| cell(h, STRONG, Align::Left))
-    .collect();
-    let rows: Vec<Vec<Cell>> = doc
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, [name, quantity, unit, price, sum])| {
-            vec![
-                cell(&(i + 1).to_string(), BODY, Align::Left),
-                cell(name, BODY, Align::Left),
-                cell(quantity, BODY, Align::Right),
-                cell(unit, BODY, Align::Left),
-                cell(price, BODY, Align::Right),
-                cell(sum, BODY, Align::Right),
-            ]
-        })
-        .collect();
-    let mut blocks = vec![
-        Block::Table {
-            columns: &[1.0, 3.0],
-            header: None,
-            rows: bank,
-        },
-        Block::Gap(1.0),
-        paragraph(doc.title.clone(), TITLE, Align::Left),
-        Block::Gap(0.5),
-        Block::Paragraph(
-            vec![
-                ("Поставщик (Исполнитель):".to_owned(), STRONG),
-                (doc.supplier.clone(), BODY),
-            ],
-            Align::Left,
-        ),
-        Block::Paragraph(
-            vec![
-                ("Покупатель (Заказчик):".to_owned(), STRONG),
-                (doc.buyer.clone(), BODY),
-            ],
-            Align::Left,
-        ),
-        Block::Gap(0.5),
-        Block::Table {
-            columns: &[1.0, 9.0, 2.0, 2.0, 4.0, 4.0],
-            header: Some(header),
-            rows,
-        },
-        Block::Gap(0.5),
-    ];
-    for (k, v) in &doc.totals {
-        blocks.push(paragraph(format!("{k} {v}"), STRONG, Align::Right));
-    }
-    blocks.extend([
-        Block::Gap(1.0),
-        paragraph(doc.summary.clone(), BODY, Align::Left),
-        paragraph(doc.in_words.clone(), STRONG, Align::Left),
-    ]);
-    if let Some(qr) = &doc.qr {
-        blocks.extend([Block::Gap(0.5), Block::Qr(qr, QR_CAPTION)]);
-    }
-    blocks.extend([
-        Block::Gap(3.0),
-        paragraph(
-            "Руководитель ____________________        Бухгалтер ____________________",
-            BODY,
-            Align::Left,
-        ),
-    ]);
-    blocks
-}
-
-/// The bank-transfer invoice as PDF.
-pub fn render(doc: &Document) -> Result<Vec<u8>, Error> {
-    render_blocks(&doc.title, &invoice(doc))
-}
-
 /// A document of `blocks`, titled `title` in its metadata, as PDF.
 pub fn render_blocks(title: &str, blocks: &[Block<'_>]) -> Result<Vec<u8>, Error> {
     let faces = FACES
@@ -597,7 +506,7 @@ mod tests {
 
     #[test]
     fn many_positions_continue_on_the_next_page_under_the_header_again() {
-        let doc = Document {
+        let doc = crate::pages::bank_document::Document {
             title: "Счёт на оплату № 1 от 1 января 2026 г.".to_owned(),
             bank: vec![("БИК".to_owned(), "044525225".to_owned())],
             supplier: "ООО «Копейка»".to_owned(),
@@ -618,7 +527,7 @@ mod tests {
             in_words: String::new(),
             qr: None,
         };
-        let layout = lay_out(faces(), &invoice(&doc));
+        let layout = lay_out(faces(), &crate::pages::transfer::pdf_blocks(&doc));
         assert!(layout.pages.len() >= 2);
         for page in &layout.pages[1..] {
             let texts = texts(page);
