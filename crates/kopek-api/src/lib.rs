@@ -166,6 +166,7 @@ fn routes() -> Routes {
         .api(routes!(openapi::document))
         .api(routes!(licenses::keys))
         .api(routes!(licenses::revocations))
+        .api(routes!(payments::callback::receive))
         .mount(openapi::REFERENCE_PATH, openapi::reference())
         .merge(admin::routes())
         .merge(yandex::routes())

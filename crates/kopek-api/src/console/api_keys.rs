@@ -79,6 +79,8 @@ pub struct NewKeyForm {
     csrf: String,
 }
 
+guarded!(NewKeyForm);
+
 #[utoipa::path(post, path = "/console/api-keys", tag = "console", operation_id = "consoleCreateApiKey",
     request_body(content = NewKeyForm, content_type = "application/x-www-form-urlencoded"),
     responses(
@@ -86,27 +88,19 @@ pub struct NewKeyForm {
         (status = 400, description = "A role, scope or name that is not valid", content_type = "text/html", body = String),
         NotSignedIn, MayNotAct,
     ))]
-pub async fn create(
-    State(state): State<AppState>,
-    signed: Signed,
-    ClientAddress(address): ClientAddress,
-    headers: HeaderMap,
-    form: Result<Form<NewKeyForm>, FormRejection>,
-) -> Response {
-    let Some(form) = checked(&state, &headers, form, |f| &f.csrf) else {
-        return refused(&state, &headers);
-    };
-    let Some((principal, write)) = acting(&state, &signed, address, format!("POST {KEYS}")) else {
-        return read_only(&state, &headers, &signed);
-    };
+pub async fn create(State(state): State<AppState>, acting: Acting<NewKeyForm>) -> Response {
     let present = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
-    let spec = match KeySpec::parse(Some(&form.role), present(form.scope), present(form.name)) {
+    let spec = match KeySpec::parse(
+        Some(&acting.form.role),
+        present(acting.form.scope),
+        present(acting.form.name),
+    ) {
         Ok(spec) => spec,
         Err(e) => return failed(&e),
     };
     let issued = operator::issue_key(
-        write,
-        &principal,
+        acting.write,
+        &acting.principal,
         spec,
         StatusCode::CREATED.as_u16(),
         "token",
@@ -125,10 +119,10 @@ pub async fn create(
         p { a href=(KEYS) { (pick("Back to the keys", "Назад к ключам")) } }
     };
     console_page(
-        guard(&state, &headers),
+        guard(&state, &acting.headers),
         StatusCode::CREATED,
         pick("Key created", "Ключ создан"),
-        Some(&signed),
+        Some(&acting.signed),
         body,
     )
 }
@@ -141,13 +135,9 @@ pub async fn create(
     ))]
 pub async fn confirm_revoke(
     State(state): State<AppState>,
-    signed: Signed,
+    Confirming { signed, headers }: Confirming,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> Response {
-    if !signed.operator.role.may_act() {
-        return read_only(&state, &headers, &signed);
-    }
     let question = html! {
         (pick("Revoke the key", "Отозвать ключ")) " " code { (id) } "? "
         (pick("Requests with it are refused at once.", "Запросы с ним сразу перестанут приниматься."))
@@ -167,6 +157,8 @@ pub struct RevokeForm {
     csrf: String,
 }
 
+guarded!(RevokeForm);
+
 #[utoipa::path(post, path = "/console/api-keys/{id}/revoke", tag = "console", operation_id = "consoleRevokeApiKey",
     params(("id" = String, Path)),
     request_body(content = RevokeForm, content_type = "application/x-www-form-urlencoded"),
@@ -175,24 +167,14 @@ pub struct RevokeForm {
         (status = 404, description = "No such key", content_type = "text/html", body = String),
         PathNotText, MayNotAct,
     ))]
-pub async fn revoke(
-    State(state): State<AppState>,
-    signed: Signed,
-    ClientAddress(address): ClientAddress,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<RevokeForm>, FormRejection>,
-) -> Response {
-    if checked(&state, &headers, form, |f| &f.csrf).is_none() {
-        return refused(&state, &headers);
-    }
-    let action = format!("POST {KEYS}/{id}/revoke");
-    let Some((principal, write)) = acting(&state, &signed, address, action) else {
-        return read_only(&state, &headers, &signed);
-    };
-    let revoked = operator::revoke_key(write, &principal, &id, StatusCode::OK.as_u16(), |key| {
-        ApiKeyView::from(key.clone())
-    })
+pub async fn revoke(Path(id): Path<String>, acting: Acting<RevokeForm>) -> Response {
+    let revoked = operator::revoke_key(
+        acting.write,
+        &acting.principal,
+        &id,
+        StatusCode::OK.as_u16(),
+        |key| ApiKeyView::from(key.clone()),
+    )
     .await;
     match revoked {
         Ok(_) => see_other(KEYS),

@@ -222,6 +222,8 @@ pub struct UploadForm {
     csrf: String,
 }
 
+guarded!(UploadForm);
+
 #[utoipa::path(post, path = "/console/catalog", tag = "console", operation_id = "consoleLoadCatalog",
     request_body(content = UploadForm, content_type = "application/x-www-form-urlencoded"),
     responses(
@@ -229,22 +231,9 @@ pub struct UploadForm {
         (status = 400, description = "A document that is not a valid catalog: the form again with each error", content_type = "text/html", body = String),
         MayNotAct,
     ))]
-pub async fn load(
-    State(state): State<AppState>,
-    signed: Signed,
-    ClientAddress(address): ClientAddress,
-    headers: HeaderMap,
-    form: Result<Form<UploadForm>, FormRejection>,
-) -> Response {
-    let Some(form) = checked(&state, &headers, form, |f| &f.csrf) else {
-        return refused(&state, &headers);
-    };
-    let Some((principal, write)) = acting(&state, &signed, address, format!("POST {CATALOG}"))
-    else {
-        return read_only(&state, &headers, &signed);
-    };
+pub async fn load(State(state): State<AppState>, acting: Acting<UploadForm>) -> Response {
     let lang = RequestContext::current().lang;
-    let parsed = if form.catalog.len() > MAX_DOCUMENT {
+    let parsed = if acting.form.catalog.len() > MAX_DOCUMENT {
         Err(vec![
             pick(
                 "The document is longer than 1 MiB.",
@@ -253,7 +242,7 @@ pub async fn load(
             .to_owned(),
         ])
     } else {
-        serde_json::from_str::<Catalog>(&form.catalog).map_err(|e| {
+        serde_json::from_str::<Catalog>(&acting.form.catalog).map_err(|e| {
             vec![format!(
                 "{} {}, {} {}: {e}",
                 pick("Line", "Строка"),
@@ -267,8 +256,8 @@ pub async fn load(
         Ok(catalog) => {
             kopek_core::operator::replace_catalog(
                 &state.core,
-                write,
-                &principal,
+                acting.write,
+                &acting.principal,
                 catalog,
                 StatusCode::OK.as_u16(),
                 |version, created, catalog| CatalogVersion {
@@ -286,10 +275,10 @@ pub async fn load(
             };
             return render(
                 &state,
-                &signed,
-                guard(&state, &headers),
+                &acting.signed,
+                guard(&state, &acting.headers),
                 &shown,
-                Some((&form.catalog, errors)),
+                Some((&acting.form.catalog, errors)),
             )
             .await;
         }
@@ -305,10 +294,10 @@ pub async fn load(
             };
             render(
                 &state,
-                &signed,
-                guard(&state, &headers),
+                &acting.signed,
+                guard(&state, &acting.headers),
                 &shown,
-                Some((&form.catalog, errors)),
+                Some((&acting.form.catalog, errors)),
             )
             .await
         }

@@ -377,16 +377,12 @@ pub async fn show(
     ))]
 pub async fn confirm(
     State(state): State<AppState>,
-    signed: Signed,
+    Confirming { signed, headers }: Confirming,
     Path((guid, slug)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> Response {
     let Some(action) = Action::parse(&slug) else {
         return not_found(&state, &headers, &signed);
     };
-    if !signed.operator.role.may_act() {
-        return read_only(&state, &headers, &signed);
-    }
     let inv = match invoice(&state, &guid).await {
         Ok(inv) => inv,
         Err(Error::NotFound { .. }) => return not_found(&state, &headers, &signed),
@@ -420,6 +416,8 @@ pub struct ActionForm {
     csrf: String,
 }
 
+guarded!(ActionForm);
+
 #[utoipa::path(post, path = "/console/invoices/{guid}/{action}", tag = "console", operation_id = "consoleInvoiceAction",
     params(("guid" = String, Path), ("action" = String, Path, description = "`pay`, `cancel` or `refund`")),
     request_body(content = ActionForm, content_type = "application/x-www-form-urlencoded"),
@@ -431,27 +429,17 @@ pub struct ActionForm {
     ))]
 pub async fn act(
     State(state): State<AppState>,
-    signed: Signed,
-    ClientAddress(address): ClientAddress,
     Path((guid, slug)): Path<(String, String)>,
-    headers: HeaderMap,
-    form: Result<Form<ActionForm>, FormRejection>,
+    acting: Acting<ActionForm>,
 ) -> Response {
-    if checked(&state, &headers, form, |f| &f.csrf).is_none() {
-        return refused(&state, &headers);
-    }
     let Some(action) = Action::parse(&slug) else {
-        return not_found(&state, &headers, &signed);
-    };
-    let action_name = format!("POST /console/invoices/{guid}/{}", action.slug());
-    let Some((principal, write)) = acting(&state, &signed, address, action_name) else {
-        return read_only(&state, &headers, &signed);
+        return not_found(&state, &acting.headers, &acting.signed);
     };
     let public_url = &state.settings().public_url;
     let done = kopek_core::invoices::change(
         &state.core,
-        write,
-        &principal,
+        acting.write,
+        &acting.principal,
         &InvoiceId::from(guid.as_str()),
         action.change(),
         StatusCode::OK.as_u16(),
@@ -460,7 +448,7 @@ pub async fn act(
     .await;
     match done {
         Ok(_) => see_other(&format!("/console/invoices/{guid}")),
-        Err(Error::NotFound { .. }) => not_found(&state, &headers, &signed),
+        Err(Error::NotFound { .. }) => not_found(&state, &acting.headers, &acting.signed),
         Err(e) => failed(&e),
     }
 }

@@ -16,16 +16,14 @@ mod prelude {
     //! What the console's page modules use, imported once: the console's own
     //! helpers, the pages' frame and shared responses, and the extractors.
     pub(super) use super::{
-        Guard, ListPage, PAGE_SIZE, Signed, acting, checked, confirmation, console_page, failed,
-        guard, next_page, pick, read_only, refused,
+        Acting, Confirming, Guard, ListPage, PAGE_SIZE, Signed, confirmation, console_page, failed,
+        guard, next_page, pick,
     };
     pub(super) use crate::AppState;
     pub(super) use crate::context::RequestContext;
+    pub(super) use crate::html::csrf::guarded;
     pub(super) use crate::html::responses::*;
     pub(super) use crate::html::{money, see_other};
-    pub(super) use crate::limits::ClientAddress;
-    pub(super) use axum::Form;
-    pub(super) use axum::extract::rejection::FormRejection;
     pub(super) use axum::extract::{Path, Query, State};
     pub(super) use axum::http::{HeaderMap, StatusCode};
     pub(super) use axum::response::Response;
@@ -39,14 +37,16 @@ mod webhooks;
 
 use crate::context::{LANG_COOKIE, RequestContext};
 use crate::error::Dialect;
+use crate::html::csrf::{Guarded, guarded};
 use crate::html::responses::Forged;
 use crate::html::{csrf, page, secure, see_other};
 use crate::limits::ClientAddress;
 use crate::{AppState, Routes};
 use axum::Form;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::header::{HOST, SET_COOKIE};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use kopek_core::audit::Audit;
@@ -57,8 +57,9 @@ use kopek_domain::Error;
 use kopek_domain::auth::Principal;
 use kopek_domain::lang::Lang;
 use maud::{Markup, html};
+use percent_encoding::percent_decode_str;
 use serde::Deserialize;
-use std::net::IpAddr;
+use serde::de::DeserializeOwned;
 use utoipa_axum::routes;
 
 pub use session::Signed;
@@ -241,33 +242,81 @@ fn forged(state: &AppState, headers: &HeaderMap, token: &str) -> bool {
 
 /// A posted form, read and checked to be this site's own (`None`: answer with
 /// [`refused`]).
-fn checked<F>(
+fn checked<F: Guarded>(
     state: &AppState,
     headers: &HeaderMap,
     form: Result<Form<F>, FormRejection>,
-    csrf: impl FnOnce(&F) -> &str,
 ) -> Option<F> {
     match form {
-        Ok(Form(form)) if !forged(state, headers, csrf(&form)) => Some(form),
+        Ok(Form(form)) if !forged(state, headers, form.csrf()) => Some(form),
         _ => None,
     }
 }
 
-/// The write an operator's action is, audited with the operator as its actor, and
-/// whom it is made as; `None` for a `support` operator, who changes nothing (answer
-/// with [`read_only`]).
-fn acting(
-    state: &AppState,
-    signed: &Signed,
-    address: Option<IpAddr>,
-    action: String,
-) -> Option<(Principal, Write)> {
-    let principal = accounts::principal(&signed.operator)?;
-    let write = state.core.write(None, String::new()).audited(Audit {
-        address: address.map(|ip| ip.to_string()),
-        action,
-    });
-    Some((principal, write))
+/// An operator who may change things, opening a page that asks before a change;
+/// `Err` is the page to answer with instead: on to sign in, or [`read_only`].
+pub struct Confirming {
+    signed: Signed,
+    headers: HeaderMap,
+}
+
+impl FromRequestParts<AppState> for Confirming {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let signed = Signed::from_request_parts(parts, state).await?;
+        let headers = parts.headers.clone();
+        if !signed.operator.role.may_act() {
+            return Err(read_only(state, &headers, &signed));
+        }
+        Ok(Confirming { signed, headers })
+    }
+}
+
+/// A form posted to change something, taken once it is this site's own and the
+/// operator may change things: the form, who posted it, whom the change is made
+/// as, and the write it runs as, audited with the operator as the actor and named
+/// by the request's method and path. `Err` is the page to answer with instead:
+/// on to sign in, [`refused`] or [`read_only`].
+pub struct Acting<F> {
+    form: F,
+    signed: Signed,
+    principal: Principal,
+    write: Write,
+    headers: HeaderMap,
+}
+
+impl<F: Guarded + DeserializeOwned + Send> FromRequest<AppState> for Acting<F> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let signed = Signed::from_request_parts(&mut parts, state).await?;
+        let ClientAddress(address) = ClientAddress::from_request_parts(&mut parts, state)
+            .await
+            .unwrap_or_else(|never| match never {});
+        let path = percent_decode_str(parts.uri.path()).decode_utf8_lossy();
+        let action = format!("{} {path}", parts.method);
+        let headers = parts.headers.clone();
+        let form = Form::<F>::from_request(Request::from_parts(parts, body), state).await;
+        let Some(form) = checked(state, &headers, form) else {
+            return Err(refused(state, &headers));
+        };
+        let Some(principal) = accounts::principal(&signed.operator) else {
+            return Err(read_only(state, &headers, &signed));
+        };
+        let write = state.core.write(None, String::new()).audited(Audit {
+            address: address.map(|ip| ip.to_string()),
+            action,
+        });
+        Ok(Acting {
+            form,
+            signed,
+            principal,
+            write,
+            headers,
+        })
+    }
 }
 
 fn read_only(state: &AppState, headers: &HeaderMap, signed: &Signed) -> Response {
@@ -365,7 +414,7 @@ pub async fn sign_in(
     headers: HeaderMap,
     form: Result<Form<SignInForm>, FormRejection>,
 ) -> Response {
-    let Some(form) = checked(&state, &headers, form, |f| &f.csrf) else {
+    let Some(form) = checked(&state, &headers, form) else {
         return refused(&state, &headers);
     };
     let address = address.map(|ip| ip.to_string());
@@ -472,7 +521,7 @@ pub async fn setup(
     headers: HeaderMap,
     form: Result<Form<SetupForm>, FormRejection>,
 ) -> Response {
-    let Some(form) = checked(&state, &headers, form, |f| &f.csrf) else {
+    let Some(form) = checked(&state, &headers, form) else {
         return refused(&state, &headers);
     };
     match accounts::set_up(&state.core, &form.token, form.password).await {
@@ -487,6 +536,8 @@ pub struct SignOutForm {
     csrf: String,
 }
 
+guarded!(SignInForm, SetupForm, SignOutForm);
+
 #[utoipa::path(post, path = "/console/sign-out", tag = "console", operation_id = "consoleSignOut",
     request_body(content = SignOutForm, content_type = "application/x-www-form-urlencoded"),
     responses(
@@ -499,7 +550,7 @@ pub async fn sign_out(
     headers: HeaderMap,
     form: Result<Form<SignOutForm>, FormRejection>,
 ) -> Response {
-    let Some(_form) = checked(&state, &headers, form, |f| &f.csrf) else {
+    let Some(_form) = checked(&state, &headers, form) else {
         return refused(&state, &headers);
     };
     if let Err(e) = accounts::sign_out_everywhere(&state.core, &signed.operator).await {

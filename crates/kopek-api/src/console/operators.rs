@@ -74,6 +74,8 @@ pub struct NewOperatorForm {
     csrf: String,
 }
 
+guarded!(NewOperatorForm);
+
 #[utoipa::path(post, path = "/console/operators", tag = "console", operation_id = "consoleCreateOperator",
     request_body(content = NewOperatorForm, content_type = "application/x-www-form-urlencoded"),
     responses(
@@ -81,29 +83,19 @@ pub struct NewOperatorForm {
         (status = 400, description = "An e-mail or role that is not valid, or an e-mail taken", content_type = "text/html", body = String),
         NotSignedIn, MayNotAct,
     ))]
-pub async fn create(
-    State(state): State<AppState>,
-    signed: Signed,
-    ClientAddress(address): ClientAddress,
-    headers: HeaderMap,
-    form: Result<Form<NewOperatorForm>, FormRejection>,
-) -> Response {
-    let Some(form) = checked(&state, &headers, form, |f| &f.csrf) else {
-        return refused(&state, &headers);
-    };
-    let Some((principal, write)) = acting(&state, &signed, address, format!("POST {OPERATORS}"))
-    else {
-        return read_only(&state, &headers, &signed);
-    };
-    let email = Email::parse("email", form.email.trim()).map_err(|e| Error::Validation(vec![e]));
-    let role = form.role.parse::<OperatorRole>().map_err(|_| {
+pub async fn create(State(state): State<AppState>, acting: Acting<NewOperatorForm>) -> Response {
+    let email =
+        Email::parse("email", acting.form.email.trim()).map_err(|e| Error::Validation(vec![e]));
+    let role = acting.form.role.parse::<OperatorRole>().map_err(|_| {
         Error::field(
             "role",
             Reason::OneOf(vec!["admin".to_owned(), "support".to_owned()]),
         )
     });
     let made = match (email, role) {
-        (Ok(email), Ok(role)) => operators::create(write, &principal, email, role).await,
+        (Ok(email), Ok(role)) => {
+            operators::create(acting.write, &acting.principal, email, role).await
+        }
         (Err(e), _) | (_, Err(e)) => Err(e),
     };
     let (operator, token) = match made {
@@ -123,10 +115,10 @@ pub async fn create(
         p { a href=(OPERATORS) { (pick("Back to the operators", "Назад к операторам")) } }
     };
     console_page(
-        guard(&state, &headers),
+        guard(&state, &acting.headers),
         StatusCode::CREATED,
         pick("Operator created", "Оператор создан"),
-        Some(&signed),
+        Some(&acting.signed),
         body,
     )
 }
@@ -139,13 +131,9 @@ pub async fn create(
     ))]
 pub async fn confirm_disable(
     State(state): State<AppState>,
-    signed: Signed,
+    Confirming { signed, headers }: Confirming,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> Response {
-    if !signed.operator.role.may_act() {
-        return read_only(&state, &headers, &signed);
-    }
     let question = html! {
         (pick("Disable the operator", "Отключить оператора")) " " code { (id) } "? "
         (pick("Their sessions end at once.", "Все их сеансы сразу закончатся."))
@@ -171,6 +159,8 @@ pub struct DisableForm {
     csrf: String,
 }
 
+guarded!(DisableForm);
+
 #[utoipa::path(post, path = "/console/operators/{id}/disable", tag = "console", operation_id = "consoleDisableOperator",
     params(("id" = String, Path)),
     request_body(content = DisableForm, content_type = "application/x-www-form-urlencoded"),
@@ -182,20 +172,10 @@ pub struct DisableForm {
     ))]
 pub async fn disable(
     State(state): State<AppState>,
-    signed: Signed,
-    ClientAddress(address): ClientAddress,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<DisableForm>, FormRejection>,
+    acting: Acting<DisableForm>,
 ) -> Response {
-    if checked(&state, &headers, form, |f| &f.csrf).is_none() {
-        return refused(&state, &headers);
-    }
-    let action = format!("POST {OPERATORS}/{id}/disable");
-    let Some((principal, write)) = acting(&state, &signed, address, action) else {
-        return read_only(&state, &headers, &signed);
-    };
-    match operators::disable(&state.core, write, &principal, &id).await {
+    match operators::disable(&state.core, acting.write, &acting.principal, &id).await {
         Ok(_) => see_other(OPERATORS),
         Err(e) => failed(&e),
     }

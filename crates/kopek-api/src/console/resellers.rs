@@ -17,8 +17,7 @@ const RESELLERS: &str = "/console/resellers";
     params(ListPage),
     responses(
         (status = 200, description = "The resellers' billing accounts", content_type = "text/html", body = String),
-        (status = 400, description = "A page token not made for this list", content_type = "text/html", body = String),
-        NotSignedIn,
+        ForeignPageToken, NotSignedIn,
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -234,13 +233,9 @@ fn not_found(state: &AppState, headers: &HeaderMap, signed: &Signed) -> Response
     ))]
 pub async fn confirm(
     State(state): State<AppState>,
-    signed: Signed,
+    Confirming { signed, headers }: Confirming,
     Path((id, slug)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> Response {
-    if !signed.operator.role.may_act() {
-        return read_only(&state, &headers, &signed);
-    }
     let Some(action) = Action::parse(&slug) else {
         return not_found(&state, &headers, &signed);
     };
@@ -277,6 +272,8 @@ pub struct CustomerActionForm {
     csrf: String,
 }
 
+guarded!(CustomerActionForm);
+
 #[utoipa::path(post, path = "/console/customers/{id}/{action}", tag = "console", operation_id = "consoleCustomerAction",
     params(("id" = String, Path), ("action" = String, Path, description = "`activate`, `suspend` or `resend-invitation`")),
     request_body(content = CustomerActionForm, content_type = "application/x-www-form-urlencoded"),
@@ -289,26 +286,16 @@ pub struct CustomerActionForm {
     ))]
 pub async fn act(
     State(state): State<AppState>,
-    signed: Signed,
-    ClientAddress(address): ClientAddress,
     Path((id, slug)): Path<(String, String)>,
-    headers: HeaderMap,
-    form: Result<Form<CustomerActionForm>, FormRejection>,
+    acting: Acting<CustomerActionForm>,
 ) -> Response {
-    if checked(&state, &headers, form, |f| &f.csrf).is_none() {
-        return refused(&state, &headers);
-    }
     let Some(action) = Action::parse(&slug) else {
-        return not_found(&state, &headers, &signed);
-    };
-    let name = format!("POST /console/customers/{id}/{slug}");
-    let Some((principal, write)) = acting(&state, &signed, address, name) else {
-        return read_only(&state, &headers, &signed);
+        return not_found(&state, &acting.headers, &acting.signed);
     };
     let done = kopek_core::customers::change(
         &state.core,
-        write,
-        &principal,
+        acting.write,
+        &acting.principal,
         &id,
         action.change(),
         StatusCode::OK.as_u16(),
@@ -316,11 +303,15 @@ pub async fn act(
     )
     .await;
     match done {
-        Ok(_) => match kopek_core::customers::get(&state.core, &signed.reader(), &id).await {
-            Ok(customer) => see_other(&format!("{RESELLERS}/{}", customer.reseller_id.as_str())),
-            Err(e) => failed(&e),
-        },
-        Err(Error::NotFound { .. }) => not_found(&state, &headers, &signed),
+        Ok(_) => {
+            match kopek_core::customers::get(&state.core, &acting.signed.reader(), &id).await {
+                Ok(customer) => {
+                    see_other(&format!("{RESELLERS}/{}", customer.reseller_id.as_str()))
+                }
+                Err(e) => failed(&e),
+            }
+        }
+        Err(Error::NotFound { .. }) => not_found(&state, &acting.headers, &acting.signed),
         Err(e) => failed(&e),
     }
 }

@@ -29,8 +29,7 @@ fn verb(status: UserStatus) -> (&'static str, &'static str) {
     params(ListPage),
     responses(
         (status = 200, description = "The users, and for an admin operator a block or unblock link on each live one", content_type = "text/html", body = String),
-        (status = 400, description = "A page token not made for this list", content_type = "text/html", body = String),
-        NotSignedIn,
+        ForeignPageToken, NotSignedIn,
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -114,13 +113,9 @@ fn not_found(state: &AppState, headers: &HeaderMap, signed: &Signed) -> Response
     ))]
 pub async fn confirm(
     State(state): State<AppState>,
-    signed: Signed,
+    Confirming { signed, headers }: Confirming,
     Path((id, action)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> Response {
-    if !signed.operator.role.may_act() {
-        return read_only(&state, &headers, &signed);
-    }
     let Some(status) = parse(&action) else {
         return not_found(&state, &headers, &signed);
     };
@@ -146,6 +141,8 @@ pub struct UserActionForm {
     csrf: String,
 }
 
+guarded!(UserActionForm);
+
 #[utoipa::path(post, path = "/console/users/{id}/{action}", tag = "console", operation_id = "consoleUserAction",
     params(("id" = String, Path), ("action" = String, Path, description = "`block` or `unblock`")),
     request_body(content = UserActionForm, content_type = "application/x-www-form-urlencoded"),
@@ -156,33 +153,24 @@ pub struct UserActionForm {
     ))]
 pub async fn act(
     State(state): State<AppState>,
-    signed: Signed,
-    ClientAddress(address): ClientAddress,
     Path((id, action)): Path<(String, String)>,
-    headers: HeaderMap,
-    form: Result<Form<UserActionForm>, FormRejection>,
+    acting: Acting<UserActionForm>,
 ) -> Response {
-    if checked(&state, &headers, form, |f| &f.csrf).is_none() {
-        return refused(&state, &headers);
-    }
     let Some(status) = parse(&action) else {
-        return not_found(&state, &headers, &signed);
+        return not_found(&state, &acting.headers, &acting.signed);
     };
-    let Some((principal, write)) = acting(
-        &state,
-        &signed,
-        address,
-        format!("POST {USERS}/{id}/{action}"),
-    ) else {
-        return read_only(&state, &headers, &signed);
-    };
-    let done = kopek_core::users::set_status(&state.core, write, &principal, &id, status, |user| {
-        UserView::from(user.clone())
-    })
+    let done = kopek_core::users::set_status(
+        &state.core,
+        acting.write,
+        &acting.principal,
+        &id,
+        status,
+        |user| UserView::from(user.clone()),
+    )
     .await;
     match done {
         Ok(_) => see_other(USERS),
-        Err(Error::NotFound { .. }) => not_found(&state, &headers, &signed),
+        Err(Error::NotFound { .. }) => not_found(&state, &acting.headers, &acting.signed),
         Err(e) => failed(&e),
     }
 }

@@ -13,8 +13,7 @@ const WEBHOOKS: &str = "/console/webhooks";
     params(ListPage),
     responses(
         (status = 200, description = "The webhook endpoints", content_type = "text/html", body = String),
-        (status = 400, description = "A page token not made for this list", content_type = "text/html", body = String),
-        NotSignedIn,
+        ForeignPageToken, NotSignedIn,
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -153,13 +152,9 @@ pub async fn show(
     ))]
 pub async fn confirm_resend(
     State(state): State<AppState>,
-    signed: Signed,
+    Confirming { signed, headers }: Confirming,
     Path((id, delivery)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> Response {
-    if !signed.operator.role.may_act() {
-        return read_only(&state, &headers, &signed);
-    }
     let question = html! {
         (pick("Send the delivery", "Отправить доставку")) " " code { (delivery) } " "
         (pick("again now, with a new retry window?", "снова сейчас, с новым окном повторов?"))
@@ -185,6 +180,8 @@ pub struct ResendForm {
     csrf: String,
 }
 
+guarded!(ResendForm);
+
 #[utoipa::path(post, path = "/console/webhooks/{id}/deliveries/{delivery}/resend", tag = "console", operation_id = "consoleResendDelivery",
     params(("id" = String, Path), ("delivery" = String, Path)),
     request_body(content = ResendForm, content_type = "application/x-www-form-urlencoded"),
@@ -195,23 +192,13 @@ pub struct ResendForm {
     ))]
 pub async fn resend(
     State(state): State<AppState>,
-    signed: Signed,
-    ClientAddress(address): ClientAddress,
     Path((id, delivery)): Path<(String, String)>,
-    headers: HeaderMap,
-    form: Result<Form<ResendForm>, FormRejection>,
+    acting: Acting<ResendForm>,
 ) -> Response {
-    if checked(&state, &headers, form, |f| &f.csrf).is_none() {
-        return refused(&state, &headers);
-    }
-    let action = format!("POST {WEBHOOKS}/{id}/deliveries/{delivery}/resend");
-    let Some((principal, write)) = acting(&state, &signed, address, action) else {
-        return read_only(&state, &headers, &signed);
-    };
     let done = webhooks::resend(
         &state.core,
-        write,
-        &principal,
+        acting.write,
+        &acting.principal,
         &id,
         &delivery,
         StatusCode::OK.as_u16(),

@@ -24,6 +24,23 @@ fn token(key: &[u8], cookie: &str, subject: &str) -> String {
     hex::encode(&mac::sign(key, &parts(cookie, subject))[..16])
 }
 
+/// A form that carries the anti-forgery token its page set.
+pub trait Guarded {
+    fn csrf(&self) -> &str;
+}
+
+/// Makes forms whose token is their `csrf` field [`Guarded`].
+macro_rules! guarded {
+    ($($form:ty),+ $(,)?) => {$(
+        impl $crate::html::csrf::Guarded for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        }
+    )+};
+}
+pub(crate) use guarded;
+
 /// The form token for `subject`, and the cookie to set when the browser has none.
 pub fn issue(
     key: &[u8],

@@ -38,6 +38,8 @@ macro_rules! shared {
 shared! {
     /// A console page asked for without a session.
     NotSignedIn { "303" => moved("Not signed in: on to sign in") }
+    /// A console list's page token made for another list.
+    ForeignPageToken { "400" => page("A page token not made for this list") }
     /// A console path whose parameter is not text.
     PathNotText { "400" => page("A path that is not text") }
     /// A console action posted by a support operator, or without the form's token.

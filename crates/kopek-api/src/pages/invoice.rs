@@ -6,6 +6,7 @@
 use super::checkout;
 use crate::AppState;
 use crate::context::RequestContext;
+use crate::html::csrf::{Guarded, guarded};
 use crate::html::responses::{CardOutcome, Forged, LinkNotText, NotPayable, UnknownInvoice};
 use crate::html::{csrf, date, money, page, page_moving_on, page_refreshing, secure, see_other};
 use crate::payments::test_provider::TestProvider;
@@ -50,24 +51,12 @@ pub struct PayForm {
     pub csrf: String,
 }
 
-impl Guarded for PayForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 /// The 3-D Secure step of the hosted payment page.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ConfirmForm {
     pub challenge: String,
     pub decision: String,
     pub csrf: String,
-}
-
-impl Guarded for ConfirmForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 /// A page that says something went wrong, in the page look.
@@ -445,11 +434,6 @@ fn forged() -> Response {
     )
 }
 
-/// A form that carries the anti-forgery token its page set.
-pub trait Guarded {
-    fn csrf(&self) -> &str;
-}
-
 /// A form posted from an invoice page, taken once it reads, its link and
 /// anti-forgery token hold and the invoice is still payable. `Err` is the page
 /// to answer with instead.
@@ -579,11 +563,7 @@ pub struct CheckoutForm {
     pub csrf: String,
 }
 
-impl Guarded for CheckoutForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+guarded!(PayForm, ConfirmForm, CheckoutForm);
 
 /// Sends the buyer on to the acquirer's payment page (YooKassa), making the
 /// payment there first or taking up the one already open. Needs the anti-forgery

@@ -38,5 +38,4 @@ pub fn routes() -> Routes {
         .api(routes!(invoice::confirm))
         .api(routes!(invoice::checkout))
         .api(routes!(transfer::show))
-        .api(routes!(crate::payments::callback::receive))
 }
