@@ -118,11 +118,10 @@ pub async fn create(State(state): State<AppState>, acting: Acting<NewKeyForm>) -
             code { (key.token.as_deref().unwrap_or_default()) } }
         p { a href=(KEYS) { (pick("Back to the keys", "Назад к ключам")) } }
     };
-    console_page(
-        guard(&state, &acting.headers),
+    acting.actor.page(
+        &state,
         StatusCode::CREATED,
         pick("Key created", "Ключ создан"),
-        Some(&acting.signed),
         body,
     )
 }
@@ -135,16 +134,15 @@ pub async fn create(State(state): State<AppState>, acting: Acting<NewKeyForm>) -
     ))]
 pub async fn confirm_revoke(
     State(state): State<AppState>,
-    Confirming { signed, headers }: Confirming,
+    actor: Actor,
     Path(id): Path<String>,
 ) -> Response {
     let question = html! {
         (pick("Revoke the key", "Отозвать ключ")) " " code { (id) } "? "
         (pick("Requests with it are refused at once.", "Запросы с ним сразу перестанут приниматься."))
     };
-    confirmation(
-        guard(&state, &headers),
-        &signed,
+    actor.ask(
+        &state,
         pick("Revoke a key", "Отзыв ключа"),
         question,
         (&format!("{KEYS}/{id}/revoke"), pick("Revoke", "Отозвать")),

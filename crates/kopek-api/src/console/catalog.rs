@@ -275,8 +275,8 @@ pub async fn load(State(state): State<AppState>, acting: Acting<UploadForm>) -> 
             };
             return render(
                 &state,
-                &acting.signed,
-                guard(&state, &acting.headers),
+                &acting.actor.signed,
+                guard(&state, &acting.actor.headers),
                 &shown,
                 Some((&acting.form.catalog, errors)),
             )
@@ -294,8 +294,8 @@ pub async fn load(State(state): State<AppState>, acting: Acting<UploadForm>) -> 
             };
             render(
                 &state,
-                &acting.signed,
-                guard(&state, &acting.headers),
+                &acting.actor.signed,
+                guard(&state, &acting.actor.headers),
                 &shown,
                 Some((&acting.form.catalog, errors)),
             )

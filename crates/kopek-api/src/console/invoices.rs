@@ -377,19 +377,19 @@ pub async fn show(
     ))]
 pub async fn confirm(
     State(state): State<AppState>,
-    Confirming { signed, headers }: Confirming,
+    actor: Actor,
     Path((guid, slug)): Path<(String, String)>,
 ) -> Response {
     let Some(action) = Action::parse(&slug) else {
-        return not_found(&state, &headers, &signed);
+        return not_found(&state, &actor.headers, &actor.signed);
     };
     let inv = match invoice(&state, &guid).await {
         Ok(inv) => inv,
-        Err(Error::NotFound { .. }) => return not_found(&state, &headers, &signed),
+        Err(Error::NotFound { .. }) => return not_found(&state, &actor.headers, &actor.signed),
         Err(e) => return failed(&e),
     };
     let lang = RequestContext::current().lang;
-    let guard = guard(&state, &headers);
+    let guard = guard(&state, &actor.headers);
     let allowed = Action::allowed(inv.status).contains(&action);
     let body = html! {
         @if allowed {
@@ -408,7 +408,7 @@ pub async fn confirm(
     } else {
         StatusCode::CONFLICT
     };
-    console_page(guard, status, &title(&inv), Some(&signed), body)
+    console_page(guard, status, &title(&inv), Some(&actor.signed), body)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -433,7 +433,7 @@ pub async fn act(
     acting: Acting<ActionForm>,
 ) -> Response {
     let Some(action) = Action::parse(&slug) else {
-        return not_found(&state, &acting.headers, &acting.signed);
+        return not_found(&state, &acting.actor.headers, &acting.actor.signed);
     };
     let public_url = &state.settings().public_url;
     let done = kopek_core::invoices::change(
@@ -448,7 +448,9 @@ pub async fn act(
     .await;
     match done {
         Ok(_) => see_other(&format!("/console/invoices/{guid}")),
-        Err(Error::NotFound { .. }) => not_found(&state, &acting.headers, &acting.signed),
+        Err(Error::NotFound { .. }) => {
+            not_found(&state, &acting.actor.headers, &acting.actor.signed)
+        }
         Err(e) => failed(&e),
     }
 }

@@ -16,8 +16,8 @@ mod prelude {
     //! What the console's page modules use, imported once: the console's own
     //! helpers, the pages' frame and shared responses, and the extractors.
     pub(super) use super::{
-        Acting, Confirming, Guard, ListPage, PAGE_SIZE, Signed, confirmation, console_page, failed,
-        guard, next_page, pick,
+        Acting, Actor, Guard, ListPage, PAGE_SIZE, Signed, console_page, failed, guard, next_page,
+        pick,
     };
     pub(super) use crate::AppState;
     pub(super) use crate::context::RequestContext;
@@ -189,27 +189,6 @@ fn console_page(
     response
 }
 
-/// A page asking to confirm an action: the question, the button that posts the
-/// form to `action`, and the link `back` (its address and text).
-fn confirmation(
-    guard: Guard,
-    signed: &Signed,
-    title: &str,
-    question: Markup,
-    (action, button): (&str, &str),
-    (back, back_text): (&str, &str),
-) -> Response {
-    let body = html! {
-        p { (question) }
-        form method="post" action=(action) {
-            input type="hidden" name="csrf" value=(guard.token);
-            button type="submit" { (button) }
-        }
-        p { a href=(back) { (back_text) } }
-    };
-    console_page(guard, StatusCode::OK, title, Some(signed), body)
-}
-
 /// A 404 page titled `title`, with the link `back` (its address and text).
 fn not_found(
     state: &AppState,
@@ -253,14 +232,15 @@ fn checked<F: Guarded>(
     }
 }
 
-/// An operator who may change things, opening a page that asks before a change;
-/// `Err` is the page to answer with instead: on to sign in, or [`read_only`].
-pub struct Confirming {
+/// An operator who may change things (a support operator only reads), with the
+/// request's headers, which the pages' anti-forgery token comes from. `Err` is
+/// the page to answer with instead: on to sign in, or [`read_only`].
+pub struct Actor {
     signed: Signed,
     headers: HeaderMap,
 }
 
-impl FromRequestParts<AppState> for Confirming {
+impl FromRequestParts<AppState> for Actor {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
@@ -269,7 +249,42 @@ impl FromRequestParts<AppState> for Confirming {
         if !signed.operator.role.may_act() {
             return Err(read_only(state, &headers, &signed));
         }
-        Ok(Confirming { signed, headers })
+        Ok(Actor { signed, headers })
+    }
+}
+
+impl Actor {
+    /// A console page for this operator.
+    fn page(&self, state: &AppState, status: StatusCode, title: &str, body: Markup) -> Response {
+        console_page(
+            guard(state, &self.headers),
+            status,
+            title,
+            Some(&self.signed),
+            body,
+        )
+    }
+
+    /// A page asking to confirm an action: the question, the button that posts the
+    /// form to `action`, and the link `back` (its address and text).
+    fn ask(
+        &self,
+        state: &AppState,
+        title: &str,
+        question: Markup,
+        (action, button): (&str, &str),
+        (back, back_text): (&str, &str),
+    ) -> Response {
+        let guard = guard(state, &self.headers);
+        let body = html! {
+            p { (question) }
+            form method="post" action=(action) {
+                input type="hidden" name="csrf" value=(guard.token);
+                button type="submit" { (button) }
+            }
+            p { a href=(back) { (back_text) } }
+        };
+        console_page(guard, StatusCode::OK, title, Some(&self.signed), body)
     }
 }
 
@@ -280,10 +295,9 @@ impl FromRequestParts<AppState> for Confirming {
 /// on to sign in, [`refused`] or [`read_only`].
 pub struct Acting<F> {
     form: F,
-    signed: Signed,
+    actor: Actor,
     principal: Principal,
     write: Write,
-    headers: HeaderMap,
 }
 
 impl<F: Guarded + DeserializeOwned + Send> FromRequest<AppState> for Acting<F> {
@@ -311,10 +325,9 @@ impl<F: Guarded + DeserializeOwned + Send> FromRequest<AppState> for Acting<F> {
         });
         Ok(Acting {
             form,
-            signed,
+            actor: Actor { signed, headers },
             principal,
             write,
-            headers,
         })
     }
 }

@@ -114,11 +114,10 @@ pub async fn create(State(state): State<AppState>, acting: Acting<NewOperatorFor
             code.setup-link { (link) } }
         p { a href=(OPERATORS) { (pick("Back to the operators", "Назад к операторам")) } }
     };
-    console_page(
-        guard(&state, &acting.headers),
+    acting.actor.page(
+        &state,
         StatusCode::CREATED,
         pick("Operator created", "Оператор создан"),
-        Some(&acting.signed),
         body,
     )
 }
@@ -131,16 +130,15 @@ pub async fn create(State(state): State<AppState>, acting: Acting<NewOperatorFor
     ))]
 pub async fn confirm_disable(
     State(state): State<AppState>,
-    Confirming { signed, headers }: Confirming,
+    actor: Actor,
     Path(id): Path<String>,
 ) -> Response {
     let question = html! {
         (pick("Disable the operator", "Отключить оператора")) " " code { (id) } "? "
         (pick("Their sessions end at once.", "Все их сеансы сразу закончатся."))
     };
-    confirmation(
-        guard(&state, &headers),
-        &signed,
+    actor.ask(
+        &state,
         pick("Disable an operator", "Отключение оператора"),
         question,
         (

@@ -233,15 +233,16 @@ fn not_found(state: &AppState, headers: &HeaderMap, signed: &Signed) -> Response
     ))]
 pub async fn confirm(
     State(state): State<AppState>,
-    Confirming { signed, headers }: Confirming,
+    actor: Actor,
     Path((id, slug)): Path<(String, String)>,
 ) -> Response {
     let Some(action) = Action::parse(&slug) else {
-        return not_found(&state, &headers, &signed);
+        return not_found(&state, &actor.headers, &actor.signed);
     };
-    let customer = match kopek_core::customers::get(&state.core, &signed.reader(), &id).await {
+    let customer = match kopek_core::customers::get(&state.core, &actor.signed.reader(), &id).await
+    {
         Ok(customer) => customer,
-        Err(Error::NotFound { .. }) => return not_found(&state, &headers, &signed),
+        Err(Error::NotFound { .. }) => return not_found(&state, &actor.headers, &actor.signed),
         Err(e) => return failed(&e),
     };
     if !action.allowed(&customer) {
@@ -254,9 +255,8 @@ pub async fn confirm(
     let question = html! {
         (action.label()) ": " strong { (customer.name) } " (" (customer.id.as_str()) ", " (customer.state.as_str()) ")?"
     };
-    confirmation(
-        guard(&state, &headers),
-        &signed,
+    actor.ask(
+        &state,
         action.label(),
         question,
         (
@@ -290,7 +290,7 @@ pub async fn act(
     acting: Acting<CustomerActionForm>,
 ) -> Response {
     let Some(action) = Action::parse(&slug) else {
-        return not_found(&state, &acting.headers, &acting.signed);
+        return not_found(&state, &acting.actor.headers, &acting.actor.signed);
     };
     let done = kopek_core::customers::change(
         &state.core,
@@ -304,14 +304,17 @@ pub async fn act(
     .await;
     match done {
         Ok(_) => {
-            match kopek_core::customers::get(&state.core, &acting.signed.reader(), &id).await {
+            match kopek_core::customers::get(&state.core, &acting.actor.signed.reader(), &id).await
+            {
                 Ok(customer) => {
                     see_other(&format!("{RESELLERS}/{}", customer.reseller_id.as_str()))
                 }
                 Err(e) => failed(&e),
             }
         }
-        Err(Error::NotFound { .. }) => not_found(&state, &acting.headers, &acting.signed),
+        Err(Error::NotFound { .. }) => {
+            not_found(&state, &acting.actor.headers, &acting.actor.signed)
+        }
         Err(e) => failed(&e),
     }
 }

@@ -113,22 +113,23 @@ fn not_found(state: &AppState, headers: &HeaderMap, signed: &Signed) -> Response
     ))]
 pub async fn confirm(
     State(state): State<AppState>,
-    Confirming { signed, headers }: Confirming,
+    actor: Actor,
     Path((id, action)): Path<(String, String)>,
 ) -> Response {
     let Some(status) = parse(&action) else {
-        return not_found(&state, &headers, &signed);
+        return not_found(&state, &actor.headers, &actor.signed);
     };
     let user = match kopek_core::users::get(&state.core, &id).await {
         Ok(user) if user.deleted_at.is_none() => user,
-        Ok(_) | Err(Error::NotFound { .. }) => return not_found(&state, &headers, &signed),
+        Ok(_) | Err(Error::NotFound { .. }) => {
+            return not_found(&state, &actor.headers, &actor.signed);
+        }
         Err(e) => return failed(&e),
     };
     let (slug, label) = verb(status);
     let question = html! { (label) " " strong { (user.login) } " (" (user.id.get()) ")?" };
-    confirmation(
-        guard(&state, &headers),
-        &signed,
+    actor.ask(
+        &state,
         label,
         question,
         (&format!("{USERS}/{id}/{slug}"), label),
@@ -157,7 +158,7 @@ pub async fn act(
     acting: Acting<UserActionForm>,
 ) -> Response {
     let Some(status) = parse(&action) else {
-        return not_found(&state, &acting.headers, &acting.signed);
+        return not_found(&state, &acting.actor.headers, &acting.actor.signed);
     };
     let done = kopek_core::users::set_status(
         &state.core,
@@ -170,7 +171,9 @@ pub async fn act(
     .await;
     match done {
         Ok(_) => see_other(USERS),
-        Err(Error::NotFound { .. }) => not_found(&state, &acting.headers, &acting.signed),
+        Err(Error::NotFound { .. }) => {
+            not_found(&state, &acting.actor.headers, &acting.actor.signed)
+        }
         Err(e) => failed(&e),
     }
 }

@@ -152,16 +152,15 @@ pub async fn show(
     ))]
 pub async fn confirm_resend(
     State(state): State<AppState>,
-    Confirming { signed, headers }: Confirming,
+    actor: Actor,
     Path((id, delivery)): Path<(String, String)>,
 ) -> Response {
     let question = html! {
         (pick("Send the delivery", "Отправить доставку")) " " code { (delivery) } " "
         (pick("again now, with a new retry window?", "снова сейчас, с новым окном повторов?"))
     };
-    confirmation(
-        guard(&state, &headers),
-        &signed,
+    actor.ask(
+        &state,
         pick("Send again", "Отправить снова"),
         question,
         (
