@@ -15,13 +15,13 @@ const KEYS: &str = "/console/api-keys";
         (status = 200, description = "The keys, and for an admin operator the form for a new one", content_type = "text/html", body = String),
         NotSignedIn,
     ))]
-pub async fn list(State(state): State<AppState>, signed: Signed, headers: HeaderMap) -> Response {
+pub async fn list(State(state): State<AppState>, signed: Signed) -> Response {
     let keys = match operator::api_keys(&state.core).await {
         Ok(keys) => keys,
         Err(e) => return failed(&e),
     };
     let acts = signed.operator.role.may_act();
-    let guard = guard(&state, &headers);
+    let guard = signed.guard(&state);
     let body = html! {
         table {
             thead { tr {
@@ -118,7 +118,7 @@ pub async fn create(State(state): State<AppState>, acting: Acting<NewKeyForm>) -
             code { (key.token.as_deref().unwrap_or_default()) } }
         p { a href=(KEYS) { (pick("Back to the keys", "Назад к ключам")) } }
     };
-    acting.actor.page(
+    acting.actor.signed.page(
         &state,
         StatusCode::CREATED,
         pick("Key created", "Ключ создан"),

@@ -28,7 +28,6 @@ pub async fn list(
     State(state): State<AppState>,
     signed: Signed,
     Query(query): Query<AuditQuery>,
-    headers: HeaderMap,
 ) -> Response {
     let present = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let filter = Filter {
@@ -91,11 +90,10 @@ pub async fn list(
             p { a href=(older) { (pick("Older entries", "Более ранние записи")) } }
         }
     };
-    console_page(
-        guard(&state, &headers),
+    signed.page(
+        &state,
         StatusCode::OK,
         pick("Audit log", "Журнал аудита"),
-        Some(&signed),
         body,
     )
 }

@@ -210,9 +210,8 @@ pub async fn show(
     State(state): State<AppState>,
     signed: Signed,
     Query(shown): Query<Shown>,
-    headers: HeaderMap,
 ) -> Response {
-    render(&state, &signed, guard(&state, &headers), &shown, None).await
+    render(&state, &signed, signed.guard(&state), &shown, None).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -276,7 +275,7 @@ pub async fn load(State(state): State<AppState>, acting: Acting<UploadForm>) -> 
             return render(
                 &state,
                 &acting.actor.signed,
-                guard(&state, &acting.actor.headers),
+                acting.actor.signed.guard(&state),
                 &shown,
                 Some((&acting.form.catalog, errors)),
             )
@@ -295,7 +294,7 @@ pub async fn load(State(state): State<AppState>, acting: Acting<UploadForm>) -> 
             render(
                 &state,
                 &acting.actor.signed,
-                guard(&state, &acting.actor.headers),
+                acting.actor.signed.guard(&state),
                 &shown,
                 Some((&acting.form.catalog, errors)),
             )

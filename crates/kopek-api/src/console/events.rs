@@ -46,7 +46,6 @@ pub async fn list(
     State(state): State<AppState>,
     signed: Signed,
     Query(search): Query<EventSearch>,
-    headers: HeaderMap,
 ) -> Response {
     let kind = given(&search.r#type);
     let subject = given(&search.subject);
@@ -109,11 +108,5 @@ pub async fn list(
             p { a href=(next) { (pick("Older events", "Более ранние события")) } }
         }
     };
-    console_page(
-        guard(&state, &headers),
-        StatusCode::OK,
-        pick("Events", "События"),
-        Some(&signed),
-        body,
-    )
+    signed.page(&state, StatusCode::OK, pick("Events", "События"), body)
 }

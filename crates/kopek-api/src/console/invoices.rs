@@ -170,7 +170,6 @@ pub async fn list(
     State(state): State<AppState>,
     signed: Signed,
     Query(search): Query<InvoiceSearch>,
-    headers: HeaderMap,
 ) -> Response {
     let query = PageQuery {
         page_size: Some(PAGE_SIZE),
@@ -232,23 +231,16 @@ pub async fn list(
             p { a href=(search.link(&next)) { (pick("Next page", "Следующая страница")) } }
         }
     };
-    console_page(
-        guard(&state, &headers),
-        StatusCode::OK,
-        pick("Invoices", "Счета"),
-        Some(&signed),
-        body,
-    )
+    signed.page(&state, StatusCode::OK, pick("Invoices", "Счета"), body)
 }
 
 async fn invoice(state: &AppState, guid: &str) -> Result<Invoice, Error> {
     kopek_core::invoices::get(&state.core, &InvoiceId::from(guid)).await
 }
 
-fn not_found(state: &AppState, headers: &HeaderMap, signed: &Signed) -> Response {
+fn not_found(state: &AppState, signed: &Signed) -> Response {
     super::not_found(
         state,
-        headers,
         signed,
         pick("Invoice not found", "Счёт не найден"),
         (
@@ -273,11 +265,10 @@ pub async fn show(
     State(state): State<AppState>,
     signed: Signed,
     Path(guid): Path<String>,
-    headers: HeaderMap,
 ) -> Response {
     let inv = match invoice(&state, &guid).await {
         Ok(inv) => inv,
-        Err(Error::NotFound { .. }) => return not_found(&state, &headers, &signed),
+        Err(Error::NotFound { .. }) => return not_found(&state, &signed),
         Err(e) => return failed(&e),
     };
     let payments = match kopek_core::invoices::payments(&state.core, &inv.guid).await {
@@ -358,13 +349,7 @@ pub async fn show(
             p { a href={"/console/invoices/" (inv.guid.as_str()) "/" (action.slug())} { (action.label()) } }
         }
     };
-    console_page(
-        guard(&state, &headers),
-        StatusCode::OK,
-        &title(&inv),
-        Some(&signed),
-        body,
-    )
+    signed.page(&state, StatusCode::OK, &title(&inv), body)
 }
 
 #[utoipa::path(get, path = "/console/invoices/{guid}/{action}", tag = "console", operation_id = "consoleConfirmInvoiceAction",
@@ -381,15 +366,15 @@ pub async fn confirm(
     Path((guid, slug)): Path<(String, String)>,
 ) -> Response {
     let Some(action) = Action::parse(&slug) else {
-        return not_found(&state, &actor.headers, &actor.signed);
+        return not_found(&state, &actor.signed);
     };
     let inv = match invoice(&state, &guid).await {
         Ok(inv) => inv,
-        Err(Error::NotFound { .. }) => return not_found(&state, &actor.headers, &actor.signed),
+        Err(Error::NotFound { .. }) => return not_found(&state, &actor.signed),
         Err(e) => return failed(&e),
     };
     let lang = RequestContext::current().lang;
-    let guard = guard(&state, &actor.headers);
+    let guard = actor.signed.guard(&state);
     let allowed = Action::allowed(inv.status).contains(&action);
     let body = html! {
         @if allowed {
@@ -433,7 +418,7 @@ pub async fn act(
     acting: Acting<ActionForm>,
 ) -> Response {
     let Some(action) = Action::parse(&slug) else {
-        return not_found(&state, &acting.actor.headers, &acting.actor.signed);
+        return not_found(&state, &acting.actor.signed);
     };
     let public_url = &state.settings().public_url;
     let done = kopek_core::invoices::change(
@@ -448,9 +433,7 @@ pub async fn act(
     .await;
     match done {
         Ok(_) => see_other(&format!("/console/invoices/{guid}")),
-        Err(Error::NotFound { .. }) => {
-            not_found(&state, &acting.actor.headers, &acting.actor.signed)
-        }
+        Err(Error::NotFound { .. }) => not_found(&state, &acting.actor.signed),
         Err(e) => failed(&e),
     }
 }

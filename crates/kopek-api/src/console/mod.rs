@@ -16,8 +16,7 @@ mod prelude {
     //! What the console's page modules use, imported once: the console's own
     //! helpers, the pages' frame and shared responses, and the extractors.
     pub(super) use super::{
-        Acting, Actor, Guard, ListPage, PAGE_SIZE, Signed, console_page, failed, guard, next_page,
-        pick,
+        Acting, Actor, Guard, ListPage, PAGE_SIZE, Signed, console_page, failed, next_page, pick,
     };
     pub(super) use crate::AppState;
     pub(super) use crate::context::RequestContext;
@@ -25,7 +24,7 @@ mod prelude {
     pub(super) use crate::html::responses::*;
     pub(super) use crate::html::{money, see_other};
     pub(super) use axum::extract::{Path, Query, State};
-    pub(super) use axum::http::{HeaderMap, StatusCode};
+    pub(super) use axum::http::StatusCode;
     pub(super) use axum::response::Response;
     pub(super) use maud::html;
     pub(super) use serde::Deserialize;
@@ -192,16 +191,14 @@ fn console_page(
 /// A 404 page titled `title`, with the link `back` (its address and text).
 fn not_found(
     state: &AppState,
-    headers: &HeaderMap,
     signed: &Signed,
     title: &str,
     (back, back_text): (&str, &str),
 ) -> Response {
-    console_page(
-        guard(state, headers),
+    signed.page(
+        state,
         StatusCode::NOT_FOUND,
         title,
-        Some(signed),
         html! { p { a href=(back) { (back_text) } } },
     )
 }
@@ -237,7 +234,6 @@ fn checked<F: Guarded>(
 /// the page to answer with instead: on to sign in, or [`read_only`].
 pub struct Actor {
     signed: Signed,
-    headers: HeaderMap,
 }
 
 impl FromRequestParts<AppState> for Actor {
@@ -245,26 +241,26 @@ impl FromRequestParts<AppState> for Actor {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let signed = Signed::from_request_parts(parts, state).await?;
-        let headers = parts.headers.clone();
         if !signed.operator.role.may_act() {
-            return Err(read_only(state, &headers, &signed));
+            return Err(read_only(state, &signed));
         }
-        Ok(Actor { signed, headers })
+        Ok(Actor { signed })
+    }
+}
+
+impl Signed {
+    /// The anti-forgery token for this operator's forms.
+    fn guard(&self, state: &AppState) -> Guard {
+        guard(state, &self.headers)
+    }
+
+    /// A console page for this operator.
+    fn page(&self, state: &AppState, status: StatusCode, title: &str, body: Markup) -> Response {
+        console_page(self.guard(state), status, title, Some(self), body)
     }
 }
 
 impl Actor {
-    /// A console page for this operator.
-    fn page(&self, state: &AppState, status: StatusCode, title: &str, body: Markup) -> Response {
-        console_page(
-            guard(state, &self.headers),
-            status,
-            title,
-            Some(&self.signed),
-            body,
-        )
-    }
-
     /// A page asking to confirm an action: the question, the button that posts the
     /// form to `action`, and the link `back` (its address and text).
     fn ask(
@@ -275,7 +271,7 @@ impl Actor {
         (action, button): (&str, &str),
         (back, back_text): (&str, &str),
     ) -> Response {
-        let guard = guard(state, &self.headers);
+        let guard = self.signed.guard(state);
         let body = html! {
             p { (question) }
             form method="post" action=(action) {
@@ -311,13 +307,12 @@ impl<F: Guarded + DeserializeOwned + Send> FromRequest<AppState> for Acting<F> {
             .unwrap_or_else(|never| match never {});
         let path = percent_decode_str(parts.uri.path()).decode_utf8_lossy();
         let action = format!("{} {path}", parts.method);
-        let headers = parts.headers.clone();
         let form = Form::<F>::from_request(Request::from_parts(parts, body), state).await;
-        let Some(form) = checked(state, &headers, form) else {
-            return Err(refused(state, &headers));
+        let Some(form) = checked(state, &signed.headers, form) else {
+            return Err(refused(state, &signed.headers));
         };
         let Some(principal) = accounts::principal(&signed.operator) else {
-            return Err(read_only(state, &headers, &signed));
+            return Err(read_only(state, &signed));
         };
         let write = state.core.write(None, String::new()).audited(Audit {
             address: address.map(|ip| ip.to_string()),
@@ -325,19 +320,18 @@ impl<F: Guarded + DeserializeOwned + Send> FromRequest<AppState> for Acting<F> {
         });
         Ok(Acting {
             form,
-            actor: Actor { signed, headers },
+            actor: Actor { signed },
             principal,
             write,
         })
     }
 }
 
-fn read_only(state: &AppState, headers: &HeaderMap, signed: &Signed) -> Response {
-    console_page(
-        guard(state, headers),
+fn read_only(state: &AppState, signed: &Signed) -> Response {
+    signed.page(
+        state,
         StatusCode::FORBIDDEN,
         pick("Not allowed", "Нет прав"),
-        Some(signed),
         html! { p { (pick(
             "Your role (support) reads everything and changes nothing.",
             "Ваша роль (support) видит всё и ничего не меняет.",

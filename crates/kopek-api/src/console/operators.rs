@@ -15,13 +15,13 @@ const OPERATORS: &str = "/console/operators";
         (status = 200, description = "The operators, and for an admin the form for a new one", content_type = "text/html", body = String),
         NotSignedIn,
     ))]
-pub async fn list(State(state): State<AppState>, signed: Signed, headers: HeaderMap) -> Response {
+pub async fn list(State(state): State<AppState>, signed: Signed) -> Response {
     let all = match operators::list(&state.core).await {
         Ok(all) => all,
         Err(e) => return failed(&e),
     };
     let acts = signed.operator.role.may_act();
-    let guard = guard(&state, &headers);
+    let guard = signed.guard(&state);
     let body = html! {
         table {
             thead { tr {
@@ -114,7 +114,7 @@ pub async fn create(State(state): State<AppState>, acting: Acting<NewOperatorFor
             code.setup-link { (link) } }
         p { a href=(OPERATORS) { (pick("Back to the operators", "Назад к операторам")) } }
     };
-    acting.actor.page(
+    acting.actor.signed.page(
         &state,
         StatusCode::CREATED,
         pick("Operator created", "Оператор создан"),

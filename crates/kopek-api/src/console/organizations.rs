@@ -29,7 +29,6 @@ pub async fn list(
     State(state): State<AppState>,
     signed: Signed,
     Query(search): Query<Search>,
-    headers: HeaderMap,
 ) -> Response {
     let text = search.q.as_deref().unwrap_or_default().trim().to_owned();
     let query = PageQuery {
@@ -79,11 +78,10 @@ pub async fn list(
             p { a href=(next) { (pick("Next page", "Следующая страница")) } }
         }
     };
-    console_page(
-        guard(&state, &headers),
+    signed.page(
+        &state,
         StatusCode::OK,
         pick("Organizations", "Организации"),
-        Some(&signed),
         body,
     )
 }
@@ -108,7 +106,6 @@ pub async fn show(
     signed: Signed,
     Path(guid): Path<String>,
     Query(page): Query<InvoicesPage>,
-    headers: HeaderMap,
 ) -> Response {
     let guid = OrganizationId::from(guid.as_str());
     let (org, members) = match kopek_core::organizations::get(&state.core, &guid).await {
@@ -198,11 +195,5 @@ pub async fn show(
             p { a href={"/console/organizations/" (org.guid.as_str()) "?" (url.append_pair("page", next).finish())} { (pick("More invoices", "Ещё счета")) } }
         }
     };
-    console_page(
-        guard(&state, &headers),
-        StatusCode::OK,
-        &org.company.name,
-        Some(&signed),
-        body,
-    )
+    signed.page(&state, StatusCode::OK, &org.company.name, body)
 }

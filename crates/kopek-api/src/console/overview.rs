@@ -62,7 +62,7 @@ fn amount(minor: i64, code: &str) -> String {
         (status = 200, description = "Charts of money paid, invoices and subscriptions", content_type = "text/html", body = String),
         NotSignedIn,
     ))]
-pub async fn show(State(state): State<AppState>, signed: Signed, headers: HeaderMap) -> Response {
+pub async fn show(State(state): State<AppState>, signed: Signed) -> Response {
     let o = match overview::overview(&state.core, state.core.now()).await {
         Ok(o) => o,
         Err(e) => return failed(&e),
@@ -118,11 +118,5 @@ pub async fn show(State(state): State<AppState>, signed: Signed, headers: Header
             }
         }
     };
-    console_page(
-        guard(&state, &headers),
-        StatusCode::OK,
-        pick("Overview", "Обзор"),
-        Some(&signed),
-        body,
-    )
+    signed.page(&state, StatusCode::OK, pick("Overview", "Обзор"), body)
 }

@@ -23,7 +23,6 @@ pub async fn list(
     State(state): State<AppState>,
     signed: Signed,
     Query(page): Query<ListPage>,
-    headers: HeaderMap,
 ) -> Response {
     let (resellers, next) = match kopek_core::operator::resellers(&state.core, &page.query()).await
     {
@@ -57,13 +56,7 @@ pub async fn list(
             p { a href=(next) { (pick("Next page", "Следующая страница")) } }
         }
     };
-    console_page(
-        guard(&state, &headers),
-        StatusCode::OK,
-        pick("Resellers", "Реселлеры"),
-        Some(&signed),
-        body,
-    )
+    signed.page(&state, StatusCode::OK, pick("Resellers", "Реселлеры"), body)
 }
 
 /// The actions an operator may take on a customer.
@@ -132,7 +125,6 @@ pub async fn show(
     signed: Signed,
     Path(id): Path<String>,
     Query(page): Query<ListPage>,
-    headers: HeaderMap,
 ) -> Response {
     let reseller =
         match kopek_core::operator::reseller(&state.core, &BillingAccountId::from(id.as_str()))
@@ -200,19 +192,12 @@ pub async fn show(
             p { a href=(next) { (pick("Next page", "Следующая страница")) } }
         }
     };
-    console_page(
-        guard(&state, &headers),
-        StatusCode::OK,
-        &reseller.name,
-        Some(&signed),
-        body,
-    )
+    signed.page(&state, StatusCode::OK, &reseller.name, body)
 }
 
-fn not_found(state: &AppState, headers: &HeaderMap, signed: &Signed) -> Response {
+fn not_found(state: &AppState, signed: &Signed) -> Response {
     super::not_found(
         state,
-        headers,
         signed,
         pick("Not found", "Не найдено"),
         (
@@ -237,12 +222,12 @@ pub async fn confirm(
     Path((id, slug)): Path<(String, String)>,
 ) -> Response {
     let Some(action) = Action::parse(&slug) else {
-        return not_found(&state, &actor.headers, &actor.signed);
+        return not_found(&state, &actor.signed);
     };
     let customer = match kopek_core::customers::get(&state.core, &actor.signed.reader(), &id).await
     {
         Ok(customer) => customer,
-        Err(Error::NotFound { .. }) => return not_found(&state, &actor.headers, &actor.signed),
+        Err(Error::NotFound { .. }) => return not_found(&state, &actor.signed),
         Err(e) => return failed(&e),
     };
     if !action.allowed(&customer) {
@@ -290,7 +275,7 @@ pub async fn act(
     acting: Acting<CustomerActionForm>,
 ) -> Response {
     let Some(action) = Action::parse(&slug) else {
-        return not_found(&state, &acting.actor.headers, &acting.actor.signed);
+        return not_found(&state, &acting.actor.signed);
     };
     let done = kopek_core::customers::change(
         &state.core,
@@ -312,9 +297,7 @@ pub async fn act(
                 Err(e) => failed(&e),
             }
         }
-        Err(Error::NotFound { .. }) => {
-            not_found(&state, &acting.actor.headers, &acting.actor.signed)
-        }
+        Err(Error::NotFound { .. }) => not_found(&state, &acting.actor.signed),
         Err(e) => failed(&e),
     }
 }

@@ -4,6 +4,7 @@
 use super::{append_cookie, see_other};
 use crate::AppState;
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::response::Response;
 use kopek_core::operators;
@@ -13,8 +14,11 @@ use kopek_store::operators::Operator;
 
 const COOKIE_NAME: &str = "kopek_console";
 
+/// The signed-in operator, with the request's headers, which the pages'
+/// anti-forgery token comes from.
 pub struct Signed {
     pub operator: Operator,
+    pub(super) headers: HeaderMap,
 }
 
 impl Signed {
@@ -56,7 +60,10 @@ impl FromRequestParts<AppState> for Signed {
             return Err(see_other("/console/sign-in"));
         };
         match operators::authenticate(&state.core, token).await {
-            Ok(operator) => Ok(Signed { operator }),
+            Ok(operator) => Ok(Signed {
+                operator,
+                headers: parts.headers.clone(),
+            }),
             Err(Error::Unauthenticated) => Err(see_other("/console/sign-in")),
             Err(e) => Err(super::failed(&e)),
         }

@@ -35,7 +35,6 @@ pub async fn list(
     State(state): State<AppState>,
     signed: Signed,
     Query(page): Query<ListPage>,
-    headers: HeaderMap,
 ) -> Response {
     let query = page.query();
     let (users, next) = match kopek_core::users::list(&state.core, &query).await {
@@ -85,19 +84,12 @@ pub async fn list(
             p { a href=(next) { (pick("Next page", "Следующая страница")) } }
         }
     };
-    console_page(
-        guard(&state, &headers),
-        StatusCode::OK,
-        pick("Users", "Пользователи"),
-        Some(&signed),
-        body,
-    )
+    signed.page(&state, StatusCode::OK, pick("Users", "Пользователи"), body)
 }
 
-fn not_found(state: &AppState, headers: &HeaderMap, signed: &Signed) -> Response {
+fn not_found(state: &AppState, signed: &Signed) -> Response {
     super::not_found(
         state,
-        headers,
         signed,
         pick("User not found", "Пользователь не найден"),
         (USERS, pick("Back to the users", "Назад к пользователям")),
@@ -117,12 +109,12 @@ pub async fn confirm(
     Path((id, action)): Path<(String, String)>,
 ) -> Response {
     let Some(status) = parse(&action) else {
-        return not_found(&state, &actor.headers, &actor.signed);
+        return not_found(&state, &actor.signed);
     };
     let user = match kopek_core::users::get(&state.core, &id).await {
         Ok(user) if user.deleted_at.is_none() => user,
         Ok(_) | Err(Error::NotFound { .. }) => {
-            return not_found(&state, &actor.headers, &actor.signed);
+            return not_found(&state, &actor.signed);
         }
         Err(e) => return failed(&e),
     };
@@ -158,7 +150,7 @@ pub async fn act(
     acting: Acting<UserActionForm>,
 ) -> Response {
     let Some(status) = parse(&action) else {
-        return not_found(&state, &acting.actor.headers, &acting.actor.signed);
+        return not_found(&state, &acting.actor.signed);
     };
     let done = kopek_core::users::set_status(
         &state.core,
@@ -171,9 +163,7 @@ pub async fn act(
     .await;
     match done {
         Ok(_) => see_other(USERS),
-        Err(Error::NotFound { .. }) => {
-            not_found(&state, &acting.actor.headers, &acting.actor.signed)
-        }
+        Err(Error::NotFound { .. }) => not_found(&state, &acting.actor.signed),
         Err(e) => failed(&e),
     }
 }

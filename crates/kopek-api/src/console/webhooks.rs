@@ -19,7 +19,6 @@ pub async fn list(
     State(state): State<AppState>,
     signed: Signed,
     Query(page): Query<ListPage>,
-    headers: HeaderMap,
 ) -> Response {
     let (endpoints, next) = match webhooks::list(&state.core, &signed.reader(), &page.query()).await
     {
@@ -54,13 +53,7 @@ pub async fn list(
             p { a href=(next) { (pick("Next page", "Следующая страница")) } }
         }
     };
-    console_page(
-        guard(&state, &headers),
-        StatusCode::OK,
-        pick("Webhooks", "Вебхуки"),
-        Some(&signed),
-        body,
-    )
+    signed.page(&state, StatusCode::OK, pick("Webhooks", "Вебхуки"), body)
 }
 
 #[utoipa::path(get, path = "/console/webhooks/{id}", tag = "console", operation_id = "consoleWebhook",
@@ -76,7 +69,6 @@ pub async fn show(
     signed: Signed,
     Path(id): Path<String>,
     Query(page): Query<ListPage>,
-    headers: HeaderMap,
 ) -> Response {
     let reader = signed.reader();
     let endpoint = match webhooks::get(&state.core, &reader, &id).await {
@@ -135,11 +127,10 @@ pub async fn show(
             p { a href=(next) { (pick("Older deliveries", "Более ранние доставки")) } }
         }
     };
-    console_page(
-        guard(&state, &headers),
+    signed.page(
+        &state,
         StatusCode::OK,
         pick("Webhook endpoint", "Адрес вебхуков"),
-        Some(&signed),
         body,
     )
 }
