@@ -332,14 +332,9 @@ fn declined_text(reason: &str, lang: Lang) -> String {
     text.to_owned()
 }
 
-/// What a provider's answer means for the page.
-async fn settle(
-    state: &AppState,
-    inv: &Invoice,
-    token: &str,
-    headers: &HeaderMap,
-    outcome: Outcome,
-) -> Response {
+/// What a provider's answer to a posted card form means for the page.
+async fn settle<F>(state: &AppState, posted: &Posted<F>, outcome: Outcome) -> Response {
+    let (inv, token, headers) = (&posted.invoice, posted.token.as_str(), &posted.headers);
     let lang = RequestContext::current().lang;
     match outcome {
         Outcome::Approved { reference } => match record(state, inv, token, reference).await {
@@ -500,12 +495,7 @@ impl<F: Guarded + DeserializeOwned + Send> FromRequest<AppState> for Posted<F> {
         LinkNotText, Forged, UnknownInvoice, CardOutcome, NotPayable,
     ))]
 pub async fn pay(State(state): State<AppState>, posted: Posted<PayForm>) -> Response {
-    let Posted {
-        form,
-        invoice: inv,
-        token,
-        headers,
-    } = posted;
+    let (form, inv) = (&posted.form, &posted.invoice);
     let lang = RequestContext::current().lang;
     let today = state.now().datetime();
     let today = (
@@ -523,9 +513,9 @@ pub async fn pay(State(state): State<AppState>, posted: Posted<PayForm>) -> Resp
         Err(why) => {
             return render(
                 &state,
-                &inv,
-                &token,
-                &headers,
+                inv,
+                &posted.token,
+                &posted.headers,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(&why),
                 None,
@@ -534,7 +524,7 @@ pub async fn pay(State(state): State<AppState>, posted: Posted<PayForm>) -> Resp
         }
     };
     let outcome = TestProvider.charge(&inv.guid, &card, inv.quote.total);
-    settle(&state, &inv, &token, &headers, outcome).await
+    settle(&state, &posted, outcome).await
 }
 
 /// Completes or declines the 3-D Secure step of a card payment (test mode).
@@ -546,14 +536,9 @@ pub async fn pay(State(state): State<AppState>, posted: Posted<PayForm>) -> Resp
         LinkNotText, Forged, UnknownInvoice, CardOutcome,
     ))]
 pub async fn confirm(State(state): State<AppState>, posted: Posted<ConfirmForm>) -> Response {
-    let Posted {
-        form,
-        invoice: inv,
-        token,
-        headers,
-    } = posted;
+    let (form, inv) = (&posted.form, &posted.invoice);
     let outcome = TestProvider.confirm(&inv.guid, &form.challenge, form.decision == "confirm");
-    settle(&state, &inv, &token, &headers, outcome).await
+    settle(&state, &posted, outcome).await
 }
 
 /// The hosted page's form when an acquirer takes the card: where the receipt goes.

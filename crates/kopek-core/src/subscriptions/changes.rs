@@ -35,6 +35,25 @@ fn ended(s: &Subscription) -> Error {
     ))
 }
 
+/// Runs `change` on the subscription `id` within `write`, the subscription as it
+/// was (shown by `before`) kept for the audit log.
+async fn changing<T: Serialize>(
+    write: Write,
+    caller: &Principal,
+    id: &str,
+    status: u16,
+    before: impl Fn(&Subscription) -> T,
+    change: impl AsyncFnOnce(&mut Conn, Subscription) -> Result<T, Error>,
+) -> Result<Ran<T>, Error> {
+    write
+        .run(caller, status, async |work| {
+            let s = read(work.conn(), id).await?;
+            work.before(|| before(&s))?;
+            change(work.conn(), s).await
+        })
+        .await
+}
+
 /// Cancels a subscription. At the period's end: renewals stop (an issued renewal
 /// invoice is canceled) and the scheduler ends it then; asking again changes
 /// nothing. Now (or at the period's end of one already past due): the license
@@ -48,31 +67,26 @@ pub async fn cancel<T: Serialize>(
     status: u16,
     answer: impl Fn(&Subscription) -> T,
 ) -> Result<Ran<T>, Error> {
-    write
-        .run(caller, status, async |work| {
-            let mut s = read(work.conn(), id).await?;
-            work.before(|| answer(&s))?;
-            let conn = work.conn();
-            let now = core.now();
-            match (s.status, at) {
-                (SubscriptionStatus::Expired | SubscriptionStatus::Canceled, _) => {
-                    return Err(ended(&s));
-                }
-                (SubscriptionStatus::Active, CancelAt::PeriodEnd) if s.cancel_at_period_end => {}
-                (SubscriptionStatus::Active, CancelAt::PeriodEnd) => {
-                    reopen_renewal(core, conn, &mut s, now).await?;
-                    s.cancel_at_period_end = true;
-                    s.updated_at = now;
-                    save(conn, &mut s).await?;
-                    let more =
-                        json!({"at": "period_end", "endsAt": s.current_period_end.rfc3339()});
-                    record(core, conn, "subscription.cancel_scheduled", &s, more, now).await?;
-                }
-                _ => s = end_now(core, conn, s, "canceled", now).await?,
+    changing(write, caller, id, status, &answer, async |conn, mut s| {
+        let now = core.now();
+        match (s.status, at) {
+            (SubscriptionStatus::Expired | SubscriptionStatus::Canceled, _) => {
+                return Err(ended(&s));
             }
-            Ok(answer(&s))
-        })
-        .await
+            (SubscriptionStatus::Active, CancelAt::PeriodEnd) if s.cancel_at_period_end => {}
+            (SubscriptionStatus::Active, CancelAt::PeriodEnd) => {
+                reopen_renewal(core, conn, &mut s, now).await?;
+                s.cancel_at_period_end = true;
+                s.updated_at = now;
+                save(conn, &mut s).await?;
+                let more = json!({"at": "period_end", "endsAt": s.current_period_end.rfc3339()});
+                record(core, conn, "subscription.cancel_scheduled", &s, more, now).await?;
+            }
+            _ => s = end_now(core, conn, s, "canceled", now).await?,
+        }
+        Ok(answer(&s))
+    })
+    .await
 }
 
 /// Ends a subscription at once (`why`: `canceled` or `refund`): its renewal and
@@ -171,28 +185,23 @@ pub async fn resume<T: Serialize>(
     status: u16,
     answer: impl Fn(&Subscription) -> T,
 ) -> Result<Ran<T>, Error> {
-    write
-        .run(caller, status, async |work| {
-            let mut s = read(work.conn(), id).await?;
-            work.before(|| answer(&s))?;
-            let conn = work.conn();
-            if s.status != SubscriptionStatus::Active {
-                return Err(ended(&s));
-            }
-            if !s.cancel_at_period_end {
-                return Err(Error::FailedPrecondition(
-                    "The subscription is not set to be canceled; there is nothing to resume"
-                        .to_owned(),
-                ));
-            }
-            let now = core.now();
-            s.cancel_at_period_end = false;
-            s.updated_at = now;
-            save(conn, &mut s).await?;
-            record(core, conn, "subscription.resumed", &s, json!({}), now).await?;
-            Ok(answer(&s))
-        })
-        .await
+    changing(write, caller, id, status, &answer, async |conn, mut s| {
+        if s.status != SubscriptionStatus::Active {
+            return Err(ended(&s));
+        }
+        if !s.cancel_at_period_end {
+            return Err(Error::FailedPrecondition(
+                "The subscription is not set to be canceled; there is nothing to resume".to_owned(),
+            ));
+        }
+        let now = core.now();
+        s.cancel_at_period_end = false;
+        s.updated_at = now;
+        save(conn, &mut s).await?;
+        record(core, conn, "subscription.resumed", &s, json!({}), now).await?;
+        Ok(answer(&s))
+    })
+    .await
 }
 
 /// The plan and quantity a subscription is to change to.
@@ -218,53 +227,50 @@ pub async fn change_plan<T: Serialize>(
     status: u16,
     answer: impl Fn(&Subscription, Option<&Invoice>) -> T,
 ) -> Result<Ran<T>, Error> {
-    write
-        .run(caller, status, async |work| {
-            let mut s = read(work.conn(), id).await?;
-            work.before(|| answer(&s, None))?;
-            let conn = work.conn();
-            if s.status != SubscriptionStatus::Active {
-                return Err(Error::FailedPrecondition(format!(
-                    "The subscription is {}; only an active one changes plan",
-                    s.status.as_str()
-                )));
+    let before = |s: &Subscription| answer(s, None);
+    changing(write, caller, id, status, before, async |conn, mut s| {
+        if s.status != SubscriptionStatus::Active {
+            return Err(Error::FailedPrecondition(format!(
+                "The subscription is {}; only an active one changes plan",
+                s.status.as_str()
+            )));
+        }
+        let now = core.now();
+        let priced = price_change(core, conn, &s, &change, now).await?;
+        cancel_pending_upgrades(core, conn, &s, now).await?;
+        let invoice = match priced {
+            Repriced::Upgrade(priced) => {
+                let (invoice, _) = invoices::issue(core, conn, *priced, &caller.id).await?;
+                subscriptions::add_plan_change(
+                    conn,
+                    &invoice.guid,
+                    &s.id,
+                    s.current_period_end,
+                    now,
+                )
+                .await?;
+                Some(invoice)
             }
-            let now = core.now();
-            let priced = price_change(core, conn, &s, &change, now).await?;
-            cancel_pending_upgrades(core, conn, &s, now).await?;
-            let invoice = match priced {
-                Repriced::Upgrade(priced) => {
-                    let (invoice, _) = invoices::issue(core, conn, *priced, &caller.id).await?;
-                    subscriptions::add_plan_change(
-                        conn,
-                        &invoice.guid,
-                        &s.id,
-                        s.current_period_end,
-                        now,
-                    )
-                    .await?;
-                    Some(invoice)
-                }
-                Repriced::Downgrade { plan, quantity } => {
-                    reopen_renewal(core, conn, &mut s, now).await?;
-                    let same = plan == s.plan_guid && quantity == s.quantity;
-                    s.next_plan_guid = (!same).then(|| plan.clone());
-                    s.next_quantity = (!same).then_some(quantity);
-                    s.updated_at = now;
-                    save(conn, &mut s).await?;
-                    let more = json!({
-                        "effective": "period_end",
-                        "planGuid": plan,
-                        "quantity": quantity,
-                        "effectiveAt": s.current_period_end.rfc3339(),
-                    });
-                    record(core, conn, "subscription.plan_changed", &s, more, now).await?;
-                    None
-                }
-            };
-            Ok(answer(&s, invoice.as_ref()))
-        })
-        .await
+            Repriced::Downgrade { plan, quantity } => {
+                reopen_renewal(core, conn, &mut s, now).await?;
+                let same = plan == s.plan_guid && quantity == s.quantity;
+                s.next_plan_guid = (!same).then(|| plan.clone());
+                s.next_quantity = (!same).then_some(quantity);
+                s.updated_at = now;
+                save(conn, &mut s).await?;
+                let more = json!({
+                    "effective": "period_end",
+                    "planGuid": plan,
+                    "quantity": quantity,
+                    "effectiveAt": s.current_period_end.rfc3339(),
+                });
+                record(core, conn, "subscription.plan_changed", &s, more, now).await?;
+                None
+            }
+        };
+        Ok(answer(&s, invoice.as_ref()))
+    })
+    .await
 }
 
 enum Repriced {
