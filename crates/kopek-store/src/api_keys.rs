@@ -1,7 +1,7 @@
 //! API keys: only the hash of a token is stored.
 
 use crate::billing_accounts::{self, AccountKind};
-use crate::db::{AnyQuery, Conn, DbResult, Record, changed_one, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, Statement, select};
 use kopek_domain::auth::{KeySpec, Principal, Role, SecretToken};
 use kopek_domain::ids::{prefix, yc_id};
 use kopek_domain::time::Timestamp;
@@ -111,13 +111,11 @@ pub async fn any_live_admin(conn: &mut Conn) -> Result<bool, Error> {
 
 /// Revokes a key; revoking twice keeps the first time. Returns false for an unknown id.
 pub async fn revoke(conn: &mut Conn, id: &str, now: Timestamp) -> Result<bool, Error> {
-    changed_one(
-        conn,
-        sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
-            .bind(now)
-            .bind(id),
-    )
-    .await
+    sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .changed_one(conn)
+        .await
 }
 
 /// Stores a short-lived access token standing for a key (only its hash).
@@ -133,10 +131,8 @@ pub async fn insert_access_token(
         .bind(api_key_id)
         .bind(now)
         .bind(expires_at)
-        .execute(conn)
+        .run(conn)
         .await
-        .db()?;
-    Ok(())
 }
 
 /// The live key behind an unexpired access token: revoking the key ends its tokens.

@@ -4,7 +4,7 @@
 //! holds. The chain's end is kept apart (`audit_head`), so entries cut from the
 //! end show too.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, Statement, select};
 use kopek_domain::Error;
 use kopek_domain::time::Timestamp;
 use sha2::{Digest, Sha256};
@@ -208,8 +208,6 @@ pub(crate) async fn mark_verified_in(
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(seq)
         .bind(at)
-        .execute(conn)
+        .run(conn)
         .await
-        .db()?;
-    Ok(())
 }

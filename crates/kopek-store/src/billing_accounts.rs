@@ -1,6 +1,6 @@
 //! Billing accounts: resellers and, later, their customers' accounts.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, Statement, select};
 use kopek_domain::Error;
 use kopek_domain::ids::BillingAccountId;
 use kopek_domain::money::{Currency, Money};
@@ -122,10 +122,8 @@ pub async fn set_active(conn: &mut Conn, id: &BillingAccountId, active: bool) ->
     sqlx::query("UPDATE billing_accounts SET active = $1 WHERE id = $2")
         .bind(Flag(active))
         .bind(id)
-        .execute(conn)
+        .run(conn)
         .await
-        .db()?;
-    Ok(())
 }
 
 /// Any account by id, whatever its kind.

@@ -1,7 +1,7 @@
 //! Attempts to pay invoices by card through an acquirer, and what the acquirer
 //! last said about each.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, changed_one, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, Statement, select};
 use kopek_domain::Error;
 use kopek_domain::card_payment::CardPaymentStatus;
 use kopek_domain::contact::Email;
@@ -141,7 +141,7 @@ pub async fn update(
     p: &CardPayment,
     read_at: CardPaymentStatus,
 ) -> Result<bool, Error> {
-    changed_one(conn, sqlx::query(
+    sqlx::query(
         "UPDATE card_payments SET status = $1, acquirer_payment_id = $2, confirmation_url = $3, \
          cancel_party = $4, cancel_reason = $5, refund_id = $6, refund_status = $7, \
          updated_at = $8, open = $9 WHERE id = $10 AND status = $11",
@@ -156,5 +156,7 @@ pub async fn update(
     .bind(p.updated_at)
     .bind(Flag(p.status.is_open()))
     .bind(&p.id)
-    .bind(read_at)).await
+    .bind(read_at)
+    .changed_one(conn)
+    .await
 }

@@ -1,7 +1,7 @@
 //! Closing documents (УПД, and УКД correcting them) and the schedules that say
 //! which are still to be made for a paid invoice.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, changed_one, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, Statement, select};
 use kopek_domain::Error;
 use kopek_domain::closing::{Line, Party};
 use kopek_domain::ids::{InvoiceId, OrganizationId};
@@ -132,10 +132,8 @@ pub async fn schedule(conn: &mut Conn, s: &Schedule) -> Result<(), Error> {
         crate::db::marks(Schedule::COLUMNS.split(',').count())
     );
     s.bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
-        .execute(conn)
+        .run(conn)
         .await
-        .db()?;
-    Ok(())
 }
 
 /// Schedules with a part due by `now`, the longest waiting first.
@@ -185,16 +183,14 @@ pub async fn advance(
     from: i64,
     next_due: Option<Timestamp>,
 ) -> Result<bool, Error> {
-    changed_one(
-        conn,
-        sqlx::query(
-            "UPDATE closing_schedules SET next_part = next_part + 1, next_due = $1 \
+    sqlx::query(
+        "UPDATE closing_schedules SET next_part = next_part + 1, next_due = $1 \
          WHERE invoice_guid = $2 AND next_part = $3",
-        )
-        .bind(next_due)
-        .bind(invoice)
-        .bind(from),
     )
+    .bind(next_due)
+    .bind(invoice)
+    .bind(from)
+    .changed_one(conn)
     .await
 }
 
@@ -206,10 +202,8 @@ pub async fn stop(conn: &mut Conn, invoice: &InvoiceId) -> Result<(), Error> {
          WHERE invoice_guid = $1",
     )
     .bind(invoice)
-    .execute(conn)
+    .run(conn)
     .await
-    .db()?;
-    Ok(())
 }
 
 pub async fn insert(conn: &mut Conn, d: &ClosingDocument) -> Result<(), Error> {

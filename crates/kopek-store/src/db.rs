@@ -764,10 +764,25 @@ pub(crate) fn containing(text: &str) -> String {
 /// A query on either backend, before its binds.
 pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
 
-/// Runs a statement that changes at most one row; whether it changed one (false:
-/// no row matched, as when a concurrent change got there first).
-pub(crate) async fn changed_one(conn: &mut Conn, statement: AnyQuery<'_>) -> Result<bool, Error> {
-    Ok(statement.execute(conn).await.db()?.rows_affected() == 1)
+/// A statement run for what it did, in the words the store's functions need.
+pub(crate) trait Statement {
+    /// Runs it for its effect alone.
+    async fn run(self, conn: &mut Conn) -> Result<(), Error>;
+
+    /// Runs a statement that changes at most one row; whether it changed one
+    /// (false: no row matched, as when a concurrent change got there first).
+    async fn changed_one(self, conn: &mut Conn) -> Result<bool, Error>;
+}
+
+impl Statement for AnyQuery<'_> {
+    async fn run(self, conn: &mut Conn) -> Result<(), Error> {
+        self.execute(conn).await.db()?;
+        Ok(())
+    }
+
+    async fn changed_one(self, conn: &mut Conn) -> Result<bool, Error> {
+        Ok(self.execute(conn).await.db()?.rows_affected() == 1)
+    }
 }
 
 /// The row type of a table: its columns are named once, here, and both reading

@@ -2,7 +2,7 @@
 //! as its API showed it then. They are the feed operators and products read, and
 //! what webhooks deliver.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, Statement, select};
 use kopek_domain::Error;
 use kopek_domain::sql::NullableJson;
 use kopek_domain::time::Timestamp;
@@ -69,8 +69,7 @@ pub async fn insert(conn: &mut Conn, events: &[(Event, &Value)]) -> Result<(), E
     for ((event, _), payload) in events.iter().zip(&payloads) {
         query = event.bind(query).bind(payload);
     }
-    query.execute(conn).await.db()?;
-    Ok(())
+    query.run(conn).await
 }
 
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Event>, Error> {

@@ -2,7 +2,7 @@
 //! and the response saved in that same transaction, so a response is stored exactly
 //! when its work is committed. A failed request rolls back and leaves the key free.
 
-use crate::db::{Conn, DbResult};
+use crate::db::{Conn, DbResult, Statement};
 use kopek_domain::Error;
 use kopek_domain::time::Timestamp;
 use sqlx::FromRow;
@@ -126,10 +126,8 @@ pub async fn save(
     .bind(&response.body)
     .bind(caller)
     .bind(key)
-    .execute(conn)
+    .run(conn)
     .await
-    .db()?;
-    Ok(())
 }
 
 /// Forgets expired keys; returns how many.

@@ -1,6 +1,6 @@
 //! Invitations: emailed, expiring, single-use links. Only the token's hash is kept.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, changed_one, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, Statement, select};
 use kopek_domain::Error;
 use kopek_domain::contact::Email;
 use kopek_domain::ids::CustomerId;
@@ -83,11 +83,12 @@ pub async fn find_by_token_hash(
 
 /// Uses the invitation up; false when it was used or replaced meanwhile.
 pub async fn mark_used(conn: &mut Conn, id: &str, now: Timestamp) -> Result<bool, Error> {
-    changed_one(conn, sqlx::query(
+    sqlx::query(
         "UPDATE invitations SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND superseded_at IS NULL",
     )
     .bind(now)
-    .bind(id)).await
+    .bind(id)
+    .changed_one(conn).await
 }
 
 /// Retires every open invitation of a customer (before a fresh one is sent).
@@ -102,10 +103,8 @@ pub async fn supersede_open(
     )
     .bind(now)
     .bind(customer_id)
-    .execute(conn)
+    .run(conn)
     .await
-    .db()?;
-    Ok(())
 }
 
 /// Records how the invitation's mail went.
@@ -126,10 +125,8 @@ pub async fn record_delivery(
     .bind(delivered_at)
     .bind(error)
     .bind(id)
-    .execute(conn)
+    .run(conn)
     .await
-    .db()?;
-    Ok(())
 }
 
 /// The outbox kind that mails an invitation.

@@ -1,6 +1,6 @@
 //! Invoices, their payments, and the licenses payments extend.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, changed_one, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, Statement, select};
 use kopek_domain::Error;
 use kopek_domain::company::Company;
 use kopek_domain::ids::{InvoiceId, OrganizationId};
@@ -258,14 +258,15 @@ pub async fn transition(
     now: Timestamp,
 ) -> Result<bool, Error> {
     let paid_at = (to == InvoiceStatus::Paid).then_some(now);
-    changed_one(conn, sqlx::query(
+    sqlx::query(
         "UPDATE invoices SET status = $1, updated_at = $2, paid_at = COALESCE($3, paid_at) WHERE guid = $4 AND status = $5",
     )
     .bind(to)
     .bind(now)
     .bind(paid_at)
     .bind(guid)
-    .bind(from)).await
+    .bind(from)
+    .changed_one(conn).await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -378,10 +379,8 @@ pub async fn save_license(conn: &mut Conn, l: &License) -> Result<(), Error> {
         License::COLUMNS
     );
     l.bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
-        .execute(conn)
+        .run(conn)
         .await
-        .db()?;
-    Ok(())
 }
 
 /// Which invoices a search across organizations finds; `None` matches any.

@@ -1,7 +1,7 @@
 //! What offline license tokens need kept: the signing keys (one active, retired ones
 //! while tokens they signed may still be in use) and the tokens cut short.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, changed_one, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, Statement, select};
 use kopek_domain::Error;
 use kopek_domain::sql::Flag;
 use kopek_domain::time::Timestamp;
@@ -60,15 +60,11 @@ pub async fn insert_active(conn: &mut Conn, key: &SigningKey) -> Result<bool, Er
 
 /// Retires the active key `kid` (false when it is no longer the active one).
 pub async fn retire(conn: &mut Conn, kid: &str, at: Timestamp) -> Result<bool, Error> {
-    changed_one(
-        conn,
-        sqlx::query(
-            "UPDATE license_keys SET active = 0, retired_at = $1 WHERE kid = $2 AND active = 1",
-        )
+    sqlx::query("UPDATE license_keys SET active = 0, retired_at = $1 WHERE kid = $2 AND active = 1")
         .bind(at)
-        .bind(kid),
-    )
-    .await
+        .bind(kid)
+        .changed_one(conn)
+        .await
 }
 
 /// Notes that `kid` signed a token valid until `until`, so it stays published
@@ -77,10 +73,8 @@ pub async fn signed_until(conn: &mut Conn, kid: &str, until: Timestamp) -> Resul
     sqlx::query("UPDATE license_keys SET signed_until = $1 WHERE kid = $2 AND signed_until < $1")
         .bind(until)
         .bind(kid)
-        .execute(conn)
+        .run(conn)
         .await
-        .db()?;
-    Ok(())
 }
 
 /// The keys to publish at `now`: the active one and the retired ones whose tokens
@@ -135,10 +129,8 @@ pub async fn revoke(conn: &mut Conn, r: &Revocation) -> Result<(), Error> {
         Revocation::COLUMNS
     );
     r.bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
-        .execute(conn)
+        .run(conn)
         .await
-        .db()?;
-    Ok(())
 }
 
 /// The revocations of tokens that would still be valid at `now`, oldest first.

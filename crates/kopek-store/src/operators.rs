@@ -1,7 +1,7 @@
 //! Console operators and their sessions: only hashes of passwords (argon2id),
 //! setup tokens and session tokens are kept.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, changed_one, is_unique_violation, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, Statement, is_unique_violation, select};
 use kopek_domain::Error;
 use kopek_domain::auth::OperatorRole;
 use kopek_domain::contact::Email;
@@ -85,16 +85,14 @@ pub async fn set_password(
     setup_hash: &str,
     password_hash: &str,
 ) -> Result<bool, Error> {
-    changed_one(
-        conn,
-        sqlx::query(
-            "UPDATE operators SET password_hash = $1, setup_token_hash = NULL, \
+    sqlx::query(
+        "UPDATE operators SET password_hash = $1, setup_token_hash = NULL, \
          setup_expires_at = NULL WHERE id = $2 AND setup_token_hash = $3",
-        )
-        .bind(password_hash)
-        .bind(id)
-        .bind(setup_hash),
     )
+    .bind(password_hash)
+    .bind(id)
+    .bind(setup_hash)
+    .changed_one(conn)
     .await
 }
 
@@ -131,10 +129,8 @@ pub async fn disable(conn: &mut Conn, id: &str, now: Timestamp) -> Result<(), Er
     sqlx::query("UPDATE operators SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
         .bind(now)
         .bind(id)
-        .execute(conn)
+        .run(conn)
         .await
-        .db()?;
-    Ok(())
 }
 
 pub async fn list(conn: &mut Conn) -> Result<Vec<Operator>, Error> {
@@ -163,10 +159,8 @@ pub async fn insert_session(
     .bind(address)
     .bind(now)
     .bind(expires_at)
-    .execute(conn)
+    .run(conn)
     .await
-    .db()?;
-    Ok(())
 }
 
 /// The enabled operator whose unexpired session token hashes to `token_hash`.

@@ -1,6 +1,6 @@
 //! Organizations (companies that buy subscriptions) and their member users.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, is_unique_violation, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, Statement, is_unique_violation, select};
 use kopek_domain::Error;
 use kopek_domain::company::{Company, Inn, Kpp};
 use kopek_domain::contact::Email;
@@ -136,10 +136,8 @@ pub async fn save_billing_contact(conn: &mut Conn, org: &Organization) -> Result
     .bind(&org.edo_id)
     .bind(org.updated_at)
     .bind(&org.guid)
-    .execute(conn)
+    .run(conn)
     .await
-    .db()?;
-    Ok(())
 }
 
 /// One page of organizations in guid order, after `after`.
@@ -194,10 +192,8 @@ pub async fn add_member(
     .bind(guid)
     .bind(user_id)
     .bind(now)
-    .execute(conn)
+    .run(conn)
     .await
-    .db()?;
-    Ok(())
 }
 
 pub async fn members(conn: &mut Conn, guid: &OrganizationId) -> Result<Vec<UserId>, Error> {

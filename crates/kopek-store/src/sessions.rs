@@ -1,6 +1,6 @@
 //! Sign-in sessions (only token hashes are kept) and sign-in attempts.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, Statement, select};
 use kopek_domain::Error;
 use kopek_domain::ids::UserId;
 use kopek_domain::time::Timestamp;
@@ -96,10 +96,8 @@ pub async fn begin_attempt(
 pub async fn forget_attempt(conn: &mut Conn, id: &str) -> Result<(), Error> {
     sqlx::query("DELETE FROM sign_in_attempts WHERE id = $1")
         .bind(id)
-        .execute(conn)
+        .run(conn)
         .await
-        .db()?;
-    Ok(())
 }
 
 /// Forgets a login's attempts (after a successful sign-in) and everyone's old ones.
@@ -111,8 +109,6 @@ pub async fn clear_attempts(
     sqlx::query("DELETE FROM sign_in_attempts WHERE login_key = $1 OR at <= $2")
         .bind(login_key)
         .bind(older_than)
-        .execute(conn)
+        .run(conn)
         .await
-        .db()?;
-    Ok(())
 }

@@ -3,7 +3,7 @@
 //! Settled days are summed once into `daily_totals` and read back from there; the
 //! days still moving are summed from the invoices and payments on each request.
 
-use crate::db::{Conn, DbResult};
+use crate::db::{Conn, DbResult, Statement};
 use kopek_domain::Error;
 use kopek_domain::time::Timestamp;
 
@@ -167,10 +167,8 @@ pub async fn stored_days(conn: &mut Conn, from: i64, to: i64) -> Result<i64, Err
 /// `conn` is in ends.
 pub async fn lock(conn: &mut Conn) -> Result<(), Error> {
     sqlx::query("UPDATE daily_totals_lock SET generation = generation + 1 WHERE id = 1")
-        .execute(conn)
+        .run(conn)
         .await
-        .db()?;
-    Ok(())
 }
 
 /// Sums and stores the days `from..to` not stored yet, in the caller's

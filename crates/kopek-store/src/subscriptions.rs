@@ -1,7 +1,7 @@
 //! Subscriptions: one per organization and product, its current period the
 //! organization's license for the product.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, changed_one, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, Statement, select};
 use kopek_domain::Error;
 use kopek_domain::ids::{InvoiceId, OrganizationId};
 use kopek_domain::invoice::{InvoiceStatus, Payer};
@@ -248,16 +248,14 @@ pub async fn add_reminder(
     kind: &str,
     now: Timestamp,
 ) -> Result<bool, Error> {
-    changed_one(
-        conn,
-        sqlx::query(
-            "INSERT INTO renewal_reminders (invoice_guid, kind, created_at) VALUES ($1, $2, $3) \
+    sqlx::query(
+        "INSERT INTO renewal_reminders (invoice_guid, kind, created_at) VALUES ($1, $2, $3) \
          ON CONFLICT (invoice_guid, kind) DO NOTHING",
-        )
-        .bind(invoice_guid)
-        .bind(kind)
-        .bind(now),
     )
+    .bind(invoice_guid)
+    .bind(kind)
+    .bind(now)
+    .changed_one(conn)
     .await
 }
 
@@ -271,17 +269,15 @@ pub async fn add_renewal(
     invoice_guid: &InvoiceId,
     now: Timestamp,
 ) -> Result<bool, Error> {
-    changed_one(
-        conn,
-        sqlx::query(
-            "INSERT INTO renewals (subscription_id, period_start, invoice_guid, created_at) \
+    sqlx::query(
+        "INSERT INTO renewals (subscription_id, period_start, invoice_guid, created_at) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (subscription_id, period_start) DO NOTHING",
-        )
-        .bind(subscription_id)
-        .bind(period_start)
-        .bind(invoice_guid)
-        .bind(now),
     )
+    .bind(subscription_id)
+    .bind(period_start)
+    .bind(invoice_guid)
+    .bind(now)
+    .changed_one(conn)
     .await
 }
 
@@ -372,10 +368,8 @@ pub async fn forget_renewal(
     sqlx::query("DELETE FROM renewals WHERE subscription_id = $1 AND period_start = $2")
         .bind(subscription_id)
         .bind(period_start)
-        .execute(conn)
+        .run(conn)
         .await
-        .db()?;
-    Ok(())
 }
 
 /// What paying an invoice does to a subscription besides buying a period.
@@ -421,10 +415,8 @@ pub async fn add_plan_change(
     .bind(subscription_id)
     .bind(period_end)
     .bind(now)
-    .execute(conn)
+    .run(conn)
     .await
-    .db()?;
-    Ok(())
 }
 
 /// The unpaid upgrade invoices of a subscription.

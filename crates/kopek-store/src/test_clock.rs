@@ -1,6 +1,6 @@
 //! The test clock's offset, shared by the processes on one database.
 
-use crate::db::{Conn, DbResult};
+use crate::db::{Conn, DbResult, Statement};
 use kopek_domain::Error;
 
 /// How far ahead of the real time the clock is, in microseconds (0 when never set).
@@ -19,8 +19,6 @@ pub async fn set_offset(conn: &mut Conn, offset_micros: i64) -> Result<(), Error
          ON CONFLICT (id) DO UPDATE SET offset_micros = $1",
     )
     .bind(offset_micros)
-    .execute(conn)
+    .run(conn)
     .await
-    .db()?;
-    Ok(())
 }

@@ -2,7 +2,7 @@
 //! enforced by a unique index so two racing creates cannot both win.
 
 use crate::db::{
-    AnyQuery, Conn, DbResult, Record, changed_one, is_unique_violation, next_value, select,
+    AnyQuery, Conn, DbResult, Record, Statement, is_unique_violation, next_value, select,
 };
 use kopek_domain::Error;
 use kopek_domain::ids::UserId;
@@ -67,10 +67,8 @@ pub async fn update(conn: &mut Conn, user: &User) -> Result<(), Error> {
     .bind(Flag(user.can_update_password))
     .bind(user.updated_at)
     .bind(user.id)
-    .execute(conn)
+    .run(conn)
     .await
-    .db()?;
-    Ok(())
 }
 
 /// The live user with this login (any case).
@@ -90,11 +88,13 @@ pub async fn get(conn: &mut Conn, id: UserId) -> Result<Option<User>, Error> {
 
 /// Marks a live user deleted; false when there was none.
 pub async fn soft_delete(conn: &mut Conn, id: UserId, now: Timestamp) -> Result<bool, Error> {
-    changed_one(conn, sqlx::query(
+    sqlx::query(
         "UPDATE users SET deleted_at = $1, updated_at = $1 WHERE id = $2 AND deleted_at IS NULL",
     )
     .bind(now)
-    .bind(id)).await
+    .bind(id)
+    .changed_one(conn)
+    .await
 }
 
 /// One page of users (deleted ones too) in id order, after `after`.

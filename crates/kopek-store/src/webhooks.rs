@@ -2,7 +2,7 @@
 //! in the event's transaction and worked off as a queue with leases (as the
 //! outbox), each attempt logged.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, Store, changed_one, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, Statement, Store, select};
 use kopek_domain::Error;
 use kopek_domain::sql::{Flag, Json};
 use kopek_domain::time::Timestamp;
@@ -105,11 +105,10 @@ pub async fn delete(conn: &mut Conn, id: &str) -> Result<bool, Error> {
         .execute(&mut *conn)
         .await
         .db()?;
-    changed_one(
-        conn,
-        sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1").bind(id),
-    )
-    .await
+    sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
+        .bind(id)
+        .changed_one(conn)
+        .await
 }
 
 /// The enabled endpoints that may receive an event of one of these tenants (type,
@@ -292,13 +291,15 @@ pub async fn requeue(
     give_up_at: Timestamp,
     now: Timestamp,
 ) -> Result<bool, Error> {
-    changed_one(conn, sqlx::query(
+    sqlx::query(
         "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $2, give_up_at = $3, \
          finished_at = NULL, lease_owner = NULL, lease_until = NULL WHERE id = $1",
     )
     .bind(id)
     .bind(now)
-    .bind(give_up_at)).await
+    .bind(give_up_at)
+    .changed_one(conn)
+    .await
 }
 
 /// One attempt of a delivery, as the log shows it.
@@ -473,10 +474,8 @@ async fn succeeded(conn: &mut Conn, endpoint_id: &str, now: Timestamp) -> Result
     .bind(now)
     .bind(endpoint_id)
     .bind(now.plus_seconds(-60))
-    .execute(conn)
+    .run(conn)
     .await
-    .db()?;
-    Ok(())
 }
 
 /// Records an attempt and what follows from it: `next` is when to try again, or
