@@ -276,6 +276,9 @@ async fn method_not_allowed(request: Request) -> Response {
 }
 
 #[cfg(test)]
+mod layers;
+
+#[cfg(test)]
 mod tests {
     use super::loggable_path;
 

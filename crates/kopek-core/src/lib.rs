@@ -30,6 +30,7 @@ pub mod paging;
 pub mod reconciliation;
 pub mod sessions;
 pub mod subscriptions;
+pub mod test_cards;
 pub mod test_clock;
 pub mod users;
 pub mod webhooks;
