@@ -112,11 +112,13 @@ impl Queue {
     }
 
     /// The statement reading `columns` (of `events e`) of the oldest queued events,
-    /// at most `$1`, then `lock`.
+    /// at most `$1`, then `lock`. The limit is cast because SQLite re-prepares a
+    /// statement at every run when its LIMIT is a bare parameter (its planner reads
+    /// the bound value), and the workers run these reads all the time.
     pub(crate) fn oldest(self, columns: &str, lock: &str) -> sqlx::AssertSqlSafe<String> {
         sqlx::AssertSqlSafe(format!(
             "SELECT {columns} FROM {} q JOIN events e ON e.id = q.event_id \
-             ORDER BY q.event_id LIMIT $1{lock}",
+             ORDER BY q.event_id LIMIT CAST($1 AS BIGINT){lock}",
             self.table()
         ))
     }

@@ -133,8 +133,10 @@ pub struct RowState {
     pub last_error: Option<String>,
 }
 
+/// (The limit is cast for SQLite, as in `events::Queue::oldest`.)
 const DUE: &str = "SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $3 \
-     AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_attempt_at, id LIMIT $4";
+     AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_attempt_at, id \
+     LIMIT CAST($4 AS BIGINT)";
 
 impl Store {
     /// Claims up to `limit` due rows for `worker` until `now + lease`.

@@ -354,10 +354,11 @@ pub struct Due {
 }
 
 /// One endpoint's due rows, oldest due first, by the index on (endpoint, state,
-/// due time): a claim costs what it takes, however long the queue.
+/// due time): a claim costs what it takes, however long the queue. (The limit is
+/// cast for SQLite, as in `events::Queue::oldest`.)
 const DUE: &str = "SELECT id FROM webhook_deliveries WHERE endpoint_id = $4 AND state = 'pending' \
      AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
-     ORDER BY next_attempt_at LIMIT $5";
+     ORDER BY next_attempt_at LIMIT CAST($5 AS BIGINT)";
 
 impl Store {
     /// The endpoints deliveries are made to now.
