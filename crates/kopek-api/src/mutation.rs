@@ -49,6 +49,24 @@ where
     }
 }
 
+/// A request's target as sent: its path and query, percent-encoded as they came.
+pub(crate) fn target(parts: &Parts) -> String {
+    parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default()
+}
+
+/// How the audit log names a write that came as a request: its method and target,
+/// and the address it came from.
+pub(crate) fn audit(method: &Method, target: &str, address: Option<IpAddr>) -> Audit {
+    Audit {
+        address: address.map(|ip| ip.to_string()),
+        action: format!("{method} {target}"),
+    }
+}
+
 pub struct Mutation<D> {
     core: Core,
     method: Method,
@@ -73,11 +91,7 @@ impl<D: Dialect> FromRequestParts<AppState> for Mutation<D> {
         Ok(Mutation {
             core: state.core.clone(),
             method: parts.method.clone(),
-            target: parts
-                .uri
-                .path_and_query()
-                .map(|p| p.as_str().to_owned())
-                .unwrap_or_default(),
+            target: target(parts),
             key,
             address: ClientAddress::from_request_parts(parts, state)
                 .await
@@ -99,10 +113,7 @@ impl<D: Dialect> Mutation<D> {
         };
         let write = self.core.write(self.key, hash);
         if D::AUDITED {
-            write.audited(Audit {
-                address: self.address.map(|ip| ip.to_string()),
-                action: format!("{} {}", self.method, self.target),
-            })
+            write.audited(audit(&self.method, &self.target, self.address))
         } else {
             write
         }

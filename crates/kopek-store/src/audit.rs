@@ -124,9 +124,8 @@ pub async fn append(conn: &mut Conn, new: NewEntry) -> Result<Entry, Error> {
     crate::db::insert(&mut *conn, &entry, &[]).await.db()?;
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
         .bind(&entry.hash)
-        .execute(&mut *conn)
-        .await
-        .db()?;
+        .run(&mut *conn)
+        .await?;
     Ok(entry)
 }
 

@@ -1,6 +1,6 @@
 //! Imported bank statements, line by line, and the payment orders already seen.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, Statement, select};
 use kopek_domain::Error;
 use kopek_domain::bank_statement::Outcome;
 use kopek_domain::ids::InvoiceId;
@@ -160,17 +160,16 @@ pub async fn first_seen(
     statement_id: &str,
     position: i64,
 ) -> Result<Option<String>, Error> {
-    let inserted = sqlx::query(
+    if sqlx::query(
         "INSERT INTO bank_payment_orders (order_key, statement_id, position) VALUES ($1, $2, $3) \
          ON CONFLICT (order_key) DO NOTHING",
     )
     .bind(order_key)
     .bind(statement_id)
     .bind(position)
-    .execute(&mut *conn)
-    .await
-    .db()?;
-    if inserted.rows_affected() == 1 {
+    .changed_one(&mut *conn)
+    .await?
+    {
         return Ok(None);
     }
     sqlx::query_scalar("SELECT statement_id FROM bank_payment_orders WHERE order_key = $1")

@@ -1,7 +1,7 @@
 //! Catalog versions. Every replacement is a new version; invoices keep the version
 //! (and so the prices) they were made with.
 
-use crate::db::{Conn, DbResult, next_value};
+use crate::db::{Conn, DbResult, Statement, next_value};
 use kopek_domain::Error;
 use kopek_domain::catalog::Catalog;
 use kopek_domain::sql::Json;
@@ -55,9 +55,8 @@ pub async fn replace(
         .bind(document)
         .bind(digest)
         .bind(now)
-        .execute(conn)
-        .await
-        .db()?;
+        .run(conn)
+        .await?;
     Ok((version, true))
 }
 

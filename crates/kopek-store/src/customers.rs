@@ -1,6 +1,6 @@
 //! Customers of resellers.
 
-use crate::db::{AnyQuery, Conn, DbResult, Record, select};
+use crate::db::{AnyQuery, Conn, DbResult, Record, Statement, select};
 use kopek_domain::Error;
 use kopek_domain::contact::Email;
 use kopek_domain::customer::{CustomerState, Person};
@@ -77,17 +77,14 @@ pub async fn transition(
     to: CustomerState,
     now: Timestamp,
 ) -> Result<bool, Error> {
-    let moved = sqlx::query(
-        "UPDATE customers SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4",
-    )
-    .bind(to)
-    .bind(now)
-    .bind(&customer.id)
-    .bind(from)
-    .execute(&mut *conn)
-    .await
-    .db()?;
-    if moved.rows_affected() == 0 {
+    if !sqlx::query("UPDATE customers SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4")
+        .bind(to)
+        .bind(now)
+        .bind(&customer.id)
+        .bind(from)
+        .changed_one(&mut *conn)
+        .await?
+    {
         return Ok(false);
     }
     crate::billing_accounts::set_active(conn, &customer.billing_account_id, to.account_active())

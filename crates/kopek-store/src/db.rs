@@ -742,8 +742,7 @@ pub(crate) async fn insert_many<R: Record>(conn: &mut Conn, records: &[R]) -> Re
     for record in records {
         query = record.bind(query);
     }
-    query.execute(conn).await.db()?;
-    Ok(())
+    query.run(conn).await
 }
 
 /// A `LIKE … ESCAPE '\'` pattern for values that contain `text` (its `%`, `_` and

@@ -8,7 +8,7 @@
 //! written once.
 
 use crate::audit::{Head, head_of, link_hash, mark_verified_in};
-use crate::db::{Conn, DbResult};
+use crate::db::{Conn, DbResult, Statement};
 use crate::events::Queue;
 use kopek_domain::Error;
 use kopek_domain::time::Timestamp;
@@ -121,7 +121,7 @@ pub async fn seal(conn: &mut Conn, limit: i64) -> Result<usize, Error> {
                 .bind(&link.prev_hash)
                 .bind(&link.hash);
         }
-        query.execute(&mut *conn).await.db()?;
+        query.run(&mut *conn).await?;
         let ids: Vec<&str> = chunk.iter().map(|link| link.id.as_str()).collect();
         Queue::Seal.remove(&mut *conn, &ids).await?;
     }
@@ -129,9 +129,8 @@ pub async fn seal(conn: &mut Conn, limit: i64) -> Result<usize, Error> {
         sqlx::query("UPDATE event_chain_head SET seq = $1, hash = $2 WHERE id = 1")
             .bind(seq)
             .bind(&prev_hash)
-            .execute(&mut *conn)
-            .await
-            .db()?;
+            .run(&mut *conn)
+            .await?;
     }
     Ok(sealed)
 }

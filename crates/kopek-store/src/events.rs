@@ -137,8 +137,7 @@ impl Queue {
         for id in ids {
             query = query.bind(*id);
         }
-        query.execute(conn).await.db()?;
-        Ok(())
+        query.run(conn).await
     }
 
     /// How many events wait (those that still exist: an event deleted behind

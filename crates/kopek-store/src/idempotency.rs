@@ -42,10 +42,9 @@ pub async fn claim(
     .bind(caller)
     .bind(key)
     .bind(now)
-    .execute(&mut *conn)
-    .await
-    .db()?;
-    let inserted = sqlx::query(
+    .run(&mut *conn)
+    .await?;
+    if sqlx::query(
         "INSERT INTO idempotency_keys (caller, idem_key, request_hash, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (caller, idem_key) DO NOTHING",
     )
@@ -54,10 +53,9 @@ pub async fn claim(
     .bind(request_hash)
     .bind(now)
     .bind(now.plus_seconds(TTL_SECONDS))
-    .execute(&mut *conn)
-    .await
-    .db()?;
-    if inserted.rows_affected() == 1 {
+    .changed_one(&mut *conn)
+    .await?
+    {
         return Ok(Claim::Fresh);
     }
     recorded(conn, caller, key, request_hash, now)

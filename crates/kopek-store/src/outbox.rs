@@ -6,7 +6,7 @@
 //! that dies simply lets its lease run out. Finishing a row checks that the lease
 //! is still the worker's own, so a late worker cannot overwrite a newer attempt.
 
-use crate::db::{Backend, Conn, DbResult, Store};
+use crate::db::{Backend, Conn, DbResult, Statement, Store};
 use kopek_domain::Error;
 use kopek_domain::time::Timestamp;
 use sqlx::FromRow;
@@ -110,7 +110,7 @@ pub async fn enqueue_many(
     for (id, payload) in ids.iter().zip(payloads) {
         query = query.bind(id).bind(payload.to_string());
     }
-    query.execute(conn).await.db()?;
+    query.run(conn).await?;
     Ok(ids)
 }
 
@@ -216,7 +216,7 @@ impl Store {
             },
         };
         let finished_at = (state != "pending").then_some(now);
-        let updated = sqlx::query(
+        if !sqlx::query(
             "UPDATE outbox SET state = $1, next_attempt_at = $2, last_error = $3, finished_at = $4, \
              lease_owner = NULL, lease_until = NULL, \
              payload = CASE WHEN $8 = 1 AND $1 <> 'pending' THEN '{}' ELSE payload END \
@@ -230,10 +230,9 @@ impl Store {
         .bind(worker)
         .bind(claimed.attempt)
         .bind(i64::from(redact))
-        .execute(&mut *tx)
-        .await
-        .db()?;
-        if updated.rows_affected() == 0 {
+        .changed_one(&mut tx)
+        .await?
+        {
             return Ok(false);
         }
         sqlx::query(
@@ -246,9 +245,8 @@ impl Store {
         .bind(started)
         .bind(now)
         .bind(error)
-        .execute(&mut *tx)
-        .await
-        .db()?;
+        .run(&mut tx)
+        .await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -77,9 +77,8 @@ pub async fn begin_attempt(
         .bind(&id)
         .bind(login_key)
         .bind(now)
-        .execute(&mut *conn)
-        .await
-        .db()?;
+        .run(&mut *conn)
+        .await?;
     let (n, oldest): (i64, Option<Timestamp>) = sqlx::query_as(
         "SELECT CAST(COUNT(*) AS BIGINT) AS n, MIN(at) AS oldest FROM sign_in_attempts WHERE login_key = $1 AND at > $2",
     )

@@ -229,7 +229,7 @@ async fn insert_rows(conn: &mut Conn, totals: Totals) -> Result<(), Error> {
                 .bind(currency.as_str())
                 .bind(*value);
         }
-        query.execute(&mut *conn).await.db()?;
+        query.run(&mut *conn).await?;
     }
     Ok(())
 }
@@ -246,7 +246,7 @@ async fn insert_days(conn: &mut Conn, from: i64, to: i64) -> Result<(), Error> {
         for day in chunk {
             query = query.bind(*day);
         }
-        query.execute(&mut *conn).await.db()?;
+        query.run(&mut *conn).await?;
     }
     Ok(())
 }
@@ -259,7 +259,7 @@ pub async fn forget(conn: &mut Conn, day: i64) -> Result<(), Error> {
         "DELETE FROM daily_totals WHERE day = $1",
         "DELETE FROM daily_totals_days WHERE day = $1",
     ] {
-        sqlx::query(sql).bind(day).execute(&mut *conn).await.db()?;
+        sqlx::query(sql).bind(day).run(&mut *conn).await?;
     }
     Ok(())
 }

@@ -110,7 +110,7 @@ pub async fn insert(conn: &mut Conn, s: &Subscription) -> Result<(), Error> {
 /// over the version `s` was read at, and moves the version on. False when another
 /// change came first: the caller's reading is stale.
 pub async fn save(conn: &mut Conn, s: &mut Subscription) -> Result<bool, Error> {
-    let saved = sqlx::query(
+    if sqlx::query(
         "UPDATE subscriptions SET plan_guid = $1, quantity = $2, period_in_months = $3, \
          current_period_start = $4, current_period_end = $5, status = $6, \
          cancel_at_period_end = $7, payer_type = $8, payer_guid = $9, next_plan_guid = $10, \
@@ -133,10 +133,9 @@ pub async fn save(conn: &mut Conn, s: &mut Subscription) -> Result<bool, Error> 
     .bind(s.updated_at)
     .bind(&s.id)
     .bind(s.version)
-    .execute(conn)
-    .await
-    .db()?;
-    if saved.rows_affected() == 1 {
+    .changed_one(conn)
+    .await?
+    {
         s.version += 1;
         Ok(true)
     } else {

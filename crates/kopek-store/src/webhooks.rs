@@ -97,14 +97,12 @@ pub async fn delete(conn: &mut Conn, id: &str) -> Result<bool, Error> {
          (SELECT id FROM webhook_deliveries WHERE endpoint_id = $1)",
     )
     .bind(id)
-    .execute(&mut *conn)
-    .await
-    .db()?;
+    .run(&mut *conn)
+    .await?;
     sqlx::query("DELETE FROM webhook_deliveries WHERE endpoint_id = $1")
         .bind(id)
-        .execute(&mut *conn)
-        .await
-        .db()?;
+        .run(&mut *conn)
+        .await?;
     sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
         .bind(id)
         .changed_one(conn)
@@ -491,7 +489,7 @@ pub async fn finish(
     next: Option<Timestamp>,
     now: Timestamp,
 ) -> Result<bool, Error> {
-    let updated = sqlx::query(
+    if !sqlx::query(
         "UPDATE webhook_deliveries SET state = $1, next_attempt_at = $2, finished_at = $3, \
          lease_owner = NULL, lease_until = NULL \
          WHERE id = $4 AND lease_owner = $5 AND attempts = $6 AND state = 'pending'",
@@ -502,10 +500,9 @@ pub async fn finish(
     .bind(&due.id)
     .bind(worker)
     .bind(due.attempts)
-    .execute(&mut *conn)
-    .await
-    .db()?;
-    if updated.rows_affected() == 0 {
+    .changed_one(&mut *conn)
+    .await?
+    {
         return Ok(false);
     }
     crate::db::insert(&mut *conn, attempt, &[]).await.db()?;

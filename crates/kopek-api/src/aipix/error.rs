@@ -16,32 +16,12 @@ pub struct Aipix;
 
 /// What creating or changing a user answers when it is refused, for the OpenAPI
 /// document: 422 with every failing field, or another 4xx.
-pub struct Refused;
-
-impl utoipa::IntoResponses for Refused {
-    fn responses()
-    -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
-        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-        let error = |description: &str| {
-            ResponseBuilder::new()
-                .description(description)
-                .content(
-                    "application/json",
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("AipixError")))
-                        .build(),
-                )
-                .build()
-                .into()
-        };
-        [
-            ("422", error("Every failing field with its reasons")),
-            ("4XX", error("")),
-        ]
-        .into_iter()
-        .map(|(status, response)| (status.to_owned(), response))
-        .collect()
-    }
+#[derive(utoipa::IntoResponses)]
+pub enum Refused {
+    #[response(status = 422, description = "Every failing field with its reasons")]
+    Invalid(ErrorBody),
+    #[response(status = "4XX")]
+    Other(ErrorBody),
 }
 
 /// The same dialect for DELETE, where a failed validation is 400 instead of 422.

@@ -44,11 +44,10 @@ use crate::{AppState, Routes};
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
-use axum::http::header::{HOST, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use kopek_core::audit::Audit;
 use kopek_core::operators as accounts;
 use kopek_core::paging::PageQuery;
 use kopek_core::write::Write;
@@ -56,7 +55,6 @@ use kopek_domain::Error;
 use kopek_domain::auth::Principal;
 use kopek_domain::lang::Lang;
 use maud::{Markup, html};
-use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use utoipa_axum::routes;
@@ -205,14 +203,12 @@ fn not_found(
 
 /// Whether a posted form is this site's own.
 fn forged(state: &AppState, headers: &HeaderMap, token: &str) -> bool {
-    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
     !csrf::verify(
         state.store.page_key(),
         headers,
         FORM,
         token,
         &state.settings().public_url,
-        host,
     )
 }
 
@@ -229,8 +225,7 @@ fn checked<F: Guarded>(
     }
 }
 
-/// An operator who may change things (a support operator only reads), with the
-/// request's headers, which the pages' anti-forgery token comes from. `Err` is
+/// An operator who may change things (a support operator only reads). `Err` is
 /// the page to answer with instead: on to sign in, or [`read_only`].
 pub struct Actor {
     signed: Signed,
@@ -287,7 +282,7 @@ impl Actor {
 /// A form posted to change something, taken once it is this site's own and the
 /// operator may change things: the form, who posted it, whom the change is made
 /// as, and the write it runs as, audited with the operator as the actor and named
-/// by the request's method and path. `Err` is the page to answer with instead:
+/// as the API's writes are (method and target). `Err` is the page to answer with instead:
 /// on to sign in, [`refused`] or [`read_only`].
 pub struct Acting<F> {
     form: F,
@@ -305,8 +300,8 @@ impl<F: Guarded + DeserializeOwned + Send> FromRequest<AppState> for Acting<F> {
         let ClientAddress(address) = ClientAddress::from_request_parts(&mut parts, state)
             .await
             .unwrap_or_else(|never| match never {});
-        let path = percent_decode_str(parts.uri.path()).decode_utf8_lossy();
-        let action = format!("{} {path}", parts.method);
+        let audit =
+            crate::mutation::audit(&parts.method, &crate::mutation::target(&parts), address);
         let form = Form::<F>::from_request(Request::from_parts(parts, body), state).await;
         let Some(form) = checked(state, &signed.headers, form) else {
             return Err(refused(state, &signed.headers));
@@ -314,10 +309,7 @@ impl<F: Guarded + DeserializeOwned + Send> FromRequest<AppState> for Acting<F> {
         let Some(principal) = accounts::principal(&signed.operator) else {
             return Err(read_only(state, &signed));
         };
-        let write = state.core.write(None, String::new()).audited(Audit {
-            address: address.map(|ip| ip.to_string()),
-            action,
-        });
+        let write = state.core.write(None, String::new()).audited(audit);
         Ok(Acting {
             form,
             actor: Actor { signed },

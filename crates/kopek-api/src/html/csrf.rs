@@ -3,7 +3,7 @@
 //! A forged cross-site POST carries neither the cookie (SameSite) nor a matching
 //! token; a POST whose Origin is another site is refused outright.
 
-use axum::http::header::{ORIGIN, SET_COOKIE};
+use axum::http::header::{HOST, ORIGIN, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
 use kopek_domain::mac;
 use rand::RngCore;
@@ -65,15 +65,16 @@ pub fn issue(
 }
 
 /// Whether a POST carries the cookie and the matching form token, and comes from
-/// this site (when the browser says where it comes from).
+/// this site (when the browser says where it comes from: the public URL, or the
+/// host the request was sent to).
 pub fn verify(
     key: &[u8],
     headers: &HeaderMap,
     subject: &str,
     form_token: &str,
     public_url: &str,
-    host: Option<&str>,
 ) -> bool {
+    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
     // Under `Referrer-Policy: no-referrer` browsers send `Origin: null` even for a
     // form on the same site; then the SameSite cookie and the token decide alone.
     if let Some(origin) = headers
@@ -120,21 +121,14 @@ mod tests {
             axum::http::header::COOKIE,
             HeaderValue::from_str(&pair).unwrap(),
         );
-        assert!(verify(key, &headers, "inv-1", &form, "http://x", None));
-        assert!(!verify(key, &headers, "inv-2", &form, "http://x", None));
-        assert!(!verify(
-            key,
-            &HeaderMap::new(),
-            "inv-1",
-            &form,
-            "http://x",
-            None
-        ));
+        assert!(verify(key, &headers, "inv-1", &form, "http://x"));
+        assert!(!verify(key, &headers, "inv-2", &form, "http://x"));
+        assert!(!verify(key, &HeaderMap::new(), "inv-1", &form, "http://x"));
         headers.insert(ORIGIN, HeaderValue::from_static("https://evil.example"));
-        assert!(!verify(key, &headers, "inv-1", &form, "http://x", None));
+        assert!(!verify(key, &headers, "inv-1", &form, "http://x"));
         headers.insert(ORIGIN, HeaderValue::from_static("http://x"));
-        assert!(verify(key, &headers, "inv-1", &form, "http://x", None));
+        assert!(verify(key, &headers, "inv-1", &form, "http://x"));
         headers.insert(ORIGIN, HeaderValue::from_static("null"));
-        assert!(verify(key, &headers, "inv-1", &form, "http://x", None));
+        assert!(verify(key, &headers, "inv-1", &form, "http://x"));
     }
 }

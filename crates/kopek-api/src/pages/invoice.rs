@@ -12,7 +12,7 @@ use crate::html::{csrf, date, money, page, page_moving_on, page_refreshing, secu
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
-use axum::http::header::HOST;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kopek_core::acquiring::Checkout;
@@ -460,14 +460,12 @@ impl<F: Guarded + DeserializeOwned + Send> FromRequest<AppState> for Posted<F> {
             Err(e) => return Err(failed(&e)),
         };
         let token = link.token.unwrap_or_default();
-        let host = headers.get(HOST).and_then(|h| h.to_str().ok());
         if !csrf::verify(
             state.store.page_key(),
             &headers,
             invoice.guid.as_str(),
             form.csrf(),
             &state.settings().public_url,
-            host,
         ) {
             return Err(forged());
         }
@@ -549,6 +547,21 @@ pub struct CheckoutForm {
 
 guarded!(PayForm, ConfirmForm, CheckoutForm);
 
+/// An acquirer is configured; without one the checkout is not found, before its
+/// form is read or its invoice looked up.
+pub struct Acquiring;
+
+impl FromRequestParts<AppState> for Acquiring {
+    type Rejection = Response;
+
+    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match state.core.acquirer {
+            Some(_) => Ok(Acquiring),
+            None => Err(not_found()),
+        }
+    }
+}
+
 /// Sends the buyer on to the acquirer's payment page (YooKassa), making the
 /// payment there first or taking up the one already open. Needs the anti-forgery
 /// cookie and field the page set.
@@ -565,20 +578,15 @@ guarded!(PayForm, ConfirmForm, CheckoutForm);
     ))]
 pub async fn checkout(
     State(state): State<AppState>,
-    posted: Result<Posted<CheckoutForm>, Response>,
+    _: Acquiring,
+    posted: Posted<CheckoutForm>,
 ) -> Response {
-    if state.core.acquirer.is_none() {
-        return not_found();
-    }
     let Posted {
         form,
         invoice: inv,
         token,
         headers,
-    } = match posted {
-        Ok(posted) => posted,
-        Err(page) => return page,
-    };
+    } = posted;
     let lang = RequestContext::current().lang;
     let again = async |status, alert: &str| {
         let attempt = kopek_core::acquiring::latest(&state.core, &inv)

@@ -201,9 +201,10 @@ impl TestDb {
                 None,
             ),
             Backend::Postgres => {
-                let template = match migrated {
-                    true => format!(" TEMPLATE {}", postgres_template().await),
-                    false => String::new(),
+                let template = if migrated {
+                    format!(" TEMPLATE {}", postgres_template().await)
+                } else {
+                    String::new()
                 };
                 let name = format!("kopek_t_{}", uuid::Uuid::new_v4().simple());
                 let mut admin = sqlx::PgConnection::connect(&postgres_admin_url())
