@@ -100,10 +100,10 @@ fn products(catalog: &Catalog) -> Markup {
 async fn render(
     state: &AppState,
     signed: &Signed,
-    guard: Guard,
     shown: &Shown,
     upload: Option<(&str, Vec<String>)>,
 ) -> Response {
+    let guard = signed.guard(state);
     let (draft, errors) = match upload {
         Some((text, errors)) => (Some(text), errors),
         None => (None, Vec::new()),
@@ -211,7 +211,7 @@ pub async fn show(
     signed: Signed,
     Query(shown): Query<Shown>,
 ) -> Response {
-    render(&state, &signed, signed.guard(&state), &shown, None).await
+    render(&state, &signed, &shown, None).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -251,9 +251,10 @@ pub async fn load(State(state): State<AppState>, acting: Acting<UploadForm>) -> 
             )]
         })
     };
-    let loaded = match parsed {
+    let errors = match parsed {
+        Err(errors) => errors,
         Ok(catalog) => {
-            kopek_core::operator::replace_catalog(
+            let loaded = kopek_core::operator::replace_catalog(
                 &state.core,
                 acting.write,
                 &acting.principal,
@@ -265,43 +266,31 @@ pub async fn load(State(state): State<AppState>, acting: Acting<UploadForm>) -> 
                     catalog,
                 },
             )
-            .await
-        }
-        Err(errors) => {
-            let shown = Shown {
-                version: None,
-                compare: None,
-            };
-            return render(
-                &state,
-                &acting.actor.signed,
-                acting.actor.signed.guard(&state),
-                &shown,
-                Some((&acting.form.catalog, errors)),
-            )
             .await;
+            match loaded {
+                Ok(Ran::Done(loaded, _)) => {
+                    return see_other(&format!("{CATALOG}?version={}", loaded.version));
+                }
+                Ok(Ran::Replayed(_)) => return see_other(CATALOG),
+                Err(Error::Validation(violations)) => {
+                    violations.iter().map(|v| v.message(lang)).collect()
+                }
+                Err(e) => return failed(&e),
+            }
         }
     };
-    match loaded {
-        Ok(Ran::Done(loaded, _)) => see_other(&format!("{CATALOG}?version={}", loaded.version)),
-        Ok(Ran::Replayed(_)) => see_other(CATALOG),
-        Err(Error::Validation(violations)) => {
-            let errors = violations.iter().map(|v| v.message(lang)).collect();
-            let shown = Shown {
-                version: None,
-                compare: None,
-            };
-            render(
-                &state,
-                &acting.actor.signed,
-                acting.actor.signed.guard(&state),
-                &shown,
-                Some((&acting.form.catalog, errors)),
-            )
-            .await
-        }
-        Err(e) => failed(&e),
-    }
+    // The form again, with the document as sent and each error.
+    let shown = Shown {
+        version: None,
+        compare: None,
+    };
+    render(
+        &state,
+        &acting.actor.signed,
+        &shown,
+        Some((&acting.form.catalog, errors)),
+    )
+    .await
 }
 
 #[cfg(test)]
